@@ -1,0 +1,388 @@
+"""The wire schema between counter terminals and the settlement server (DESIGN.md §4).
+
+Pydantic models shared by ``pos`` (which sends them) and ``server`` (which validates them).
+Unknown fields are refused, amounts are strict ints within bounds, and a sale carries totals
+per tax rate only: item lines stay in the shop's own journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from points.money import Amount, PositiveAmount
+from points.programs import Program
+from points.tax import TaxRate
+
+#: A ULID in its canonical 26-character Crockford base32 form.
+Ulid = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+#: ``jpki:`` or ``uid:`` followed by a SHA-256 hex digest (DESIGN.md §3, card identity).
+CardKey = Annotated[str, Field(pattern=r"^(jpki|uid):[0-9a-f]{64}$")]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Errors -------------------------------------------------------------------------------
+
+
+class ErrorBody(WireModel):
+    """Every 4xx/5xx answer: a stable machine ``code`` and a human ``message``."""
+
+    code: str
+    message: str
+    detail: list[dict[str, object]] | None = None
+
+
+# Terminal configuration ---------------------------------------------------------------
+
+
+class TerminalMode(StrEnum):
+    """What a terminal is for: shop sales, an award station, a ticket counter, an eligibility desk."""
+
+    SHOP = "shop"
+    AWARD = "award"
+    ISSUE = "issue"
+    ENROLL = "enroll"
+
+
+class Merchant(WireModel):
+    """A shop as its receipts show it (the invoice registration number is ``T`` + 13 digits)."""
+
+    id: Ident
+    name: str = Field(min_length=1, max_length=80)
+    address: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=20)
+    invoice_number: str | None = Field(default=None, pattern=r"^T\d{13}$")
+    category: str = Field(default="general", max_length=32)
+    chamber_id: str | None = None
+
+
+class EventInfo(WireModel):
+    """An award station's current event (Toshima): which program and what kind of event."""
+
+    event_id: Ident
+    program_id: Ident
+    kind: str = Field(min_length=1, max_length=32)
+    name: str = Field(default="", max_length=80)
+
+
+class TerminalConfig(WireModel):
+    """What a terminal needs to work, also offline: its shop, programs and ticket keys."""
+
+    terminal_id: Ident
+    mode: TerminalMode = TerminalMode.SHOP
+    merchant: Merchant
+    programs: list[Program]
+    #: Ticket public keys by key id, base64 of the raw 32-byte Ed25519 key.
+    ticket_keys: dict[str, str]
+    event: EventInfo | None = None
+    server_time: dt.datetime
+
+
+# Cards --------------------------------------------------------------------------------
+
+
+class CardLookupRequest(WireModel):
+    """Ask for one card's balances."""
+
+    card_key: CardKey
+
+
+class Lot(WireModel):
+    """Points that expire together."""
+
+    points: Amount
+    expires_on: dt.date
+
+
+class Balance(WireModel):
+    """A card's balance in one program and its lots expiring soon (within 30 days)."""
+
+    program_id: Ident
+    points: Amount
+    expiring: list[Lot] = []
+
+
+class EligibilityTag(WireModel):
+    """A tag the city set after checking papers at its desk (e.g. ``age65``), and until when."""
+
+    tag: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+    valid_until: dt.date
+
+
+class CardLookup(WireModel):
+    """A card's balances per program and its eligibility tags. Never personal data."""
+
+    card_key: CardKey
+    balances: list[Balance]
+    eligibility: list[EligibilityTag] = []
+
+
+class EligibilityUpdate(WireModel):
+    """Set a card's tags (city only); replaces the tags it had."""
+
+    tags: list[EligibilityTag] = Field(max_length=16)
+
+
+# Challenges and PIN proofs -------------------------------------------------------------
+
+
+class Challenge(WireModel):
+    """A one-time nonce the card signs for a sale above the no-PIN limit."""
+
+    challenge_id: Ulid
+    nonce: str  # base64, 32 random bytes
+    expires_at: dt.datetime
+
+
+class PinProof(WireModel):
+    """The card's signature over a challenge and the certificate to check it with."""
+
+    challenge_id: Ulid
+    #: base64 of the RSA PKCS#1 v1.5 signature over SHA-256(nonce).
+    signature: str = Field(max_length=2048)
+    #: base64 of the user-authentication certificate (DER) whose hash is the card key.
+    certificate: str = Field(max_length=8192)
+
+
+# Sales --------------------------------------------------------------------------------
+
+
+class RateAmount(WireModel):
+    """The tax-inclusive total of one tax rate on a sale, before points."""
+
+    rate: TaxRate
+    amount: Amount
+
+
+class PointTender(WireModel):
+    """Points of one program used on a sale (as payment or discount, by the program's kind)."""
+
+    program_id: Ident
+    points: PositiveAmount
+
+
+class TicketTender(WireModel):
+    """A point ticket used on a sale, by its signed text (as scanned)."""
+
+    text: str = Field(min_length=8, max_length=400)
+
+
+class SaleRequest(WireModel):
+    """One sale as the terminal sends it; ``sale_id`` is chosen by the terminal (idempotency key)."""
+
+    sale_id: Ulid
+    terminal_time: dt.datetime
+    receipt_no: int = Field(ge=0, le=10**9)
+    card_key: CardKey | None = None
+    totals: list[RateAmount] = Field(min_length=1, max_length=2)
+    points: list[PointTender] = Field(default=[], max_length=16)
+    tickets: list[TicketTender] = Field(default=[], max_length=50)
+    cash: Amount = 0
+    #: Programs that award points on this purchase (where the program has a percent rule).
+    award_programs: list[Ident] = Field(default=[], max_length=8)
+    pin_proof: PinProof | None = None
+    #: True when the sale was made while the server was unreachable.
+    offline: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SaleRequest:
+        rates = [t.rate for t in self.totals]
+        if len(set(rates)) != len(rates):
+            raise ValueError("each tax rate appears at most once in totals")
+        if (self.points or self.award_programs) and self.card_key is None:
+            raise ValueError("points and awards need a card_key")
+        programs = [p.program_id for p in self.points]
+        if len(set(programs)) != len(programs):
+            raise ValueError("each program appears at most once in points")
+        texts = [t.text.strip().upper() for t in self.tickets]
+        if len(set(texts)) != len(texts):
+            raise ValueError("the same ticket appears twice")
+        return self
+
+    @property
+    def total(self) -> int:
+        """The sale's tax-inclusive total before points."""
+        return sum(t.amount for t in self.totals)
+
+
+class AwardLine(WireModel):
+    """Points a sale or an event awarded."""
+
+    program_id: Ident
+    points: Amount
+    expires_on: dt.date | None = None
+
+
+class RedeemedTicket(WireModel):
+    """A ticket as the server took it: its value applied and any value lost (no change)."""
+
+    serial: int
+    program_id: Ident
+    value: Amount
+    applied: Amount
+
+
+class SaleStatus(StrEnum):
+    """Where a sale stands on the server."""
+
+    ACCEPTED = "accepted"
+    VOIDED = "voided"
+
+
+class SaleResult(WireModel):
+    """The server's answer to a sale: stored under the sale id and returned again on retry."""
+
+    sale_id: Ulid
+    status: SaleStatus
+    accepted_at: dt.datetime
+    total: Amount
+    points: list[PointTender] = []
+    tickets: list[RedeemedTicket] = []
+    cash: Amount = 0
+    change: Amount = 0
+    awards: list[AwardLine] = []
+    balances: list[Balance] = []
+
+
+class VoidRequest(WireModel):
+    """Reverse a sale of the same day."""
+
+    reason: str = Field(default="", max_length=200)
+
+
+class BatchRequest(WireModel):
+    """The offline queue, oldest first."""
+
+    sales: list[SaleRequest] = Field(min_length=1, max_length=500)
+
+
+class BatchItem(WireModel):
+    """One sale's outcome in a batch: its result, or the error that refused it."""
+
+    sale_id: Ulid
+    result: SaleResult | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResult(WireModel):
+    """Outcomes in the order the sales were sent."""
+
+    items: list[BatchItem]
+
+
+# Tickets ------------------------------------------------------------------------------
+
+
+class ReceiptForTickets(WireModel):
+    """A shop receipt brought to the ticket counter (Tenri)."""
+
+    merchant_id: Ident
+    receipt_no: Annotated[str, Field(min_length=1, max_length=32)]
+    date: dt.date
+    amount: PositiveAmount
+
+
+class TicketIssueRequest(WireModel):
+    """Issue tickets for receipts under a program's percent rule; ``issue_id`` makes it idempotent."""
+
+    issue_id: Ulid
+    program_id: Ident
+    card_key: CardKey | None = None
+    receipts: list[ReceiptForTickets] = Field(min_length=1, max_length=50)
+
+
+class IssuedTicket(WireModel):
+    """A ticket as printed: the signed text for the QR code and the human serial."""
+
+    serial: int
+    human_serial: str
+    program_id: Ident
+    value: PositiveAmount
+    expires_on: dt.date
+    text: str
+
+
+class TicketIssueResult(WireModel):
+    """The tickets issued for a set of receipts (none when they earn nothing)."""
+
+    issue_id: Ulid
+    points: Amount
+    tickets: list[IssuedTicket]
+
+
+class TicketState(StrEnum):
+    """A ticket's life: issued, redeemed once, or past its last day."""
+
+    ISSUED = "issued"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+
+
+class TicketStatus(WireModel):
+    """What the server knows of a ticket."""
+
+    serial: int
+    human_serial: str
+    program_id: Ident
+    value: Amount
+    expires_on: dt.date
+    state: TicketState
+    redeemed_at: dt.datetime | None = None
+    redeemed_by: str | None = None
+    text: str | None = None
+
+
+# Awards and conversions ---------------------------------------------------------------
+
+
+class EventAwardRequest(WireModel):
+    """An award at an event or for volunteering, once per card per event."""
+
+    award_id: Ulid
+    card_key: CardKey
+    program_id: Ident
+    event_id: Ident
+    kind: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class EventAwardResult(WireModel):
+    """The points awarded and the card's balance after."""
+
+    award_id: Ulid
+    award: AwardLine
+    balance: Balance
+
+
+class ConversionRequest(WireModel):
+    """Partner points converted into a program (地域経済応援ポイント), funded by the partner."""
+
+    conversion_id: Annotated[str, Field(min_length=1, max_length=64)]
+    card_key: CardKey
+    program_id: Ident
+    points: PositiveAmount
+
+
+class ConversionResult(WireModel):
+    """The converted points and the card's balance after."""
+
+    conversion_id: str
+    award: AwardLine
+    balance: Balance
+
+
+class Health(WireModel):
+    """The server is up and can read its database."""
+
+    status: Literal["ok"] = "ok"
+    version: str
+    time: dt.datetime
