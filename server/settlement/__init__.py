@@ -1,0 +1,13 @@
+"""Settlement (精算): claim periods, chamber and city approval, statements and Zengin transfer files.
+
+The month of the chamber of commerce (商工会) and the city: every redeemed point and ticket turns
+into money in a shop's bank account, nothing counted twice and nothing missing. Submodules:
+
+- :mod:`server.settlement.zengin` — the 全銀協 総合振込 file, written and read back.
+- :mod:`server.settlement.periods` — periods, closing and reopening.
+- :mod:`server.settlement.claims` — claims per merchant and program, approval and return.
+- :mod:`server.settlement.payouts` — who pays whom (city direct or via chamber) and the Zengin file.
+- :mod:`server.settlement.statements` — statements (明細) as JSON and CSV, summary CSVs.
+- :mod:`server.settlement.ranking` — the Bungotakada ranking batch.
+- :mod:`server.settlement.api` — the HTTP endpoints (``router``).
+"""

@@ -1,0 +1,174 @@
+"""The Zengin 総合振込 file: golden bytes, fixed record length, refused names, trailer sums."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.settlement import zengin
+from server.settlement.zengin import BankAccount, TransferFile
+
+GOLDEN = pathlib.Path(__file__).parent / "data" / "zengin_golden.txt"
+CITY = BankAccount("0001", "001", 1, "1234567", "ぶんごたかだし")
+
+
+def request(*payments: tuple[str, BankAccount, int]) -> TransferFile:
+    return TransferFile(
+        requester_code="1234567890",
+        requester_name="ﾌﾞﾝｺﾞﾀｶﾀﾞｼ",
+        transfer_date=dt.date(2026, 12, 25),
+        account=CITY,
+        transfers=zengin.transfers_for(payments),
+    )
+
+
+def golden_request() -> TransferFile:
+    return request(
+        ("shop-1", BankAccount("0005", "001", 1, "7654321", "ヤマダ　ショウテン"), 12345),
+        ("shop-2", BankAccount("9900", "018", 2, "1111111", "（カ）キッサ　コーヒー"), 500),
+    )
+
+
+def test_the_file_matches_the_golden_bytes() -> None:
+    assert zengin.write(golden_request()) == GOLDEN.read_bytes()
+
+
+def test_golden_fields_sit_at_the_offsets_of_the_published_layout() -> None:
+    header, first, _second, trailer, end, tail = GOLDEN.read_bytes().split(b"\r\n")
+    assert tail == b""
+    assert header[0:1] == b"1" and header[1:3] == b"21" and header[3:4] == b"0"
+    assert header[4:14] == b"1234567890"
+    assert header[54:58] == b"1225"
+    assert header[58:62] == b"0001" and header[77:80] == b"001"
+    assert header[95:96] == b"1" and header[96:103] == b"1234567"
+    assert header[62:77].decode("cp932") == "ﾐｽﾞﾎ".ljust(15)
+    assert first[0:1] == b"2" and first[1:5] == b"0005" and first[20:23] == b"001"
+    assert first[38:42] == b"0000" and first[42:43] == b"1" and first[43:50] == b"7654321"
+    # Small kana become large: ショウテン → ｼﾖｳﾃﾝ.
+    assert first[50:80].decode("cp932") == "ﾔﾏﾀﾞ ｼﾖｳﾃﾝ".ljust(30)
+    assert first[80:90] == b"0000012345" and first[111:112] == b"7"
+    assert trailer == b"8" + b"000002" + b"000000012845" + b" " * 101
+    assert end == b"9" + b" " * 119
+
+
+def test_the_file_reads_back_to_what_was_written() -> None:
+    written = golden_request()
+    back = zengin.read(zengin.write(written), year=2026)
+    assert back.transfer_date == written.transfer_date
+    assert [t.amount for t in back.transfers] == [12345, 500]
+    assert [t.account.number for t in back.transfers] == ["7654321", "1111111"]
+    assert back.transfers[1].account.account_type == 2
+    assert back.total == written.total == 12845
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ヤマダ　タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ"),
+        ("やまだ　しょうてん", "ﾔﾏﾀﾞ ｼﾖｳﾃﾝ"),
+        ("ｶ)ﾔﾏﾀﾞ", "ｶ)ﾔﾏﾀﾞ"),
+        ("コーヒー・ショップ", "ｺｰﾋｰ.ｼﾖﾂﾌﾟ"),
+        ("ａｂｃ　１２３", "ABC 123"),
+        ("ヴァイオリン", "ｳﾞｱｲｵﾘﾝ"),
+        ("ﾊﾟﾝ-ﾔ/ﾆｼ(ﾕ)", "ﾊﾟﾝ-ﾔ/ﾆｼ(ﾕ)"),
+    ],
+)
+def test_names_become_the_permitted_half_width_set(name: str, expected: str) -> None:
+    assert zengin.to_bank_kana(name, "shop-1") == expected
+
+
+@pytest.mark.parametrize("name", ["山田商店", "ヤマダ☆ショウテン", "ｶﾌｪ&ﾊﾞｰ", "ヤマダ😀"])
+def test_unencodable_names_are_refused_naming_the_merchant(name: str) -> None:
+    with pytest.raises(zengin.UnencodableName) as caught:
+        zengin.write(request(("shop-7", BankAccount("0005", "001", 1, "1", name), 100)))
+    assert caught.value.owner == "shop-7"
+    assert "shop-7" in str(caught.value) and "口座名義" in str(caught.value)
+
+
+def test_unknown_bank_and_branch_codes_are_refused() -> None:
+    with pytest.raises(zengin.UnknownBank):
+        zengin.write(request(("shop-1", BankAccount("0002", "001", 1, "1", "ﾔﾏﾀﾞ"), 100)))
+    with pytest.raises(zengin.UnknownBank):
+        zengin.write(request(("shop-1", BankAccount("0001", "999", 1, "1", "ﾔﾏﾀﾞ"), 100)))
+
+
+@pytest.mark.parametrize(
+    "account",
+    [BankAccount("0005", "001", 3, "1", "ﾔﾏﾀﾞ"), BankAccount("0005", "001", 1, "12345678", "ﾔﾏﾀﾞ")],
+)
+def test_bad_account_types_and_numbers_are_refused(account: BankAccount) -> None:
+    with pytest.raises(zengin.BadAccount):
+        zengin.write(request(("shop-1", account, 100)))
+
+
+def test_zero_payments_are_left_out_and_an_empty_file_still_has_its_trailer() -> None:
+    data = zengin.write(request(("shop-1", CITY, 0)))
+    assert data.split(b"\r\n")[1] == b"8" + b"0" * 18 + b" " * 101
+
+
+def test_a_tampered_amount_is_caught_by_the_trailer() -> None:
+    data = bytearray(GOLDEN.read_bytes())
+    amount_at = 122 + 80 + 9  # the last digit of the first data record's amount
+    data[amount_at : amount_at + 1] = b"6"
+    with pytest.raises(zengin.FileDoesNotReadBack, match="trailer"):
+        zengin.read(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d[:-3] + b"\r\n",  # a shortened end record
+        lambda d: d.replace(b"\r\n8", b"\r\n2", 1),  # no trailer
+        lambda d: d.split(b"\r\n", 1)[1],  # no header
+    ],
+)
+def test_damaged_files_do_not_read_back(damage) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(zengin.FileDoesNotReadBack):
+        zengin.read(damage(GOLDEN.read_bytes()))
+
+
+def test_back_to_back_records_without_newlines_also_read() -> None:
+    data = GOLDEN.read_bytes().replace(b"\r\n", b"")
+    assert zengin.read(data).total == 12845
+
+
+NAME_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    names=st.lists(st.text(NAME_CHARS, max_size=60), min_size=1, max_size=5),
+    amounts=st.lists(st.integers(1, zengin.MAX_TRANSFER), min_size=5, max_size=5),
+)
+def test_every_record_is_120_bytes_for_any_name(names: list[str], amounts: list[int]) -> None:
+    payments = [
+        (f"shop-{i}", BankAccount("0005", "001", 1, "7654321", name), amount)
+        for i, (name, amount) in enumerate(zip(names, amounts, strict=False))
+    ]
+    try:
+        data = zengin.write(request(*payments))
+    except zengin.UnencodableName as refused:
+        # Refused names are refused clearly: a merchant named, and a character that is truly not allowed.
+        assert refused.owner.startswith("shop-") and refused.bad
+        return
+    records = data.split(b"\r\n")
+    assert records[-1] == b""
+    assert all(len(record) == zengin.RECORD_SIZE for record in records[:-1])
+    back = zengin.read(data, year=2026)
+    assert [t.amount for t in back.transfers] == amounts[: len(names)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ァアィイゥウェエォオッツャヤュユョヨーがぱカナ漢ｶﾞ゛abcXYZ019 ()-./,", max_size=40))
+def test_names_made_of_kana_latin_and_symbols_always_convert(name: str) -> None:
+    if "漢" in name or "゛" in name:
+        with pytest.raises(zengin.UnencodableName):
+            zengin.to_bank_kana(name, "shop-1")
+        return
+    converted = zengin.to_bank_kana(name, "shop-1")
+    assert not set(converted) & set("ｧｨｩｪｫｬｭｮｯ")
+    assert len(converted.encode("cp932")) == len(converted)
