@@ -1,0 +1,482 @@
+"""The terminal's journal (仕訳帳): every sale on disk before the server hears of it.
+
+A sale is written with its ULID, the request body and its item lines in state ``pending``
+before the terminal asks the server; the server's answer moves it on:
+
+```
+pending ──answer──▶ accepted
+   │   └─refusal──▶ refused
+   └─unreachable──▶ offline ──sync──▶ synced
+                       └──refusal──▶ refused  (offline=1: a disputed line for the end of day)
+```
+
+A sale made while the server is known to be down is written straight into ``offline``. Item
+lines never leave this file (DESIGN.md: data minimisation). The used-ticket list lets the
+terminal refuse a ticket it already took while offline.
+
+Tables (SQLite, WAL, ``synchronous=FULL``; every write in one ``BEGIN IMMEDIATE`` transaction):
+
+- ``entries``: ``seq`` (journal order), ``id`` (ULID), ``kind`` (``sale``/``award``), ``day``,
+  ``created_at``, ``receipt_no``, ``state``, ``offline``, ``request`` (JSON), ``lines`` (JSON),
+  ``answer`` (JSON), ``error_code``, ``error_message``, ``printed_at``, ``print_count``,
+  ``recovered``, ``voided_at``, ``updated_at``.
+- ``used_tickets``: ``serial``, ``sale_id``, ``used_at``.
+- ``meta``: ``key``, ``value`` (the receipt counter).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import pathlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel
+
+from points.tax import Line, TaxRate
+from points.wire import ErrorBody, EventAwardRequest, SaleRequest, SaleResult
+
+
+class EntryState(StrEnum):
+    """Where a journal entry stands (see the module docstring for the transitions)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    OFFLINE = "offline"
+    SYNCED = "synced"
+
+
+class EntryKind(StrEnum):
+    """What an entry records: a sale, or an award at an award station."""
+
+    SALE = "sale"
+    AWARD = "award"
+
+
+_NEXT: dict[EntryState, set[EntryState]] = {
+    EntryState.PENDING: {EntryState.ACCEPTED, EntryState.REFUSED, EntryState.OFFLINE},
+    EntryState.OFFLINE: {EntryState.SYNCED, EntryState.REFUSED},
+}
+
+
+class JournalError(RuntimeError):
+    """A write the journal refuses: an unknown id, a wrong state change, a ticket used twice."""
+
+
+class TicketAlreadyUsed(JournalError):
+    """The terminal's own used list already has this ticket serial."""
+
+    def __init__(self, serial: int) -> None:
+        super().__init__(f"ticket {serial} already used on this terminal")
+        self.serial = serial
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One journal row, decoded."""
+
+    seq: int
+    id: str
+    kind: EntryKind
+    day: dt.date
+    created_at: dt.datetime
+    receipt_no: int
+    state: EntryState
+    offline: bool
+    request: dict[str, Any]
+    lines: list[Line]
+    answer: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    printed_at: dt.datetime | None
+    print_count: int
+    recovered: bool
+    voided_at: dt.datetime | None
+
+    @property
+    def sale_request(self) -> SaleRequest:
+        """The request as a wire model (sales only)."""
+        return SaleRequest.model_validate(self.request)
+
+    @property
+    def sale_result(self) -> SaleResult | None:
+        """The server's answer as a wire model, when there is one (sales only)."""
+        return None if self.answer is None else SaleResult.model_validate(self.answer)
+
+    @property
+    def total(self) -> int:
+        """The sale's tax-inclusive total (0 for awards)."""
+        return sum(int(t["amount"]) for t in self.request.get("totals", []))
+
+    @property
+    def counts(self) -> bool:
+        """True when the sale stands (made, not refused, not voided): it belongs in the day's totals."""
+        return self.state in (EntryState.ACCEPTED, EntryState.OFFLINE, EntryState.SYNCED) and (
+            self.voided_at is None
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _line_to_json(line: Line) -> dict[str, Any]:
+    return {
+        "name": line.name,
+        "unit_price": line.unit_price,
+        "quantity": line.quantity,
+        "rate": int(line.rate),
+    }
+
+
+def _line_from_json(data: dict[str, Any]) -> Line:
+    return Line(data["name"], int(data["unit_price"]), int(data["quantity"]), TaxRate(int(data["rate"])))
+
+
+class Journal:
+    """The journal file of one terminal. Thread-safe: the app writes from worker threads.
+
+    Args:
+        path: the SQLite file (created with its tables when missing).
+    """
+
+    def __init__(self, path: str | pathlib.Path) -> None:
+        self.path = pathlib.Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # FULL: an acknowledged sale must survive a power cut, not just a crash of the app.
+        self.db.execute("PRAGMA synchronous=FULL")
+        self._lock = threading.RLock()
+        self._create()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self.db.conn.close()
+
+    def _create(self) -> None:
+        with self._write():
+            self.db.execute(
+                """CREATE TABLE IF NOT EXISTS entries (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    receipt_no INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    offline INTEGER NOT NULL DEFAULT 0,
+                    request TEXT NOT NULL,
+                    lines TEXT NOT NULL DEFAULT '[]',
+                    answer TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    printed_at TEXT,
+                    print_count INTEGER NOT NULL DEFAULT 0,
+                    recovered INTEGER NOT NULL DEFAULT 0,
+                    voided_at TEXT,
+                    updated_at TEXT NOT NULL)"""
+            )
+            self.db.execute("CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq)")
+            self.db.execute("CREATE INDEX IF NOT EXISTS entries_day ON entries(day, seq)")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS used_tickets ("
+                "serial INTEGER PRIMARY KEY, sale_id TEXT NOT NULL, used_at TEXT NOT NULL)"
+            )
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way
+        # on an upgrade from reader to writer; the Python lock orders this process's threads.
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # Writing ---------------------------------------------------------------------------
+
+    def next_receipt_no(self) -> int:
+        """Take the next receipt number (レシート番号), counting from 1, never reused."""
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'receipt_no'").fetchone()
+            number = (int(row[0]) if row else 0) + 1
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('receipt_no', ?)", (str(number),))
+        return number
+
+    def begin_sale(
+        self,
+        request: SaleRequest,
+        lines: list[Line],
+        ticket_serials: Sequence[int] = (),
+        *,
+        offline: bool = False,
+    ) -> Entry:
+        """Write a sale before the server is asked (``pending``), or queue it (``offline``).
+
+        The sale's tickets go on the used list in the same transaction, so a crash can never
+        leave a sale without its tickets or tickets without their sale.
+
+        Raises:
+            TicketAlreadyUsed: a ticket is already on this terminal's used list.
+            JournalError: the sale id is already in the journal.
+        """
+        state = EntryState.OFFLINE if offline else EntryState.PENDING
+        now = _now()
+        try:
+            with self._write() as conn:
+                for serial in ticket_serials:
+                    used = conn.execute("SELECT 1 FROM used_tickets WHERE serial = ?", (serial,)).fetchone()
+                    if used:
+                        raise TicketAlreadyUsed(serial)
+                    conn.execute(
+                        "INSERT INTO used_tickets (serial, sale_id, used_at) VALUES (?, ?, ?)",
+                        (serial, request.sale_id, now.isoformat()),
+                    )
+                self._insert(
+                    conn,
+                    EntryKind.SALE,
+                    request.sale_id,
+                    request.receipt_no,
+                    state,
+                    offline,
+                    request.model_dump(mode="json"),
+                    lines,
+                    now,
+                )
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"sale {request.sale_id} is already in the journal") from exc
+        return self.get(request.sale_id)
+
+    def begin_award(self, request: EventAwardRequest, *, offline: bool = False) -> Entry:
+        """Write an event award before the server is asked (or queue it when offline)."""
+        state = EntryState.OFFLINE if offline else EntryState.PENDING
+        try:
+            with self._write() as conn:
+                payload = request.model_dump(mode="json")
+                self._insert(conn, EntryKind.AWARD, request.award_id, 0, state, offline, payload, [], _now())
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"award {request.award_id} is already in the journal") from exc
+        return self.get(request.award_id)
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        kind: EntryKind,
+        entry_id: str,
+        receipt_no: int,
+        state: EntryState,
+        offline: bool,
+        request: dict[str, Any],
+        lines: list[Line],
+        now: dt.datetime,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO entries (id, kind, day, created_at, receipt_no, state, offline, request, lines,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry_id,
+                kind.value,
+                now.astimezone().date().isoformat(),
+                now.isoformat(),
+                receipt_no,
+                state.value,
+                int(offline),
+                json.dumps(request, ensure_ascii=False),
+                json.dumps([_line_to_json(line) for line in lines], ensure_ascii=False),
+                now.isoformat(),
+            ),
+        )
+
+    def _move(self, entry_id: str, to: EntryState, **columns: Any) -> Entry:
+        with self._write() as conn:
+            row = conn.execute("SELECT state FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                raise JournalError(f"no entry {entry_id}")
+            current = EntryState(row[0])
+            if to not in _NEXT.get(current, set()):
+                raise JournalError(f"entry {entry_id} cannot go from {current} to {to}")
+            columns |= {"state": to.value, "updated_at": _now().isoformat()}
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            conn.execute(f"UPDATE entries SET {assignments} WHERE id = ?", (*columns.values(), entry_id))
+            if to is EntryState.REFUSED and current is EntryState.PENDING:
+                # Refused at the counter: the tickets were not taken and go back to the resident.
+                conn.execute("DELETE FROM used_tickets WHERE sale_id = ?", (entry_id,))
+        return self.get(entry_id)
+
+    def accept(self, entry_id: str, answer: BaseModel | dict[str, Any]) -> Entry:
+        """Record the server's answer to a pending entry (``accepted``)."""
+        return self._move(entry_id, EntryState.ACCEPTED, answer=_answer_json(answer))
+
+    def refuse(self, entry_id: str, error: ErrorBody) -> Entry:
+        """Record a refusal: at the counter (tickets released) or on sync (a disputed line)."""
+        return self._move(entry_id, EntryState.REFUSED, error_code=error.code, error_message=error.message)
+
+    def go_offline(self, entry_id: str, request: dict[str, Any]) -> Entry:
+        """Queue a pending entry the server never received (the connection failed before sending).
+
+        Its body may change (``offline: true``) only because the server never saw the first one.
+        """
+        return self._move(
+            entry_id, EntryState.OFFLINE, offline=1, request=json.dumps(request, ensure_ascii=False)
+        )
+
+    def synced(self, entry_id: str, answer: BaseModel | dict[str, Any]) -> Entry:
+        """Record the server's answer to a queued offline entry (``synced``)."""
+        return self._move(entry_id, EntryState.SYNCED, answer=_answer_json(answer))
+
+    def settle_batch(self, outcomes: Sequence[tuple[str, BaseModel | ErrorBody]]) -> None:
+        """Record a whole sync batch in one transaction: each queued entry synced or refused.
+
+        One commit per batch rather than per sale keeps a 10,000-sale queue quick to sync.
+        """
+        now = _now().isoformat()
+        with self._write() as conn:
+            for entry_id, outcome in outcomes:
+                if isinstance(outcome, ErrorBody):
+                    conn.execute(
+                        "UPDATE entries SET state = 'refused', error_code = ?, error_message = ?,"
+                        " updated_at = ? WHERE id = ? AND state = 'offline'",
+                        (outcome.code, outcome.message, now, entry_id),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE entries SET state = 'synced', answer = ?, updated_at = ?"
+                        " WHERE id = ? AND state = 'offline'",
+                        (_answer_json(outcome), now, entry_id),
+                    )
+
+    def mark_printed(self, entry_id: str) -> Entry:
+        """Note that the entry's receipt came out of the printer (once more for a reprint)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE entries SET printed_at = COALESCE(printed_at, ?), print_count = print_count + 1"
+                " WHERE id = ?",
+                (_now().isoformat(), entry_id),
+            )
+        return self.get(entry_id)
+
+    def mark_recovered(self, entry_id: str) -> Entry:
+        """Note that the entry was finished after a restart (the receipt says so)."""
+        with self._write() as conn:
+            conn.execute("UPDATE entries SET recovered = 1 WHERE id = ?", (entry_id,))
+        return self.get(entry_id)
+
+    def mark_voided(self, entry_id: str, answer: BaseModel | dict[str, Any] | None = None) -> Entry:
+        """Note that the server voided the sale (取消)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE entries SET voided_at = ?, answer = COALESCE(?, answer) WHERE id = ?",
+                (_now().isoformat(), None if answer is None else _answer_json(answer), entry_id),
+            )
+        return self.get(entry_id)
+
+    # Reading ---------------------------------------------------------------------------
+
+    def get(self, entry_id: str) -> Entry:
+        """The entry with this id.
+
+        Raises:
+            JournalError: no such entry.
+        """
+        found = self._select("id = ?", (entry_id,))
+        if not found:
+            raise JournalError(f"no entry {entry_id}")
+        return found[0]
+
+    def _select(self, where: str, params: tuple[Any, ...] = (), limit: int | None = None) -> list[Entry]:
+        sql = f"SELECT * FROM entries WHERE {where} ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return [_entry(row) for row in self.db.query(sql, params)]
+
+    def in_state(self, state: EntryState, limit: int | None = None) -> list[Entry]:
+        """Entries in ``state``, oldest first."""
+        return self._select("state = ?", (state.value,), limit)
+
+    def pending(self) -> list[Entry]:
+        """Entries whose answer is not known yet: to be resumed before any new sale."""
+        return self.in_state(EntryState.PENDING)
+
+    def offline_queue(self, limit: int | None = None) -> list[Entry]:
+        """Entries made offline and not yet synced, in journal order."""
+        return self.in_state(EntryState.OFFLINE, limit)
+
+    def unprinted(self) -> list[Entry]:
+        """Sales that stand but whose receipt never came out (a crash between answer and print)."""
+        return self._select(
+            "kind = 'sale' AND printed_at IS NULL AND state IN ('accepted', 'offline', 'synced')"
+        )
+
+    def count(self, state: EntryState) -> int:
+        """How many entries are in ``state``."""
+        with self._lock:
+            return int(
+                self.db.execute("SELECT count(*) FROM entries WHERE state = ?", (state.value,)).fetchone()[0]
+            )
+
+    def of_day(self, day: dt.date) -> list[Entry]:
+        """Every entry of a (local) day, oldest first: history and end of day."""
+        return self._select("day = ?", (day.isoformat(),))
+
+    def refused_on_sync(self, day: dt.date | None = None) -> list[Entry]:
+        """Offline entries the server refused when they were synced (for the end-of-day screen)."""
+        if day is None:
+            return self._select("state = 'refused' AND offline = 1")
+        return self._select("state = 'refused' AND offline = 1 AND day = ?", (day.isoformat(),))
+
+    def ticket_used(self, serial: int) -> bool:
+        """True when this terminal already took the ticket."""
+        with self._lock:
+            return (
+                self.db.execute("SELECT 1 FROM used_tickets WHERE serial = ?", (serial,)).fetchone()
+                is not None
+            )
+
+
+def _answer_json(answer: BaseModel | dict[str, Any]) -> str:
+    data = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def _entry(row: dict[str, Any]) -> Entry:
+    created = dt.datetime.fromisoformat(row["created_at"])
+    return Entry(
+        seq=row["seq"],
+        id=row["id"],
+        kind=EntryKind(row["kind"]),
+        day=dt.date.fromisoformat(row["day"]),
+        created_at=created,
+        receipt_no=row["receipt_no"],
+        state=EntryState(row["state"]),
+        offline=bool(row["offline"]),
+        request=json.loads(row["request"]),
+        lines=[_line_from_json(item) for item in json.loads(row["lines"])],
+        answer=None if row["answer"] is None else json.loads(row["answer"]),
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        printed_at=_time(row["printed_at"]),
+        print_count=row["print_count"],
+        recovered=bool(row["recovered"]),
+        voided_at=_time(row["voided_at"]),
+    )
