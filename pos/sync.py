@@ -1,0 +1,369 @@
+"""The sync client: the terminal's only way to the settlement server (httpx).
+
+httpx's own errors are translated at one boundary (:func:`map_exceptions`) into a small family
+that says what the counter must do about them:
+
+- :class:`ServerUnreachable` — the request never reached the server: safe to sell offline.
+- :class:`AnswerLost` — it may have reached the server but no answer came back: retry the
+  *same* sale id with the *same* body until the answer is known, never ring it up again.
+- :class:`ServerRefused` — the server answered no (a 4xx with a stable ``code``).
+- :class:`ServerFailed` — the server answered with an error of its own (5xx, garbage).
+
+:class:`Syncer` sends the journal's open entries: pending sales first (one by one, same id),
+then the offline queue with ``POST /v1/sales/batch`` in journal order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from points.wire import (
+    BatchRequest,
+    BatchResult,
+    CardLookup,
+    CardLookupRequest,
+    Challenge,
+    EligibilityTag,
+    EligibilityUpdate,
+    ErrorBody,
+    EventAwardRequest,
+    EventAwardResult,
+    Health,
+    SaleRequest,
+    SaleResult,
+    TerminalConfig,
+    TicketIssueRequest,
+    TicketIssueResult,
+    TicketStatus,
+    VoidRequest,
+)
+from pos.journal import Entry, EntryKind, Journal
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Sales per ``POST /v1/sales/batch`` (the wire schema allows 500).
+BATCH_SIZE = 500
+
+
+# Errors -------------------------------------------------------------------------------
+
+
+class SyncError(Exception):
+    """Something between the terminal and the server went wrong; ``code`` is stable."""
+
+    code = "sync_error"
+    message_ja = "サーバーとの通信でエラーが発生しました。"
+    message_en = "Something went wrong talking to the server."
+
+    def message(self, language: str) -> str:
+        """The message for the shopkeeper in ``language``."""
+        return self.message_ja if language == "ja" else self.message_en
+
+
+class ServerUnreachable(SyncError):
+    """The request never reached the server (refused, no route, connect timeout)."""
+
+    code = "server_unreachable"
+    message_ja = "サーバーに接続できません。オフラインで続けます。"
+    message_en = "Cannot reach the server. Working offline."
+
+
+class AnswerLost(SyncError):
+    """The request may have reached the server but its answer was lost: retry with the same id."""
+
+    code = "answer_lost"
+    message_ja = "サーバーの応答がありません。同じ取引を再送しています。"
+    message_en = "No answer from the server. Resending the same sale."
+
+
+class ServerFailed(SyncError):
+    """The server answered with an error of its own (5xx or an unreadable body)."""
+
+    code = "server_failed"
+    message_ja = "サーバーでエラーが発生しました。しばらくして再送します。"
+    message_en = "The server had an error. Will resend shortly."
+
+
+class ServerRefused(SyncError):
+    """The server refused the request (a 4xx); ``error`` carries its code and message."""
+
+    code = "server_refused"
+    message_ja = "サーバーが取引を受け付けませんでした。"
+    message_en = "The server refused the request."
+
+    def __init__(self, status: int, error: ErrorBody) -> None:
+        super().__init__(f"{status} {error.code}: {error.message}")
+        self.status = status
+        self.error = error
+        self.code = error.code
+
+    def message(self, language: str) -> str:
+        """The server's own message after ours (it is in English; the code is stable)."""
+        base = self.message_ja if language == "ja" else self.message_en
+        return f"{base} ({self.error.code}: {self.error.message})"
+
+
+class NotAuthorized(ServerRefused):
+    """The terminal's token is wrong or lacks the role (401/403)."""
+
+    message_ja = "端末のトークンが正しくありません。設定を確認してください。"
+    message_en = "The terminal token is not accepted. Check the settings."
+
+
+@contextlib.contextmanager
+def map_exceptions() -> Iterator[None]:
+    """Translate httpx's transport errors into :class:`SyncError` (the one boundary)."""
+    try:
+        yield
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
+        raise ServerUnreachable(str(exc)) from exc
+    except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        # Read/write timeouts and dropped connections: the server may have applied the request.
+        raise AnswerLost(str(exc)) from exc
+    except httpx.HTTPError as exc:
+        raise ServerFailed(str(exc)) from exc
+
+
+# The client ---------------------------------------------------------------------------
+
+
+class ServerClient:
+    """Typed calls to the v1 API for one terminal token; tracks whether the server is reachable.
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8000``.
+        token: the terminal's bearer token.
+        timeout: seconds per request (connect and read).
+        transport: an httpx transport for tests (``httpx.MockTransport``); the network by default.
+    """
+
+    def __init__(
+        self, base_url: str, token: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            transport=transport,
+        )
+        #: ``None`` until the first request, then whether the last request got an answer.
+        self.online: bool | None = None
+        self.listeners: list[Callable[[bool], None]] = []
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _set_online(self, online: bool) -> None:
+        changed = online != self.online
+        self.online = online
+        if changed:
+            for listener in list(self.listeners):
+                listener(online)
+
+    def _call(self, method: str, path: str, model: type[M], body: BaseModel | None = None) -> M:
+        return model.model_validate(self._json(method, path, body))
+
+    def _json(self, method: str, path: str, body: BaseModel | None = None) -> Any:
+        content = None if body is None else body.model_dump_json().encode()
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        try:
+            with map_exceptions():
+                response = self._http.request(method, path, content=content, headers=headers)
+        except (ServerUnreachable, AnswerLost):
+            self._set_online(False)
+            raise
+        self._set_online(True)
+        if response.status_code >= 500:
+            raise ServerFailed(f"{response.status_code} from {path}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ServerFailed(f"unreadable answer from {path}") from exc
+        if response.status_code >= 400:
+            try:
+                error = ErrorBody.model_validate(data)
+            except ValidationError:
+                error = ErrorBody(code=f"http_{response.status_code}", message=str(data)[:200])
+            kind = NotAuthorized if response.status_code in (401, 403) else ServerRefused
+            raise kind(response.status_code, error)
+        return data
+
+    def _checked(self, method: str, path: str, model: type[M], body: BaseModel | None = None) -> M:
+        try:
+            return self._call(method, path, model, body)
+        except ValidationError as exc:
+            raise ServerFailed(f"the answer from {path} does not match the schema") from exc
+
+    def health(self) -> Health:
+        """``GET /v1/health``."""
+        return self._checked("GET", "/v1/health", Health)
+
+    def terminal_config(self) -> TerminalConfig:
+        """``GET /v1/terminal/config``: merchant, programs, ticket keys, mode."""
+        return self._checked("GET", "/v1/terminal/config", TerminalConfig)
+
+    def lookup(self, card_key: str) -> CardLookup:
+        """``POST /v1/cards/lookup``: balances and eligibility of one card."""
+        return self._checked("POST", "/v1/cards/lookup", CardLookup, CardLookupRequest(card_key=card_key))
+
+    def challenge(self) -> Challenge:
+        """``POST /v1/challenges``: a nonce for the card to sign."""
+        return self._checked("POST", "/v1/challenges", Challenge)
+
+    def post_sale(self, sale: SaleRequest) -> SaleResult:
+        """``POST /v1/sales``: idempotent by ``sale.sale_id``."""
+        return self._checked("POST", "/v1/sales", SaleResult, sale)
+
+    def void(self, sale_id: str, reason: str = "") -> SaleResult:
+        """``POST /v1/sales/{id}/void``."""
+        return self._checked("POST", f"/v1/sales/{sale_id}/void", SaleResult, VoidRequest(reason=reason))
+
+    def batch(self, sales: list[SaleRequest]) -> BatchResult:
+        """``POST /v1/sales/batch``: outcomes in the order sent."""
+        return self._checked("POST", "/v1/sales/batch", BatchResult, BatchRequest(sales=sales))
+
+    def award(self, award: EventAwardRequest) -> EventAwardResult:
+        """``POST /v1/awards``: once per card per event."""
+        return self._checked("POST", "/v1/awards", EventAwardResult, award)
+
+    def issue_tickets(self, issue: TicketIssueRequest) -> TicketIssueResult:
+        """``POST /v1/tickets/issue``: tickets for receipts (the ticket counter)."""
+        return self._checked("POST", "/v1/tickets/issue", TicketIssueResult, issue)
+
+    def ticket(self, serial: int) -> TicketStatus:
+        """``GET /v1/tickets/{serial}``."""
+        return self._checked("GET", f"/v1/tickets/{serial}", TicketStatus)
+
+    def set_eligibility(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
+        """``PUT /v1/cards/{card_key}/eligibility`` (the city's enrol desk)."""
+        return self._checked(
+            "PUT", f"/v1/cards/{card_key}/eligibility", CardLookup, EligibilityUpdate(tags=tags)
+        )
+
+    def statement(self, merchant_id: str, period: str) -> Any:
+        """``GET /v1/statements/{merchant}/{period}``: the merchant's statement (明細) as JSON."""
+        return self._json("GET", f"/v1/statements/{merchant_id}/{period}")
+
+
+# Syncing the journal ------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What one sync pass did."""
+
+    synced: list[str] = field(default_factory=list)
+    refused: list[tuple[str, ErrorBody]] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    remaining: int = 0
+    error: SyncError | None = None
+
+
+class Syncer:
+    """Sends the journal's open entries to the server, oldest first, same ids.
+
+    Args:
+        journal: the terminal's journal.
+        client: the server client.
+        progress: called with ``(done, total)`` after each batch (the app's progress bar).
+    """
+
+    def __init__(
+        self, journal: Journal, client: ServerClient, progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        self.journal = journal
+        self.client = client
+        self.progress = progress
+
+    def resolve(self, entry: Entry) -> Entry:
+        """Ask the server again for one pending entry, same id and body, and record the answer.
+
+        Raises:
+            SyncError: still no answer (the entry stays pending), except a refusal, which is recorded.
+        """
+        try:
+            if entry.kind is EntryKind.AWARD:
+                result: Any = self.client.award(EventAwardRequest.model_validate(entry.request))
+            else:
+                result = self.client.post_sale(entry.sale_request)
+        except ServerRefused as exc:
+            return self.journal.refuse(entry.id, exc.error)
+        return self.journal.accept(entry.id, result)
+
+    def sync(self) -> SyncReport:
+        """Resolve pending entries, then send the offline queue in journal order.
+
+        Stops at the first transport error (the report carries it); what is left stays queued.
+        """
+        report = SyncReport()
+        try:
+            for entry in self.journal.pending():
+                self.resolve(entry)
+                report.resolved.append(entry.id)
+            self._send_queue(report)
+        except SyncError as exc:
+            report.error = exc
+        report.remaining = len(self.journal.offline_queue())
+        return report
+
+    def _send_queue(self, report: SyncReport) -> None:
+        total = len(self.journal.offline_queue())
+        done = 0
+        while True:
+            queue = self.journal.offline_queue(limit=BATCH_SIZE)
+            if not queue:
+                return
+            # Sales go in batches; an award in the queue is sent on its own, keeping journal order.
+            run: list[Entry] = []
+            for entry in queue:
+                if entry.kind is EntryKind.SALE:
+                    run.append(entry)
+                    continue
+                break
+            if run:
+                self._send_batch(run, report)
+                done += len(run)
+            else:
+                self._send_award(queue[0], report)
+                done += 1
+            if self.progress is not None:
+                self.progress(done, total)
+
+    def _send_batch(self, run: list[Entry], report: SyncReport) -> None:
+        result = self.client.batch([entry.sale_request for entry in run])
+        if [item.sale_id for item in result.items] != [entry.id for entry in run]:
+            raise ServerFailed("the batch answer does not list the sales sent, in order")
+        outcomes: list[tuple[str, SaleResult | ErrorBody]] = []
+        for item in result.items:
+            if item.result is not None:
+                outcomes.append((item.sale_id, item.result))
+                report.synced.append(item.sale_id)
+            else:
+                error = item.error or ErrorBody(code="refused", message="refused without a reason")
+                outcomes.append((item.sale_id, error))
+                report.refused.append((item.sale_id, error))
+        self.journal.settle_batch(outcomes)
+
+    def _send_award(self, entry: Entry, report: SyncReport) -> None:
+        try:
+            result = self.client.award(EventAwardRequest.model_validate(entry.request))
+        except ServerRefused as exc:
+            self.journal.refuse(entry.id, exc.error)
+            report.refused.append((entry.id, exc.error))
+            return
+        self.journal.synced(entry.id, result.model_dump(mode="json"))
+        report.synced.append(entry.id)
+
+
+def local_now() -> dt.datetime:
+    """The terminal's clock, timezone-aware (sent as ``terminal_time``)."""
+    return dt.datetime.now(dt.UTC).astimezone()
