@@ -1,0 +1,157 @@
+"""Principals, bearer tokens and role checks.
+
+Every request carries ``Authorization: Bearer <token>`` of one principal: a terminal (of one
+merchant, or of a city for its ticket counter and eligibility desk), a merchant, a chamber
+(商工会), a city, a partner (a company whose points are converted), or an admin. Tokens are
+stored only as SHA-256 hashes (``tokens.token_hash``); a new token is shown once, when made.
+
+Routers take the principal with a dependency::
+
+    from server.auth import Principal, require
+
+    @router.get("/v1/claims")
+    def claims(principal: Annotated[Principal, Depends(require("merchant", "chamber", "city"))]): ...
+
+and then check that it owns what it touches (:meth:`Principal.owns_merchant` and friends).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from server.errors import ApiError
+
+Role = Literal["terminal", "merchant", "chamber", "city", "partner", "admin"]
+ROLES: tuple[Role, ...] = ("terminal", "merchant", "chamber", "city", "partner", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: its role, its id, and what it belongs to.
+
+    A terminal has ``terminal_id`` and ``mode`` and either a ``merchant_id`` (shop terminals)
+    or a ``city_id`` (the city's award station, ticket counter and eligibility desk); a
+    merchant principal has ``merchant_id`` (and ``chamber_id`` of its chamber); a chamber
+    ``chamber_id`` (and ``city_id``); a city ``city_id``; a partner ``partner_id``.
+    """
+
+    id: str
+    role: Role
+    terminal_id: str | None = None
+    mode: str | None = None
+    merchant_id: str | None = None
+    chamber_id: str | None = None
+    city_id: str | None = None
+    partner_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the server's administrators."""
+        return self.role == "admin"
+
+    def owns_merchant(self, merchant_id: str, chamber_of_merchant: str | None = None) -> bool:
+        """May this principal see the merchant's sales and claims?
+
+        A terminal or merchant its own; a chamber its members; an admin everything.
+        """
+        if self.is_admin:
+            return True
+        if self.role in ("terminal", "merchant"):
+            return self.merchant_id == merchant_id
+        if self.role == "chamber":
+            return chamber_of_merchant is not None and self.chamber_id == chamber_of_merchant
+        return False
+
+    def owns_city(self, city_id: str) -> bool:
+        """May this principal act for the city (its programs, its residents' eligibility)?"""
+        return self.is_admin or (self.role in ("city", "terminal") and self.city_id == city_id)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: SHA-256 hex of its UTF-8 bytes."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh bearer token (256 random bits, URL-safe)."""
+    return "mk_" + secrets.token_urlsafe(32)
+
+
+def create_token(conn: sqlite3.Connection, principal_id: str, now: str) -> str:
+    """Make a new token for an existing principal, store its hash, and return it (shown once)."""
+    token = new_token()
+    conn.execute(
+        "INSERT INTO tokens(token_hash, principal_id, created_at) VALUES (?, ?, ?)",
+        (hash_token(token), principal_id, now),
+    )
+    return token
+
+
+def lookup(conn: sqlite3.Connection, token: str) -> Principal | None:
+    """The principal a token belongs to, or ``None`` when it is unknown or revoked."""
+    row = conn.execute(
+        """
+        SELECT p.id, p.role, p.terminal_id, t.mode, COALESCE(p.merchant_id, t.merchant_id),
+               COALESCE(p.chamber_id, m.chamber_id), COALESCE(p.city_id, t.city_id, c.city_id), p.partner_id
+        FROM tokens k JOIN principals p ON p.id = k.principal_id
+        LEFT JOIN terminals t ON t.id = p.terminal_id
+        LEFT JOIN merchants m ON m.id = COALESCE(p.merchant_id, t.merchant_id)
+        LEFT JOIN chambers c ON c.id = COALESCE(p.chamber_id, m.chamber_id)
+        WHERE k.token_hash = ? AND k.revoked_at IS NULL
+        """,
+        (hash_token(token),),
+    ).fetchone()
+    if row is None:
+        return None
+    return Principal(*tuple(row))
+
+
+_bearer = HTTPBearer(auto_error=False, description="A principal's token (`mykey-server token create`)")
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The principal of the request's bearer token.
+
+    Raises:
+        ApiError: ``unauthorized`` when the token is missing, unknown or revoked.
+    """
+    if credentials is None or not credentials.credentials:
+        raise ApiError("unauthorized")
+    principal: Principal | None = request.app.state.store.principal(credentials.credentials)
+    if principal is None:
+        raise ApiError("unauthorized")
+    request.scope.setdefault("state", {})["principal"] = principal.id
+    return principal
+
+
+def require(*roles: Role, modes: tuple[str, ...] = ()) -> Callable[..., Principal]:
+    """A FastAPI dependency: the request's principal, if it has one of ``roles``.
+
+    Args:
+        roles: the roles allowed.
+        modes: for terminals, the terminal modes allowed (empty: any mode).
+
+    Raises:
+        ApiError: ``unauthorized`` (no valid token), ``forbidden`` (another role), or
+            ``terminal_mode`` (a terminal of another mode).
+    """
+    allowed = frozenset(roles)
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise ApiError("forbidden", f"role {principal.role} may not do this")
+        if principal.role == "terminal" and modes and principal.mode not in modes:
+            raise ApiError("terminal_mode", f"terminal mode {principal.mode}")
+        return principal
+
+    return dependency

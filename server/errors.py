@@ -1,0 +1,110 @@
+"""The server's errors: one family, each with a stable ``code``, a status and a Japanese/English message.
+
+Every refusal the server gives is an :class:`ApiError` (or is translated into one at the
+boundary in :mod:`server.app`), so the wire always carries :class:`points.wire.ErrorBody`.
+"""
+
+from __future__ import annotations
+
+#: code → (HTTP status, Japanese, English). Codes are stable: terminals and scripts match on them.
+CATALOG: dict[str, tuple[int, str, str]] = {
+    # Requests and auth
+    "invalid_request": (422, "リクエストの形式が正しくありません", "The request is not valid"),
+    "unauthorized": (401, "認証が必要です", "A valid bearer token is required"),
+    "forbidden": (403, "この操作の権限がありません", "This principal may not do that"),
+    "not_found": (404, "見つかりません", "Not found"),
+    "method_not_allowed": (405, "この操作はできません", "Method not allowed"),
+    "internal_error": (500, "サーバーで問題が起きました", "Internal server error"),
+    # Idempotency
+    "idempotency_mismatch": (
+        409,
+        "同じIDで内容の違う取引が送られました",
+        "This id was already used with a different body",
+    ),
+    # Programs, cards and points
+    "unknown_program": (404, "ポイント事業が見つかりません", "Unknown program"),
+    "program_not_accepted": (
+        403,
+        "この店舗ではこのポイントを使えません",
+        "This merchant does not accept this program",
+    ),
+    "not_eligible": (
+        403,
+        "このカードはこの事業の対象ではありません",
+        "This card is not eligible for this program",
+    ),
+    "insufficient_points": (409, "ポイントが足りません", "Not enough points"),
+    "points_exceed_total": (400, "ポイントが支払額を超えています", "Points exceed the amount due"),
+    "underpaid": (400, "支払額が足りません", "The tenders do not cover the total"),
+    "change_from_points": (
+        400,
+        "ポイントや券でおつりは出せません",
+        "Change can only come from cash",
+    ),
+    "no_award_rule": (400, "この事業には付与ルールがありません", "This program has no award rule for this"),
+    # PIN and signature
+    "pin_required": (
+        403,
+        "この金額には暗証番号と署名が必要です",
+        "A PIN-verified card signature is required for this amount",
+    ),
+    "challenge_invalid": (
+        403,
+        "チャレンジが無効か使用済みです",
+        "The challenge is unknown, used or expired",
+    ),
+    "signature_invalid": (403, "カードの署名を確認できません", "The card signature does not verify"),
+    "certificate_invalid": (
+        403,
+        "カードの証明書を確認できません",
+        "The card certificate is not trusted or does not match the card",
+    ),
+    "offline_limit_exceeded": (
+        409,
+        "オフラインで使えるポイントの上限を超えています",
+        "More points than the program allows offline",
+    ),
+    # Tickets
+    "ticket_garbled": (400, "ポイント券を読み取れません", "The ticket cannot be read"),
+    "ticket_unknown_key": (400, "発行元を確認できない券です", "The ticket's signing key is unknown"),
+    "ticket_bad_signature": (400, "券の署名が正しくありません", "The ticket's signature does not match"),
+    "ticket_invalid": (400, "無効な券です", "The ticket is not valid"),
+    "ticket_expired": (409, "有効期限が切れた券です", "The ticket has expired"),
+    "ticket_already_redeemed": (409, "この券は使用済みです", "This ticket was already redeemed"),
+    "ticket_not_needed": (400, "支払いに必要のない券です", "The ticket is not needed to pay this sale"),
+    "receipt_already_used": (
+        409,
+        "このレシートはすでに券と交換されています",
+        "This receipt was already exchanged for tickets",
+    ),
+    "unknown_merchant": (404, "店舗が見つかりません", "Unknown merchant"),
+    # Voids, awards and conversions
+    "void_not_same_day": (409, "当日の取引しか取り消せません", "Only a sale of the same day can be voided"),
+    "award_spent": (
+        409,
+        "付与したポイントがすでに使われているため取り消せません",
+        "The points this sale awarded were already spent",
+    ),
+    "already_awarded": (
+        409,
+        "このカードはこのイベントで付与済みです",
+        "This card was already awarded for this event",
+    ),
+    "sale_not_found": (404, "取引が見つかりません", "Unknown sale"),
+    "terminal_mode": (403, "この端末の用途ではできない操作です", "This terminal's mode does not allow that"),
+}
+
+
+class ApiError(Exception):
+    """A refusal with a stable ``code``; its status and bilingual message come from :data:`CATALOG`."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        status, ja, en = CATALOG[code]
+        super().__init__(f"{code}: {detail or en}")
+        self.code = code
+        self.status = status
+        self.message = f"{ja} / {en}" + (f": {detail}" if detail else "")
+
+    def body(self) -> dict[str, object]:
+        """The JSON body (:class:`points.wire.ErrorBody`)."""
+        return {"code": self.code, "message": self.message}
