@@ -1,0 +1,42 @@
+"""Settlement's refusals: each a stable ``code``, an HTTP status and a message in Japanese and English.
+
+They are :class:`server.errors.ApiError` s, so the server's error handler turns them into
+:class:`points.wire.ErrorBody` like every other refusal.
+"""
+
+from __future__ import annotations
+
+from server.errors import ApiError
+
+#: code → (HTTP status, Japanese, English).
+CATALOG: dict[str, tuple[int, str, str]] = {
+    "bad_period": (422, "期間の指定が正しくありません", "The period is not YYYY-MM, YYYY-MMa/b or YYYY-Www"),
+    "period_not_closed": (409, "この期間はまだ締められていません", "This period is not closed yet"),
+    "period_paid": (
+        409,
+        "支払承認済みの請求があるため再開できません",
+        "The period has claims approved for payment and cannot be reopened",
+    ),
+    "reason_required": (422, "理由を入力してください", "A reason is required"),
+    "claim_not_found": (404, "請求が見つかりません", "Unknown claim"),
+    "claim_state": (409, "この請求の状態ではその操作はできません", "The claim's state does not allow that"),
+    "no_chamber": (422, "商工会を指定してください", "Name the chamber"),
+    "no_payer": (
+        409,
+        "振込元（依頼人）の口座が登録されていません",
+        "The paying city or chamber has no registered bank account",
+    ),
+    "payout_invalid": (409, "振込ファイルを作れません", "The transfer file cannot be written"),
+    "ranking_invalid": (422, "ランキングの条件が正しくありません", "The ranking parameters are not valid"),
+}
+
+
+class SettlementError(ApiError):
+    """A settlement refusal (see :data:`CATALOG`)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        status, ja, en = CATALOG[code]
+        Exception.__init__(self, f"{code}: {detail or en}")
+        self.code = code
+        self.status = status
+        self.message = f"{ja} / {en}" + (f": {detail}" if detail else "")

@@ -1,0 +1,228 @@
+"""Payouts (支払): who pays whom for a period, the Zengin file for it, and the reconciliation.
+
+Per program, either the city pays its merchants directly (``city_direct``), or it pays the
+chamber, which then pays its merchants (``via_chamber``): :class:`points.programs.PayoutChain`.
+Only claims the city approved for payment are paid. A payee's transfer is the sum of its
+claims' net amounts; a payee whose sum is not positive (a void of an earlier period's sale larger
+than this period's sales) is listed as held, not paid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.settlement import store, zengin
+from server.settlement.claims import Scope
+from server.settlement.errors import SettlementError
+
+ACCOUNT_TYPES = {"ordinary": 1, "current": 2, "savings": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """The 依頼人 of a Zengin file: a city or a chamber (``owner`` is ``city:<id>`` / ``chamber:<id>``)."""
+
+    owner: str
+    requester_code: str
+    name_kana: str
+    account: zengin.BankAccount
+
+
+def set_payer(conn: sqlite3.Connection, payer: Payer) -> None:
+    """Register (or replace) a payer's requester code and bank account (an admin act)."""
+    store.ensure(conn)
+    zengin.bank_names(payer.account.bank_code, payer.account.branch_code)
+    zengin.to_bank_kana(payer.name_kana, payer.owner)
+    conn.execute(
+        "INSERT INTO payers(owner, requester_code, name_kana, bank_code, branch_code, account_type,"
+        " account_number) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(owner) DO UPDATE SET requester_code = excluded.requester_code,"
+        " name_kana = excluded.name_kana, bank_code = excluded.bank_code, branch_code = excluded.branch_code,"
+        " account_type = excluded.account_type, account_number = excluded.account_number",
+        (
+            payer.owner,
+            payer.requester_code,
+            payer.name_kana,
+            payer.account.bank_code,
+            payer.account.branch_code,
+            payer.account.account_type,
+            payer.account.number,
+        ),
+    )
+
+
+def get_payer(conn: sqlite3.Connection, owner: str) -> Payer:
+    """A registered payer.
+
+    Raises:
+        SettlementError: ``no_payer`` when none is registered for ``owner``.
+    """
+    store.ensure(conn)
+    row = conn.execute(
+        "SELECT requester_code, name_kana, bank_code, branch_code, account_type, account_number"
+        " FROM payers WHERE owner = ?",
+        (owner,),
+    ).fetchone()
+    if row is None:
+        raise SettlementError("no_payer", owner)
+    code, name, bank, branch, kind, number = tuple(row)
+    return Payer(owner, code, name, zengin.BankAccount(bank, branch, int(kind), number, name))
+
+
+@dataclass
+class PayoutPlan:
+    """What one payer pays for a period: transfers per payee, and payees held back."""
+
+    payer: str
+    period_id: str
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """The sum of the transfers in yen."""
+        return sum(p["amount"] for p in self.payments)
+
+
+def _account_of(conn: sqlite3.Connection, table: str, owner_id: str) -> zengin.BankAccount | None:
+    row = conn.execute(
+        f"SELECT bank_code, branch_code, account_type, account_number, account_holder_kana FROM {table}"
+        " WHERE id = ?",
+        (owner_id,),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    bank, branch, kind, number, holder = tuple(row)
+    account_type = ACCOUNT_TYPES.get(kind, 9) if not str(kind).isdigit() else int(kind)
+    return zengin.BankAccount(bank, branch, account_type, number or "", holder or "")
+
+
+def plan(conn: sqlite3.Connection, period_id: str, payer: str) -> PayoutPlan:
+    """The transfers ``payer`` (``city:<id>`` or ``chamber:<id>``) owes for ``period_id``.
+
+    A city pays its ``city_direct`` programs' merchants and, for ``via_chamber`` programs, the
+    chambers; a chamber pays its merchants what the city paid it for ``via_chamber`` programs.
+    """
+    store.ensure(conn)
+    kind, _, owner_id = payer.partition(":")
+    if kind == "city":
+        rows = conn.execute(
+            "SELECT CASE WHEN payout = 'via_chamber' THEN 'chamber' ELSE 'merchant' END,"
+            " CASE WHEN payout = 'via_chamber' THEN chamber_id ELSE merchant_id END, SUM(net), COUNT(*)"
+            " FROM claims WHERE period_id = ? AND city_id = ? AND state = 'payment_approved'"
+            " GROUP BY 1, 2 ORDER BY 1 DESC, 2",
+            (period_id, owner_id),
+        ).fetchall()
+    elif kind == "chamber":
+        rows = conn.execute(
+            "SELECT 'merchant', merchant_id, SUM(net), COUNT(*) FROM claims WHERE period_id = ?"
+            " AND chamber_id = ? AND payout = 'via_chamber' AND state = 'payment_approved'"
+            " GROUP BY 2 ORDER BY 2",
+            (period_id, owner_id),
+        ).fetchall()
+    else:
+        raise SettlementError("no_payer", payer)
+    result = PayoutPlan(payer=payer, period_id=period_id)
+    for payee_kind, payee_id, amount, claims in rows:
+        account = _account_of(conn, "chambers" if payee_kind == "chamber" else "merchants", payee_id)
+        line = {"payee_kind": payee_kind, "payee_id": payee_id, "amount": amount, "claims": claims}
+        if amount <= 0 or account is None:
+            line["why"] = "no bank account" if account is None else "not positive"
+            result.held.append(line)
+        else:
+            line["account"] = account
+            result.payments.append(line)
+    return result
+
+
+def zengin_file(conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date) -> bytes:
+    """The 総合振込 file for a payer's plan, checked by reading it back.
+
+    Raises:
+        SettlementError: ``no_payer`` (no registered account) or ``payout_invalid`` naming the
+            payee whose account or name the banks would refuse.
+    """
+    source = get_payer(conn, payer)
+    payout = plan(conn, period_id, payer)
+    request = zengin.TransferFile(
+        requester_code=source.requester_code,
+        requester_name=source.name_kana,
+        transfer_date=transfer_date,
+        account=source.account,
+        transfers=zengin.transfers_for((p["payee_id"], p["account"], p["amount"]) for p in payout.payments),
+    )
+    try:
+        data = zengin.write(request)
+    except zengin.ZenginError as error:
+        raise SettlementError("payout_invalid", str(error)) from None
+    if zengin.read(data, transfer_date.year).total != payout.total:
+        raise SettlementError("payout_invalid", "total does not read back")
+    return data
+
+
+def reconcile(conn: sqlite3.Connection, scope: Scope, period_id: str) -> dict[str, Any]:
+    """Three sums that must agree, for the claims of a period within ``scope``.
+
+    - ``claims_gross``: the claims' gross amounts (from the transfers by kind);
+    - ``receivables_moved``: the same transfers seen from the merchants' receivable accounts
+      (credits into them less debits out of them), an independent route through the ledger;
+    - ``net_to_pay`` + ``fees``: what the payout plans pay plus the fees kept (= ``claims_gross``
+      once every claim is approved for payment; ``pending`` is the rest).
+
+    ``uncounted`` lists the chamber's redemptions before a close's cutoff that no claim counted
+    (always empty unless something is wrong).
+    """
+    store.ensure(conn)
+    condition, params = scope.where()
+    gross, net, fee, claims = conn.execute(
+        f"SELECT COALESCE(SUM(gross), 0), COALESCE(SUM(net), 0), COALESCE(SUM(fee), 0), COUNT(*)"
+        f" FROM claims c WHERE {condition} AND c.period_id = ?",
+        [*params, period_id],
+    ).fetchone()
+    moved = conn.execute(
+        f"""
+        SELECT COALESCE(SUM(CASE WHEN cr.kind = 'merchant' THEN t.amount ELSE 0 END), 0)
+             - COALESCE(SUM(CASE WHEN db.kind = 'merchant' THEN t.amount ELSE 0 END), 0)
+        FROM claims c JOIN claim_transfers ct ON ct.claim_id = c.id
+        JOIN transfers t ON t.id = ct.transfer_id
+        JOIN accounts cr ON cr.id = t.credit_account_id JOIN accounts db ON db.id = t.debit_account_id
+        WHERE {condition} AND c.period_id = ?
+        """,
+        [*params, period_id],
+    ).fetchone()[0]
+    approved_net, approved_fee = conn.execute(
+        f"SELECT COALESCE(SUM(net), 0), COALESCE(SUM(fee), 0) FROM claims c WHERE {condition}"
+        f" AND c.period_id = ? AND c.state = 'payment_approved'",
+        [*params, period_id],
+    ).fetchone()
+    limit, limit_params = {
+        "admin": ("1 = 1", []),
+        "merchant": ("m.id = ?", [scope.merchant_id]),
+        "chamber": ("m.chamber_id = ?", [scope.chamber_id]),
+        "city": ("t.program_id IN (SELECT id FROM programs WHERE city_id = ?)", [scope.city_id]),
+    }.get(scope.role, ("1 = 0", []))
+    uncounted = conn.execute(
+        f"""
+        SELECT COUNT(*) FROM transfers t JOIN merchants m ON m.id = t.merchant_id
+        JOIN settlement_periods p ON p.chamber_id = m.chamber_id AND p.period_id = ? AND p.state = 'closed'
+        WHERE t.kind IN ('redeem_points', 'redeem_ticket') AND t.created_at < p.cutoff_at
+          AND NOT EXISTS (SELECT 1 FROM claim_transfers ct WHERE ct.transfer_id = t.id) AND {limit}
+        """,
+        [period_id, *limit_params],
+    ).fetchone()[0]
+    return {
+        "period_id": period_id,
+        "claims": claims,
+        "claims_gross": gross,
+        "receivables_moved": moved,
+        "fees": fee,
+        "claims_net": net,
+        "net_to_pay": approved_net,
+        "fees_of_paid": approved_fee,
+        "pending": gross - approved_net - approved_fee,
+        "uncounted": uncounted,
+        "balanced": gross == moved and uncounted == 0 and net + fee == gross,
+    }

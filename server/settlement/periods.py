@@ -1,0 +1,381 @@
+"""Claim periods (精算期間): naming them, closing them per chamber, reopening them.
+
+A period is named ``2026-11`` (a month, the default), ``2026-11a`` / ``2026-11b`` (the 1st-15th
+and the 16th to the month's end) or ``2026-W48`` (an ISO week); bounds are Japan time.
+
+Closing a period for a chamber freezes one claim per merchant × issuing program from every ledger
+transfer of its merchants that no earlier close has counted and that the server accepted before
+the period's cutoff (its end, or the moment of closing if that is earlier). A sale accepted later
+— an offline sale synced after the close — is left for the next close: it lands in the next
+period, never in a closed one. Each transfer is recorded in ``claim_transfers`` under its id, the
+table's primary key, so no transfer can be counted twice. Closing a closed period changes
+nothing; reopening is an admin act with a reason, logged, refused once the city has approved
+payment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from points.settlement import fee_share
+from server.db import atomic
+from server.ledger import JST, iso, utc_now
+from server.settlement import store
+from server.settlement.errors import SettlementError
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})([ab]?)$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+#: Transfer kinds a claim counts: what a merchant redeemed, and voids of exactly those.
+REDEEM_KINDS = ("redeem_points", "redeem_ticket")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A named span of Japan-time days: ``starts_on`` inclusive, ``ends_on`` exclusive."""
+
+    id: str
+    starts_on: dt.date
+    ends_on: dt.date
+
+    @property
+    def starts_at(self) -> str:
+        """The first instant, as stored (UTC ISO text)."""
+        return iso(dt.datetime.combine(self.starts_on, dt.time(), JST))
+
+    @property
+    def ends_at(self) -> str:
+        """The first instant after the period, as stored (UTC ISO text)."""
+        return iso(dt.datetime.combine(self.ends_on, dt.time(), JST))
+
+
+def parse_period(text: str) -> Period:
+    """Read a period name.
+
+    Raises:
+        SettlementError: ``bad_period`` for anything else.
+    """
+    try:
+        if match := _MONTH.match(text):
+            year, month, half = int(match[1]), int(match[2]), match[3]
+            first = dt.date(year, month, 1)
+            following = dt.date(year + month // 12, month % 12 + 1, 1)
+            if half == "a":
+                return Period(text, first, dt.date(year, month, 16))
+            if half == "b":
+                return Period(text, dt.date(year, month, 16), following)
+            return Period(text, first, following)
+        if match := _WEEK.match(text):
+            monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            return Period(text, monday, monday + dt.timedelta(days=7))
+    except ValueError:
+        pass
+    raise SettlementError("bad_period", text)
+
+
+def period_of(moment: dt.datetime) -> Period:
+    """The month a moment falls in (Japan time)."""
+    day = moment.astimezone(JST).date()
+    return parse_period(f"{day.year:04d}-{day.month:02d}")
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    """What closing froze: claims written, transfers and disputed lines counted, the gross and net sums."""
+
+    chamber_id: str
+    period_id: str
+    already_closed: bool
+    claims: int
+    transfers: int
+    disputes: int
+    gross: int
+    net: int
+    cutoff_at: str
+
+
+def _claim_id(period_id: str, merchant_id: str, program_id: str) -> str:
+    return f"{period_id}:{merchant_id}:{program_id}"
+
+
+def close(
+    conn: sqlite3.Connection, chamber_id: str, period: Period, actor: str, now: dt.datetime | None = None
+) -> CloseResult:
+    """Close ``period`` for ``chamber_id``'s merchants and freeze their claims (idempotent).
+
+    Runs in one ``BEGIN IMMEDIATE`` transaction: sales arriving meanwhile wait for the write lock
+    and then carry a later ``created_at``, so they fall after the cutoff.
+    """
+    store.ensure(conn)
+    moment = now or utc_now()
+    with atomic(conn):
+        row = conn.execute(
+            "SELECT state, low_water FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
+            (chamber_id, period.id),
+        ).fetchone()
+        if row is not None and row[0] == "closed":
+            return _summary(conn, chamber_id, period.id, already_closed=True)
+        low_water = _low_water(conn, chamber_id)
+        cutoff = min(period.ends_at, iso(moment))
+        _freeze(conn, chamber_id, period.id, cutoff, low_water, iso(moment))
+        conn.execute(
+            "INSERT INTO settlement_periods(chamber_id, period_id, starts_at, ends_at, state, cutoff_at,"
+            " closed_at, closed_by, low_water) VALUES (?, ?, ?, ?, 'closed', ?, ?, ?, ?)"
+            " ON CONFLICT(chamber_id, period_id) DO UPDATE SET state = 'closed',"
+            " cutoff_at = excluded.cutoff_at,"
+            " closed_at = excluded.closed_at, closed_by = excluded.closed_by, low_water = excluded.low_water",
+            (
+                chamber_id,
+                period.id,
+                period.starts_at,
+                period.ends_at,
+                cutoff,
+                iso(moment),
+                actor,
+                _next_low_water(conn, chamber_id, low_water, cutoff),
+            ),
+        )
+        result = _summary(conn, chamber_id, period.id, already_closed=False)
+        store.log(
+            conn,
+            actor,
+            "close",
+            f"period:{chamber_id}:{period.id}",
+            claims=result.claims,
+            transfers=result.transfers,
+            gross=result.gross,
+            net=result.net,
+        )
+        return result
+
+
+def _low_water(conn: sqlite3.Connection, chamber_id: str) -> int:
+    # After a close, every relevant transfer below its low-water mark has been counted, so the next
+    # close scans only from the latest close's mark. A reopened period freed counted transfers:
+    # then scan from the start (rare, and still correct).
+    if conn.execute(
+        "SELECT 1 FROM settlement_periods WHERE chamber_id = ? AND state = 'open'", (chamber_id,)
+    ).fetchone():
+        return 0
+    row = conn.execute(
+        "SELECT low_water FROM settlement_periods WHERE chamber_id = ? ORDER BY closed_at DESC LIMIT 1",
+        (chamber_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _next_low_water(conn: sqlite3.Connection, chamber_id: str, low_water: int, cutoff: str) -> int:
+    # The first transfer this close left for later (accepted after the cutoff), or the end of the table.
+    row = conn.execute(
+        "SELECT MIN(t.id) FROM transfers t WHERE t.id >= ? AND +t.merchant_id IN"
+        " (SELECT id FROM merchants WHERE chamber_id = ?) AND t.created_at >= ?",
+        (low_water, chamber_id, cutoff),
+    ).fetchone()
+    if row[0] is not None:
+        return int(row[0])
+    top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM transfers").fetchone()[0]
+    return int(top) + 1
+
+
+def _freeze(
+    conn: sqlite3.Connection, chamber_id: str, period_id: str, cutoff: str, low_water: int, now: str
+) -> None:
+    conn.execute("DROP TABLE IF EXISTS temp.close_rows")
+    # The rows this close counts: transfers into or out of a merchant's receivable by redeeming
+    # or by voiding a redemption, accepted before the cutoff, counted by no earlier close.
+    conn.execute(
+        """
+        CREATE TEMP TABLE close_rows AS
+        SELECT t.id AS transfer_id, t.merchant_id, t.program_id,
+               CASE WHEN t.kind = 'redeem_points' THEN t.amount ELSE 0 END AS points,
+               CASE WHEN t.kind = 'redeem_ticket' THEN t.amount ELSE 0 END AS tickets,
+               CASE WHEN t.kind = 'void' THEN t.amount ELSE 0 END AS voided
+        FROM transfers t
+        LEFT JOIN transfers o ON o.id = t.reverses_id
+        WHERE t.id >= :low AND t.created_at < :cutoff
+          AND +t.merchant_id IN (SELECT id FROM merchants WHERE chamber_id = :chamber)
+          AND (t.kind IN ('redeem_points', 'redeem_ticket')
+               OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')))
+          AND NOT EXISTS (SELECT 1 FROM claim_transfers c WHERE c.transfer_id = t.id)
+        """,
+        {"low": low_water, "chamber": chamber_id, "cutoff": cutoff},
+    )
+    disputes = conn.execute(
+        """
+        SELECT r.id, r.merchant_id, r.program_id, r.amount FROM refused_sales r
+        JOIN merchants m ON m.id = r.merchant_id
+        WHERE m.chamber_id = ? AND r.created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM claim_disputes d WHERE d.refused_id = r.id)
+        """,
+        (chamber_id, cutoff),
+    ).fetchall()
+    sums: dict[tuple[str, str], list[int]] = {}
+    for merchant_id, program_id, points, tickets, voided, count in conn.execute(
+        "SELECT merchant_id, program_id, SUM(points), SUM(tickets), SUM(voided), COUNT(*)"
+        " FROM temp.close_rows GROUP BY merchant_id, program_id"
+    ):
+        sums[(merchant_id, program_id)] = [points, tickets, voided, count, 0]
+    for _id, merchant_id, program_id, amount in disputes:
+        if program_id is not None:
+            sums.setdefault((merchant_id, program_id), [0, 0, 0, 0, 0])[4] += amount
+    programs = {
+        row[0]: (row[1], row[2], row[3])
+        for row in conn.execute("SELECT id, city_id, payout, fee_share_permille FROM programs")
+    }
+    for (merchant_id, program_id), (points, tickets, voided, count, disputed) in sums.items():
+        city_id, payout, permille = programs[program_id]
+        gross = points + tickets - voided
+        # A void whose sale was counted in an earlier period can leave a period's gross negative:
+        # no fee is kept on it and the negative net is shown, never paid.
+        fee = fee_share(max(gross, 0), permille)
+        conn.execute(
+            "INSERT INTO claims(id, period_id, chamber_id, merchant_id, program_id, city_id, payout,"
+            " fee_share_permille, redeemed_points, redeemed_tickets, voided, disputed, gross, fee,"
+            " fee_remainder_permille, net, transfer_count, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+            (
+                _claim_id(period_id, merchant_id, program_id),
+                period_id,
+                chamber_id,
+                merchant_id,
+                program_id,
+                city_id,
+                payout,
+                permille,
+                points,
+                tickets,
+                voided,
+                disputed,
+                gross,
+                fee.yen,
+                fee.remainder_permille,
+                gross - fee.yen,
+                count,
+                now,
+                now,
+            ),
+        )
+    conn.execute(
+        "INSERT INTO claim_transfers(transfer_id, claim_id) SELECT transfer_id, ? || ':' || merchant_id"
+        " || ':' || program_id FROM temp.close_rows",
+        (period_id,),
+    )
+    conn.executemany(
+        "INSERT INTO claim_disputes(refused_id, period_id, chamber_id, merchant_id, program_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(d[0], period_id, chamber_id, d[1], d[2]) for d in disputes],
+    )
+    conn.execute("DROP TABLE temp.close_rows")
+
+
+def _summary(
+    conn: sqlite3.Connection, chamber_id: str, period_id: str, *, already_closed: bool
+) -> CloseResult:
+    claims, transfers, gross, net = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(transfer_count), 0), COALESCE(SUM(gross), 0), COALESCE(SUM(net), 0)"
+        " FROM claims WHERE chamber_id = ? AND period_id = ?",
+        (chamber_id, period_id),
+    ).fetchone()
+    disputes = conn.execute(
+        "SELECT COUNT(*) FROM claim_disputes WHERE chamber_id = ? AND period_id = ?", (chamber_id, period_id)
+    ).fetchone()[0]
+    cutoff = conn.execute(
+        "SELECT cutoff_at FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
+        (chamber_id, period_id),
+    ).fetchone()
+    return CloseResult(
+        chamber_id=chamber_id,
+        period_id=period_id,
+        already_closed=already_closed,
+        claims=claims,
+        transfers=transfers,
+        disputes=disputes,
+        gross=gross,
+        net=net,
+        cutoff_at=cutoff[0] if cutoff else "",
+    )
+
+
+def reopen(conn: sqlite3.Connection, chamber_id: str, period: Period, actor: str, reason: str) -> CloseResult:
+    """Reopen a closed period (an admin act): its claims are withdrawn, their transfers free again.
+
+    Raises:
+        SettlementError: ``reason_required`` without a reason, ``period_not_closed`` for an open
+            period, ``period_paid`` when the city has approved payment of one of its claims.
+    """
+    if not reason.strip():
+        raise SettlementError("reason_required")
+    store.ensure(conn)
+    with atomic(conn):
+        row = conn.execute(
+            "SELECT state FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
+            (chamber_id, period.id),
+        ).fetchone()
+        if row is None or row[0] != "closed":
+            raise SettlementError("period_not_closed", f"{chamber_id} {period.id}")
+        paid = conn.execute(
+            "SELECT COUNT(*) FROM claims WHERE chamber_id = ? AND period_id = ?"
+            " AND state = 'payment_approved'",
+            (chamber_id, period.id),
+        ).fetchone()[0]
+        if paid:
+            raise SettlementError("period_paid", f"{paid} claims")
+        before = _summary(conn, chamber_id, period.id, already_closed=True)
+        conn.execute(
+            "DELETE FROM claim_transfers WHERE claim_id IN"
+            " (SELECT id FROM claims WHERE chamber_id = ? AND period_id = ?)",
+            (chamber_id, period.id),
+        )
+        conn.execute("DELETE FROM claims WHERE chamber_id = ? AND period_id = ?", (chamber_id, period.id))
+        conn.execute(
+            "DELETE FROM claim_disputes WHERE chamber_id = ? AND period_id = ?", (chamber_id, period.id)
+        )
+        conn.execute(
+            "UPDATE settlement_periods SET state = 'open', cutoff_at = NULL, closed_at = NULL,"
+            " closed_by = NULL,"
+            " low_water = 0 WHERE chamber_id = ? AND period_id = ?",
+            (chamber_id, period.id),
+        )
+        store.log(
+            conn,
+            actor,
+            "reopen",
+            f"period:{chamber_id}:{period.id}",
+            reason=reason,
+            claims=before.claims,
+            gross=before.gross,
+            net=before.net,
+        )
+        return before
+
+
+def list_periods(conn: sqlite3.Connection, chamber_id: str | None = None) -> list[dict[str, object]]:
+    """Periods known (closed or reopened), newest first, with their claims' totals."""
+    store.ensure(conn)
+    rows = conn.execute(
+        """
+        SELECT p.chamber_id, p.period_id, p.state, p.starts_at, p.ends_at, p.cutoff_at, p.closed_at,
+               p.closed_by, COUNT(c.id), COALESCE(SUM(c.gross), 0), COALESCE(SUM(c.net), 0)
+        FROM settlement_periods p
+        LEFT JOIN claims c ON c.chamber_id = p.chamber_id AND c.period_id = p.period_id
+        WHERE (:chamber IS NULL OR p.chamber_id = :chamber)
+        GROUP BY p.chamber_id, p.period_id ORDER BY p.ends_at DESC, p.chamber_id
+        """,
+        {"chamber": chamber_id},
+    ).fetchall()
+    keys = (
+        "chamber_id",
+        "period_id",
+        "state",
+        "starts_at",
+        "ends_at",
+        "cutoff_at",
+        "closed_at",
+        "closed_by",
+        "claims",
+        "gross",
+        "net",
+    )
+    return [dict(zip(keys, tuple(row), strict=True)) for row in rows]
