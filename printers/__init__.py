@@ -1,0 +1,92 @@
+"""Receipts and printers: documents, their layout in display columns, ESC/POS in Kanji mode,
+printer connections and a decoder for the on-screen preview.
+
+``printers`` imports ``points`` only (never ``pos``, ``server`` or ``textual``)::
+
+    from printers import SaleReceipt, render, decode, open_printer
+
+    data = render(receipt, width=48)          # bytes for the printer
+    preview = decode(data)                    # the same receipt as lines of text
+    open_printer("tcp://192.168.1.50:9100").send(data)
+"""
+
+from __future__ import annotations
+
+from printers.connections import Printer, open_printer
+from printers.decode import decode
+from printers.documents import (
+    BalanceAfter,
+    BalanceSlip,
+    Document,
+    EndOfDayReport,
+    ExpiringLot,
+    PointsAwarded,
+    PointsUsed,
+    ProgramDay,
+    SaleReceipt,
+    SettlementStatement,
+    StatementLine,
+    Tally,
+    TicketSlip,
+    TicketUsed,
+    VoidReceipt,
+    reprint,
+)
+from printers.errors import (
+    FontMissing,
+    PrinterAddressError,
+    PrinterBusy,
+    PrinterCoverOpen,
+    PrinterDisconnected,
+    PrinterError,
+    PrinterNotFound,
+    PrinterPaperOut,
+    PrinterPermission,
+    PrinterRefused,
+    PrinterTimeout,
+    PrinterUnsupported,
+)
+from printers.jobs import PrintReport, print_document
+from printers.layout import PAPER_58MM, PAPER_80MM
+from printers.render import Rendered, render, render_report
+
+__all__ = [
+    "PAPER_58MM",
+    "PAPER_80MM",
+    "BalanceAfter",
+    "BalanceSlip",
+    "Document",
+    "EndOfDayReport",
+    "ExpiringLot",
+    "FontMissing",
+    "PointsAwarded",
+    "PointsUsed",
+    "PrintReport",
+    "Printer",
+    "PrinterAddressError",
+    "PrinterBusy",
+    "PrinterCoverOpen",
+    "PrinterDisconnected",
+    "PrinterError",
+    "PrinterNotFound",
+    "PrinterPaperOut",
+    "PrinterPermission",
+    "PrinterRefused",
+    "PrinterTimeout",
+    "PrinterUnsupported",
+    "ProgramDay",
+    "Rendered",
+    "SaleReceipt",
+    "SettlementStatement",
+    "StatementLine",
+    "Tally",
+    "TicketSlip",
+    "TicketUsed",
+    "VoidReceipt",
+    "decode",
+    "open_printer",
+    "print_document",
+    "render",
+    "render_report",
+    "reprint",
+]

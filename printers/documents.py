@@ -1,0 +1,327 @@
+"""What the printer prints, as plain data: receipts, slips and reports (no bytes, no sockets).
+
+Each document is a frozen dataclass with ``int`` amounts, built from ``points`` types (the shop
+is a :class:`points.wire.Merchant`, programs are :class:`points.programs.Program`, item lines are
+:class:`points.tax.Line`). Rules come from ``points``: tax per rate is
+:func:`points.tax.receipt_tax`, ticket fields come from the signed text through
+:func:`points.tickets.decode`. :mod:`printers.layout` turns a document into lines;
+:mod:`printers.render` turns lines into ESC/POS bytes.
+
+Every document has ``reprint``: a copy printed again is marked 再発行 (reprint); see :func:`reprint`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import TypeVar
+
+from points import tickets
+from points.money import check_amount
+from points.programs import Program, TenderKind
+from points.tax import Line, RateTotal, Rounding, receipt_tax, totals_by_rate
+from points.wire import Merchant
+
+# Parts of a sale -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PointsUsed:
+    """Points of one program used on a sale (payment or discount, as the program says)."""
+
+    program: Program
+    points: int
+
+    def __post_init__(self) -> None:
+        check_amount(self.points, allow_zero=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketUsed:
+    """A point ticket used on a sale: its value, and what was applied (less for no-change tickets)."""
+
+    program: Program
+    serial: int
+    value: int
+    applied: int | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.value, allow_zero=False)
+        if self.applied is not None and not 0 <= self.applied <= self.value:
+            raise ValueError(f"applied {self.applied} outside 0..{self.value}")
+
+    @property
+    def amount(self) -> int:
+        """The yen this ticket paid or discounted."""
+        return self.value if self.applied is None else self.applied
+
+    @property
+    def lost(self) -> int:
+        """Value given up because the program gives no change."""
+        return self.value - self.amount
+
+    @property
+    def human_serial(self) -> str:
+        """The serial as printed on the ticket, e.g. ``0000-1234-5678-9``."""
+        return tickets.format_human_serial(self.serial)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsAwarded:
+    """Points a sale or an event awarded, and until when they can be spent."""
+
+    program: Program
+    points: int
+    expires_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringLot:
+    """Points that expire together (shown as a warning)."""
+
+    points: int
+    expires_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceAfter:
+    """A card's balance in one program after the sale, and the lots expiring soon."""
+
+    program: Program
+    points: int
+    expiring: tuple[ExpiringLot, ...] = ()
+
+
+def _discount_of(points: tuple[PointsUsed, ...], used: tuple[TicketUsed, ...]) -> int:
+    """Points and tickets of ``discount`` programs: they lower the taxable amount (see points.tax)."""
+    return sum(p.points for p in points if p.program.tender_kind is TenderKind.DISCOUNT) + sum(
+        t.amount for t in used if t.program.tender_kind is TenderKind.DISCOUNT
+    )
+
+
+# Receipts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SaleReceipt:
+    """A sale receipt that is a simplified qualified invoice (適格簡易請求書).
+
+    Prices are tax-inclusive. Tenders must cover the total; change comes out of cash only.
+    """
+
+    merchant: Merchant
+    terminal_id: str
+    receipt_no: int
+    issued_at: dt.datetime
+    lines: tuple[Line, ...]
+    points: tuple[PointsUsed, ...] = ()
+    tickets: tuple[TicketUsed, ...] = ()
+    cash: int = 0
+    awards: tuple[PointsAwarded, ...] = ()
+    balances: tuple[BalanceAfter, ...] = ()
+    sale_id: str = ""
+    rounding: Rounding = Rounding.FLOOR
+    #: Made while the server was unreachable: points shown are provisional until synced.
+    offline: bool = False
+    reprint: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise ValueError("a receipt needs at least one item line")
+        check_amount(self.cash)
+        check_amount(self.total)
+        if self.discount > self.total:
+            raise ValueError("discounts exceed the total")
+        if not 0 <= self.change <= self.cash:
+            raise ValueError(f"tenders do not match the amount due (change {self.change}, cash {self.cash})")
+
+    @property
+    def total(self) -> int:
+        """The tax-inclusive total of the items, before points."""
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def discount(self) -> int:
+        """Yen taken off by ``discount`` programs (points and tickets)."""
+        return _discount_of(self.points, self.tickets)
+
+    @property
+    def due(self) -> int:
+        """What is left to pay after discounts (合計)."""
+        return self.total - self.discount
+
+    @property
+    def paid(self) -> int:
+        """Everything tendered that is not a discount: payment points, payment tickets, cash."""
+        return (
+            sum(p.points for p in self.points)
+            + sum(t.amount for t in self.tickets)
+            + self.cash
+            - self.discount
+        )
+
+    @property
+    def change(self) -> int:
+        """お釣り: cash handed back."""
+        return self.paid - self.due
+
+    @property
+    def tax(self) -> list[RateTotal]:
+        """Totals and tax per rate after discounts, from :func:`points.tax.receipt_tax`."""
+        return receipt_tax(totals_by_rate(self.lines), self.discount, self.rounding)
+
+    @property
+    def has_reduced_rate(self) -> bool:
+        """True when an item is taxed at the reduced rate (then the ※ footnote is printed)."""
+        return any(line.rate == 8 for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class VoidReceipt:
+    """A receipt for a voided sale (取消): the original's amounts returned, tax per rate negative."""
+
+    original: SaleReceipt
+    voided_at: dt.datetime
+    reason: str = ""
+    reprint: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSlip:
+    """A point-ticket slip (ポイント券): program, value, expiry, human serial and a QR of the signed text."""
+
+    issuer: Merchant
+    program: Program
+    text: str
+    issued_at: dt.datetime
+    terminal_id: str = ""
+    reprint: bool = False
+
+    def __post_init__(self) -> None:
+        ticket = tickets.decode(self.text)  # refuses text that is not a ticket
+        if ticket.program_id != self.program.id:
+            raise ValueError(f"ticket is for {ticket.program_id}, not {self.program.id}")
+
+    @property
+    def ticket(self) -> tickets.PointTicket:
+        """The ticket's fields, read from its signed text."""
+        return tickets.decode(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceSlip:
+    """A balance slip (残高照会): a card's points per program and what expires soon."""
+
+    merchant: Merchant
+    terminal_id: str
+    printed_at: dt.datetime
+    balances: tuple[BalanceAfter, ...]
+    reprint: bool = False
+
+
+# Reports -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A count and a sum of yen or points."""
+
+    count: int = 0
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramDay:
+    """One program's day at a terminal: card points redeemed, tickets taken, points awarded."""
+
+    program: Program
+    redeemed: Tally = Tally()
+    tickets: Tally = Tally()
+    awarded: Tally = Tally()
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfDayReport:
+    """The end-of-day report (日計) of one terminal."""
+
+    merchant: Merchant
+    terminal_id: str
+    business_date: dt.date
+    printed_at: dt.datetime
+    sales: Tally
+    voids: Tally = Tally()
+    cash: Tally = Tally()
+    change: int = 0
+    programs: tuple[ProgramDay, ...] = ()
+    #: Sales made while the server was unreachable, and those still not synced.
+    offline: int = 0
+    unsynced: int = 0
+    reprint: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One program's line on a merchant's settlement statement."""
+
+    program: Program
+    redeemed: Tally = Tally()
+    tickets: Tally = Tally()
+    voided: Tally = Tally()
+    fee: int = 0
+    disputed: Tally = Tally()
+
+    @property
+    def payable(self) -> int:
+        """What is paid for this program: redeemed points and tickets, less voids and the fee."""
+        return self.redeemed.amount + self.tickets.amount - self.voided.amount - self.fee
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementStatement:
+    """A merchant's settlement statement (明細) for one period."""
+
+    merchant: Merchant
+    period: str
+    period_start: dt.date
+    period_end: dt.date
+    issued_at: dt.datetime
+    lines: tuple[StatementLine, ...] = ()
+    #: Who pays: e.g. "〇〇市" or "〇〇商工会".
+    payer: str = ""
+    status: str = ""
+    reprint: bool = False
+
+    @property
+    def payable(self) -> int:
+        """The total paid to the merchant for the period."""
+        return sum(line.payable for line in self.lines)
+
+
+Document = SaleReceipt | VoidReceipt | TicketSlip | BalanceSlip | EndOfDayReport | SettlementStatement
+D = TypeVar("D", SaleReceipt, VoidReceipt, TicketSlip, BalanceSlip, EndOfDayReport, SettlementStatement)
+
+
+def reprint(document: D) -> D:
+    """The same document marked 再発行 (reprint), e.g. for a receipt printed again from history."""
+    return dataclasses.replace(document, reprint=True)
+
+
+__all__ = [
+    "BalanceAfter",
+    "BalanceSlip",
+    "Document",
+    "EndOfDayReport",
+    "ExpiringLot",
+    "PointsAwarded",
+    "PointsUsed",
+    "ProgramDay",
+    "SaleReceipt",
+    "SettlementStatement",
+    "StatementLine",
+    "Tally",
+    "TicketSlip",
+    "TicketUsed",
+    "VoidReceipt",
+    "reprint",
+]

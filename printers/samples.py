@@ -1,0 +1,117 @@
+"""Sample documents: the print-test receipt, the benchmark receipt and the golden test receipts.
+
+Ten Japanese items at both tax rates, paid with points of a payment program, a discount
+program's points, a point ticket and cash, with an award and the balance after; and a point
+ticket signed with a key made for the occasion (so its QR verifies with ``points.tickets``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from points.programs import Expiry, FundingSource, PercentAward, Program, TenderKind
+from points.tax import Line, TaxRate
+from points.tickets import TicketSigner
+from points.wire import Merchant
+from printers.documents import (
+    BalanceAfter,
+    ExpiringLot,
+    PointsAwarded,
+    PointsUsed,
+    SaleReceipt,
+    TicketSlip,
+    TicketUsed,
+)
+
+#: A fixed moment so golden receipts do not change with the clock.
+SAMPLE_TIME = dt.datetime(2026, 11, 27, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+SHOP = Merchant(
+    id="m-tenri-001",
+    name="天理本通り商店",
+    address="奈良県天理市川原城町123-4",
+    phone="0743-63-0000",
+    invoice_number="T1234567890123",
+    category="grocery",
+)
+
+#: A payment-kind program (points pay like money: taxable amounts unchanged).
+MEGURU = Program(
+    id="tenri-meguru",
+    name_ja="天理めぐみめぐるポイント",
+    name_en="Tenri Megumi Meguru Points",
+    city="tenri",
+    funding=FundingSource(kind="city", id="tenri"),
+    tender_kind=TenderKind.PAYMENT,
+    change_allowed=False,
+    expiry=Expiry(days=180),
+    award_rule=PercentAward(rate_permille=100, unit=100, minimum_receipt=1000, receipt_cap=50_000),
+)
+
+#: A discount-kind program (points lower the taxable amounts, split across rates).
+KITASATO = Program(
+    id="oguni-kitasato",
+    name_ja="小国町北里柴三郎ポイント",
+    name_en="Oguni Kitasato Shibasaburo Points",
+    city="oguni",
+    funding=FundingSource(kind="city", id="oguni"),
+    tender_kind=TenderKind.DISCOUNT,
+)
+
+ITEMS = (
+    Line("牛乳 1000ml", 248, 1, TaxRate.REDUCED),
+    Line("食パン 6枚切", 198, 1, TaxRate.REDUCED),
+    Line("りんご(ふじ)", 150, 3, TaxRate.REDUCED),
+    Line("緑茶ティーバッグ", 398, 1, TaxRate.REDUCED),
+    Line("奈良漬", 864, 1, TaxRate.REDUCED),
+    Line("柿の葉寿司 7個入", 1296, 1, TaxRate.REDUCED),
+    Line("ﾃｨｯｼｭﾍﾟｰﾊﾟｰ 5箱", 328, 1, TaxRate.STANDARD),
+    Line("台所用洗剤", 218, 2, TaxRate.STANDARD),
+    Line("電池 単3形 4本", 528, 1, TaxRate.STANDARD),
+    Line("レジ袋(大)", 5, 1, TaxRate.STANDARD),
+)
+
+
+def sample_signer() -> TicketSigner:
+    """A ticket signer with a key made now (the sample ticket verifies with its public key)."""
+    return TicketSigner(Ed25519PrivateKey.generate())
+
+
+def sample_receipt(*, reprint: bool = False) -> SaleReceipt:
+    """The print-test receipt: ten items of both rates, points, a discount, a ticket, cash, an award."""
+    total = sum(item.amount for item in ITEMS)
+    points = (PointsUsed(MEGURU, 1000), PointsUsed(KITASATO, 300))
+    tickets = (TicketUsed(MEGURU, serial=123_456_789, value=500),)
+    cash = 3000
+    paid_other = 1000 + 300 + 500
+    assert cash >= total - paid_other, "the sample pays in full"
+    return SaleReceipt(
+        merchant=SHOP,
+        terminal_id="T01",
+        receipt_no=123,
+        issued_at=SAMPLE_TIME,
+        lines=ITEMS,
+        points=points,
+        tickets=tickets,
+        cash=cash,
+        awards=(
+            PointsAwarded(
+                MEGURU, MEGURU.award_rule.points_for(total) if MEGURU.award_rule else 0, dt.date(2027, 5, 26)
+            ),
+        ),
+        balances=(
+            BalanceAfter(MEGURU, 2_345, (ExpiringLot(300, dt.date(2026, 12, 31)),)),
+            BalanceAfter(KITASATO, 700),
+        ),
+        sale_id="01JDQ8Z6K3V4W5X6Y7Z8A9B0CD",
+        reprint=reprint,
+    )
+
+
+def sample_ticket(signer: TicketSigner | None = None) -> TicketSlip:
+    """A 500-point ticket slip of :data:`MEGURU`, signed by ``signer`` (a new key when omitted)."""
+    signer = signer or sample_signer()
+    text = signer.issue(123_456_789, MEGURU.id, 500, dt.date(2027, 5, 31))
+    return TicketSlip(issuer=SHOP, program=MEGURU, text=text, issued_at=SAMPLE_TIME, terminal_id="T01")
