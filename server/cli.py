@@ -1,13 +1,364 @@
-"""``mykey-server``: the settlement server's command line (filled in by the server issue)."""
+"""``mykey-server``: the settlement server's command line.
+
+Verbs: ``init``, ``serve``, ``demo-data``, ``token create|revoke``, ``check``, ``expire``,
+``city add``, ``chamber add``, ``partner add``, ``merchant add|list``, ``program put|list``,
+``terminal add``.
+
+Other parts add verbs without editing this parser: :data:`EXTRA_VERBS` maps a verb to a module
+whose ``main(argv: list[str]) -> int`` receives the rest of the command line (settlement's
+period close/reopen and ranking go there).
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import pathlib
+import socket
+import sys
+
+from points.programs import load_programs
+from points.wire import EventInfo, Merchant, TerminalMode
+from server import admin, auth, db, ledger
+
+#: verb → module with ``main(argv) -> int``; one line per verb (e.g. ``"period": "server.settlement.cli"``).
+EXTRA_VERBS: dict[str, str] = {}
+
+DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mykey-server", description="mykey-pos settlement server (精算サーバー)"
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    def with_db(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--db", default=DEFAULT_DB, help="the SQLite database (default $MYKEY_DB or mykey.db)"
+        )
+        return sub
+
+    with_db(verbs.add_parser("init", help="create the database and its ticket issuing key"))
+
+    serve = with_db(verbs.add_parser("serve", help="serve the API over HTTP(S)"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed on start)")
+    serve.add_argument("--tls-cert", type=pathlib.Path)
+    serve.add_argument("--tls-key", type=pathlib.Path)
+    serve.add_argument(
+        "--trust-ca",
+        type=pathlib.Path,
+        action="append",
+        default=[],
+        help="a CA certificate (PEM) card certificates may chain to; repeatable",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    demo = verbs.add_parser("demo-data", help="a demo database with tokens and cards in --dir")
+    demo.add_argument("--dir", type=pathlib.Path, required=True)
+    demo.add_argument("--card-key", action="append", default=[], help="also give this card key demo balances")
+    demo.add_argument(
+        "--trust-ca",
+        type=pathlib.Path,
+        action="append",
+        default=[],
+        help="a CA certificate (PEM) the database trusts for card certificates",
+    )
+
+    token = verbs.add_parser("token", help="tokens of principals").add_subparsers(
+        dest="action", required=True
+    )
+    create = with_db(token.add_parser("create", help="a new token (printed once; only its hash is kept)"))
+    create.add_argument("--role", required=True, choices=auth.ROLES)
+    create.add_argument("--id", required=True, help="the principal's name (a terminal's is its terminal id)")
+    for option in ("merchant", "chamber", "city", "partner"):
+        create.add_argument(f"--{option}")
+    create.add_argument("--mode", choices=[m.value for m in TerminalMode], help="a new terminal's mode")
+    create.add_argument("--event", help="an award station's event as JSON (EventInfo)")
+    revoke = with_db(token.add_parser("revoke", help="revoke every token of a principal"))
+    revoke.add_argument("--id", required=True)
+
+    with_db(verbs.add_parser("check", help="recompute balances from transfers; exit 1 on any difference"))
+    expire = with_db(verbs.add_parser("expire", help="return expired lots and tickets to their funders"))
+    expire.add_argument("--today", type=dt.date.fromisoformat, help="the business date (default: today, JST)")
+
+    city = verbs.add_parser("city", help="cities").add_subparsers(dest="action", required=True)
+    city_add = with_db(city.add_parser("add"))
+    city_add.add_argument("id")
+    city_add.add_argument("name")
+    partner = verbs.add_parser("partner", help="partners").add_subparsers(dest="action", required=True)
+    partner_add = with_db(partner.add_parser("add"))
+    partner_add.add_argument("id")
+    partner_add.add_argument("name")
+    chamber = verbs.add_parser("chamber", help="chambers of commerce").add_subparsers(
+        dest="action", required=True
+    )
+    chamber_add = with_db(chamber.add_parser("add"))
+    chamber_add.add_argument("id")
+    chamber_add.add_argument("name")
+    chamber_add.add_argument("--city", required=True)
+    _bank_options(chamber_add)
+
+    merchant = verbs.add_parser("merchant", help="merchants").add_subparsers(dest="action", required=True)
+    merchant_add = with_db(merchant.add_parser("add"))
+    merchant_add.add_argument("id")
+    merchant_add.add_argument("name")
+    merchant_add.add_argument("--invoice-number")
+    merchant_add.add_argument("--category", default="general")
+    merchant_add.add_argument("--chamber")
+    merchant_add.add_argument("--address", default="")
+    merchant_add.add_argument("--phone", default="")
+    _bank_options(merchant_add)
+    with_db(merchant.add_parser("list"))
+
+    program = verbs.add_parser("program", help="programs").add_subparsers(dest="action", required=True)
+    program_put = with_db(program.add_parser("put", help="create or replace programs from a TOML file"))
+    program_put.add_argument("file", type=pathlib.Path)
+    with_db(program.add_parser("list"))
+
+    terminal = verbs.add_parser("terminal", help="terminals").add_subparsers(dest="action", required=True)
+    terminal_add = with_db(terminal.add_parser("add"))
+    terminal_add.add_argument("id")
+    terminal_add.add_argument("--mode", required=True, choices=[m.value for m in TerminalMode])
+    terminal_add.add_argument("--merchant")
+    terminal_add.add_argument("--city")
+    terminal_add.add_argument("--event", help="EventInfo as JSON (award stations)")
+    return parser
+
+
+def _bank_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--bank-code")
+    sub.add_argument("--branch-code")
+    sub.add_argument("--account-type", default="ordinary", choices=["ordinary", "current", "savings"])
+    sub.add_argument("--account-number")
+    sub.add_argument("--holder-kana", help="the account holder in half-width katakana")
+
+
+def _bank(args: argparse.Namespace) -> admin.BankAccount | None:
+    if not args.bank_code:
+        return None
+    return admin.BankAccount(
+        args.bank_code, args.branch_code, args.account_type, args.account_number, args.holder_kana
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line; the server's verbs arrive with the server issue."""
-    parser = argparse.ArgumentParser(prog="mykey-server", description="mykey-pos settlement server")
-    parser.parse_args(argv)
-    parser.print_help()
+    """Run one verb; returns the exit status."""
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list and args_list[0] in EXTRA_VERBS:
+        entry = importlib.import_module(EXTRA_VERBS[args_list[0]]).main
+        return int(entry(args_list[1:]) or 0)
+    args = _parser().parse_args(args_list)
+    handler = _HANDLERS[args.verb]
+    return handler(args)
+
+
+def _init(args: argparse.Namespace) -> int:
+    admin.init(args.db)
+    print(f"initialised {args.db}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from server.app import create_app
+
+    if not pathlib.Path(args.db).exists():
+        print(f"no database at {args.db}: run `mykey-server init --db {args.db}` first", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    anchors = [path.read_bytes() for path in args.trust_ca]
+    app = create_app(args.db, trust_anchors=anchors)
+    tls = args.tls_cert is not None and args.tls_key is not None
+    # Bind the socket ourselves so that --port 0 can print the port it got.
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=str(args.tls_cert) if tls else None,
+        ssl_keyfile=str(args.tls_key) if tls else None,
+        timeout_keep_alive=30,
+    )
+    print(f"mykey-server listening on {'https' if tls else 'http'}://{args.host}:{port}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from server import demo
+
+    tokens = demo.build(args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca])
+    print(f"demo data in {args.dir}: mykey.db, tokens.json ({len(tokens)} principals), cards.json")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    with db.atomic(conn):
+        if args.action == "revoke":
+            print(f"revoked {admin.revoke_tokens(conn, args.id)} token(s) of {args.id}")
+            return 0
+        exists = conn.execute("SELECT role FROM principals WHERE id = ?", (args.id,)).fetchone()
+        if exists is not None and exists[0] != args.role:
+            print(f"{args.id} is a {exists[0]}, not a {args.role}", file=sys.stderr)
+            return 2
+        if exists is not None:
+            token = auth.create_token(conn, args.id, admin.now_text())
+        else:
+            terminal_id = None
+            if args.role == "terminal":
+                terminal_id = args.id
+                if conn.execute("SELECT 1 FROM terminals WHERE id = ?", (args.id,)).fetchone() is None:
+                    event = None if args.event is None else EventInfo.model_validate_json(args.event)
+                    mode = TerminalMode(args.mode or "shop")
+                    admin.add_terminal(
+                        conn, args.id, mode, merchant_id=args.merchant, city_id=args.city, event=event
+                    )
+            token = admin.add_principal(
+                conn,
+                args.id,
+                args.role,
+                terminal_id=terminal_id,
+                merchant_id=None if args.role == "terminal" else args.merchant,
+                chamber_id=args.chamber,
+                city_id=None if args.role == "terminal" else args.city,
+                partner_id=args.partner,
+            )
+        admin.log(conn, "cli", "token create", f"{args.role} {args.id}")
+    print(token)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    problems = ledger.check(conn)
+    for problem in problems:
+        print(problem)
+    count = conn.execute("SELECT COUNT(*) FROM transfers").fetchone()[0]
+    if problems:
+        print(
+            f"台帳に不整合があります / ledger inconsistent: {len(problems)} problem(s) in {count} transfers"
+        )
+        return 1
+    print(f"台帳は整合しています / ledger consistent: {count} transfers, balances sum to 0")
+    return 0
+
+
+def _expire(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    now = ledger.utc_now()
+    today = args.today or ledger.business_date(now)
+    with db.atomic(conn):
+        report = ledger.expire(conn, today, now)
+        admin.log(conn, "cli", "expire", f"{today}: {report.points} points")
+    print(
+        json.dumps(
+            {
+                "today": today.isoformat(),
+                "lots": report.lots,
+                "tickets": report.tickets,
+                "points": report.points,
+                "by_program": report.by_program,
+            },
+            ensure_ascii=False,
+        )
+    )
+    return 0
+
+
+def _simple_add(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    with db.atomic(conn):
+        if args.verb == "city":
+            admin.add_city(conn, args.id, args.name)
+        elif args.verb == "partner":
+            admin.add_partner(conn, args.id, args.name)
+        elif args.verb == "chamber":
+            admin.add_chamber(conn, args.id, args.name, args.city, _bank(args))
+        admin.log(conn, "cli", f"{args.verb} add", args.id)
+    print(f"added {args.verb} {args.id}")
+    return 0
+
+
+def _merchant(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    if args.action == "list":
+        for row in conn.execute(
+            "SELECT id, name, invoice_number, category, chamber_id FROM merchants ORDER BY id"
+        ):
+            print("\t".join(str(value) for value in tuple(row)))
+        return 0
+    merchant = Merchant(
+        id=args.id,
+        name=args.name,
+        address=args.address,
+        phone=args.phone,
+        invoice_number=args.invoice_number,
+        category=args.category,
+        chamber_id=args.chamber,
+    )
+    with db.atomic(conn):
+        admin.add_merchant(conn, merchant, _bank(args))
+        admin.log(conn, "cli", "merchant add", args.id)
+    print(f"added merchant {args.id}")
+    return 0
+
+
+def _program(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    if args.action == "list":
+        for row in conn.execute(
+            "SELECT id, city_id, funding_kind, funding_id, payout FROM programs ORDER BY id"
+        ):
+            print("\t".join(str(value) for value in tuple(row)))
+        return 0
+    programs = load_programs(args.file.read_text(encoding="utf-8"))
+    with db.atomic(conn):
+        for program in programs:
+            admin.put_program(conn, program)
+            admin.log(conn, "cli", "program put", program.id)
+    print(f"stored {len(programs)} program(s)")
+    return 0
+
+
+def _terminal(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    event = None if args.event is None else EventInfo.model_validate_json(args.event)
+    with db.atomic(conn):
+        admin.add_terminal(
+            conn, args.id, TerminalMode(args.mode), merchant_id=args.merchant, city_id=args.city, event=event
+        )
+        admin.log(conn, "cli", "terminal add", args.id)
+    print(f"added terminal {args.id}")
+    return 0
+
+
+_HANDLERS = {
+    "init": _init,
+    "serve": _serve,
+    "demo-data": _demo,
+    "token": _token,
+    "check": _check,
+    "expire": _expire,
+    "city": _simple_add,
+    "partner": _simple_add,
+    "chamber": _simple_add,
+    "merchant": _merchant,
+    "program": _program,
+    "terminal": _terminal,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,38 +24,33 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     # Programs, cards and points
     "unknown_program": (404, "ポイント事業が見つかりません", "Unknown program"),
     "program_not_accepted": (
-        403,
+        400,
         "この店舗ではこのポイントを使えません",
         "This merchant does not accept this program",
     ),
     "not_eligible": (
-        403,
+        409,
         "このカードはこの事業の対象ではありません",
         "This card is not eligible for this program",
     ),
     "insufficient_points": (409, "ポイントが足りません", "Not enough points"),
     "points_exceed_total": (400, "ポイントが支払額を超えています", "Points exceed the amount due"),
     "underpaid": (400, "支払額が足りません", "The tenders do not cover the total"),
-    "change_from_points": (
-        400,
-        "ポイントや券でおつりは出せません",
-        "Change can only come from cash",
-    ),
     "no_award_rule": (400, "この事業には付与ルールがありません", "This program has no award rule for this"),
     # PIN and signature
     "pin_required": (
-        403,
+        409,
         "この金額には暗証番号と署名が必要です",
         "A PIN-verified card signature is required for this amount",
     ),
     "challenge_invalid": (
-        403,
+        409,
         "チャレンジが無効か使用済みです",
         "The challenge is unknown, used or expired",
     ),
-    "signature_invalid": (403, "カードの署名を確認できません", "The card signature does not verify"),
+    "signature_invalid": (400, "カードの署名を確認できません", "The card signature does not verify"),
     "certificate_invalid": (
-        403,
+        400,
         "カードの証明書を確認できません",
         "The card certificate is not trusted or does not match the card",
     ),
@@ -93,6 +88,10 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "sale_not_found": (404, "取引が見つかりません", "Unknown sale"),
     "terminal_mode": (403, "この端末の用途ではできない操作です", "This terminal's mode does not allow that"),
 }
+
+
+# Only "forbidden" and "terminal_mode" (who may call) and "unauthorized" use 401/403: terminals treat
+# those as a configuration problem, while a refused sale (409/400) is shown to the shopkeeper.
 
 
 class ApiError(Exception):

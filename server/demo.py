@@ -1,0 +1,215 @@
+"""Demo data (``mykey-server demo-data --dir DIR``): cities, a chamber, five merchants, residents' cards.
+
+- Tenri-like 天理市 with its ticket program 「天理めぐみめぐるポイント」 (10 % of a receipt as
+  tickets, 100-yen units, receipts of 1,000 yen or more, capped at 50,000 yen, no change) and
+  a seniors' program needing the ``age65`` tag (Tsu);
+- Toshima-like 豊島区 with an event program (volunteer 200, event 100, walk rally 500);
+- Oguni-like 小国町 with 「小国町北里柴三郎ポイント」, funded by a partner airline's conversions;
+- the 天理商工会議所 chamber and five merchants with invoice numbers and bank accounts (南都銀行);
+- a shop terminal per merchant, an award station, a ticket counter and an eligibility desk;
+- residents' plain UID cards (``DIR/cards.json``) with balances.
+
+Writes ``DIR/mykey.db``, ``DIR/tokens.json`` (principal name → token) and ``DIR/cards.json``
+(resident name → ``{"card_key", "uid"}``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import pathlib
+import sqlite3
+
+from points.programs import (
+    Acceptance,
+    EventAward,
+    Expiry,
+    FundingSource,
+    PayoutChain,
+    PercentAward,
+    Program,
+    TenderKind,
+)
+from points.wire import EventInfo, Merchant, TerminalMode
+from server import admin, db, ledger
+
+TENRI_MERCHANTS = (
+    # id, name, category, invoice number, branch code, account number, holder (half-width katakana)
+    ("yamato-bakery", "やまとベーカリー", "food", "T1234567890123", "180", "1234567", "ｶ)ﾔﾏﾄﾍﾞｰｶﾘｰ"),
+    ("sakura-books", "さくら書店", "books", "T2345678901234", "180", "2345678", "ｻｸﾗｼｮﾃﾝ ｻｸﾗ ﾊﾅｺ"),
+    ("tenri-yu", "天理ゆの郷", "onsen", "T3456789012345", "220", "3456789", "ﾕ)ﾃﾝﾘﾕﾉｻﾄ"),
+    ("kitasato-mart", "北里マート", "grocery", "T4567890123456", "220", "4567890", "ｶ)ｷﾀｻﾄﾏｰﾄ"),
+    ("midori-cafe", "みどりカフェ", "food", "T5678901234567", "180", "5678901", "ﾐﾄﾞﾘｶﾌｴ ﾐﾄﾞﾘ ﾀﾛｳ"),
+)
+BANK = "0162"  # 南都銀行 (its 天理 and 天理南 branches are 180 and 220 in the zengin-code data)
+
+RESIDENTS = {
+    "sato": "04a1b2c3d4e5f6",
+    "suzuki": "04b2c3d4e5f601",
+    "takahashi": "04c3d4e5f60102",
+    "tanaka": "04d4e5f6010203",
+}
+EVENT = EventInfo(
+    event_id="toshima-cleanup-2026-11",
+    program_id="toshima-points",
+    kind="volunteer",
+    name="池袋clean-up ボランティア",
+)
+
+
+def card_key_of_uid(uid_hex: str) -> str:
+    """The card key of a plain UID card: ``uid:`` + SHA-256 of the UID bytes (DESIGN.md §3)."""
+    return "uid:" + hashlib.sha256(bytes.fromhex(uid_hex)).hexdigest()
+
+
+def programs() -> list[Program]:
+    """The demo programs."""
+    merchants = tuple(m[0] for m in TENRI_MERCHANTS)
+    return [
+        Program(
+            id="tenri-megumi",
+            name_ja="天理めぐみめぐるポイント",
+            name_en="Tenri Megumi Meguru Points",
+            city="tenri",
+            funding=FundingSource(kind="city", id="tenri"),
+            accepted_by=Acceptance(merchant_ids=merchants),
+            expiry=Expiry(days=180),
+            award_rule=PercentAward(rate_permille=100, unit=100, minimum_receipt=1000, receipt_cap=50_000),
+            change_allowed=False,
+            payout=PayoutChain.VIA_CHAMBER,
+        ),
+        Program(
+            id="tenri-silver",
+            name_ja="天理シルバーポイント",
+            name_en="Tenri Silver Points",
+            city="tenri",
+            funding=FundingSource(kind="city", id="tenri"),
+            tender_kind=TenderKind.DISCOUNT,
+            eligibility_tag="age65",
+            expiry=Expiry(days=365),
+            no_pin_limit=2000,
+            payout=PayoutChain.VIA_CHAMBER,
+        ),
+        Program(
+            id="toshima-points",
+            name_ja="としまポイント",
+            name_en="Toshima Points",
+            city="toshima",
+            funding=FundingSource(kind="city", id="toshima"),
+            expiry=Expiry(days=365),
+            award_rule=EventAward(table={"volunteer": 200, "event": 100, "walk_rally": 500}),
+            offline_limit=500,
+        ),
+        Program(
+            id="oguni-kitasato",
+            name_ja="小国町北里柴三郎ポイント",
+            name_en="Oguni Kitasato Shibasaburo Points",
+            city="oguni",
+            funding=FundingSource(kind="partner", id="skyair"),
+            expiry=Expiry(days=365),
+            fee_share_permille=50,
+        ),
+    ]
+
+
+#: Demo balances every resident card (and every ``--card-key``) starts with, per program.
+BALANCES = {"tenri-megumi": 5000, "toshima-points": 1200, "oguni-kitasato": 3000}
+
+
+def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) -> dict[str, str]:
+    """Create the demo database and files in ``directory``; returns the tokens by principal name.
+
+    Raises:
+        FileExistsError: ``directory/mykey.db`` exists already.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "mykey.db"
+    if path.exists():
+        raise FileExistsError(f"{path} exists; demo data goes into a fresh directory")
+    admin.init(path)
+    conn = db.connect(path)
+    tokens: dict[str, str] = {}
+    cards: dict[str, dict[str, str | None]] = {}
+    today = ledger.business_date(ledger.utc_now())
+    try:
+        with db.atomic(conn):
+            admin.add_city(conn, "tenri", "天理市")
+            admin.add_city(conn, "toshima", "豊島区")
+            admin.add_city(conn, "oguni", "小国町")
+            admin.add_partner(conn, "skyair", "スカイエア株式会社")
+            admin.add_chamber(
+                conn,
+                "tenri-cci",
+                "天理商工会議所",
+                "tenri",
+                admin.BankAccount(BANK, "180", "ordinary", "7654321", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ"),
+            )
+            for merchant_id, name, category, invoice, branch, number, holder in TENRI_MERCHANTS:
+                admin.add_merchant(
+                    conn,
+                    Merchant(
+                        id=merchant_id,
+                        name=name,
+                        address="奈良県天理市川原城町",
+                        phone="0743-00-0000",
+                        invoice_number=invoice,
+                        category=category,
+                        chamber_id="tenri-cci",
+                    ),
+                    admin.BankAccount(BANK, branch, "ordinary", number, holder),
+                )
+                admin.add_terminal(conn, f"{merchant_id}-t1", TerminalMode.SHOP, merchant_id=merchant_id)
+                tokens[f"{merchant_id}-t1"] = admin.add_principal(
+                    conn, f"{merchant_id}-t1", "terminal", terminal_id=f"{merchant_id}-t1"
+                )
+                tokens[merchant_id] = admin.add_principal(
+                    conn, merchant_id, "merchant", merchant_id=merchant_id
+                )
+            for program in programs():
+                admin.put_program(conn, program)
+            city_terminals = (
+                ("toshima-award-1", TerminalMode.AWARD, "toshima", EVENT),
+                ("tenri-counter-1", TerminalMode.ISSUE, "tenri", None),
+                ("tenri-enroll-1", TerminalMode.ENROLL, "tenri", None),
+            )
+            for terminal_id, mode, city_id, event in city_terminals:
+                admin.add_terminal(conn, terminal_id, mode, city_id=city_id, event=event)
+                tokens[terminal_id] = admin.add_principal(
+                    conn, terminal_id, "terminal", terminal_id=terminal_id
+                )
+            tokens["tenri-cci"] = admin.add_principal(
+                conn, "tenri-cci", "chamber", chamber_id="tenri-cci", city_id="tenri"
+            )
+            for city_id in ("tenri", "toshima", "oguni"):
+                tokens[city_id] = admin.add_principal(conn, city_id, "city", city_id=city_id)
+            tokens["skyair"] = admin.add_principal(conn, "skyair", "partner", partner_id="skyair")
+            tokens["admin"] = admin.add_principal(conn, "admin", "admin")
+            by_id = {p.id: p for p in programs()}
+            for name, uid in RESIDENTS.items():
+                key = card_key_of_uid(uid)
+                cards[name] = {"card_key": key, "uid": uid}
+                _grant_demo(conn, key, by_id)
+            conn.execute(
+                "INSERT INTO eligibility(card_key, city_id, tag, valid_until, set_by, set_at)"
+                " VALUES (?, 'tenri', 'age65', ?, 'demo-data', ?)",
+                (cards["tanaka"]["card_key"], (today + dt.timedelta(days=365)).isoformat(), admin.now_text()),
+            )
+            admin.grant(conn, str(cards["tanaka"]["card_key"]), by_id["tenri-silver"], 2500)
+            for number, key in enumerate(card_keys, start=1):
+                cards.setdefault(f"card-{number}", {"card_key": key, "uid": None})
+                _grant_demo(conn, key, by_id)
+            for pem in trust_ca:
+                admin.add_trust_anchor(conn, pem)
+            admin.log(conn, "demo-data", "demo-data", f"{len(tokens)} principals, {len(cards)} cards")
+    finally:
+        conn.close()
+    (directory / "tokens.json").write_text(json.dumps(tokens, indent=2, ensure_ascii=False) + "\n")
+    (directory / "cards.json").write_text(json.dumps(cards, indent=2, ensure_ascii=False) + "\n")
+    (directory / "tokens.json").chmod(0o600)
+    return tokens
+
+
+def _grant_demo(conn: sqlite3.Connection, card_key: str, by_id: dict[str, Program]) -> None:
+    for program_id, points in BALANCES.items():
+        admin.grant(conn, card_key, by_id[program_id], points)

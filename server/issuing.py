@@ -1,0 +1,311 @@
+"""Point tickets issued from shop receipts (Tenri), ticket status, event awards and partner conversions.
+
+Each operation is idempotent by the id its caller chose (``issue_id``, ``award_id``, the
+partner's ``conversion_id``): the same id and body get the stored answer, a different body
+``idempotency_mismatch``. Business keys are refused twice: a receipt (merchant, number, date)
+gives tickets once, a card is awarded once per event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from points.programs import EventAward, PercentAward, Program
+from points.tickets import TicketSigner, format_human_serial
+from points.wire import (
+    AwardLine,
+    ConversionRequest,
+    ConversionResult,
+    EventAwardRequest,
+    EventAwardResult,
+    IssuedTicket,
+    TicketIssueRequest,
+    TicketIssueResult,
+    TicketState,
+    TicketStatus,
+)
+from server import cards, ledger
+from server.auth import Principal
+from server.errors import ApiError
+
+#: Ticket face values, largest first; a ticket counter prints as few tickets as it can.
+DENOMINATIONS = (1000, 500, 100, 50, 10, 1)
+
+
+def split_into_tickets(points: int, unit: int) -> list[int]:
+    """Face values for ``points`` (greedy over :data:`DENOMINATIONS` that are multiples of ``unit``)."""
+    values = [d for d in DENOMINATIONS if d % unit == 0] or [unit]
+    faces: list[int] = []
+    left = points
+    for value in values:
+        count, left = divmod(left, value)
+        faces.extend([value] * count)
+    if left:
+        faces.append(left)
+    return faces
+
+
+def _stored(conn: sqlite3.Connection, sql: str, key: tuple[str, ...], fingerprint: str) -> str | None:
+    row = conn.execute(sql, key).fetchone()
+    if row is None:
+        return None
+    if row[0] != fingerprint:
+        raise ApiError("idempotency_mismatch", "/".join(key))
+    return str(row[1])
+
+
+def _funding(conn: sqlite3.Connection, program: Program) -> int:
+    return ledger.account(
+        conn, "funding", ledger.funding_owner(program.funding.kind, program.funding.id), program.id
+    )
+
+
+def issue_tickets(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    request: TicketIssueRequest,
+    program: Program,
+    signer: TicketSigner,
+    fingerprint: str,
+    now: dt.datetime,
+) -> str:
+    """Issue tickets for receipts under the program's percent rule (each receipt counted once).
+
+    Raises:
+        ApiError: ``no_award_rule``, ``unknown_merchant``, ``receipt_already_used``.
+    """
+    stored = _stored(
+        conn,
+        "SELECT request_hash, result FROM ticket_issues WHERE issue_id = ?",
+        (request.issue_id,),
+        fingerprint,
+    )
+    if stored is not None:
+        return stored
+    rule = program.award_rule
+    if not isinstance(rule, PercentAward):
+        raise ApiError("no_award_rule", program.id)
+    today = ledger.business_date(now)
+    if request.card_key is not None:
+        cards.check_eligible(conn, request.card_key, program, today)
+    total = 0
+    receipt_rows = []
+    for receipt in request.receipts:
+        if conn.execute("SELECT 1 FROM merchants WHERE id = ?", (receipt.merchant_id,)).fetchone() is None:
+            raise ApiError("unknown_merchant", receipt.merchant_id)
+        points = rule.points_for(receipt.amount)
+        total += points
+        receipt_rows.append(
+            (receipt.merchant_id, receipt.receipt_no, receipt.date.isoformat(), receipt.amount, points)
+        )
+    conn.execute(
+        "INSERT INTO ticket_issues(issue_id, program_id, principal_id, request_hash, points, result,"
+        " created_at)"
+        " VALUES (?, ?, ?, ?, ?, '', ?)",
+        (request.issue_id, program.id, principal.id, fingerprint, total, ledger.iso(now)),
+    )
+    for merchant_id, receipt_no, day, amount, points in receipt_rows:
+        try:
+            conn.execute(
+                "INSERT INTO ticket_receipts(merchant_id, receipt_no, date, issue_id, amount, points)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (merchant_id, receipt_no, day, request.issue_id, amount, points),
+            )
+        except sqlite3.IntegrityError:
+            raise ApiError("receipt_already_used", f"{merchant_id} {receipt_no} {day}") from None
+    expires_on = program.expiry.expires_on(today)
+    next_serial = int(conn.execute("SELECT COALESCE(MAX(serial), 0) + 1 FROM tickets").fetchone()[0])
+    issued: list[IssuedTicket] = []
+    funding = _funding(conn, program)
+    outstanding = ledger.account(conn, "tickets", "outstanding", program.id)
+    for offset, value in enumerate(split_into_tickets(total, rule.unit) if total else []):
+        serial = next_serial + offset
+        text = signer.issue(serial, program.id, value, expires_on)
+        conn.execute(
+            "INSERT INTO tickets(serial, program_id, value, expires_on, key_id, issue_id, text, state,"
+            " created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'issued', ?)",
+            (
+                serial,
+                program.id,
+                value,
+                expires_on.isoformat(),
+                signer.key_id,
+                request.issue_id,
+                text,
+                ledger.iso(now),
+            ),
+        )
+        ledger.post(
+            conn,
+            kind="issue_ticket",
+            program_id=program.id,
+            debit=funding,
+            credit=outstanding,
+            amount=value,
+            now=now,
+            sale_id=request.issue_id,
+            ticket_serial=serial,
+        )
+        issued.append(
+            IssuedTicket(
+                serial=serial,
+                human_serial=format_human_serial(serial),
+                program_id=program.id,
+                value=value,
+                expires_on=expires_on,
+                text=text,
+            )
+        )
+    text = TicketIssueResult(issue_id=request.issue_id, points=total, tickets=issued).model_dump_json()
+    conn.execute("UPDATE ticket_issues SET result = ? WHERE issue_id = ?", (text, request.issue_id))
+    return text
+
+
+def ticket_status(
+    conn: sqlite3.Connection, serial: int, today: dt.date, *, with_text: bool
+) -> TicketStatus | None:
+    """What the server knows of a ticket (its text only for the issuing side, for reprints)."""
+    row = conn.execute(
+        "SELECT serial, program_id, value, expires_on, state, redeemed_at, redeemed_by, text FROM tickets"
+        " WHERE serial = ?",
+        (serial,),
+    ).fetchone()
+    if row is None:
+        return None
+    expires_on = dt.date.fromisoformat(row[3])
+    state = TicketState(row[4])
+    if state is TicketState.ISSUED and today > expires_on:
+        state = TicketState.EXPIRED
+    return TicketStatus(
+        serial=row[0],
+        human_serial=format_human_serial(row[0]),
+        program_id=row[1],
+        value=row[2],
+        expires_on=expires_on,
+        state=state,
+        redeemed_at=None if row[5] is None else dt.datetime.fromisoformat(row[5]),
+        redeemed_by=row[6],
+        text=row[7] if with_text else None,
+    )
+
+
+def event_award(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    request: EventAwardRequest,
+    program: Program,
+    fingerprint: str,
+    now: dt.datetime,
+) -> str:
+    """Award a card for an event or volunteering, once per card per event.
+
+    Raises:
+        ApiError: ``no_award_rule`` (not an event program, or an unknown kind),
+            ``already_awarded``, ``not_eligible``.
+    """
+    stored = _stored(
+        conn,
+        "SELECT request_hash, result FROM event_awards WHERE award_id = ?",
+        (request.award_id,),
+        fingerprint,
+    )
+    if stored is not None:
+        return stored
+    rule = program.award_rule
+    if not isinstance(rule, EventAward) or request.kind not in rule.table:
+        raise ApiError("no_award_rule", f"{program.id}: {request.kind}")
+    today = ledger.business_date(now)
+    cards.check_eligible(conn, request.card_key, program, today)
+    points = rule.points_for(request.kind)
+    expires_on = program.expiry.expires_on(today)
+    award = AwardLine(program_id=program.id, points=points, expires_on=expires_on)
+    try:
+        conn.execute(
+            "INSERT INTO event_awards(award_id, card_key, program_id, event_id, kind, points, principal_id,"
+            " request_hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+            (
+                request.award_id,
+                request.card_key,
+                program.id,
+                request.event_id,
+                request.kind,
+                points,
+                principal.id,
+                fingerprint,
+                ledger.iso(now),
+            ),
+        )
+    except sqlite3.IntegrityError:
+        raise ApiError("already_awarded", request.event_id) from None
+    if points:
+        ledger.earn(
+            conn,
+            kind="award",
+            program_id=program.id,
+            debit=_funding(conn, program),
+            resident=ledger.account(conn, "resident", request.card_key, program.id),
+            amount=points,
+            expires_on=expires_on,
+            now=now,
+            sale_id=request.award_id,
+        )
+    result = EventAwardResult(
+        award_id=request.award_id,
+        award=award,
+        balance=cards.balance_of(conn, request.card_key, program.id, today),
+    ).model_dump_json()
+    conn.execute("UPDATE event_awards SET result = ? WHERE award_id = ?", (result, request.award_id))
+    return result
+
+
+def conversion(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    request: ConversionRequest,
+    program: Program,
+    fingerprint: str,
+    now: dt.datetime,
+) -> str:
+    """Convert a partner's points into a program it funds (one way), idempotent by the partner's id.
+
+    Raises:
+        ApiError: ``not_eligible``.
+    """
+    assert principal.partner_id is not None
+    key = (principal.partner_id, request.conversion_id)
+    stored = _stored(
+        conn,
+        "SELECT request_hash, result FROM conversions WHERE partner_id = ? AND conversion_id = ?",
+        key,
+        fingerprint,
+    )
+    if stored is not None:
+        return stored
+    today = ledger.business_date(now)
+    cards.check_eligible(conn, request.card_key, program, today)
+    expires_on = program.expiry.expires_on(today)
+    ledger.earn(
+        conn,
+        kind="conversion",
+        program_id=program.id,
+        debit=_funding(conn, program),
+        resident=ledger.account(conn, "resident", request.card_key, program.id),
+        amount=request.points,
+        expires_on=expires_on,
+        now=now,
+        sale_id=f"{principal.partner_id}:{request.conversion_id}",
+    )
+    result = ConversionResult(
+        conversion_id=request.conversion_id,
+        award=AwardLine(program_id=program.id, points=request.points, expires_on=expires_on),
+        balance=cards.balance_of(conn, request.card_key, program.id, today),
+    ).model_dump_json()
+    conn.execute(
+        "INSERT INTO conversions(partner_id, conversion_id, card_key, program_id, points, request_hash,"
+        " result,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (*key, request.card_key, program.id, request.points, fingerprint, result, ledger.iso(now)),
+    )
+    return result

@@ -1,0 +1,437 @@
+"""Sales: checked, applied atomically (points, tickets, awards, cash), idempotent by the terminal's sale id.
+
+A sale is handled in two steps. :func:`prepare` runs on the event loop with the read
+connection and does everything that needs no lock: the programs and their rules, the tender
+arithmetic, ticket signatures, the card's PIN proof. :func:`apply` runs on the writer thread:
+the idempotency check, ticket and challenge state, the ledger transfers and the stored answer,
+all in one savepoint. The answer is stored under the sale id; the same id with the same body
+gets it again, with a different body ``idempotency_mismatch``.
+
+Tender rules: points of all programs together never exceed the total; tickets then pay what is
+left (a ticket of a no-change program pays at most what is left, the rest is lost to the
+resident, and the merchant is credited its face value, as with paper vouchers); cash pays the
+rest and change comes from cash. Sale awards (a program's percent rule) are computed on what
+the resident paid beyond points and tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from points import tickets as ticket_codes
+from points.programs import PercentAward, Program
+from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
+from server import cards, ledger
+from server.auth import Principal
+from server.errors import ApiError
+from server.store import Store
+
+
+def request_hash(principal_id: str, request: WireModel) -> str:
+    """The idempotency fingerprint of a request: who sent it and its canonical JSON."""
+    body = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{principal_id}\n{body}".encode()).hexdigest()
+
+
+@dataclass
+class TicketUse:
+    """A scanned ticket, verified, with what it pays on this sale."""
+
+    ticket: ticket_codes.PointTicket
+    program: Program
+    applied: int
+
+
+@dataclass
+class PreparedSale:
+    """A sale checked against the rules, ready for the writer."""
+
+    request: SaleRequest
+    principal: Principal
+    request_hash: str
+    now: dt.datetime
+    programs: dict[str, Program]
+    tickets: list[TicketUse] = field(default_factory=list)
+    awards: list[tuple[Program, int]] = field(default_factory=list)
+    change: int = 0
+
+
+# Stored answers -----------------------------------------------------------------------
+
+
+def stored_answer(conn: sqlite3.Connection, sale_id: str, fingerprint: str) -> str | ApiError | None:
+    """The answer already given to this sale id: its JSON, the stored refusal, or ``None`` if new.
+
+    Raises:
+        ApiError: ``idempotency_mismatch`` when the id was used with a different body.
+    """
+    row = conn.execute(
+        "SELECT request_hash, status, result, void_result FROM sales WHERE sale_id = ?", (sale_id,)
+    ).fetchone()
+    if row is not None:
+        if row[0] != fingerprint:
+            raise ApiError("idempotency_mismatch", f"sale {sale_id}")
+        return str(row[3] if row[1] == SaleStatus.VOIDED.value else row[2])
+    refused = conn.execute(
+        "SELECT request_hash, error_code, message FROM refused_sales WHERE sale_id = ? ORDER BY line_no"
+        " LIMIT 1",
+        (sale_id,),
+    ).fetchone()
+    if refused is not None:
+        if refused[0] != fingerprint:
+            raise ApiError("idempotency_mismatch", f"sale {sale_id}")
+        error = ApiError(refused[1])
+        error.message = refused[2]
+        return error
+    return None
+
+
+# Preparing (no lock) ------------------------------------------------------------------
+
+
+def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprint: str) -> PreparedSale:
+    """Check a sale against the programs' rules and the card's proof, without touching balances.
+
+    Raises:
+        ApiError: the first rule the sale breaks.
+    """
+    now = store.clock()
+    today = ledger.business_date(now)
+    conn = store.reader
+    programs = store.programs()
+    merchant_id = principal.merchant_id
+    assert merchant_id is not None
+    merchant = store.merchant(conn, merchant_id)
+    if merchant is None:
+        raise ApiError("unknown_merchant")
+    prepared = PreparedSale(request, principal, fingerprint, now, {})
+
+    def accepted(program_id: str) -> Program:
+        program = programs.get(program_id)
+        if program is None:
+            raise ApiError("unknown_program", program_id)
+        if not program.accepted_by.accepts(merchant.id, merchant.category):
+            raise ApiError("program_not_accepted", program_id)
+        prepared.programs[program.id] = program
+        return program
+
+    total = request.total
+    points = sum(p.points for p in request.points)
+    if points > total:
+        raise ApiError("points_exceed_total", f"{points} points on a total of {total}")
+    needs_pin = False
+    for tender in request.points:
+        program = accepted(tender.program_id)
+        assert request.card_key is not None
+        cards.check_eligible(conn, request.card_key, program, today)
+        if request.offline:
+            if tender.points > program.offline_limit:
+                raise ApiError("offline_limit_exceeded", f"{tender.points} > {program.offline_limit}")
+        elif tender.points > program.no_pin_limit:
+            needs_pin = True
+    if needs_pin:
+        if request.pin_proof is None:
+            raise ApiError("pin_required")
+        assert request.card_key is not None and principal.terminal_id is not None
+        cards.verify_proof(
+            conn,
+            request.pin_proof,
+            card_key=request.card_key,
+            terminal_id=principal.terminal_id,
+            anchors=store.trust_anchors,
+            now=now,
+        )
+    keys: dict[str, Ed25519PublicKey] = {store.signer.key_id: store.signer.public_key}
+    left = total - points
+    for tender in request.tickets:
+        try:
+            ticket = ticket_codes.verify(tender.text, keys, today)
+        except ticket_codes.TicketError as error:
+            raise ApiError(
+                error.code if error.code in _TICKET_CODES else "ticket_invalid", str(error)
+            ) from None
+        program = accepted(ticket.program_id)
+        if left <= 0:
+            raise ApiError("ticket_not_needed", ticket.human_serial)
+        applied = ticket.value if program.change_allowed else min(ticket.value, left)
+        left -= applied
+        prepared.tickets.append(TicketUse(ticket, program, applied))
+    if request.cash < left:
+        raise ApiError("underpaid", f"{left} yen still due")
+    # A ticket of a program that gives change may leave ``left`` below zero: cash change covers it.
+    prepared.change = request.cash - left
+    paid_otherwise = max(0, total - points - sum(t.applied for t in prepared.tickets))
+    for program_id in request.award_programs:
+        program = accepted(program_id)
+        if not isinstance(program.award_rule, PercentAward):
+            raise ApiError("no_award_rule", program_id)
+        assert request.card_key is not None
+        cards.check_eligible(conn, request.card_key, program, today)
+        prepared.awards.append((program, program.award_rule.points_for(paid_otherwise)))
+    return prepared
+
+
+_TICKET_CODES = {"ticket_garbled", "ticket_unknown_key", "ticket_bad_signature", "ticket_expired"}
+
+
+# Applying (the writer thread) ---------------------------------------------------------
+
+
+def apply(conn: sqlite3.Connection, sale: PreparedSale) -> str | ApiError:
+    """Apply a prepared sale: its transfers, ticket states and stored answer, or none of them.
+
+    Returns the answer's JSON, or the refusal (an offline sale's refusal is stored in
+    ``refused_sales`` for settlement, which is why it is returned rather than raised).
+    """
+    existing = stored_answer(conn, sale.request.sale_id, sale.request_hash)
+    if existing is not None:
+        return existing
+    try:
+        conn.execute("SAVEPOINT sale")
+        try:
+            result = _apply(conn, sale)
+        except BaseException:
+            conn.execute("ROLLBACK TO sale")
+            raise
+        finally:
+            conn.execute("RELEASE sale")
+    except ApiError as error:
+        return _refused(conn, sale, error)
+    except ledger.LedgerError as error:
+        return _refused(conn, sale, ApiError(error.code, str(error)))
+    return result
+
+
+def _refused(conn: sqlite3.Connection, sale: PreparedSale, error: ApiError) -> ApiError:
+    if sale.request.offline:
+        record_refusal(conn, sale.principal, sale.request, sale.request_hash, error, sale.now)
+    return error
+
+
+def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
+    request, now = sale.request, sale.now
+    merchant_id = sale.principal.merchant_id
+    assert merchant_id is not None
+    sale_id = request.sale_id
+    if request.pin_proof is not None and any(
+        t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
+    ):
+        cards.use_challenge(conn, request.pin_proof.challenge_id, sale_id, now)
+    touched: list[str] = []
+    for tender in request.points:
+        assert request.card_key is not None
+        ledger.spend(
+            conn,
+            kind="redeem_points",
+            program_id=tender.program_id,
+            resident=ledger.account(conn, "resident", request.card_key, tender.program_id),
+            credit=ledger.account(conn, "merchant", merchant_id, tender.program_id),
+            amount=tender.points,
+            now=now,
+            sale_id=sale_id,
+            merchant_id=merchant_id,
+        )
+        touched.append(tender.program_id)
+    redeemed: list[RedeemedTicket] = []
+    for use in sale.tickets:
+        ticket = use.ticket
+        cursor = conn.execute(
+            "UPDATE tickets SET state = 'redeemed', redeemed_sale_id = ?, redeemed_by = ?, redeemed_at = ?"
+            " WHERE serial = ? AND state = 'issued'",
+            (sale_id, merchant_id, ledger.iso(now), ticket.serial),
+        )
+        if cursor.rowcount != 1:
+            state = conn.execute("SELECT state FROM tickets WHERE serial = ?", (ticket.serial,)).fetchone()
+            if state is None:
+                raise ApiError("ticket_invalid", f"ticket {ticket.human_serial} was never issued")
+            code = "ticket_expired" if state[0] == "expired" else "ticket_already_redeemed"
+            raise ApiError(code, ticket.human_serial)
+        ledger.post(
+            conn,
+            kind="redeem_ticket",
+            program_id=ticket.program_id,
+            debit=ledger.account(conn, "tickets", "outstanding", ticket.program_id),
+            credit=ledger.account(conn, "merchant", merchant_id, ticket.program_id),
+            amount=ticket.value,
+            now=now,
+            sale_id=sale_id,
+            merchant_id=merchant_id,
+            ticket_serial=ticket.serial,
+        )
+        redeemed.append(
+            RedeemedTicket(
+                serial=ticket.serial, program_id=ticket.program_id, value=ticket.value, applied=use.applied
+            )
+        )
+    award_lines: list[AwardLine] = []
+    today = ledger.business_date(now)
+    for program, points in sale.awards:
+        expires_on = program.expiry.expires_on(today)
+        award_lines.append(AwardLine(program_id=program.id, points=points, expires_on=expires_on))
+        touched.append(program.id)
+        if points == 0:
+            continue
+        assert request.card_key is not None
+        ledger.earn(
+            conn,
+            kind="award",
+            program_id=program.id,
+            debit=ledger.account(
+                conn, "funding", ledger.funding_owner(program.funding.kind, program.funding.id), program.id
+            ),
+            resident=ledger.account(conn, "resident", request.card_key, program.id),
+            amount=points,
+            expires_on=expires_on,
+            now=now,
+            sale_id=sale_id,
+            merchant_id=merchant_id,
+        )
+    balances = (
+        [cards.balance_of(conn, request.card_key, p, today) for p in dict.fromkeys(touched)]
+        if request.card_key is not None
+        else []
+    )
+    result = SaleResult(
+        sale_id=sale_id,
+        status=SaleStatus.ACCEPTED,
+        accepted_at=now,
+        total=request.total,
+        points=[PointTender(program_id=p.program_id, points=p.points) for p in request.points],
+        tickets=redeemed,
+        cash=request.cash,
+        change=sale.change,
+        awards=award_lines,
+        balances=balances,
+    )
+    text = result.model_dump_json()
+    conn.execute(
+        "INSERT INTO sales(sale_id, merchant_id, terminal_id, receipt_no, card_prefix, total, cash, change,"
+        " offline,"
+        " status, request_hash, result, terminal_time, accepted_at, business_date)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)",
+        (
+            sale_id,
+            merchant_id,
+            sale.principal.terminal_id,
+            request.receipt_no,
+            None if request.card_key is None else request.card_key[:12],
+            request.total,
+            request.cash,
+            sale.change,
+            int(request.offline),
+            sale.request_hash,
+            text,
+            request.terminal_time.isoformat(),
+            ledger.iso(now),
+            today.isoformat(),
+        ),
+    )
+    return text
+
+
+def record_refusal(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    request: SaleRequest,
+    fingerprint: str,
+    error: ApiError,
+    now: dt.datetime,
+) -> None:
+    """Store an offline sale the server refused on sync: one line per point tender or ticket.
+
+    Settlement lists these as disputed lines; the terminal shows them to the shopkeeper.
+    """
+    lines: list[tuple[str | None, int]] = [(p.program_id, p.points) for p in request.points]
+    for tender in request.tickets:
+        try:
+            ticket = ticket_codes.decode(tender.text)
+            lines.append((ticket.program_id, ticket.value))
+        except ticket_codes.TicketError:
+            lines.append((None, 0))
+    if not lines:
+        lines.append((None, request.total))
+    conn.executemany(
+        "INSERT OR IGNORE INTO refused_sales(sale_id, line_no, merchant_id, terminal_id, program_id, amount,"
+        " error_code, message, request_hash, terminal_time, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?)",
+        [
+            (
+                request.sale_id,
+                number,
+                principal.merchant_id,
+                principal.terminal_id,
+                program_id,
+                amount,
+                error.code,
+                error.message,
+                fingerprint,
+                request.terminal_time.isoformat(),
+                ledger.iso(now),
+            )
+            for number, (program_id, amount) in enumerate(lines)
+        ],
+    )
+
+
+# Voids --------------------------------------------------------------------------------
+
+
+def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: str, now: dt.datetime) -> str:
+    """Reverse every transfer of a sale of the same (Japan) day and return the voided answer.
+
+    Voiding a voided sale returns the same answer again.
+
+    Raises:
+        ApiError: ``sale_not_found`` (unknown, or another merchant's), ``void_not_same_day``,
+            ``award_spent`` (points it awarded have been spent since).
+    """
+    row = conn.execute(
+        "SELECT merchant_id, status, result, void_result, business_date FROM sales WHERE sale_id = ?",
+        (sale_id,),
+    ).fetchone()
+    if row is None or not principal.owns_merchant(row[0]):
+        raise ApiError("sale_not_found", sale_id)
+    if row[1] == SaleStatus.VOIDED.value:
+        return str(row[3])
+    if ledger.business_date(now).isoformat() != row[4]:
+        raise ApiError("void_not_same_day", f"the sale is of {row[4]}")
+    originals = [t for t in ledger.transfers_of(conn, sale_id) if t.kind != "void"]
+    # Awards first: if their points were spent the void is refused before anything else moves.
+    originals.sort(key=lambda t: (t.kind != "award", -t.id))
+    try:
+        for transfer in originals:
+            ledger.reverse(conn, transfer, now)
+    except ledger.AwardSpent as error:
+        raise ApiError("award_spent", str(error)) from None
+    conn.execute(
+        "UPDATE tickets SET state = 'issued', redeemed_sale_id = NULL, redeemed_by = NULL, redeemed_at = NULL"
+        " WHERE redeemed_sale_id = ? AND state = 'redeemed'",
+        (sale_id,),
+    )
+    result = SaleResult.model_validate_json(row[2])
+    card_programs = [b.program_id for b in result.balances]
+    card = conn.execute(
+        "SELECT a.owner FROM transfers t JOIN accounts a ON a.id IN (t.debit_account_id, t.credit_account_id)"
+        " WHERE t.sale_id = ? AND a.kind = 'resident' LIMIT 1",
+        (sale_id,),
+    ).fetchone()
+    today = ledger.business_date(now)
+    voided = result.model_copy(
+        update={
+            "status": SaleStatus.VOIDED,
+            "balances": [cards.balance_of(conn, card[0], p, today) for p in card_programs] if card else [],
+        }
+    )
+    text = voided.model_dump_json()
+    conn.execute(
+        "UPDATE sales SET status = 'voided', voided_at = ?, void_reason = ?, void_result = ? WHERE sale_id"
+        " = ?",
+        (ledger.iso(now), reason, text, sale_id),
+    )
+    return text
