@@ -86,14 +86,25 @@ def _draw_text(image: Image.Image, top: int, block: Text) -> int:
     draw = ImageDraw.Draw(image)
     x = 0
     for ch in tx.chars(block.text):
-        w = tx.char_width(ch)
+        cell = tx.char_width(ch) * CELL * scale
         if ch != " ":
-            # Anchor at the cell's left baseline, so every glyph sits in its own columns.
-            draw.text((x, top + 21 * scale), ch, font=font, fill=0, anchor="ls")
-            if block.bold:
-                draw.text((x + 1, top + 21 * scale), ch, font=font, fill=0, anchor="ls")
-        x += w * CELL * scale
+            for dx in (0, 1) if block.bold else (0,):
+                if font.getlength(ch) > cell:
+                    # A glyph wider than its cell (IPA Gothic draws ¥ full-width): squeeze it in.
+                    image.paste(0, (x + dx, top), _squeezed(ch, font, cell, LINE * scale, 21 * scale))
+                else:
+                    # Anchor at the cell's left baseline, so every glyph sits in its own columns.
+                    draw.text((x + dx, top + 21 * scale), ch, font=font, fill=0, anchor="ls")
+        x += cell
     return LINE * scale
+
+
+def _squeezed(ch: str, font: ImageFont.FreeTypeFont, cell: int, height: int, baseline: int) -> Image.Image:
+    """A mask of ``ch`` drawn at full size and squeezed to ``cell`` dots wide."""
+    wide = int(font.getlength(ch))
+    glyph = Image.new("L", (wide, height), 0)
+    ImageDraw.Draw(glyph).text((0, baseline), ch, font=font, fill=255, anchor="ls")
+    return glyph.resize((cell, height)).point(lambda v: 255 if v >= 128 else 0).convert("1")
 
 
 def _qr_image(data: str, width_dots: int) -> Image.Image:

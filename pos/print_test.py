@@ -1,0 +1,104 @@
+"""``mykey-pos print-test``: a sample receipt and a point ticket on the given or configured printer.
+
+::
+
+    mykey-pos print-test [--printer URL] [--width 48|32] [--raster] [--lang ja|en]
+
+The receipt has ten Japanese items at both tax rates, points and a ticket as tenders and an
+award; the ticket's QR code is signed with a key made for the test. It says what it sent (bytes
+and time per job) and exits 0, or says what went wrong with the printer and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from printers import PrinterError, open_printer, print_document
+from printers.samples import sample_receipt, sample_ticket
+
+_WORDS = {
+    "ja": {
+        "receipt": "テストレシート",
+        "ticket": "テストポイント券",
+        "sent": "{what}: {size:,} バイトを {url} に送信しました({ms:.0f} ms、うち描画 {render_ms:.1f} ms)",
+        "substituted": "  印刷できない文字を〓/?で印刷しました: {chars}",
+        "failed": "{what}を印刷できませんでした: {message}",
+        "settings": "設定を読めません({error})。--printer でプリンターを指定してください。",
+    },
+    "en": {
+        "receipt": "Test receipt",
+        "ticket": "Test point ticket",
+        "sent": "{what}: sent {size:,} bytes to {url} in {ms:.0f} ms (rendering {render_ms:.1f} ms)",
+        "substituted": "  characters the printer lacks were printed as 〓/?: {chars}",
+        "failed": "Could not print the {what}: {message}",
+        "settings": "Cannot read the settings ({error}). Name a printer with --printer.",
+    },
+}
+
+
+def _configured() -> tuple[str, int, bool, str]:
+    """Printer URL, paper width, raster and language from the counter app's settings."""
+    from pos import settings as pos_settings
+
+    loaded = pos_settings.load()
+    return loaded.printer, loaded.paper_width, loaded.raster, loaded.language
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Print the sample receipt and ticket; 0 when both reached the printer, 1 otherwise."""
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="mykey-pos print-test", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--printer", help="tcp://host:9100, usb://04b8:0202, serial:///dev/ttyUSB0, file:///path, none"
+    )
+    parser.add_argument("--width", type=int, choices=(48, 42, 32), help="columns: 48 on 80 mm, 32 on 58 mm")
+    parser.add_argument("--raster", action="store_true", default=None, help="print text as an image")
+    parser.add_argument("--lang", choices=("ja", "en"), help="language of these messages")
+    args = parser.parse_args(argv)
+
+    url, width, raster, language = "none", 48, False, "ja"
+    try:
+        url, width, raster, language = _configured()
+    except Exception as exc:  # a broken settings file must not stop a printer test given --printer
+        if args.printer is None:
+            words = _WORDS[args.lang or "ja"]
+            print(words["settings"].format(error=exc), file=out)
+            return 1
+    url = args.printer or url
+    width = args.width or width
+    raster = bool(args.raster) if args.raster is not None else raster
+    lang = args.lang or (language if language in _WORDS else "ja")
+    words = _WORDS[lang]
+
+    try:
+        printer = open_printer(url)
+    except PrinterError as exc:
+        print(words["failed"].format(what=words["receipt"], message=exc.message(lang)), file=out)
+        return 1
+    failed = False
+    for what, document in ((words["receipt"], sample_receipt()), (words["ticket"], sample_ticket())):
+        try:
+            report = print_document(printer, document, width=width, raster=raster)
+        except PrinterError as exc:
+            print(words["failed"].format(what=what, message=exc.message(lang)), file=out)
+            failed = True
+            continue
+        print(
+            words["sent"].format(
+                what=what,
+                size=report.bytes_sent,
+                url=report.url,
+                ms=report.seconds * 1000,
+                render_ms=report.render_seconds * 1000,
+            ),
+            file=out,
+        )
+        if report.substituted:
+            print(words["substituted"].format(chars="".join(report.substituted)), file=out)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
