@@ -27,6 +27,7 @@ import server
 from points.wire import ErrorBody
 from server import routes
 from server.errors import ApiError
+from server.settlement.api import router as settlement_router
 from server.store import Store
 
 log = logging.getLogger("mykey.server.access")
@@ -78,6 +79,7 @@ def create_app(
     )
     app.state.store = store
     app.include_router(routes.router)
+    app.include_router(settlement_router)
     _install_error_handlers(app)
     app.add_middleware(AccessLog)
     return app

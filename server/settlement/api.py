@@ -1,0 +1,346 @@
+"""Settlement's HTTP endpoints (DESIGN.md §4), every one role-checked.
+
+A merchant sees its own claims and statements only, a chamber its merchants', a city the claims
+of its programs, an admin everything. Claims out of a principal's reach answer ``404`` as if
+they did not exist. Each request opens its own connection to the database (settlement's writes
+take the write lock in turn with the server's writer thread, through the busy timeout) and runs
+in FastAPI's thread pool, so a month-end close never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from points.programs import Program
+from server import db
+from server.auth import Principal, require
+from server.errors import ApiError
+from server.settlement import claims, payouts, periods, ranking, statements, store
+from server.settlement.claims import Scope
+from server.settlement.errors import SettlementError
+
+router = APIRouter(tags=["settlement"])
+
+CSV = "text/csv; charset=utf-8"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReturnRequest(_Body):
+    """Why a chamber returns a claim (the merchant sees it)."""
+
+    reason: str = Field(min_length=1, max_length=400)
+
+
+class ReopenRequest(_Body):
+    """An admin's reopening of a chamber's period, with the reason that is logged."""
+
+    chamber_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=400)
+
+
+class RankingRequest(_Body):
+    """A ranking round: holders with at least ``threshold`` points, the top ``top_k``."""
+
+    threshold: int = Field(strict=True, ge=0, le=100_000_000)
+    top_k: int = Field(strict=True, gt=0, le=100_000)
+
+
+def connection(request: Request) -> Iterator[sqlite3.Connection]:
+    """A connection of its own for this request, with settlement's tables in place."""
+    conn = db.connect(request.app.state.store.path)
+    try:
+        yield store.ensure(conn)
+    finally:
+        conn.close()
+
+
+Conn = Annotated[sqlite3.Connection, Depends(connection)]
+Reader = Annotated[Principal, Depends(require("merchant", "chamber", "city", "admin"))]
+Clerk = Annotated[Principal, Depends(require("chamber", "city", "admin"))]
+ChamberOrAdmin = Annotated[Principal, Depends(require("chamber", "admin"))]
+CityOrAdmin = Annotated[Principal, Depends(require("city", "admin"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def scope_of(principal: Principal) -> Scope:
+    """What a principal may see of settlement."""
+    return Scope(
+        role=principal.role,
+        merchant_id=principal.merchant_id,
+        chamber_id=principal.chamber_id,
+        city_id=principal.city_id,
+    )
+
+
+def _now(request: Request) -> dt.datetime:
+    moment: dt.datetime = request.app.state.store.clock()
+    return moment
+
+
+def _chamber_for(principal: Principal, chamber_id: str | None) -> str:
+    if principal.role == "chamber":
+        if chamber_id not in (None, principal.chamber_id) or principal.chamber_id is None:
+            raise ApiError("forbidden", "a chamber closes its own periods")
+        return principal.chamber_id
+    if not chamber_id:
+        raise SettlementError("no_chamber")
+    return chamber_id
+
+
+# Periods ------------------------------------------------------------------------------
+
+
+@router.post("/v1/periods/{period}/close", summary="Close a period for a chamber (締め)")
+def close_period(
+    period: str, request: Request, principal: ChamberOrAdmin, conn: Conn, chamber: str | None = None
+) -> dict[str, Any]:
+    """Freeze the chamber's claims for the period; closing a closed period changes nothing."""
+    result = periods.close(conn, _chamber_for(principal, chamber), periods.parse_period(period), principal.id,
+                           now=_now(request))  # fmt: skip
+    return {
+        "chamber_id": result.chamber_id,
+        "period_id": result.period_id,
+        "already_closed": result.already_closed,
+        "claims": result.claims,
+        "transfers": result.transfers,
+        "disputes": result.disputes,
+        "gross": result.gross,
+        "net": result.net,
+        "cutoff_at": result.cutoff_at,
+    }
+
+
+@router.post("/v1/periods/{period}/reopen", summary="Reopen a closed period (admin, with a reason)")
+def reopen_period(period: str, body: ReopenRequest, principal: Admin, conn: Conn) -> dict[str, Any]:
+    """Withdraw the period's claims so it can be closed again; logged with the reason."""
+    before = periods.reopen(conn, body.chamber_id, periods.parse_period(period), principal.id, body.reason)
+    return {"chamber_id": body.chamber_id, "period_id": period, "withdrawn_claims": before.claims}
+
+
+@router.get("/v1/periods", summary="Periods and their totals")
+def list_periods(principal: Clerk, conn: Conn) -> list[dict[str, Any]]:
+    """A chamber's periods; a city or an admin sees every chamber's."""
+    return periods.list_periods(conn, principal.chamber_id if principal.role == "chamber" else None)
+
+
+# Claims -------------------------------------------------------------------------------
+
+
+@router.get("/v1/claims", summary="Claims the principal may see")
+def list_claims(
+    principal: Reader,
+    conn: Conn,
+    period: str | None = None,
+    state: str | None = None,
+    merchant: str | None = None,
+    program: str | None = None,
+) -> list[dict[str, Any]]:
+    """Claims filtered by period, state, merchant and program."""
+    return claims.list_claims(
+        conn, scope_of(principal), period_id=period, state=state, merchant_id=merchant, program_id=program
+    )
+
+
+@router.get("/v1/claims/{claim_id}", summary="One claim")
+def get_claim(claim_id: str, principal: Reader, conn: Conn) -> dict[str, Any]:
+    """One claim, with its return reason when the chamber returned it."""
+    return claims.get_claim(conn, scope_of(principal), claim_id)
+
+
+@router.get("/v1/claims/{claim_id}/lines", summary="The transfers a claim counted (drill-down)")
+def claim_lines(claim_id: str, principal: Reader, conn: Conn) -> list[dict[str, Any]]:
+    """Each redemption and void the claim counted, with its sale id and receipt number."""
+    return claims.claim_lines(conn, scope_of(principal), claim_id)
+
+
+@router.post("/v1/claims/{claim_id}/approve", summary="Approve a claim (chamber) or its payment (city)")
+def approve_claim(
+    claim_id: str, principal: Annotated[Principal, Depends(require("chamber", "city"))], conn: Conn
+) -> dict[str, Any]:
+    """The chamber approves a checked claim; the city then approves paying it."""
+    return claims.approve(conn, scope_of(principal), claim_id, principal.id)
+
+
+@router.post("/v1/claims/{claim_id}/return", summary="Return a claim to its merchant with a reason")
+def return_claim(
+    claim_id: str,
+    body: ReturnRequest,
+    principal: Annotated[Principal, Depends(require("chamber"))],
+    conn: Conn,
+) -> dict[str, Any]:
+    """The merchant sees the reason on its claim and statement."""
+    return claims.return_claim(conn, scope_of(principal), claim_id, principal.id, body.reason)
+
+
+# Payouts ------------------------------------------------------------------------------
+
+
+def _payer_for(principal: Principal, payer: str | None) -> str:
+    if principal.role == "city":
+        return f"city:{principal.city_id}"
+    if principal.role == "chamber":
+        return f"chamber:{principal.chamber_id}"
+    if not payer or payer.partition(":")[0] not in ("city", "chamber"):
+        raise SettlementError("no_payer", "name the payer: city:<id> or chamber:<id>")
+    return payer
+
+
+@router.get("/v1/payouts/{period}", summary="What the principal (city or chamber) pays for a period")
+def payout_plan(period: str, principal: Clerk, conn: Conn, payer: str | None = None) -> dict[str, Any]:
+    """Transfers per payee and payees held back (no bank account, nothing positive to pay)."""
+    periods.parse_period(period)
+    plan = payouts.plan(conn, period, _payer_for(principal, payer))
+
+    def public(line: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in line.items() if key != "account"}
+
+    return {
+        "payer": plan.payer,
+        "period_id": period,
+        "total": plan.total,
+        "payments": [public(p) for p in plan.payments],
+        "held": plan.held,
+    }
+
+
+@router.get(
+    "/v1/payouts/{period}/zengin",
+    summary="The Zengin 総合振込 file for a period",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def payout_zengin(
+    period: str,
+    principal: Clerk,
+    conn: Conn,
+    transfer_date: Annotated[dt.date | None, Query(alias="date")] = None,
+    payer: str | None = None,
+) -> Response:
+    """120-byte cp932 records, read back and checked before it is sent."""
+    periods.parse_period(period)
+    who = _payer_for(principal, payer)
+    day = transfer_date or dt.date.today()
+    data = payouts.zengin_file(conn, period, who, day)
+    store.log(conn, principal.id, "zengin", f"payout:{who}:{period}", bytes=len(data), date=day.isoformat())
+    name = f"zengin-{who.replace(':', '-')}-{period}.txt"
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/v1/reconciliation/{period}", summary="Claims = receivables moved = transfers to pay + fees")
+def reconciliation(period: str, principal: Clerk, conn: Conn) -> dict[str, Any]:
+    """The three sums that must agree for the principal's claims of a period."""
+    periods.parse_period(period)
+    return payouts.reconcile(conn, scope_of(principal), period)
+
+
+# Statements ---------------------------------------------------------------------------
+
+
+def _csv(data: bytes, name: str) -> Response:
+    return Response(data, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get(
+    "/v1/statements/{merchant}/{period}",
+    summary="A merchant's statement (明細) for a period, JSON or CSV",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def statement(
+    merchant: str, period: str, principal: Reader, conn: Conn, format: str = "json"
+) -> Response | dict[str, Any]:
+    """JSON (for the counter app's slip) or ``?format=csv`` (UTF-8 with BOM, for Excel)."""
+    periods.parse_period(period)
+    scope = scope_of(principal)
+    row = conn.execute("SELECT chamber_id FROM merchants WHERE id = ?", (merchant,)).fetchone()
+    # A city sees the statement's lines for its own programs only (the scope filters them).
+    visible = principal.role == "city" or principal.owns_merchant(merchant, row[0] if row else None)
+    if row is None or not visible:
+        raise ApiError("unknown_merchant", merchant)
+    doc = statements.statement(conn, scope, merchant, period)
+    if format == "csv":
+        return _csv(statements.statement_csv(doc), f"statement-{merchant}-{period}.csv")
+    if format != "json":
+        raise ApiError("invalid_request", "format is json or csv")
+    return doc
+
+
+@router.get("/v1/summaries/{period}", summary="A chamber's or city's summary CSV for a period")
+def summary(period: str, principal: Clerk, conn: Conn) -> Response:
+    """One row per claim in the principal's reach and a total row (UTF-8 with BOM)."""
+    periods.parse_period(period)
+    who = principal.chamber_id or principal.city_id or "all"
+    return _csv(statements.summary_csv(conn, scope_of(principal), period), f"summary-{who}-{period}.csv")
+
+
+@router.get("/v1/partners/{period}", summary="Partner-funded points per partner (for billing partners)")
+def partners(
+    period: str, principal: Annotated[Principal, Depends(require("city", "partner", "admin"))], conn: Conn
+) -> list[dict[str, Any]]:
+    """Points each partner's conversions put on cards, and what claims counted of partner-funded programs."""
+    lines = statements.partner_report(conn, period, principal.city_id if principal.role == "city" else None)
+    if principal.role == "partner":
+        lines = [line for line in lines if line["partner_id"] == principal.partner_id]
+    return lines
+
+
+@router.get("/v1/log", summary="The settlement log (closes, reopens, approvals, files)")
+def settlement_log(principal: Clerk, conn: Conn) -> list[dict[str, Any]]:
+    """An admin sees everything; a chamber or city the lines about its own periods and payouts."""
+    lines = store.log_lines(conn)
+    if principal.role == "admin":
+        return lines
+    mine = principal.chamber_id if principal.role == "chamber" else principal.city_id
+    return [line for line in lines if f":{mine}:" in f"{line['subject']}:" or line["actor"] == principal.id]
+
+
+# Ranking ------------------------------------------------------------------------------
+
+
+def _program(request: Request, principal: Principal, program_id: str) -> Program:
+    program: Program | None = request.app.state.store.programs().get(program_id)
+    if program is None or not principal.owns_city(program.city):
+        raise ApiError("unknown_program", program_id)
+    return program
+
+
+@router.get("/v1/ranking/{program_id}", summary="The top holders of a program (preview)")
+def ranking_preview(
+    program_id: str,
+    request: Request,
+    principal: CityOrAdmin,
+    conn: Conn,
+    threshold: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    top_k: Annotated[int, Query(gt=0, le=100_000)] = 200,
+) -> list[dict[str, Any]]:
+    """Who a round would reach, without moving anything."""
+    _program(request, principal, program_id)
+    return ranking.ranking(conn, program_id, threshold, top_k)
+
+
+@router.post("/v1/ranking/{program_id}/{round_id}", summary="Run a ranking round (idempotent per round)")
+def ranking_run(
+    program_id: str, round_id: str, body: RankingRequest, request: Request, principal: CityOrAdmin, conn: Conn
+) -> dict[str, Any]:
+    """Exchange the top holders' points for voucher tickets; the same round again returns the same result."""
+    program = _program(request, principal, program_id)
+    if not 0 < len(round_id) <= 32:
+        raise SettlementError("ranking_invalid", "round")
+    store_ = request.app.state.store
+    return ranking.run(
+        conn, program, round_id, body.threshold, body.top_k, store_.signer, _now(request), principal.id
+    )
