@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from smartcard import scard
+from smartcard import scard  # type: ignore[import-untyped]
 
 from pos.card import errors, events
 from pos.card.base import CardIdentity, CardReader

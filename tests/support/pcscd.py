@@ -9,7 +9,6 @@ as it is (we never end other people's processes), but then cannot be restarted b
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import pathlib
@@ -161,7 +160,7 @@ class Pcscd:
 
 def wait_empty(readers: tuple[str, ...] = VPCD_READERS, timeout: float = 5.0) -> None:
     """Wait until every reader reports EMPTY, so the next card does not inherit the last one's state."""
-    from smartcard import scard
+    from smartcard import scard  # type: ignore[import-untyped]
 
     hresult, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hresult != scard.SCARD_S_SUCCESS:
@@ -232,9 +231,8 @@ def pcscd() -> Iterator[Pcscd]:
 
 @pytest.fixture
 def empty_readers(pcscd: Pcscd) -> Iterator[None]:
-    """Both vpcd slots EMPTY before and after the test (pcscd is running)."""
-    with contextlib.suppress(TimeoutError):
-        pcscd.wait_ready(10)
+    """pcscd running and both vpcd slots EMPTY before and after the test."""
+    pcscd.start()  # a test that stopped pcscd and then failed must not take the next ones with it
     wait_empty()
     yield
     if ready():
