@@ -211,7 +211,9 @@ class CardReader(abc.ABC):
         """Begin watching (idempotent): events go to :attr:`events`.
 
         A card already on a reader is reported as :class:`CardPresent`. Watching survives
-        readers unplugged and pcscd restarts (``ReaderGone`` … ``ReaderBack``).
+        readers unplugged and pcscd restarts (``ReaderGone`` … ``ReaderBack``); if pcscd is not
+        running at all, one ``ReaderGone("", reason="pcsc_unavailable")`` says so. Never raises
+        for pcscd being away: the watcher keeps trying.
         """
 
     @abc.abstractmethod

@@ -40,7 +40,10 @@ class CardRemoved(CardEvent):
 
 @dataclass(frozen=True)
 class ReaderGone(CardEvent):
-    """``reader`` vanished; ``reason`` is ``"unplugged"`` or ``"pcsc_unavailable"`` (pcscd gone)."""
+    """``reader`` vanished; ``reason`` is ``"unplugged"`` or ``"pcsc_unavailable"`` (pcscd gone).
+
+    With ``reader == ""`` it is about pcscd itself: it was not running when watching began.
+    """
 
     reason: str = "unplugged"
 

@@ -26,6 +26,8 @@ from pos.card.session import ApduSession
 log = logging.getLogger(__name__)
 
 PNP = "\\\\?PnP?\\Notification"
+#: The reader name of a ``ReaderGone`` that is about pcscd itself, when no reader was known.
+SERVICE = ""
 _REMOVED = {0x80100069, 0x80100016, 0x80100068, 0x80100067, 0x80100066, 0x8010000C}  # W_REMOVED_CARD …
 _READER_GONE = {0x80100017, 0x80100009}  # E_READER_UNAVAILABLE, E_UNKNOWN_READER
 # E_NO_SERVICE, E_SERVICE_STOPPED, F_COMM_ERROR, E_INVALID_HANDLE (a handle from before a restart)
@@ -286,6 +288,9 @@ class _WatchState:
             return
         for name in sorted(self.readers):
             self._gone(name, "pcsc_unavailable")
+        if not self.readers:
+            # No reader to name (pcscd was already away when watching began): the service itself.
+            self.sink.put(events.ReaderGone(SERVICE, reason="pcsc_unavailable"))
         self.readers = set()
         self.down = True
         self.first_scan = False  # whatever comes back after this is news

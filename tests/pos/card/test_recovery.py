@@ -61,7 +61,9 @@ def test_a_watcher_started_without_pcscd_picks_it_up_when_it_comes(
     reader = PcscReader(poll_s=0.2, retry_s=0.05)
     reader.start()
     try:
-        assert reader.events.get(0.5) is None  # nothing was there, so nothing went
+        gone = next_event(reader, events.ReaderGone)
+        assert (gone.reader, gone.reason) == ("", "pcsc_unavailable")  # no reader known: the service
+        assert reader.events.get(0.3) is None  # said once, not on every retry
         pcscd.start()
         assert next_event(reader, events.ReaderBack).reader in {SLOT0, SLOT1}
         card = vcards(JpkiCard(credentials))
