@@ -178,7 +178,7 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
             page.pair(f"値引 {used.program.name_ja}", _minus(used.points))
     for ticket in receipt.tickets:
         if ticket.program.tender_kind is TenderKind.DISCOUNT:
-            page.pair(f"値引 ポイント券 {ticket.human_serial}", _minus(ticket.amount))
+            page.pair(f"値引 ポイント券 {ticket.human_serial}", _minus(ticket.amount), wrap_left=True)
     page.pair("合計", format_yen(receipt.due), double=True)
     for rate in receipt.tax:
         page.pair(_rate_label(rate.rate), format_yen(rate.amount))
@@ -189,7 +189,7 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
             page.pair(used.program.name_ja, format_points(used.points))
     for ticket in receipt.tickets:
         if ticket.program.tender_kind is TenderKind.PAYMENT:
-            page.pair(f"ポイント券 {ticket.human_serial}", format_yen(ticket.amount))
+            page.pair(f"ポイント券 {ticket.human_serial}", format_yen(ticket.amount), wrap_left=True)
         if ticket.lost:
             page.wrapped(f"  (額面{format_yen(ticket.value)}・お釣りは出ません)")
     if receipt.cash or not receipt.paid:
@@ -232,7 +232,7 @@ def _void(void: VoidReceipt, page: _Page) -> None:
     for used in original.points:
         page.pair(f"ポイント返却 {used.program.name_ja}", "+" + format_points(used.points))
     for ticket in original.tickets:
-        page.pair(f"ポイント券返却 {ticket.human_serial}", format_yen(ticket.value))
+        page.pair(f"ポイント券返却 {ticket.human_serial}", format_yen(ticket.value), wrap_left=True)
     refund = original.cash - original.change
     if refund:
         page.pair("現金返金", format_yen(refund))
@@ -258,7 +258,9 @@ def _ticket(slip: TicketSlip, page: _Page) -> None:
     if not slip.program.change_allowed:
         page.centered("お釣りは出ません")
     page.centered("1回限り有効です")
-    page.pair(_datetime(slip.issued_at), slip.terminal_id)
+    page.line(_datetime(slip.issued_at))
+    if slip.terminal_id:
+        page.line(f"端末 {slip.terminal_id}")
     page.cut()
 
 
@@ -266,7 +268,8 @@ def _ticket(slip: TicketSlip, page: _Page) -> None:
 def _balance(slip: BalanceSlip, page: _Page) -> None:
     _header(page, slip.merchant, slip.reprint)
     page.title("残高照会")
-    page.pair(_datetime(slip.printed_at), f"端末 {slip.terminal_id}")
+    page.line(_datetime(slip.printed_at))
+    page.line(f"端末 {slip.terminal_id}")
     page.rule()
     _balances(page, slip.balances, "")
     if not slip.balances:
@@ -310,7 +313,7 @@ def _statement(statement: SettlementStatement, page: _Page) -> None:
     _header(page, statement.merchant, statement.reprint)
     page.title("精算明細書")
     page.pair("対象期間", statement.period)
-    page.line(f"{_date(statement.period_start)}～{_date(statement.period_end)}")
+    page.wrapped(f"{_date(statement.period_start)}～{_date(statement.period_end)}")
     page.line(f"発行 {_datetime(statement.issued_at)}")
     if statement.payer:
         page.pair("支払元", statement.payer)

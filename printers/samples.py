@@ -17,12 +17,19 @@ from points.tickets import TicketSigner
 from points.wire import Merchant
 from printers.documents import (
     BalanceAfter,
+    BalanceSlip,
+    EndOfDayReport,
     ExpiringLot,
     PointsAwarded,
     PointsUsed,
+    ProgramDay,
     SaleReceipt,
+    SettlementStatement,
+    StatementLine,
+    Tally,
     TicketSlip,
     TicketUsed,
+    VoidReceipt,
 )
 
 #: A fixed moment so golden receipts do not change with the clock.
@@ -74,9 +81,10 @@ ITEMS = (
 )
 
 
-def sample_signer() -> TicketSigner:
-    """A ticket signer with a key made now (the sample ticket verifies with its public key)."""
-    return TicketSigner(Ed25519PrivateKey.generate())
+def sample_signer(seed: bytes | None = None) -> TicketSigner:
+    """A ticket signer with a key made now, or from a 32-byte ``seed`` (for golden receipts)."""
+    key = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
+    return TicketSigner(key)
 
 
 def sample_receipt(*, reprint: bool = False) -> SaleReceipt:
@@ -115,3 +123,69 @@ def sample_ticket(signer: TicketSigner | None = None) -> TicketSlip:
     signer = signer or sample_signer()
     text = signer.issue(123_456_789, MEGURU.id, 500, dt.date(2027, 5, 31))
     return TicketSlip(issuer=SHOP, program=MEGURU, text=text, issued_at=SAMPLE_TIME, terminal_id="T01")
+
+
+def sample_void() -> VoidReceipt:
+    """The sample receipt voided the same afternoon."""
+    return VoidReceipt(
+        original=sample_receipt(), voided_at=SAMPLE_TIME + dt.timedelta(minutes=20), reason="打ち間違い"
+    )
+
+
+def sample_balance() -> BalanceSlip:
+    """A balance slip (残高照会) with points expiring soon."""
+    return BalanceSlip(
+        merchant=SHOP,
+        terminal_id="T01",
+        printed_at=SAMPLE_TIME,
+        balances=(
+            BalanceAfter(MEGURU, 2_345, (ExpiringLot(300, dt.date(2026, 12, 31)),)),
+            BalanceAfter(KITASATO, 700),
+        ),
+    )
+
+
+def sample_end_of_day() -> EndOfDayReport:
+    """An end-of-day report (日計) with a void and two sales still not synced."""
+    return EndOfDayReport(
+        merchant=SHOP,
+        terminal_id="T01",
+        business_date=SAMPLE_TIME.date(),
+        printed_at=SAMPLE_TIME.replace(hour=19, minute=30),
+        sales=Tally(42, 187_310),
+        voids=Tally(1, 4_451),
+        cash=Tally(38, 121_000),
+        change=3_210,
+        programs=(
+            ProgramDay(
+                MEGURU, redeemed=Tally(12, 15_600), tickets=Tally(9, 6_500), awarded=Tally(30, 11_200)
+            ),
+            ProgramDay(KITASATO, redeemed=Tally(3, 1_800)),
+        ),
+        offline=5,
+        unsynced=2,
+    )
+
+
+def sample_statement() -> SettlementStatement:
+    """A settlement statement (明細) for November 2026 with a fee and a disputed line."""
+    return SettlementStatement(
+        merchant=SHOP,
+        period="2026-11",
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        issued_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=SAMPLE_TIME.tzinfo),
+        lines=(
+            StatementLine(
+                MEGURU,
+                redeemed=Tally(310, 402_300),
+                tickets=Tally(205, 131_500),
+                voided=Tally(2, 3_000),
+                fee=0,
+                disputed=Tally(1, 1_500),
+            ),
+            StatementLine(KITASATO, redeemed=Tally(40, 21_000), fee=630),
+        ),
+        payer="天理市",
+        status="承認済み",
+    )
