@@ -25,7 +25,12 @@ from points.wire import EventInfo, Merchant, TerminalMode
 from server import admin, auth, db, ledger
 
 #: verb → module with ``main(argv) -> int``; one line per verb (e.g. ``"period": "server.settlement.cli"``).
-EXTRA_VERBS: dict[str, str] = {}
+EXTRA_VERBS: dict[str, str] = {
+    "period": "server.settlement.commands.period",
+    "rank": "server.settlement.commands.rank",
+    "payer": "server.settlement.commands.payer",
+    "payout": "server.settlement.commands.payout",
+}
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
 

@@ -1,0 +1,203 @@
+"""Settlement's admin verbs of ``mykey-server`` (registered in :data:`server.cli.EXTRA_VERBS`).
+
+- ``mykey-server period close --chamber ID PERIOD`` / ``period reopen --chamber ID --reason TEXT PERIOD``
+  / ``period list``
+- ``mykey-server rank --program ID --round R --threshold N --top K [--dry-run]`` (Bungotakada)
+- ``mykey-server payer set --owner city:ID --code N10 --name KANA --bank 0000 --branch 000
+  --type 1 --number N7`` — the 依頼人 account a city or chamber pays from
+- ``mykey-server payout zengin --payer city:ID --period P --date YYYY-MM-DD --out FILE``
+
+Every verb works on the database directly (``--db``, default ``$MYKEY_DB`` or ``mykey.db``) and
+logs as the ``admin`` of the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import functools
+import json
+import os
+import pathlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from points.programs import Program
+from server import admin, db, ledger
+from server.errors import ApiError
+from server.settlement import payouts, periods, ranking, store, zengin
+
+ACTOR = "admin:cli"
+
+
+def _friendly(verb: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    # Refusals (a bad period, an unknown payer, a name the banks refuse) are printed in words, exit 1.
+    @functools.wraps(verb)
+    def run(argv: list[str]) -> int:
+        try:
+            return verb(argv)
+        except (ApiError, zengin.ZenginError) as error:
+            print(getattr(error, "message", str(error)), file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=os.environ.get("MYKEY_DB", "mykey.db"), help="the SQLite database")
+
+
+def _period_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mykey-server period", description="claim periods (精算期間)")
+    actions = parser.add_subparsers(dest="action", required=True)
+    close = actions.add_parser("close", help="close a period for a chamber (idempotent)")
+    close.add_argument("period", help="2026-11, 2026-11a/b or 2026-W48")
+    close.add_argument("--chamber", required=True)
+    reopen = actions.add_parser("reopen", help="reopen a closed period (logged with the reason)")
+    reopen.add_argument("period")
+    reopen.add_argument("--chamber", required=True)
+    reopen.add_argument("--reason", required=True)
+    listing = actions.add_parser("list", help="periods and their totals")
+    listing.add_argument("--chamber")
+    for sub in (close, reopen, listing):
+        _db(sub)
+    return parser
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@_friendly
+def period_main(argv: list[str]) -> int:
+    """``mykey-server period close|reopen|list``."""
+    args = _period_parser().parse_args(argv)
+    conn = store.ensure(db.connect(args.db))
+    try:
+        if args.action == "list":
+            _print(periods.list_periods(conn, args.chamber))
+        elif args.action == "close":
+            result = periods.close(conn, args.chamber, periods.parse_period(args.period), ACTOR)
+            _print(dataclasses.asdict(result))
+        else:
+            periods.reopen(conn, args.chamber, periods.parse_period(args.period), ACTOR, args.reason)
+            print(f"reopened {args.chamber} {args.period}")
+    finally:
+        conn.close()
+    return 0
+
+
+@_friendly
+def rank_main(argv: list[str]) -> int:
+    """``mykey-server rank``: preview (``--dry-run``) or run a ranking round."""
+    parser = argparse.ArgumentParser(prog="mykey-server rank", description="ranking batch (Bungotakada)")
+    parser.add_argument("--program", required=True)
+    parser.add_argument("--round", required=True, help="a name for the round, e.g. 2026")
+    parser.add_argument("--threshold", type=int, required=True)
+    parser.add_argument("--top", type=int, required=True)
+    parser.add_argument("--dry-run", action="store_true", help="only list who would get vouchers")
+    _db(parser)
+    args = parser.parse_args(argv)
+    conn = store.ensure(db.connect(args.db))
+    try:
+        if args.dry_run:
+            _print(ranking.ranking(conn, args.program, args.threshold, args.top))
+            return 0
+        row = conn.execute("SELECT definition FROM programs WHERE id = ?", (args.program,)).fetchone()
+        if row is None:
+            print(f"unknown program {args.program}", file=sys.stderr)
+            return 2
+        program = Program.model_validate_json(row[0])
+        result = ranking.run(
+            conn,
+            program,
+            args.round,
+            args.threshold,
+            args.top,
+            admin.ticket_signer(conn),
+            ledger.utc_now(),
+            ACTOR,
+        )
+        _print({key: value for key, value in result.items() if key != "awarded"})
+    finally:
+        conn.close()
+    return 0
+
+
+@_friendly
+def payer_main(argv: list[str]) -> int:
+    """``mykey-server payer set|show``: the account a city or chamber pays from."""
+    parser = argparse.ArgumentParser(prog="mykey-server payer", description="振込元（依頼人）口座")
+    actions = parser.add_subparsers(dest="action", required=True)
+    setter = actions.add_parser("set")
+    setter.add_argument("--owner", required=True, help="city:<id> or chamber:<id>")
+    setter.add_argument("--code", required=True, help="依頼人コード (10 digits, from the bank)")
+    setter.add_argument("--name", required=True, help="依頼人名 in katakana")
+    setter.add_argument("--bank", required=True)
+    setter.add_argument("--branch", required=True)
+    setter.add_argument("--type", type=int, default=1, choices=sorted(zengin.ACCOUNT_TYPES))
+    setter.add_argument("--number", required=True)
+    show = actions.add_parser("show")
+    show.add_argument("--owner", required=True)
+    for sub in (setter, show):
+        _db(sub)
+    args = parser.parse_args(argv)
+    conn = store.ensure(db.connect(args.db))
+    try:
+        if args.action == "set":
+            account = zengin.BankAccount(args.bank, args.branch, args.type, args.number, args.name)
+            payouts.set_payer(conn, payouts.Payer(args.owner, args.code, args.name, account))
+            store.log(conn, ACTOR, "payer", f"payer:{args.owner}", bank=args.bank, branch=args.branch)
+        payer = payouts.get_payer(conn, args.owner)
+        _print({"owner": payer.owner, "requester_code": payer.requester_code, "name": payer.name_kana,
+                "bank": payer.account.bank_code, "branch": payer.account.branch_code,
+                "type": payer.account.account_type, "number": payer.account.number})  # fmt: skip
+    finally:
+        conn.close()
+    return 0
+
+
+@_friendly
+def payout_main(argv: list[str]) -> int:
+    """``mykey-server payout plan|zengin``: what a payer pays for a period, and its Zengin file."""
+    parser = argparse.ArgumentParser(prog="mykey-server payout", description="支払と全銀ファイル")
+    actions = parser.add_subparsers(dest="action", required=True)
+    plan = actions.add_parser("plan")
+    file = actions.add_parser("zengin")
+    file.add_argument("--date", type=dt.date.fromisoformat, required=True, help="振込日 YYYY-MM-DD")
+    file.add_argument("--out", type=pathlib.Path, required=True)
+    for sub in (plan, file):
+        sub.add_argument("--payer", required=True, help="city:<id> or chamber:<id>")
+        sub.add_argument("--period", required=True)
+        _db(sub)
+    args = parser.parse_args(argv)
+    conn = store.ensure(db.connect(args.db))
+    try:
+        periods.parse_period(args.period)
+        if args.action == "plan":
+            result = payouts.plan(conn, args.period, args.payer)
+            lines = [{k: v for k, v in p.items() if k != "account"} for p in result.payments]
+            _print({"total": result.total, "payments": lines, "held": result.held})
+        else:
+            data = payouts.zengin_file(conn, args.period, args.payer, args.date)
+            args.out.write_bytes(data)
+            store.log(conn, ACTOR, "zengin", f"payout:{args.payer}:{args.period}", bytes=len(data))
+            print(f"wrote {args.out} ({len(data)} bytes, {zengin.read(data).total:,} yen)")
+    finally:
+        conn.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Entry for ``python -m server.settlement.cli VERB ...`` (the verbs are also ``mykey-server`` verbs)."""
+    verbs = {"period": period_main, "rank": rank_main, "payer": payer_main, "payout": payout_main}
+    if not argv or argv[0] not in verbs:
+        print("verbs: " + ", ".join(verbs), file=sys.stderr)
+        return 2
+    return verbs[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,50 @@
+"""Settlement's ``mykey-server`` verbs, run as the console script an administrator types."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+from server.settlement import zengin
+
+SERVER = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SERVER, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_period_payer_payout_and_rank_verbs(tmp_path: pathlib.Path) -> None:
+    assert run("demo-data", "--dir", str(tmp_path)).returncode == 0
+    database = str(tmp_path / "mykey.db")
+    closed = run("period", "close", "--db", database, "--chamber", "tenri-cci", "2026-11")
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["already_closed"] is False
+    bad = run("period", "close", "--db", database, "--chamber", "tenri-cci", "2026-13")
+    assert bad.returncode == 1 and "bad_period" not in bad.stderr and "2026-13" in bad.stderr
+    reopened = run(
+        "period", "reopen", "--db", database, "--chamber", "tenri-cci", "--reason", "試験", "2026-11"
+    )
+    assert reopened.returncode == 0, reopened.stderr
+    payer = run(
+        "payer", "set", "--db", database, "--owner", "city:tenri", "--code", "1234567890",
+        "--name", "テンリシ", "--bank", "0162", "--branch", "180", "--number", "1111111",
+    )  # fmt: skip
+    assert payer.returncode == 0 and json.loads(payer.stdout)["requester_code"] == "1234567890"
+    unknown_branch = run(
+        "payer", "set", "--db", database, "--owner", "city:tenri", "--code", "1", "--name", "ﾃﾝﾘ",
+        "--bank", "0162", "--branch", "999", "--number", "1",
+    )  # fmt: skip
+    assert unknown_branch.returncode == 1 and "999" in unknown_branch.stderr
+    out = tmp_path / "zengin.txt"
+    written = run(
+        "payout", "zengin", "--db", database, "--payer", "city:tenri", "--period", "2026-11",
+        "--date", "2026-12-10", "--out", str(out),
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    assert zengin.read(out.read_bytes()).requester_code == "1234567890"
+    ranked = run("rank", "--db", database, "--program", "tenri-megumi", "--round", "x", "--threshold", "1",
+                 "--top", "2", "--dry-run")  # fmt: skip
+    assert [line["rank"] for line in json.loads(ranked.stdout)] == [1, 2]
