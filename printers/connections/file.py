@@ -68,7 +68,7 @@ def _translate(exc: OSError, url: str) -> PrinterError:
         )
     if exc.errno == errno.EBUSY:
         return PrinterBusy(detail)
-    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENXIO, errno.ENODEV):
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENXIO, errno.ENODEV):
         return PrinterNotFound(detail)
     if exc.errno == errno.ENOSPC:
         return PrinterError(detail, message_ja="ディスクの空きがありません。", message_en="The disk is full.")
