@@ -124,6 +124,8 @@ class SaleReceipt:
     rounding: Rounding = Rounding.FLOOR
     #: Made while the server was unreachable: points shown are provisional until synced.
     offline: bool = False
+    #: Text printed as a QR code at the foot (e.g. the sale id, scanned at the ticket counter).
+    qr: str = ""
     reprint: bool = False
 
     def __post_init__(self) -> None:

@@ -210,6 +210,8 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
     page.centered("ご利用ありがとうございました")
     if receipt.sale_id:
         page.pair("取引ID", receipt.sale_id)
+    if receipt.qr:
+        page.qr(receipt.qr)
     page.cut()
 
 

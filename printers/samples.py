@@ -114,6 +114,7 @@ def sample_receipt(*, reprint: bool = False) -> SaleReceipt:
             BalanceAfter(KITASATO, 700),
         ),
         sale_id="01JDQ8Z6K3V4W5X6Y7Z8A9B0CD",
+        qr="01JDQ8Z6K3V4W5X6Y7Z8A9B0CD",
         reprint=reprint,
     )
 

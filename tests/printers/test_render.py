@@ -16,6 +16,7 @@ from points.tax import Line, TaxRate, receipt_tax, totals_by_rate
 from printers import FontMissing, PointsUsed, SaleReceipt, decode, render, render_report
 from printers import text as tx
 from printers.layout import Cut, Qr, Text, layout
+from printers.raster import _qr_image
 from printers.samples import KITASATO, MEGURU, SAMPLE_TIME, SHOP, sample_receipt, sample_signer, sample_ticket
 
 
@@ -163,8 +164,10 @@ def test_raster_mode_sends_images_and_no_text() -> None:
     assert decoded[-1] == "[cut]"
     assert all(line.startswith("[image 576x") for line in decoded[:-1])
     heights = sum(int(line[:-1].split("x")[1]) for line in decoded[:-1])
-    lines = [b for b in layout(sample_receipt()) if isinstance(b, Text)]
-    assert heights == sum(60 if b.double else 30 for b in lines)
+    blocks = layout(sample_receipt())
+    text_height = sum(60 if b.double else 30 for b in blocks if isinstance(b, Text))
+    qr_height = sum(_qr_image(b.data, 576).height for b in blocks if isinstance(b, Qr))
+    assert qr_height > 0 and heights == text_height + qr_height
     assert "合計".encode("cp932") not in data
 
 
