@@ -77,6 +77,19 @@ def test_paper_out_stops_the_job_before_anything_is_printed(tcp_printer: TcpPrin
     assert tcp_printer.jobs[0].data == b""
 
 
+def test_paper_running_out_during_the_job_is_reported(tcp_printer: TcpPrinter) -> None:
+    tcp_printer.runs_out_after = 500
+    with pytest.raises(PrinterPaperOut):
+        open_printer(tcp_printer.url).send(render(sample_receipt()))
+
+
+def test_status_requests_inside_image_data_do_not_confuse_the_confirmation(tcp_printer: TcpPrinter) -> None:
+    data = b"\x1b@\x1dv0\x00\x01\x00\x03\x00\x10\x04\x02ok\n"  # a 8x3 image whose bytes are DLE EOT 2
+    open_printer(tcp_printer.url).send(data)
+    [job] = tcp_printer.wait_for_jobs(1)
+    assert job.data == data and job.lines == ["[image 8x3]", "ok"]
+
+
 def test_an_open_cover_is_reported(tcp_printer: TcpPrinter) -> None:
     tcp_printer.cover_open = True
     with pytest.raises(PrinterCoverOpen):

@@ -8,6 +8,7 @@ half-closed and everything is read. Faults are switched at any time:
 - ``stall = True`` — connections are accepted and never read;
 - ``close_after = N`` — the printer drops the connection after N bytes of a job;
 - ``paper_out`` / ``cover_open`` — what status answers say;
+- ``runs_out_after = N`` — the paper runs out once a job has brought N bytes;
 - ``answers_status = False`` — status requests go unanswered (a cheap printer).
 
 Use it as a context manager or through the :func:`tcp_printer` fixture::
@@ -34,6 +35,7 @@ import pytest
 from printers import decode
 
 _STATUS_REQUEST = re.compile(rb"\x10\x04([\x01-\x04])")
+_STATUS_AT_END = re.compile(rb"\x10\x04[\x01-\x04]\Z")
 
 
 @dataclass
@@ -46,10 +48,12 @@ class Job:
 
     @property
     def data(self) -> bytes:
-        """The job without the status requests sent before it."""
+        """The job without the status requests sent before and after it."""
         data = self.raw
         while (match := _STATUS_REQUEST.match(data)) is not None:
             data = data[match.end() :]
+        while (match := _STATUS_AT_END.search(data)) is not None:
+            data = data[: match.start()]
         return data
 
     @property
@@ -68,6 +72,8 @@ class TcpPrinter:
     paper_out: bool = False
     cover_open: bool = False
     answers_status: bool = True
+    #: The paper runs out once a job has brought this many bytes (status says so from then on).
+    runs_out_after: int | None = None
     jobs: list[Job] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -144,6 +150,7 @@ class TcpPrinter:
                 if not ready:
                     continue
                 conn, _ = listener.accept()
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except (OSError, ValueError):  # closed by refuse() or close()
                 return
             job = Job()
@@ -188,6 +195,8 @@ class TcpPrinter:
                     return
                 with self._lock:
                     job.raw += chunk
+                    if self.runs_out_after is not None and len(job.raw) >= self.runs_out_after:
+                        self.paper_out = True
                 if self.answers_status:
                     for match in _STATUS_REQUEST.finditer(job.raw, max(0, scanned - 2)):
                         if match.end() > scanned:  # not answered when the chunk before came
