@@ -1,8 +1,10 @@
 """python-escpos, imported so that it leaves no temporary folders behind.
 
-Importing ``escpos`` writes a capabilities pickle into a fresh temporary folder unless
-``ESCPOS_CAPABILITIES_PICKLE_DIR`` is set; we point it at the user's cache (the Makefile sets its
-own for tests) before the first import.
+Importing ``escpos`` writes a capabilities pickle into ``ESCPOS_CAPABILITIES_PICKLE_DIR``; we
+point it at the user's cache when unset (the Makefile sets its own for tests). python-escpos 3.1
+also calls ``mkdtemp()`` as the *default* of that lookup, so it makes an empty temporary folder
+on every import even when the variable is set; while it is imported, ``mkdtemp`` hands back the
+pickle folder instead.
 """
 
 from __future__ import annotations
@@ -25,12 +27,22 @@ def _pickle_dir() -> str:
     raise OSError("no writable folder for the escpos capabilities cache")
 
 
-if not os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
-    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = _pickle_dir()
-else:
-    os.makedirs(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"], exist_ok=True)
+def _import_escpos() -> None:
+    if not os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
+        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = _pickle_dir()
+    pickle_dir = os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]
+    os.makedirs(pickle_dir, exist_ok=True)
+    real_mkdtemp = tempfile.mkdtemp
+    tempfile.mkdtemp = lambda *args, **kwargs: pickle_dir  # type: ignore[assignment]
+    try:
+        import escpos.capabilities  # type: ignore[import-untyped]  # noqa: F401  (it calls mkdtemp)
+    finally:
+        tempfile.mkdtemp = real_mkdtemp
 
-from escpos.constants import QR_ECLEVEL_M  # noqa: E402  (the environment must be set first)
-from escpos.printer import Dummy  # noqa: E402
+
+_import_escpos()
+
+from escpos.constants import QR_ECLEVEL_M  # type: ignore[import-untyped]  # noqa: E402
+from escpos.printer import Dummy  # type: ignore[import-untyped]  # noqa: E402
 
 __all__ = ["QR_ECLEVEL_M", "Dummy"]

@@ -109,7 +109,7 @@ def _squeezed(ch: str, font: ImageFont.FreeTypeFont, cell: int, height: int, bas
 
 def _qr_image(data: str, width_dots: int) -> Image.Image:
     code = segno.make(data, error="m", micro=False)
-    modules = code.symbol_size(scale=1, border=2)[0]
+    modules = int(code.symbol_size(scale=1, border=2)[0])
     scale = max(1, min(6, width_dots // modules))
     matrix = Image.new("1", (modules * scale, modules * scale), 1)
     draw = ImageDraw.Draw(matrix)

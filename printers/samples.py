@@ -44,6 +44,9 @@ SHOP = Merchant(
     category="grocery",
 )
 
+#: Tenri's rule: 10 % in 100-point units on receipts of 1,000 yen or more, counted up to 50,000 yen.
+TENRI_AWARD = PercentAward(rate_permille=100, unit=100, minimum_receipt=1000, receipt_cap=50_000)
+
 #: A payment-kind program (points pay like money: taxable amounts unchanged).
 MEGURU = Program(
     id="tenri-meguru",
@@ -54,7 +57,7 @@ MEGURU = Program(
     tender_kind=TenderKind.PAYMENT,
     change_allowed=False,
     expiry=Expiry(days=180),
-    award_rule=PercentAward(rate_permille=100, unit=100, minimum_receipt=1000, receipt_cap=50_000),
+    award_rule=TENRI_AWARD,
 )
 
 #: A discount-kind program (points lower the taxable amounts, split across rates).
@@ -106,7 +109,7 @@ def sample_receipt(*, reprint: bool = False) -> SaleReceipt:
         cash=cash,
         awards=(
             PointsAwarded(
-                MEGURU, MEGURU.award_rule.points_for(total) if MEGURU.award_rule else 0, dt.date(2027, 5, 26)
+                MEGURU, TENRI_AWARD.points_for(total), MEGURU.expiry.expires_on(SAMPLE_TIME.date())
             ),
         ),
         balances=(

@@ -41,7 +41,7 @@ class SerialPrinter(Printer):
     def send(self, data: bytes) -> None:
         """Deliver one job (see :meth:`Printer.send`)."""
         try:
-            import serial
+            import serial  # type: ignore[import-untyped]
         except ImportError:
             raise PrinterUnsupported("pyserial is not installed") from None
         deadline = Deadline(self.timeout)

@@ -74,8 +74,8 @@ class UsbPrinter(Printer):
     def _usb(self) -> Any:
         if self._core is None:
             try:
-                import usb.core
-                import usb.util
+                import usb.core  # type: ignore[import-untyped]
+                import usb.util  # type: ignore[import-untyped]
             except ImportError:
                 raise PrinterUnsupported("pyusb is not installed") from None
             self._core = SimpleNamespace(

@@ -1,0 +1,48 @@
+"""``printers`` builds on ``points`` only, and importing it leaves no temporary folders."""
+
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_printers_imports_neither_pos_nor_server_nor_textual() -> None:
+    for path in (ROOT / "printers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in {"pos", "server", "textual"}, f"{path.name} imports {name}"
+
+
+def test_importing_and_rendering_leaves_no_temporary_folder(tmp_path: pathlib.Path) -> None:
+    # python-escpos 3.1 calls mkdtemp() even when ESCPOS_CAPABILITIES_PICKLE_DIR is set.
+    temp, home = tmp_path / "tmp", tmp_path / "home"
+    temp.mkdir()
+    home.mkdir()
+    unset = ("ESCPOS_CAPABILITIES_PICKLE_DIR", "XDG_CACHE_HOME")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(TMPDIR=str(temp), HOME=str(home), PYTHONPATH=str(ROOT))
+    code = "import printers, printers.samples as s; printers.render(s.sample_receipt())"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path)
+    assert list(temp.iterdir()) == []
+    assert list((home / ".cache" / "mykey-pos" / "escpos").glob("*.capabilities.pickle"))
+
+
+def test_with_the_pickle_folder_set_nothing_lands_in_the_temporary_folder(tmp_path: pathlib.Path) -> None:
+    temp, pickles = tmp_path / "tmp", tmp_path / "pickles"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "ESCPOS_CAPABILITIES_PICKLE_DIR": str(pickles)}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run([sys.executable, "-c", "import printers"], env=env, check=True, cwd=tmp_path)
+    assert list(temp.iterdir()) == []
+    assert list(pickles.glob("*.capabilities.pickle"))
