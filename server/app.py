@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pathlib
 import re
 import time
@@ -83,6 +84,17 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(AccessLog)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process of ``mykey-server serve --workers N`` (settings from the parent).
+
+    Reads ``MYKEY_SERVE_DB`` and ``MYKEY_SERVE_TRUST`` (CA files separated by ``os.pathsep``).
+    """
+    trust = [p for p in os.environ.get("MYKEY_SERVE_TRUST", "").split(os.pathsep) if p]
+    return create_app(
+        os.environ["MYKEY_SERVE_DB"], trust_anchors=[pathlib.Path(p).read_bytes() for p in trust]
+    )
 
 
 def _error(

@@ -19,6 +19,7 @@ import os
 import pathlib
 import socket
 import sys
+from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
@@ -62,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a CA certificate (PEM) card certificates may chain to; repeatable",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port (each commits in its own groups)",
+    )
 
     demo = verbs.add_parser("demo-data", help="a demo database with tokens and cards in --dir")
     demo.add_argument("--dir", type=pathlib.Path, required=True)
@@ -179,24 +186,31 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"no database at {args.db}: run `mykey-server init --db {args.db}` first", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
-    anchors = [path.read_bytes() for path in args.trust_ca]
-    app = create_app(args.db, trust_anchors=anchors)
     tls = args.tls_cert is not None and args.tls_key is not None
     # Bind the socket ourselves so that --port 0 can print the port it got.
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        ssl_certfile=str(args.tls_cert) if tls else None,
-        ssl_keyfile=str(args.tls_key) if tls else None,
-        timeout_keep_alive=30,
-    )
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "ssl_certfile": str(args.tls_cert) if tls else None,
+        "ssl_keyfile": str(args.tls_key) if tls else None,
+        "timeout_keep_alive": 30,
+    }
     print(f"mykey-server listening on {'https' if tls else 'http'}://{args.host}:{port}", flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    if args.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        # Worker processes import the app by name and read their settings from the environment.
+        os.environ["MYKEY_SERVE_DB"] = str(pathlib.Path(args.db).resolve())
+        os.environ["MYKEY_SERVE_TRUST"] = os.pathsep.join(str(p.resolve()) for p in args.trust_ca)
+        config = uvicorn.Config("server.app:app_from_env", factory=True, workers=args.workers, **options)
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+    app = create_app(args.db, trust_anchors=[path.read_bytes() for path in args.trust_ca])
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     return 0
 
 

@@ -76,7 +76,7 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def savepoint(conn: sqlite3.Connection, name: str = "step") -> Iterator[sqlite3.Connection]:
     """A nested unit inside an open transaction: rolled back alone if the block raises.
 
-    The writer thread applies many sales in one commit (group commit); each sale runs in its
+    The writer applies many sales in one commit (group commit); each sale runs in its
     own savepoint so a refused sale leaves no trace while its neighbours are kept.
     """
     conn.execute(f"SAVEPOINT {name}")

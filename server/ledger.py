@@ -274,21 +274,26 @@ def draw_lots(
     Raises:
         InsufficientPoints: the unexpired lots hold fewer than ``points``.
     """
-    rows = conn.execute(
-        "SELECT id, remaining FROM lots WHERE account_id = ? AND remaining > 0 AND expires_on >= ?"
-        " ORDER BY expires_on, id",
-        (account_id, today.isoformat()),
-    ).fetchall()
     left = points
-    for lot_id, remaining in rows:
-        take = min(left, remaining)
-        conn.execute("UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
-        conn.execute(
-            "INSERT INTO lot_draws(transfer_id, lot_id, points) VALUES (?, ?, ?)", (transfer_id, lot_id, take)
-        )
-        left -= take
-        if left == 0:
-            return
+    # A page of lots at a time: a resident may hold hundreds of small award lots, a sale needs few.
+    while left > 0:
+        rows = conn.execute(
+            "SELECT id, remaining FROM lots WHERE account_id = ? AND remaining > 0 AND expires_on >= ?"
+            " ORDER BY expires_on, id LIMIT 16",
+            (account_id, today.isoformat()),
+        ).fetchall()
+        if not rows:
+            break
+        for lot_id, remaining in rows:
+            take = min(left, remaining)
+            conn.execute("UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
+            conn.execute(
+                "INSERT INTO lot_draws(transfer_id, lot_id, points) VALUES (?, ?, ?)",
+                (transfer_id, lot_id, take),
+            )
+            left -= take
+            if left == 0:
+                return
     raise InsufficientPoints(f"only {points - left} of {points} points are unexpired")
 
 

@@ -3,7 +3,9 @@
 Each endpoint names the roles it allows (:func:`server.auth.require`) and then checks that the
 principal owns what it touches: a terminal its merchant's sales, a city its programs and
 residents' tags, a partner the programs it funds. What belongs to another is ``not_found`` or
-``forbidden``, never shown. Writes go through the writer thread (:meth:`Store.write`); stored
+``forbidden``, never shown. Every endpoint is ``async`` and runs on the event loop (the read connection is
+the loop's; FastAPI would run a plain ``def`` in a thread pool). Writes go through the group
+commit (:meth:`Store.write`); stored
 answers are sent back as they were stored, byte for byte.
 """
 
@@ -95,7 +97,7 @@ def _program(store: Store, program_id: str) -> Program:
 
 
 @router.get("/health", response_model=Health, tags=["terminal"])
-def health(request: Request) -> Health:
+async def health(request: Request) -> Health:
     """The server is up and can read its database."""
     store = _store(request)
     store.reader.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
@@ -103,7 +105,7 @@ def health(request: Request) -> Health:
 
 
 @router.get("/terminal/config", response_model=TerminalConfig, tags=["terminal"])
-def terminal_config(
+async def terminal_config(
     request: Request, principal: Annotated[Principal, Depends(require("terminal"))]
 ) -> TerminalConfig:
     """The terminal's shop (or city desk), its programs and their rules, and the ticket keys."""
@@ -153,7 +155,7 @@ def _lookup(store: Store, principal: Principal, card_key: str) -> CardLookup:
 
 
 @router.post("/cards/lookup", response_model=CardLookup, tags=["cards"])
-def card_lookup(
+async def card_lookup(
     request: Request,
     body: CardLookupRequest,
     principal: Annotated[Principal, Depends(require("terminal", "city", "admin"))],
@@ -245,7 +247,7 @@ async def post_batch(request: Request, body: BatchRequest, principal: Shop) -> B
 
 
 @router.get("/sales/{sale_id}", response_model=SaleResult, tags=["sales"])
-def get_sale(
+async def get_sale(
     request: Request,
     sale_id: SaleIdPath,
     principal: Annotated[Principal, Depends(require("terminal", "merchant", "chamber", "admin"))],
@@ -298,7 +300,7 @@ async def issue_tickets(
 
 
 @router.get("/tickets/{serial}", response_model=TicketStatus, tags=["tickets"])
-def ticket(
+async def ticket(
     request: Request,
     serial: SerialPath,
     principal: Annotated[Principal, Depends(require("terminal", "merchant", "city", "admin"))],

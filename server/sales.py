@@ -2,7 +2,7 @@
 
 A sale is handled in two steps. :func:`prepare` runs on the event loop with the read
 connection and does everything that needs no lock: the programs and their rules, the tender
-arithmetic, ticket signatures, the card's PIN proof. :func:`apply` runs on the writer thread:
+arithmetic, ticket signatures, the card's PIN proof. :func:`apply` runs in the writer's group commit:
 the idempotency check, ticket and challenge state, the ledger transfers and the stored answer,
 all in one savepoint. The answer is stored under the sale id; the same id with the same body
 gets it again, with a different body ``idempotency_mismatch``.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -35,8 +34,9 @@ from server.store import Store
 
 def request_hash(principal_id: str, request: WireModel) -> str:
     """The idempotency fingerprint of a request: who sent it and its canonical JSON."""
-    body = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{principal_id}\n{body}".encode()).hexdigest()
+    # The validated model's JSON is canonical (fields in model order, defaults filled in), so
+    # the same sale sent with keys in another order or defaults spelled out has the same hash.
+    return hashlib.sha256(principal_id.encode() + b"\n" + request.model_dump_json().encode()).hexdigest()
 
 
 @dataclass
@@ -180,7 +180,7 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
 _TICKET_CODES = {"ticket_garbled", "ticket_unknown_key", "ticket_bad_signature", "ticket_expired"}
 
 
-# Applying (the writer thread) ---------------------------------------------------------
+# Applying (in the group commit) --------------------------------------------------------
 
 
 def apply(conn: sqlite3.Connection, sale: PreparedSale) -> str | ApiError:

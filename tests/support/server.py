@@ -52,6 +52,7 @@ class RunningServer:
     cards: dict[str, dict[str, str | None]]
     tls: TlsFiles | None = None
     trust_ca: Sequence[pathlib.Path] = ()
+    workers: int = 1
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -78,11 +79,16 @@ class RunningServer:
         ]  # fmt: skip
         for ca in self.trust_ca:
             command += ["--trust-ca", str(ca)]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         if self.tls:
             command += ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)]
         log = (self.directory / "server.log").open("ab")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env, cwd=ROOT)
+        # A session of its own, so that kill() takes worker processes down with their parent.
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=log, env=env, cwd=ROOT, start_new_session=True
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
         if "listening on" not in line:
@@ -104,7 +110,7 @@ class RunningServer:
     def kill(self) -> None:
         """SIGKILL the server, as a power cut would (what it acknowledged is on disk)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def stop(self) -> None:
@@ -145,6 +151,7 @@ def running_server(
     card_keys: Sequence[str] = (),
     trust_ca: Sequence[pathlib.Path] = (),
     tls: TlsFiles | None = None,
+    workers: int = 1,
 ) -> Iterator[RunningServer]:
     """Demo data in ``directory`` and a live server on it; stopped when the block ends.
 
@@ -154,6 +161,7 @@ def running_server(
         card_keys: extra card keys given demo balances (e.g. a virtual My Number Card's).
         trust_ca: CA certificates (PEM files) the database trusts for card certificates.
         tls: serve HTTPS with this certificate; clients verify with ``tls.ca``.
+        workers: server worker processes (``serve --workers``).
     """
     make_demo(directory, card_keys, trust_ca)
     server = RunningServer(
@@ -162,6 +170,8 @@ def running_server(
         tokens=json.loads((directory / "tokens.json").read_text()),
         cards=json.loads((directory / "cards.json").read_text()),
         tls=tls,
+        trust_ca=trust_ca,
+        workers=workers,
     )
     server.start()
     try:
