@@ -103,6 +103,8 @@ class _Page:
 
     def pair(self, left: str, right: str, *, double: bool = False, wrap_left: bool = False) -> None:
         self._note(left, right)
+        if double and tx.width(right) > self.width // 2:
+            double = False  # an amount too long for double size is printed normal size, never cut
         columns = self.width // 2 if double else self.width
         for part in tx.columns_line(left, right, columns, wrap_left=wrap_left):
             self.blocks.append(Text(part, double=double))

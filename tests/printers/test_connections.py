@@ -146,6 +146,12 @@ def test_a_serial_printer_reports_paper_out(pty: tuple[int, str]) -> None:
     answering.join()
 
 
+def test_a_serial_printer_that_stops_taking_data_hits_the_deadline(pty: tuple[int, str]) -> None:
+    _master, port = pty  # nobody reads the other end: the terminal's buffer fills up
+    with pytest.raises(PrinterTimeout):
+        open_printer(f"serial://{port}?timeout=0.5&status=0").send(b"\x00" * 1_000_000)
+
+
 def test_a_missing_serial_port() -> None:
     with pytest.raises(PrinterNotFound):
         open_printer("serial:///dev/ttyNOSUCH0").send(b"x")
