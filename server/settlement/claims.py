@@ -187,9 +187,13 @@ def claim_lines(conn: sqlite3.Connection, scope: Scope, claim_id: str) -> list[d
     rows = conn.execute(
         """
         SELECT t.id, t.kind, t.sale_id, t.amount, t.created_at, t.ticket_serial, s.receipt_no, s.offline
-        FROM claim_transfers ct JOIN transfers t ON t.id = ct.transfer_id
+        FROM claims c
+        CROSS JOIN settlement_periods p ON p.chamber_id = c.chamber_id AND p.period_id = c.period_id
+        CROSS JOIN claim_transfers ct ON ct.transfer_id BETWEEN p.first_transfer AND p.last_transfer
+                                     AND ct.claim_seq = c.seq
+        JOIN transfers t ON t.id = ct.transfer_id
         LEFT JOIN sales s ON s.sale_id = t.sale_id
-        WHERE ct.claim_id = ? ORDER BY t.id
+        WHERE c.id = ? ORDER BY t.id
         """,
         (claim_id,),
     ).fetchall()

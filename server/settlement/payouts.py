@@ -186,10 +186,13 @@ def reconcile(conn: sqlite3.Connection, scope: Scope, period_id: str) -> dict[st
         f"""
         SELECT COALESCE(SUM(CASE WHEN cr.kind = 'merchant' THEN t.amount ELSE 0 END), 0)
              - COALESCE(SUM(CASE WHEN db.kind = 'merchant' THEN t.amount ELSE 0 END), 0)
-        FROM claims c JOIN claim_transfers ct ON ct.claim_id = c.id
+        FROM settlement_periods p
+        CROSS JOIN claim_transfers ct ON ct.transfer_id BETWEEN p.first_transfer AND p.last_transfer
+        CROSS JOIN claims c ON c.seq = ct.claim_seq
+                            AND c.chamber_id = p.chamber_id AND c.period_id = p.period_id
         JOIN transfers t ON t.id = ct.transfer_id
         JOIN accounts cr ON cr.id = t.credit_account_id JOIN accounts db ON db.id = t.debit_account_id
-        WHERE {condition} AND c.period_id = ?
+        WHERE {condition} AND p.period_id = ?
         """,
         [*params, period_id],
     ).fetchone()[0]

@@ -119,13 +119,15 @@ def close(
             return _summary(conn, chamber_id, period.id, already_closed=True)
         low_water = _low_water(conn, chamber_id)
         cutoff = min(period.ends_at, iso(moment))
-        _freeze(conn, chamber_id, period.id, cutoff, low_water, iso(moment))
+        first, last = _freeze(conn, chamber_id, period.id, cutoff, low_water, iso(moment))
         conn.execute(
             "INSERT INTO settlement_periods(chamber_id, period_id, starts_at, ends_at, state, cutoff_at,"
-            " closed_at, closed_by, low_water) VALUES (?, ?, ?, ?, 'closed', ?, ?, ?, ?)"
+            " closed_at, closed_by, low_water, first_transfer, last_transfer)"
+            " VALUES (?, ?, ?, ?, 'closed', ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(chamber_id, period_id) DO UPDATE SET state = 'closed',"
-            " cutoff_at = excluded.cutoff_at,"
-            " closed_at = excluded.closed_at, closed_by = excluded.closed_by, low_water = excluded.low_water",
+            " cutoff_at = excluded.cutoff_at, closed_at = excluded.closed_at, closed_by = excluded.closed_by,"
+            " low_water = excluded.low_water,"
+            " first_transfer = excluded.first_transfer, last_transfer = excluded.last_transfer",
             (
                 chamber_id,
                 period.id,
@@ -135,6 +137,8 @@ def close(
                 iso(moment),
                 actor,
                 _next_low_water(conn, chamber_id, low_water, cutoff),
+                first,
+                last,
             ),
         )
         result = _summary(conn, chamber_id, period.id, already_closed=False)
@@ -169,7 +173,8 @@ def _low_water(conn: sqlite3.Connection, chamber_id: str) -> int:
 def _next_low_water(conn: sqlite3.Connection, chamber_id: str, low_water: int, cutoff: str) -> int:
     # The first transfer this close left for later (accepted after the cutoff), or the end of the table.
     row = conn.execute(
-        "SELECT MIN(t.id) FROM transfers t WHERE t.id >= ? AND +t.merchant_id IN"
+        # ``+t.id`` keeps SQLite on the created_at index: few rows follow a cutoff, many precede it.
+        "SELECT MIN(t.id) FROM transfers t WHERE +t.id >= ? AND +t.merchant_id IN"
         " (SELECT id FROM merchants WHERE chamber_id = ?) AND t.created_at >= ?",
         (low_water, chamber_id, cutoff),
     ).fetchone()
@@ -181,93 +186,97 @@ def _next_low_water(conn: sqlite3.Connection, chamber_id: str, low_water: int, c
 
 def _freeze(
     conn: sqlite3.Connection, chamber_id: str, period_id: str, cutoff: str, low_water: int, now: str
-) -> None:
-    conn.execute("DROP TABLE IF EXISTS temp.close_rows")
-    # The rows this close counts: transfers into or out of a merchant's receivable by redeeming
-    # or by voiding a redemption, accepted before the cutoff, counted by no earlier close.
+) -> tuple[int, int]:
+    # Every (merchant of the chamber, program) pair gets a claim number up front, in a small
+    # in-memory map; one INSERT ... SELECT then records each counted transfer under its number
+    # (rowid-ordered, so the primary key grows at its end), and one GROUP BY over what was just
+    # recorded gives the sums. Pairs with nothing counted and nothing disputed get no claim.
+    conn.execute("PRAGMA temp_store = MEMORY")
+    first_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM claims").fetchone()[0])
+    conn.execute("DROP TABLE IF EXISTS temp.close_map")
+    conn.execute(
+        "CREATE TEMP TABLE close_map(merchant_id TEXT, program_id TEXT, seq INTEGER,"
+        " PRIMARY KEY (merchant_id, program_id)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO temp.close_map SELECT m.id, p.id, ? + row_number() OVER (ORDER BY m.id, p.id)"
+        " FROM merchants m CROSS JOIN programs p WHERE m.chamber_id = ?",
+        (first_seq - 1, chamber_id),
+    )
+    # What a claim counts: transfers into or out of a merchant's receivable by redeeming or by
+    # voiding a redemption, accepted before the cutoff, counted by no earlier close.
     conn.execute(
         """
-        CREATE TEMP TABLE close_rows AS
-        SELECT t.id AS transfer_id, t.merchant_id, t.program_id,
-               CASE WHEN t.kind = 'redeem_points' THEN t.amount ELSE 0 END AS points,
-               CASE WHEN t.kind = 'redeem_ticket' THEN t.amount ELSE 0 END AS tickets,
-               CASE WHEN t.kind = 'void' THEN t.amount ELSE 0 END AS voided
-        FROM transfers t
+        INSERT INTO claim_transfers(transfer_id, claim_seq)
+        SELECT t.id, m.seq FROM transfers t
+        JOIN temp.close_map m ON m.merchant_id = t.merchant_id AND m.program_id = t.program_id
         LEFT JOIN transfers o ON o.id = t.reverses_id
-        WHERE t.id >= :low AND t.created_at < :cutoff
-          AND +t.merchant_id IN (SELECT id FROM merchants WHERE chamber_id = :chamber)
+        WHERE t.id >= :low AND +t.created_at < :cutoff
           AND (t.kind IN ('redeem_points', 'redeem_ticket')
                OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')))
           AND NOT EXISTS (SELECT 1 FROM claim_transfers c WHERE c.transfer_id = t.id)
+        ORDER BY t.id
         """,
-        {"low": low_water, "chamber": chamber_id, "cutoff": cutoff},
+        {"low": low_water, "cutoff": cutoff},
     )
+    sums: dict[int, list[int]] = {}  # seq → [points, tickets, voided, count, disputed]
+    span = [0, -1]
+    for seq, points, tickets, voided, count, first, last in conn.execute(
+        """
+        SELECT ct.claim_seq,
+               SUM(CASE WHEN t.kind = 'redeem_points' THEN t.amount ELSE 0 END),
+               SUM(CASE WHEN t.kind = 'redeem_ticket' THEN t.amount ELSE 0 END),
+               SUM(CASE WHEN t.kind = 'void' THEN t.amount ELSE 0 END),
+               COUNT(*), MIN(ct.transfer_id), MAX(ct.transfer_id)
+        FROM claim_transfers ct JOIN transfers t ON t.id = ct.transfer_id
+        WHERE ct.transfer_id >= ? AND ct.claim_seq >= ?
+        GROUP BY ct.claim_seq
+        """,
+        (low_water, first_seq),
+    ):
+        sums[seq] = [points, tickets, voided, count, 0]
+        span = [min(span[0], first) if span[1] >= 0 else first, max(span[1], last)]
     disputes = conn.execute(
         """
-        SELECT r.id, r.merchant_id, r.program_id, r.amount FROM refused_sales r
-        JOIN merchants m ON m.id = r.merchant_id
-        WHERE m.chamber_id = ? AND r.created_at < ?
+        SELECT r.id, r.merchant_id, r.program_id, r.amount, m.seq FROM refused_sales r
+        JOIN merchants s ON s.id = r.merchant_id
+        LEFT JOIN temp.close_map m ON m.merchant_id = r.merchant_id AND m.program_id = r.program_id
+        WHERE s.chamber_id = ? AND r.created_at < ?
           AND NOT EXISTS (SELECT 1 FROM claim_disputes d WHERE d.refused_id = r.id)
         """,
         (chamber_id, cutoff),
     ).fetchall()
-    sums: dict[tuple[str, str], list[int]] = {}
-    for merchant_id, program_id, points, tickets, voided, count in conn.execute(
-        "SELECT merchant_id, program_id, SUM(points), SUM(tickets), SUM(voided), COUNT(*)"
-        " FROM temp.close_rows GROUP BY merchant_id, program_id"
-    ):
-        sums[(merchant_id, program_id)] = [points, tickets, voided, count, 0]
-    for _id, merchant_id, program_id, amount in disputes:
-        if program_id is not None:
-            sums.setdefault((merchant_id, program_id), [0, 0, 0, 0, 0])[4] += amount
+    for _id, _merchant, _program, amount, seq in disputes:
+        if seq is not None:  # a line of an unknown program is listed, but belongs to no claim
+            sums.setdefault(seq, [0, 0, 0, 0, 0])[4] += amount
     programs = {
         row[0]: (row[1], row[2], row[3])
         for row in conn.execute("SELECT id, city_id, payout, fee_share_permille FROM programs")
     }
-    for (merchant_id, program_id), (points, tickets, voided, count, disputed) in sums.items():
+    pairs = {row[2]: (row[0], row[1]) for row in conn.execute("SELECT * FROM temp.close_map")}
+    for seq, (points, tickets, voided, count, disputed) in sorted(sums.items()):
+        merchant_id, program_id = pairs[seq]
         city_id, payout, permille = programs[program_id]
         gross = points + tickets - voided
         # A void whose sale was counted in an earlier period can leave a period's gross negative:
         # no fee is kept on it and the negative net is shown, never paid.
         fee = fee_share(max(gross, 0), permille)
         conn.execute(
-            "INSERT INTO claims(id, period_id, chamber_id, merchant_id, program_id, city_id, payout,"
+            "INSERT INTO claims(seq, id, period_id, chamber_id, merchant_id, program_id, city_id, payout,"
             " fee_share_permille, redeemed_points, redeemed_tickets, voided, disputed, gross, fee,"
             " fee_remainder_permille, net, transfer_count, state, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
-            (
-                _claim_id(period_id, merchant_id, program_id),
-                period_id,
-                chamber_id,
-                merchant_id,
-                program_id,
-                city_id,
-                payout,
-                permille,
-                points,
-                tickets,
-                voided,
-                disputed,
-                gross,
-                fee.yen,
-                fee.remainder_permille,
-                gross - fee.yen,
-                count,
-                now,
-                now,
-            ),
-        )
-    conn.execute(
-        "INSERT INTO claim_transfers(transfer_id, claim_id) SELECT transfer_id, ? || ':' || merchant_id"
-        " || ':' || program_id FROM temp.close_rows",
-        (period_id,),
-    )
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+            (seq, _claim_id(period_id, merchant_id, program_id), period_id, chamber_id, merchant_id,
+             program_id, city_id, payout, permille, points, tickets, voided, disputed, gross, fee.yen,
+             fee.remainder_permille, gross - fee.yen, count, now, now),
+        )  # fmt: skip
     conn.executemany(
         "INSERT INTO claim_disputes(refused_id, period_id, chamber_id, merchant_id, program_id)"
         " VALUES (?, ?, ?, ?, ?)",
         [(d[0], period_id, chamber_id, d[1], d[2]) for d in disputes],
     )
-    conn.execute("DROP TABLE temp.close_rows")
+    conn.execute("DROP TABLE temp.close_map")
+    return span[0], span[1]
 
 
 def _summary(
@@ -298,6 +307,14 @@ def _summary(
     )
 
 
+def _span(conn: sqlite3.Connection, chamber_id: str, period_id: str) -> tuple[int, int]:
+    row = conn.execute(
+        "SELECT first_transfer, last_transfer FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
+        (chamber_id, period_id),
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, -1)
+
+
 def reopen(conn: sqlite3.Connection, chamber_id: str, period: Period, actor: str, reason: str) -> CloseResult:
     """Reopen a closed period (an admin act): its claims are withdrawn, their transfers free again.
 
@@ -324,9 +341,9 @@ def reopen(conn: sqlite3.Connection, chamber_id: str, period: Period, actor: str
             raise SettlementError("period_paid", f"{paid} claims")
         before = _summary(conn, chamber_id, period.id, already_closed=True)
         conn.execute(
-            "DELETE FROM claim_transfers WHERE claim_id IN"
-            " (SELECT id FROM claims WHERE chamber_id = ? AND period_id = ?)",
-            (chamber_id, period.id),
+            "DELETE FROM claim_transfers WHERE transfer_id BETWEEN ? AND ? AND claim_seq IN"
+            " (SELECT seq FROM claims WHERE chamber_id = ? AND period_id = ?)",
+            (*_span(conn, chamber_id, period.id), chamber_id, period.id),
         )
         conn.execute("DELETE FROM claims WHERE chamber_id = ? AND period_id = ?", (chamber_id, period.id))
         conn.execute(
