@@ -20,6 +20,7 @@ import json
 import os
 import pathlib
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -62,9 +63,9 @@ class RunningServer:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
-    def verify(self) -> str | bool:
-        """What an httpx client passes as ``verify``: the CA file under TLS."""
-        return str(self.tls.ca) if self.tls else True
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client passes as ``verify``: a context trusting the test CA under TLS."""
+        return ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else True
 
     def client(self, principal: str | None = None, **options: object) -> httpx.Client:
         """A keep-alive client, authenticated as ``principal`` (a name in ``tokens``) when given."""
