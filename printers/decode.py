@@ -92,7 +92,7 @@ def _gs(data: bytes, i: int, s: _State) -> int:
         payload = data[body : body + size]
         if kind == b"k" and payload[:1] == b"1":
             if payload[1:2] == b"P":  # store QR data
-                s.qr = payload[3:].decode("latin-1")
+                s.qr = payload[3:].decode("utf-8", errors="replace")  # python-escpos sends UTF-8
             elif payload[1:2] == b"Q":  # print stored QR
                 s.mark(f"qr {s.qr}")
         elif kind == b"L" and payload[1:2] in (b"2", b"\x32"):

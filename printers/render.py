@@ -82,9 +82,10 @@ def render_report(document: object, *, width: int = PAPER_80MM, raster: bool = F
         data = render_raster(blocks, width)
     else:
         data = _kanji(blocks, width)
-    if lost:
-        log.warning("printed %d character(s) as a substitute: %r", len(lost), "".join(lost))
-    return Rendered(data, tuple(lost))
+    distinct = tuple(dict.fromkeys(lost))  # a name printed on three lines is reported once
+    if distinct:
+        log.warning("printed %d character(s) as a substitute: %r", len(distinct), "".join(distinct))
+    return Rendered(data, distinct)
 
 
 def render(document: object, *, width: int = PAPER_80MM, raster: bool = False) -> bytes:

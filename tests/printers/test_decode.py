@@ -75,3 +75,9 @@ def test_status_requests_and_drawer_kicks_are_skipped() -> None:
 @given(data=st.binary(max_size=300))
 def test_any_bytes_decode_without_raising(data: bytes) -> None:
     assert isinstance(decode(data), list)
+
+
+def test_qr_data_is_read_as_the_utf8_python_escpos_sends() -> None:
+    p = printer()
+    p.qr("天理 MKT1", native=True)
+    assert decode(p.output) == ["[qr 天理 MKT1]"]
