@@ -98,6 +98,11 @@ def to_bank_kana(text: str, owner: str) -> str:
     Raises:
         UnencodableName: a character outside the permitted set remains (kanji, emoji, ...).
     """
+    if text.isascii() or _PERMITTED.fullmatch(text.translate(_SMALL_TO_LARGE)):
+        # Already half-width (how merchants' holder names are stored): skip the full conversion.
+        quick = text.translate(_SUBSTITUTES).upper().translate(_SMALL_TO_LARGE)
+        if _PERMITTED.fullmatch(quick):
+            return quick
     half = jaconv.z2h(jaconv.hira2kata(text), kana=True, ascii=True, digit=True)
     converted = half.translate(_SUBSTITUTES).upper().translate(_SMALL_TO_LARGE)
     if not _PERMITTED.fullmatch(converted):
@@ -117,6 +122,7 @@ def _banks() -> dict[str, object]:
     return dict(zengin_code.Bank.all)
 
 
+@lru_cache(maxsize=4096)
 def bank_names(bank_code: str, branch_code: str) -> tuple[str, str]:
     """The half-width kana names of a bank and one of its branches, as the banks spell them.
 
