@@ -13,7 +13,7 @@ printer connections and a decoder for the on-screen preview.
 from __future__ import annotations
 
 from printers.connections import Printer, open_printer
-from printers.decode import decode
+from printers.decode import PrintedLine, decode, decode_lines
 from printers.documents import (
     BalanceAfter,
     BalanceSlip,
@@ -62,6 +62,7 @@ __all__ = [
     "PointsAwarded",
     "PointsUsed",
     "PrintReport",
+    "PrintedLine",
     "Printer",
     "PrinterAddressError",
     "PrinterBusy",
@@ -84,6 +85,7 @@ __all__ = [
     "TicketUsed",
     "VoidReceipt",
     "decode",
+    "decode_lines",
     "open_printer",
     "print_document",
     "render",

@@ -25,30 +25,48 @@ _GS_ARGS = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class PrintedLine:
+    """One decoded line and how it is printed (for a preview that shows double size and bold)."""
+
+    text: str
+    double: bool = False
+    bold: bool = False
+
+
 @dataclass
 class _State:
-    lines: list[str] = field(default_factory=list)
+    lines: list[PrintedLine] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     kanji: bool = False
     japan: bool = False
     katakana: bool = False
+    double: bool = False
+    bold: bool = False
     qr: str = ""
+    line_double: bool = False
+    line_bold: bool = False
 
     def reset(self) -> None:
-        self.kanji = self.japan = self.katakana = False
+        self.kanji = self.japan = self.katakana = self.double = self.bold = False
+
+    def put(self, text: str) -> None:
+        self.text.append(text)
+        self.line_double |= self.double
+        self.line_bold |= self.bold
+
+    def newline(self) -> None:
+        self.lines.append(PrintedLine("".join(self.text), self.line_double, self.line_bold))
+        self.text = []
+        self.line_double = self.line_bold = False
 
     def flush(self) -> None:
         if self.text:
-            self.lines.append("".join(self.text))
-            self.text = []
-
-    def newline(self) -> None:
-        self.lines.append("".join(self.text))
-        self.text = []
+            self.newline()
 
     def mark(self, what: str) -> None:
         self.flush()
-        self.lines.append(f"[{what}]")
+        self.lines.append(PrintedLine(f"[{what}]"))
 
 
 def _le(data: bytes, at: int, size: int = 2) -> int:
@@ -61,6 +79,10 @@ def _esc(data: bytes, i: int, s: _State) -> int:
     arg = data[i + 2] if i + 2 < len(data) else 0
     if cmd == b"@":
         s.reset()
+    elif cmd == b"E":
+        s.bold = bool(arg & 1)
+    elif cmd == b"!":  # print mode: bit 3 emphasised, bits 4-5 double height and width
+        s.bold, s.double = bool(arg & 0x08), bool(arg & 0x30)
     elif cmd == b"R":
         s.japan = arg == 8
     elif cmd == b"t":
@@ -83,6 +105,8 @@ def _esc(data: bytes, i: int, s: _State) -> int:
 
 def _gs(data: bytes, i: int, s: _State) -> int:
     cmd = data[i + 1 : i + 2]
+    if cmd == b"!":  # character size: any enlargement counts as double
+        s.double = bool(data[i + 2] & 0x77) if i + 2 < len(data) else False
     if cmd == b"V":  # cut: GS V m, or GS V m n for m >= 65
         m = data[i + 2] if i + 2 < len(data) else 0
         s.mark("cut")
@@ -134,11 +158,8 @@ def _fs(data: bytes, i: int, s: _State) -> int:
     return i + 2 + _FS_ARGS.get(cmd, 0)
 
 
-def decode(data: bytes) -> list[str]:
-    """Lines of text (and ``[qr …]``, ``[barcode …]``, ``[image WxH]``, ``[cut]``) in ``data``.
-
-    Never raises on bad input: unknown commands are skipped, undecodable bytes become ``?``.
-    """
+def decode_lines(data: bytes) -> list[PrintedLine]:
+    """The lines of ``data`` with their size and weight (see :func:`decode` for the text)."""
     s = _State()
     i, n = 0, len(data)
     while i < n:
@@ -158,24 +179,32 @@ def decode(data: bytes) -> list[str]:
             s.flush()
             i += 1
         elif b == 0x09:
-            s.text.append(" ")
+            s.put(" ")
             i += 1
         elif b < 0x20 or b == 0x7F:
             i += 1
         elif b < 0x80:
-            s.text.append("¥" if b == 0x5C and s.japan else chr(b))
+            s.put("¥" if b == 0x5C and s.japan else chr(b))
             i += 1
         elif s.kanji and (0x81 <= b <= 0x9F or 0xE0 <= b <= 0xFC) and i + 1 < n:
             try:
-                s.text.append(data[i : i + 2].decode("cp932"))
+                s.put(data[i : i + 2].decode("cp932"))
             except UnicodeDecodeError:
-                s.text.append("?")
+                s.put("?")
             i += 2
         elif 0xA1 <= b <= 0xDF and s.katakana:
-            s.text.append(bytes([b]).decode("cp932"))
+            s.put(bytes([b]).decode("cp932"))
             i += 1
         else:
-            s.text.append("?")
+            s.put("?")
             i += 1
     s.flush()
     return s.lines
+
+
+def decode(data: bytes) -> list[str]:
+    """Lines of text (and ``[qr …]``, ``[barcode …]``, ``[image WxH]``, ``[cut]``) in ``data``.
+
+    Never raises on bad input: unknown commands are skipped, undecodable bytes become ``?``.
+    """
+    return [line.text for line in decode_lines(data)]

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from printers import decode
+from printers import PrintedLine, decode
 from printers._escpos import Dummy
 from printers.render import JAPANESE_SETUP
 
@@ -81,3 +81,17 @@ def test_qr_data_is_read_as_the_utf8_python_escpos_sends() -> None:
     p = printer()
     p.qr("天理 MKT1", native=True)
     assert decode(p.output) == ["[qr 天理 MKT1]"]
+
+
+def test_the_preview_knows_which_lines_are_double_size_and_bold() -> None:
+    from printers import decode_lines, render
+    from printers.samples import sample_receipt
+
+    lines = decode_lines(render(sample_receipt()))
+    doubles = [line.text.split()[0] for line in lines if line.double]
+    assert doubles == ["天理本通り商店", "合計"]
+    assert decode_lines(b"\x1bE\x01bold\x1bE\x00\nplain\n\x1b!\x38both\n") == [
+        PrintedLine("bold", bold=True),
+        PrintedLine("plain"),
+        PrintedLine("both", double=True, bold=True),
+    ]
