@@ -22,6 +22,11 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) tests/bench/run.py
 
+# The long soak (DESIGN.md §5): SOAK_SECONDS of traffic through faults, then every invariant checked.
+SOAK_SECONDS ?= 1800
+soak: $(VENV)/.installed
+	$(PY) -m tests.e2e.soak --seconds $(SOAK_SECONDS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
