@@ -117,6 +117,14 @@ class PrinterCoverOpen(PrinterError):
     message_en = "The printer cover is open. Close it and print again."
 
 
+class PrinterFault(PrinterError):
+    """The printer reports an error of its own (paper jam, cutter jam, overheated head)."""
+
+    code = "printer_fault"
+    message_ja = "プリンターがエラー状態です(紙詰まり・カッター等)。プリンターを確認して再印刷してください。"
+    message_en = "The printer reports an error (paper or cutter jam). Check it and print again."
+
+
 # Rendering ----------------------------------------------------------------------------
 
 

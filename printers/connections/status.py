@@ -6,7 +6,7 @@ printer; one that does not answer (many cheap printers, any file) is simply not 
 
 from __future__ import annotations
 
-from printers.errors import PrinterCoverOpen, PrinterPaperOut
+from printers.errors import PrinterCoverOpen, PrinterFault, PrinterPaperOut
 
 #: ``DLE EOT 2`` (offline cause) and ``DLE EOT 4`` (roll paper sensor), one answer byte each.
 REQUEST = b"\x10\x04\x02\x10\x04\x04"
@@ -24,18 +24,21 @@ def check(answer: bytes) -> None:
     Raises:
         PrinterPaperOut: the roll is empty (offline cause bit 5, or paper sensor bits 5-6).
         PrinterCoverOpen: the cover is open (offline cause bit 2).
+        PrinterFault: the printer is in an error state (offline cause bit 6).
     """
     if len(answer) >= 1 and is_status_byte(answer[0]):
         if answer[0] & 0x20:
             raise PrinterPaperOut("offline: paper end")
         if answer[0] & 0x04:
             raise PrinterCoverOpen("offline: cover open")
+        if answer[0] & 0x40:
+            raise PrinterFault("offline: error")
     if len(answer) >= 2 and is_status_byte(answer[1]) and answer[1] & 0x60 == 0x60:
         raise PrinterPaperOut("roll paper sensor: paper end")
 
 
-def answer_for(*, paper_out: bool = False, cover_open: bool = False) -> bytes:
+def answer_for(*, paper_out: bool = False, cover_open: bool = False, fault: bool = False) -> bytes:
     """The two status bytes a printer in that state sends back (for test printers)."""
-    offline = 0x12 | (0x20 if paper_out else 0) | (0x04 if cover_open else 0)
+    offline = 0x12 | (0x20 if paper_out else 0) | (0x04 if cover_open else 0) | (0x40 if fault else 0)
     paper = 0x12 | (0x60 if paper_out else 0)
     return bytes([offline, paper])

@@ -10,6 +10,7 @@ from printers import (
     PrinterCoverOpen,
     PrinterDisconnected,
     PrinterError,
+    PrinterFault,
     PrinterPaperOut,
     PrinterRefused,
     PrinterTimeout,
@@ -93,6 +94,12 @@ def test_status_requests_inside_image_data_do_not_confuse_the_confirmation(tcp_p
 def test_an_open_cover_is_reported(tcp_printer: TcpPrinter) -> None:
     tcp_printer.cover_open = True
     with pytest.raises(PrinterCoverOpen):
+        open_printer(tcp_printer.url).send(b"x")
+
+
+def test_a_jammed_printer_is_reported(tcp_printer: TcpPrinter) -> None:
+    tcp_printer.fault = True
+    with pytest.raises(PrinterFault):
         open_printer(tcp_printer.url).send(b"x")
 
 

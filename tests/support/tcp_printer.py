@@ -7,7 +7,7 @@ half-closed and everything is read. Faults are switched at any time:
 - :meth:`TcpPrinter.refuse` — connections are refused (the port stays reserved);
 - ``stall = True`` — connections are accepted and never read;
 - ``close_after = N`` — the printer drops the connection after N bytes of a job;
-- ``paper_out`` / ``cover_open`` — what status answers say;
+- ``paper_out`` / ``cover_open`` / ``fault`` — what status answers say;
 - ``runs_out_after = N`` — the paper runs out once a job has brought N bytes;
 - ``answers_status = False`` — status requests go unanswered (a cheap printer).
 
@@ -71,6 +71,8 @@ class TcpPrinter:
     close_after: int | None = None
     paper_out: bool = False
     cover_open: bool = False
+    #: An error of the printer's own (paper or cutter jam).
+    fault: bool = False
     answers_status: bool = True
     #: The paper runs out once a job has brought this many bytes (status says so from then on).
     runs_out_after: int | None = None
@@ -163,9 +165,10 @@ class TcpPrinter:
 
     def _answer(self, request: int) -> bytes:
         if request == 1:
-            return bytes([0x16 | (0x08 if self.paper_out or self.cover_open else 0)])
+            return bytes([0x16 | (0x08 if self.paper_out or self.cover_open or self.fault else 0)])
         if request == 2:
-            return bytes([0x12 | (0x20 if self.paper_out else 0) | (0x04 if self.cover_open else 0)])
+            offline = 0x20 if self.paper_out else 0
+            return bytes([0x12 | offline | (0x04 if self.cover_open else 0) | (0x40 if self.fault else 0)])
         if request == 4:
             return bytes([0x12 | (0x60 if self.paper_out else 0)])
         return b"\x12"
