@@ -1,0 +1,315 @@
+"""The settlement console (精算コンソール): a Textual app for chamber and city clerks, over HTTP.
+
+One screen: a period at the top, the claims of that period (select one to see the sales it
+counted), approve or return the selected claim, the reconciliation, the periods, and downloads
+(the Zengin file, the summary CSV, a merchant's statement CSV) saved to a folder. Every action is
+an API call with the clerk's token, so the server decides what the clerk may see and do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from server.console.client import ConsoleError, SettleClient
+
+STATES = {
+    "submitted": "審査待ち submitted",
+    "approved": "商工会承認 approved",
+    "returned": "差し戻し returned",
+    "payment_approved": "支払承認 payment approved",
+}
+
+
+def previous_month(today: dt.date) -> str:
+    """The period a month-end usually works on: the month before ``today``."""
+    first = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+def yen(amount: int) -> str:
+    """Yen with thousands separators, right-aligned by the table."""
+    return f"{amount:,}"
+
+
+class SettleApp(App[None]):
+    """Periods, claims with drill-down, approve/return, reconciliation and downloads."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mykey 精算コンソール / Settlement console"
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("r", "reload", "再読込 Reload"),
+        Binding("a", "approve", "承認 Approve"),
+        Binding("z", "zengin", "全銀 Zengin"),
+        Binding("q", "quit", "終了 Quit"),
+    ]
+
+    def __init__(
+        self,
+        client: SettleClient,
+        period: str,
+        out_dir: pathlib.Path,
+        transfer_date: dt.date | None = None,
+        who: str = "",
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.period = period
+        self.out_dir = out_dir
+        self.transfer_date = transfer_date
+        self.sub_title = who
+        self.claims: dict[str, dict[str, Any]] = {}
+        self.selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        """The toolbar, the tabs and the status line."""
+        yield Header()
+        with Horizontal(id="toolbar"):
+            yield Label("期間 Period")
+            yield Input(value=self.period, id="period", max_length=10)
+            yield Button("表示 Show", id="show", variant="primary")
+            yield Button("締める Close", id="close")
+            yield Button("全銀 Zengin", id="zengin")
+            yield Button("集計CSV Summary", id="summary")
+        with TabbedContent(id="tabs"):
+            with TabPane("請求 Claims", id="claims-tab"), Vertical():
+                yield DataTable(id="claims", cursor_type="row", zebra_stripes=True)
+                with Horizontal(id="actions"):
+                    yield Button("承認 Approve", id="approve", variant="success")
+                    yield Input(placeholder="差し戻し理由 / reason to return", id="reason", max_length=400)
+                    yield Button("差し戻し Return", id="return", variant="warning")
+                    yield Button("明細CSV Statement", id="statement")
+                yield DataTable(id="lines", cursor_type="row")
+            with TabPane("照合 Reconciliation", id="recon-tab"):
+                yield Static(id="recon")
+            with TabPane("期間 Periods", id="periods-tab"):
+                yield DataTable(id="periods", cursor_type="row")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Set up the tables' columns and load the period."""
+        self.query_one("#claims", DataTable).add_columns(
+            "加盟店 Merchant", "事業 Program", "自治体 City", "請求 Gross", "手数料 Fee", "支払 Net",
+            "係争 Disputed", "状態 State",
+        )  # fmt: skip
+        self.query_one("#lines", DataTable).add_columns(
+            "取引 Sale", "種類 Kind", "金額 Amount", "受付 Accepted", "レシート Receipt"
+        )
+        self.query_one("#periods", DataTable).add_columns(
+            "商工会 Chamber",
+            "期間 Period",
+            "状態 State",
+            "締め Cutoff",
+            "請求数 Claims",
+            "請求 Gross",
+            "支払 Net",
+        )
+        # Start on the claims: letter keys (a approve, z Zengin) act on them rather than type.
+        self.query_one("#claims", DataTable).focus()
+        self.action_reload()
+
+    def say(self, text: str, error: bool = False) -> None:
+        """Show a message on the status line."""
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    # Loading ------------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        """Load the period's claims, reconciliation and the periods list."""
+        self.period = self.query_one("#period", Input).value.strip()
+        self.load()
+
+    @work(exclusive=True, group="load")
+    async def load(self, quiet: bool = False) -> None:
+        """Fetch and show everything for the current period (``quiet`` keeps the last action's message)."""
+        try:
+            claims = await self.client.claims(self.period)
+            recon = await self.client.reconciliation(self.period)
+            periods = await self.client.periods()
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        table = self.query_one("#claims", DataTable)
+        table.clear()
+        self.claims = {c["id"]: c for c in claims}
+        for claim in claims:
+            table.add_row(
+                claim["merchant_name"] or claim["merchant_id"], claim["program_id"], claim["city_id"],
+                yen(claim["gross"]), yen(claim["fee"]), yen(claim["net"]), yen(claim["disputed"]),
+                STATES.get(claim["state"], claim["state"]), key=claim["id"],
+            )  # fmt: skip
+        self.show_reconciliation(recon)
+        periods_table = self.query_one("#periods", DataTable)
+        periods_table.clear()
+        for p in periods:
+            periods_table.add_row(
+                p["chamber_id"], p["period_id"], p["state"], p["cutoff_at"] or "", str(p["claims"]),
+                yen(p["gross"]), yen(p["net"]),
+            )  # fmt: skip
+        if self.selected not in self.claims:
+            self.selected = claims[0]["id"] if claims else None
+        if self.selected is not None:
+            # Keep the clerk's place: the cursor stays on the claim just approved or returned.
+            table.move_cursor(row=table.get_row_index(self.selected))
+            await self.show_lines(self.selected)
+        if not quiet:
+            self.say(f"{self.period}: 請求 {len(claims)} 件 / {len(claims)} claims")
+
+    def show_reconciliation(self, recon: dict[str, Any]) -> None:
+        """The three sums and whether they agree."""
+        verdict = "一致 balanced" if recon["balanced"] else "不一致 NOT BALANCED"
+        lines = [
+            f"期間 Period: {recon['period_id']}   請求数 Claims: {recon['claims']}",
+            f"請求合計 Claims gross:            {yen(recon['claims_gross']):>15}",
+            f"加盟店債権の動き Receivables moved: {yen(recon['receivables_moved']):>15}",
+            f"支払承認済み Net to pay:           {yen(recon['net_to_pay']):>15}",
+            f"手数料 Fees kept (approved):       {yen(recon['fees_of_paid']):>15}",
+            f"未承認 Pending:                    {yen(recon['pending']):>15}",
+            f"未計上 Uncounted transfers:        {recon['uncounted']:>15}",
+            f"判定 Verdict: {verdict}",
+        ]
+        widget = self.query_one("#recon", Static)
+        widget.update("\n".join(lines))
+        widget.set_class(not recon["balanced"], "error")
+
+    async def show_lines(self, claim_id: str) -> None:
+        """The drill-down of one claim."""
+        try:
+            lines = await self.client.claim_lines(claim_id)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        table = self.query_one("#lines", DataTable)
+        table.clear()
+        for line in lines:
+            sign = -1 if line["kind"] == "void" else 1
+            table.add_row(
+                line["sale_id"] or "", line["kind"], yen(sign * line["amount"]), line["created_at"][:19],
+                "" if line["receipt_no"] is None else str(line["receipt_no"]),
+            )  # fmt: skip
+
+    @on(DataTable.RowHighlighted, "#claims")
+    async def claim_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Selecting a claim shows the sales it counted."""
+        if event.row_key.value is not None and event.row_key.value != self.selected:
+            self.selected = event.row_key.value
+            await self.show_lines(self.selected)
+
+    # Actions ------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#show")
+    @on(Input.Submitted, "#period")
+    def show_pressed(self) -> None:
+        """Load the period typed."""
+        self.action_reload()
+
+    @on(Button.Pressed, "#approve")
+    async def action_approve(self) -> None:
+        """Approve the selected claim (the chamber) or its payment (the city)."""
+        if self.selected is None:
+            self.say("請求を選んでください / Select a claim", error=True)
+            return
+        try:
+            claim = await self.client.approve(self.selected)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        self.say(f"{claim['id']}: {STATES.get(claim['state'], claim['state'])}")
+        self.load(quiet=True)
+
+    @on(Button.Pressed, "#return")
+    async def return_pressed(self) -> None:
+        """Return the selected claim with the reason typed."""
+        reason = self.query_one("#reason", Input).value.strip()
+        if self.selected is None or not reason:
+            self.say("請求を選び、理由を入力してください / Select a claim and enter a reason", error=True)
+            return
+        try:
+            claim = await self.client.return_claim(self.selected, reason)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        self.query_one("#reason", Input).value = ""
+        self.say(f"{claim['id']}: {STATES.get(claim['state'], claim['state'])} — {reason}")
+        self.load(quiet=True)
+
+    @on(Button.Pressed, "#close")
+    async def close_pressed(self) -> None:
+        """Close the period (a chamber's own; closing again changes nothing)."""
+        try:
+            result = await self.client.close_period(self.period)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        already = "締め済み already closed" if result["already_closed"] else "締めました closed"
+        self.say(f"{self.period}: {already} — 請求 {result['claims']} 件, {yen(result['net'])} 円")
+        self.load(quiet=True)
+
+    def _save(self, name: str, data: bytes) -> pathlib.Path:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / name
+        path.write_bytes(data)
+        return path
+
+    @on(Button.Pressed, "#zengin")
+    async def action_zengin(self) -> None:
+        """Download the Zengin file of the period (the principal's payouts)."""
+        day = self.transfer_date or dt.date.today()
+        try:
+            data = await self.client.zengin(self.period, day)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        path = self._save(f"zengin-{self.period}-{day:%m%d}.txt", data)
+        records = max(len(data) // 122 - 3, 0)
+        self.say(f"全銀ファイルを保存しました / Saved the Zengin file: {path} ({records} 件)")
+
+    @on(Button.Pressed, "#summary")
+    async def summary_pressed(self) -> None:
+        """Download the period's summary CSV."""
+        try:
+            data = await self.client.summary_csv(self.period)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        path = self._save(f"summary-{self.period}.csv", data)
+        self.say(f"集計CSVを保存しました / Saved the summary: {path}")
+
+    @on(Button.Pressed, "#statement")
+    async def statement_pressed(self) -> None:
+        """Download the selected claim's merchant statement CSV."""
+        if self.selected is None:
+            self.say("請求を選んでください / Select a claim", error=True)
+            return
+        merchant = self.claims[self.selected]["merchant_id"]
+        try:
+            data = await self.client.statement_csv(merchant, self.period)
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        path = self._save(f"statement-{merchant}-{self.period}.csv", data)
+        self.say(f"明細を保存しました / Saved the statement: {path}")
+
+    async def on_unmount(self) -> None:
+        """Close the HTTP client with the app."""
+        await self.client.aclose()

@@ -1,0 +1,163 @@
+"""The settlement console (Textual Pilot) against the real app in process, with clerks' tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from server import settle_cli
+from server.console.app import SettleApp, previous_month
+from server.console.client import SettleClient
+from server.settlement import zengin
+from tests.settlement.demo_server import DEC, Demo, make_demo, sell
+
+
+@pytest.fixture
+def month(tmp_path: pathlib.Path) -> Iterator[Demo]:
+    d = make_demo(tmp_path / "server")
+    yield d
+    d.app.state.store.close()
+
+
+def console(d: Demo, who: str, out: pathlib.Path) -> SettleApp:
+    client = SettleClient("http://settle.test", d.tokens[who], transport=httpx.ASGITransport(app=d.app))
+    return SettleApp(client, "2026-11", out, dt.date(2026, 12, 10), who=who)
+
+
+def status(app: SettleApp) -> str:
+    return str(app.query_one("#status", Static).content)
+
+
+async def settle(pilot: object) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
+    month: Demo, tmp_path: pathlib.Path
+) -> None:
+    await sell(month, "yamato-bakery", "sato", 1200)
+    await sell(month, "sakura-books", "suzuki", 300)
+    month.clock[0] = DEC
+    app = console(month, "tenri-cci", tmp_path / "out")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert app.query_one("#claims", DataTable).row_count == 0
+        await pilot.click("#close")
+        await settle(pilot)
+        assert "締めました" in status(app)
+        table = app.query_one("#claims", DataTable)
+        assert table.row_count == 2
+        # The first claim is selected: its sales are listed below.
+        assert app.query_one("#lines", DataTable).row_count == 1
+        await pilot.click("#return")
+        await settle(pilot)
+        assert "理由" in status(app)  # a return needs a reason
+        app.query_one("#reason", Input).value = "レシートの写しをお願いします"
+        await pilot.pause(0.3)
+        await pilot.click("#return")
+        await settle(pilot)
+        returned = app.claims[app.selected or ""]
+        assert returned["state"] == "returned" and returned["return_reason"] == "レシートの写しをお願いします"
+        table.move_cursor(row=1)
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.selected == "2026-11:yamato-bakery:tenri-megumi"
+        assert app.claims[app.selected]["state"] == "approved"
+        assert "一致 balanced" in str(app.query_one("#recon", Static).content)
+        await pilot.click("#summary")
+        await settle(pilot)
+    summary = (tmp_path / "out" / "summary-2026-11.csv").read_bytes()
+    assert summary.startswith(b"\xef\xbb\xbf") and "やまとベーカリー".encode() in summary
+
+
+async def test_a_city_clerk_approves_payment_and_downloads_the_zengin_file(
+    month: Demo, tmp_path: pathlib.Path
+) -> None:
+    await sell(month, "yamato-bakery", "sato", 1200)
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber:
+        await chamber.post("/v1/periods/2026-11/close")
+        await chamber.post("/v1/claims/2026-11:yamato-bakery:tenri-megumi/approve")
+    app = console(month, "tenri", tmp_path / "out")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert app.query_one("#claims", DataTable).row_count == 1
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.claims["2026-11:yamato-bakery:tenri-megumi"]["state"] == "payment_approved"
+        await pilot.press("z")
+        await settle(pilot)
+        assert "全銀" in status(app)
+        # A city cannot close a chamber's period: the server says so, the console shows it.
+        await pilot.click("#close")
+        await settle(pilot)
+        assert "forbidden" in status(app).lower() or "権限" in status(app)
+    data = (tmp_path / "out" / "zengin-2026-11-1210.txt").read_bytes()
+    assert zengin.read(data, 2026).total == 1200
+
+
+async def test_an_unreachable_server_is_said_in_words(tmp_path: pathlib.Path) -> None:
+    client = SettleClient("http://127.0.0.1:9", "nothing")
+    app = SettleApp(client, "2026-11", tmp_path, who="nowhere")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert "接続できません" in status(app) and "Cannot reach" in status(app)
+
+
+def test_the_default_period_is_last_month() -> None:
+    assert previous_month(dt.date(2026, 12, 3)) == "2026-11"
+    assert previous_month(dt.date(2027, 1, 31)) == "2026-12"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) -> None:
+    port = free_port()
+    token = tmp_path / "token"
+    token.write_text("mk_test\n")
+    command = [
+        sys.executable,
+        "-m",
+        "server.settle_cli",
+        "serve",
+        "--port",
+        str(port),
+        "--token-file",
+        str(token),
+    ]
+    served = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or served.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert page.status_code == 200 and "精算コンソール" in page.text
+    finally:
+        served.kill()
+        served.wait()
+
+
+def test_the_console_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MYKEY_SETTLE_TOKEN", raising=False)
+    assert settle_cli.main(["--url", "http://127.0.0.1:9"]) == 2
