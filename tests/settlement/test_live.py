@@ -1,0 +1,89 @@
+"""Settlement against a real server: uvicorn on 127.0.0.1, SQLite on disk, the console over HTTP.
+
+The month is the real current month (the server's clock is real): the chamber closes it early,
+so a sale made after the close lands in the next period, as a late offline sale would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import subprocess
+import sys
+
+import httpx
+from ulid import ULID
+
+from server.console.app import SettleApp
+from server.console.client import SettleClient
+from server.ledger import JST
+from server.settlement import zengin
+from tests.support.server import RunningServer, running_server
+
+
+def this_and_next_month() -> tuple[str, str]:
+    today = dt.datetime.now(JST).date()
+    following = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return f"{today:%Y-%m}", f"{following:%Y-%m}"
+
+
+def sell(srv: RunningServer, shop: str, resident: str, points: int) -> None:
+    body = {
+        "sale_id": str(ULID()),
+        "terminal_time": dt.datetime.now(dt.UTC).isoformat(),
+        "receipt_no": 7,
+        "card_key": srv.cards[resident]["card_key"],
+        "totals": [{"rate": 10, "amount": 2000}],
+        "points": [{"program_id": "tenri-megumi", "points": points}],
+        "cash": 2000 - points,
+    }
+    with srv.client(f"{shop}-t1") as client:
+        answer = client.post("/v1/sales", json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def register_city_payer(database: pathlib.Path) -> None:
+    # The administrator registers the city's paying account while the server runs.
+    command = [
+        sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())",
+        "payer", "set", "--db", str(database), "--owner", "city:tenri", "--code", "1234567890",
+        "--name", "テンリシ", "--bank", "0162", "--branch", "180", "--number", "1111111",
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+async def test_close_approve_and_pay_against_a_live_server(tmp_path: pathlib.Path) -> None:
+    month, following = this_and_next_month()
+    with running_server(tmp_path) as srv:
+        sell(srv, "yamato-bakery", "sato", 800)
+        sell(srv, "midori-cafe", "suzuki", 500)
+        register_city_payer(srv.db_path)
+        # The chamber clerk closes the month in the console, over HTTP.
+        app = SettleApp(
+            SettleClient(srv.url, srv.tokens["tenri-cci"]), month, tmp_path / "out", who="tenri-cci"
+        )
+        async with app.run_test(size=(140, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.click("#close")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert len(app.claims) == 2
+            for claim_id in list(app.claims):
+                await app.client.approve(claim_id)
+        sell(srv, "yamato-bakery", "takahashi", 300)  # after the close: next period
+        with srv.client("tenri") as city:
+            for claim in city.get("/v1/claims", params={"period": month}).json():
+                assert city.post(f"/v1/claims/{claim['id']}/approve").json()["state"] == "payment_approved"
+            answer = city.get(f"/v1/payouts/{month}/zengin", params={"date": "2026-12-10"})
+            assert answer.status_code == 200, answer.text
+            paid = zengin.read(answer.content, 2026)
+            assert paid.total == 1300 and [t.payee_id for t in paid.transfers] == ["TENRI-CCI"]
+            recon = city.get(f"/v1/reconciliation/{month}").json()
+            assert recon["balanced"] and recon["net_to_pay"] == 1300
+        with srv.client("tenri-cci") as chamber:
+            late = chamber.post(f"/v1/periods/{following}/close").json()
+            assert late["gross"] == 300 and late["claims"] == 1
+            again = chamber.post(f"/v1/periods/{month}/close").json()
+            assert again["already_closed"] and again["gross"] == 1300
+        with httpx.Client(base_url=srv.url) as anonymous:
+            assert anonymous.get("/v1/claims").status_code == 401
