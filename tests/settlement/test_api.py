@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from ulid import ULID
 
 from server import db
 from server.settlement import periods, zengin
@@ -184,3 +185,33 @@ async def test_role_matrix(caller: Demo, who: str | None) -> None:
                 )
             outcomes.append((method, path, answer.status_code, answer.text[:120], ok))
     assert [o for o in outcomes if not o[-1]] == []
+
+
+async def test_an_offline_sale_refused_on_sync_is_a_disputed_line_never_paid(month: Demo) -> None:
+    await sell(month, "yamato-bakery", "sato", 600)
+    offline = {
+        "sale_id": str(ULID()),
+        "terminal_time": month.clock[0].isoformat(),
+        "receipt_no": 9,
+        "card_key": month.cards["suzuki"]["card_key"],
+        "totals": [{"rate": 8, "amount": 1000}],
+        "points": [{"program_id": "tenri-megumi", "points": 400}],
+        "cash": 600,
+        "offline": True,
+    }
+    async with month.client("yamato-bakery-t1") as terminal:
+        batch = (await terminal.post("/v1/sales/batch", json={"sales": [offline]})).json()
+    assert batch["items"][0]["error"]["code"] == "offline_limit_exceeded"
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber:
+        closed = (await chamber.post("/v1/periods/2026-11/close")).json()
+        assert (closed["disputes"], closed["gross"]) == (1, 600)
+    async with month.client("yamato-bakery") as merchant:
+        doc = (await merchant.get("/v1/statements/yamato-bakery/2026-11")).json()
+    assert doc["totals"] == {"gross": 600, "fee": 0, "net": 600, "disputed": 400, "voided": 0}
+    (line,) = doc["disputed"]
+    assert (line["sale_id"], line["amount"], line["error_code"]) == (
+        offline["sale_id"],
+        400,
+        "offline_limit_exceeded",
+    )
