@@ -10,6 +10,8 @@ import datetime as dt
 import pathlib
 import subprocess
 import sys
+import threading
+import time
 
 import httpx
 from ulid import ULID
@@ -87,3 +89,43 @@ async def test_close_approve_and_pay_against_a_live_server(tmp_path: pathlib.Pat
             assert again["already_closed"] and again["gross"] == 1300
         with httpx.Client(base_url=srv.url) as anonymous:
             assert anonymous.get("/v1/claims").status_code == 401
+
+
+def test_closing_while_shops_keep_selling_counts_every_sale_once(tmp_path: pathlib.Path) -> None:
+    month, following = this_and_next_month()
+    shops = ("yamato-bakery", "sakura-books", "tenri-yu", "kitasato-mart")
+    residents = ("sato", "suzuki", "takahashi", "tanaka")
+    with running_server(tmp_path) as srv:
+        stop = threading.Event()
+        made: list[int] = []
+
+        def keep_selling(shop: str, resident: str) -> None:
+            while not stop.is_set():
+                sell(srv, shop, resident, 1)
+                made.append(1)
+
+        workers = [
+            threading.Thread(target=keep_selling, args=pair) for pair in zip(shops, residents, strict=True)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            while len(made) < 40:
+                time.sleep(0.05)
+            with srv.client("tenri-cci") as chamber:
+                first = chamber.post(f"/v1/periods/{month}/close").json()
+            after_close = len(made)
+            while len(made) < after_close + 20:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+        with srv.client("tenri-cci") as chamber:
+            second = chamber.post(f"/v1/periods/{following}/close").json()
+        # Each sale redeemed 1 point: the two periods together hold every sale exactly once.
+        assert first["gross"] > 0 and second["gross"] > 0
+        assert first["gross"] + second["gross"] == len(made)
+        with srv.client("admin") as admin:
+            for period in (month, following):
+                assert admin.get(f"/v1/reconciliation/{period}").json()["balanced"]
