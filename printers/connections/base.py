@@ -57,6 +57,14 @@ class Printer(ABC):
                 disconnected mid-job, paper out, busy, permission, not found).
         """
 
+    def check(self) -> None:
+        """Reach the printer and ask its status without printing anything (an empty job).
+
+        Raises:
+            printers.errors.PrinterError: as :meth:`send` would.
+        """
+        self.send(b"")
+
     def describe(self) -> str:
         """The address as shown to people."""
         return self.url

@@ -40,6 +40,15 @@ def test_each_job_is_its_own_connection(tcp_printer: TcpPrinter) -> None:
     assert any(line.startswith("[qr MKT1") for line in ticket.lines)
 
 
+def test_a_check_reaches_the_printer_and_prints_nothing(tcp_printer: TcpPrinter) -> None:
+    printer = open_printer(tcp_printer.url)
+    printer.check()
+    tcp_printer.paper_out = True
+    with pytest.raises(PrinterPaperOut):
+        printer.check()
+    assert [job.data for job in tcp_printer.wait_for_jobs(2)] == [b"", b""]
+
+
 def test_a_refused_connection(tcp_printer: TcpPrinter) -> None:
     tcp_printer.refuse()
     with pytest.raises(PrinterRefused):

@@ -171,6 +171,22 @@ def test_raster_mode_sends_images_and_no_text() -> None:
     assert "合計".encode("cp932") not in data
 
 
+def test_raster_mode_draws_every_line_that_has_text() -> None:
+    from printers.raster import _page
+
+    blocks = [b for b in layout(sample_receipt(), 48) if not isinstance(b, Cut)]
+    image = _page(blocks, 576)
+    top = 0
+    for block in blocks:
+        height = _qr_image(block.data, 576).height if isinstance(block, Qr) else 0
+        if isinstance(block, Text):
+            height = 60 if block.double else 30
+            band = image.crop((0, top, 576, top + height))
+            has_ink = band.getextrema()[0] == 0
+            assert has_ink == bool(block.text.strip()), block
+        top += height
+
+
 def test_raster_mode_on_58mm_paper_is_384_dots_wide() -> None:
     assert decode(render(sample_ticket(), width=32, raster=True))[0].startswith("[image 384x")
 
