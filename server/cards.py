@@ -31,9 +31,15 @@ CHALLENGE_SECONDS = 300
 EXPIRING_DAYS = 30
 
 
-def balance_of(conn: sqlite3.Connection, card_key: str, program_id: str, today: dt.date) -> Balance:
-    """A card's spendable points in one program and its lots expiring within 30 days."""
-    account_id = ledger.find_account(conn, "resident", card_key, program_id)
+def balance_of(
+    conn: sqlite3.Connection, card_key: str, program_id: str, today: dt.date, *, account_id: int | None = None
+) -> Balance:
+    """A card's spendable points in one program and its lots expiring within 30 days.
+
+    ``account_id`` saves looking the card's account up when the caller has it.
+    """
+    if account_id is None:
+        account_id = ledger.find_account(conn, "resident", card_key, program_id)
     if account_id is None:
         return Balance(program_id=program_id, points=0)
     rows = conn.execute(
