@@ -1,4 +1,5 @@
-"""Settlement's ``mykey-server`` verbs, run as the console script an administrator types."""
+"""Settlement's ``mykey-server`` verbs: the first as the console script an administrator types, the
+rest through the same ``server.cli.main`` in process (each subprocess costs a second of imports)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,47 @@ import json
 import pathlib
 import subprocess
 import sys
+from dataclasses import dataclass
 
+import pytest
+
+from server import demo
+from server.cli import main
 from server.settlement import zengin
 
 SERVER = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def as_script(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SERVER, *args], capture_output=True, text=True, timeout=60)
 
 
-def test_period_payer_payout_and_rank_verbs(tmp_path: pathlib.Path) -> None:
-    assert run("demo-data", "--dir", str(tmp_path)).returncode == 0
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return Ran(code, out.out, out.err)
+
+
+def test_period_payer_payout_and_rank_verbs(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.build(tmp_path, [], [])
     database = str(tmp_path / "mykey.db")
-    closed = run("period", "close", "--db", database, "--chamber", "tenri-cci", "2026-11")
+    closed = as_script("period", "close", "--db", database, "--chamber", "tenri-cci", "2026-11")
     assert closed.returncode == 0, closed.stderr
     assert json.loads(closed.stdout)["already_closed"] is False
+
+    def run(*args: str) -> Ran:
+        return run_in_process(capsys, *args)
+
     bad = run("period", "close", "--db", database, "--chamber", "tenri-cci", "2026-13")
     assert bad.returncode == 1 and "bad_period" not in bad.stderr and "2026-13" in bad.stderr
     reopened = run(
