@@ -48,6 +48,8 @@ class TicketUsed:
 
     def __post_init__(self) -> None:
         check_amount(self.value, allow_zero=False)
+        if not 0 <= self.serial < 10**tickets.SERIAL_DIGITS:
+            raise ValueError(f"ticket serial out of range: {self.serial}")
         if self.applied is not None and not 0 <= self.applied <= self.value:
             raise ValueError(f"applied {self.applied} outside 0..{self.value}")
 
@@ -75,6 +77,9 @@ class PointsAwarded:
     points: int
     expires_on: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        check_amount(self.points)
+
 
 @dataclass(frozen=True, slots=True)
 class ExpiringLot:
@@ -82,6 +87,9 @@ class ExpiringLot:
 
     points: int
     expires_on: dt.date
+
+    def __post_init__(self) -> None:
+        check_amount(self.points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,9 @@ class BalanceAfter:
     program: Program
     points: int
     expiring: tuple[ExpiringLot, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_amount(self.points)
 
 
 def _discount_of(points: tuple[PointsUsed, ...], used: tuple[TicketUsed, ...]) -> int:
@@ -231,6 +242,12 @@ class Tally:
 
     count: int = 0
     amount: int = 0
+
+    def __post_init__(self) -> None:
+        # No upper bound: a month of a busy shop can pass the per-sale limit of points.money.
+        for value in (self.count, self.amount):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"a tally holds non-negative ints, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,3 +124,19 @@ def test_paper_narrower_than_the_amounts_is_refused() -> None:
 def test_raster_mode_is_limited_to_the_print_head() -> None:
     with pytest.raises(ValueError, match="at most 48"):
         render(sample_receipt(), width=64, raster=True)
+
+
+def test_documents_refuse_amounts_that_are_not_whole_non_negative_numbers() -> None:
+    from printers import PointsAwarded, TicketUsed
+
+    bad = [
+        lambda: Tally(1, -5),
+        lambda: Tally(1, 1.5),  # type: ignore[arg-type]
+        lambda: PointsAwarded(MEGURU, -1),
+        lambda: TicketUsed(MEGURU, serial=10**12, value=500),
+        lambda: ExpiringLot(-1, dt.date.today()),
+    ]
+    for make in bad:
+        with pytest.raises(ValueError):
+            make()
+    assert Tally(10, 10**12).amount == 10**12  # a month of a busy shop
