@@ -27,6 +27,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     probe.add_argument("--json", action="store_true", help="one JSON object per line")
     probe.add_argument("--watch", action="store_true", help="keep reading cards until Ctrl-C")
     probe.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    probe.add_argument("--count", type=int, default=0, help="with --watch: stop after this many cards")
     probe.add_argument("--reader", help="only this reader")
     probe.add_argument("--lang", choices=("ja", "en"), default="ja", help="language of error messages")
     return parser.parse_args(argv)
@@ -100,6 +101,7 @@ def main(
         return EXIT_NO_SERVICE
     reader.start()
     status = EXIT_TIMEOUT
+    cards_read = 0
     try:
         deadline = time.monotonic() + args.timeout
         while True:
@@ -122,7 +124,8 @@ def main(
             except errors.CardError as exc:
                 _print(_error(exc, args.lang), args.json, out)
                 status = EXIT_CARD_ERROR
-            if not args.watch:
+            cards_read += 1
+            if not args.watch or cards_read == args.count:
                 return status
     except KeyboardInterrupt:
         return status if status != EXIT_TIMEOUT else EXIT_OK

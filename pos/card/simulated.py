@@ -126,6 +126,11 @@ class SimulatedReader(CardReader):
 
     # CardReader ----------------------------------------------------------------------
 
+    @property
+    def watching(self) -> bool:
+        """Whether :meth:`start` ran (and :meth:`stop` not since)."""
+        return self._watching
+
     def readers(self) -> list[str]:
         """This one reader while plugged in."""
         return [self.name] if self.plugged else []

@@ -174,3 +174,13 @@ def test_connect_without_a_card(watcher: PcscReader) -> None:
         watcher.connect()
     with pytest.raises(errors.ReaderGone):
         watcher.connect("No Such Reader 00 00")
+
+
+def test_a_slow_card_still_reads_whole(
+    watcher: PcscReader, vcards: VCards, credentials: CardCredentials
+) -> None:
+    applet = JpkiCard(credentials)
+    applet.faults.delay_s = 0.03  # every APDU answered 30 ms late
+    present = insert(watcher, vcards(applet))
+    with watcher.connect(present.reader) as session:
+        assert session.read_identity().card_key == credentials.card_key

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 
 import pytest
 
 from pos.card import probe
+from pos.card.apdu import uid_card_key
 from pos.card.applet import JpkiCard, UidCard
 from pos.card.credentials import CardCredentials
 from pos.card.simulated import SimulatedReader, demo_jpki_card
@@ -85,3 +87,29 @@ def test_probe_says_when_pcscd_is_not_running(pcscd: Pcscd) -> None:
         pcscd.start()
     assert done.returncode == probe.EXIT_NO_SERVICE
     assert "pcscd" in done.stdout and "pcsc_unavailable" in done.stdout
+
+
+def test_probe_watch_reads_one_card_after_another_and_reports_removals() -> None:
+    reader = SimulatedReader()
+    first, second = SimulatedReader.uid_card("04A1B2C3D4E5F6"), demo_jpki_card()
+    out = io.StringIO()
+    result: list[int] = []
+    run = threading.Thread(
+        target=lambda: result.append(probe.main(["probe", "--json", "--watch", "--count", "2"], out, reader))
+    )
+    run.start()
+    while not reader.watching:  # wait until the probe listens
+        threading.Event().wait(0.01)
+    reader.tap(first)
+    for _ in range(500):  # the probe reads the card on the reader: let it read the first one first
+        if '"card_key"' in out.getvalue():
+            break
+        threading.Event().wait(0.01)
+    reader.remove()
+    reader.tap(second)
+    run.join(10)
+    assert result == [probe.EXIT_OK]
+    reports = lines(out)
+    keys = [r["card_key"] for r in reports if "card_key" in r]
+    assert keys == [uid_card_key(first.uid), second.credentials.card_key]
+    assert any(r.get("event") == "CardRemoved" for r in reports)
