@@ -9,9 +9,9 @@ flush takes every job queued meanwhile, runs each in its own savepoint inside on
 after the commit that holds it, so durability is unchanged, and a refused sale rolls back its
 savepoint alone. A durable commit costs ~0.1 ms here, so the loop is not held up for long.
 
-Other processes (``check``, ``expire``, settlement's period close) take the write lock in turn:
-the flush asks for it without waiting (busy timeout 0) and, when it is taken, tries again a few
-milliseconds later instead of blocking the event loop.
+Other processes (``check``, ``expire``, settlement's period close, other ``--workers``) take
+the write lock in turn: a flush waits for it at most :data:`LOCK_WAIT_MS` and, when it is still
+taken, tries again a little later instead of blocking the event loop for long.
 
 Reads (tokens, programs, balances) use a second connection on the same loop: in WAL mode they
 never wait for a writer.
@@ -43,8 +43,11 @@ MAX_GROUP = 256
 #: How long cached tokens and programs are trusted before being read again (seconds): an admin
 #: change made from the command line in another process takes effect within this time.
 CACHE_SECONDS = 2.0
-#: How long a flush waits before asking again for a write lock another process holds (seconds).
-LOCK_RETRY_SECONDS = 0.005
+#: How long a flush may hold up the event loop waiting for another process's write lock (ms):
+#: long enough for another worker's group commit, short enough not to stall requests.
+LOCK_WAIT_MS = 20
+#: How long a flush waits before asking again when the lock stays taken (a long batch job).
+LOCK_RETRY_SECONDS = 0.010
 
 
 class Writer:
@@ -82,7 +85,7 @@ class Writer:
         if not self._pending:
             return
         conn = self._conn
-        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:

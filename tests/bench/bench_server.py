@@ -67,6 +67,18 @@ def fund_cards(db_path: pathlib.Path) -> list[str]:
     return keys
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (worker processes), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    stat = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total += (int(stat[11]) + int(stat[12])) / ticks
+    children = pathlib.Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += cpu_seconds(int(child))
+    return total
+
+
 # The load process -----------------------------------------------------------------------
 
 
@@ -159,12 +171,16 @@ def main() -> None:
             server.start()
             cards_file = directory / "cards.json"
             cards_file.write_text(json.dumps(cards))
+            assert server.process is not None
+            cpu_before = cpu_seconds(server.process.pid)
             out = subprocess.run(
                 [sys.executable, __file__, "--load", server.url, server.tokens["yamato-bakery-t1"],
                  str(cards_file), str(DURATION)],
                 capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
             )  # fmt: skip
             result = json.loads(out.stdout)
+            cpu = cpu_seconds(server.process.pid) - cpu_before
+            load_average = os.getloadavg()[0]
             check = subprocess.run(
                 [sys.executable, "-m", "server.cli", "check", "--db", str(server.db_path)],
                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -178,6 +194,11 @@ def main() -> None:
     )
     record("server_sale_p99_ms", round(result["p99_ms"], 1), f"p50 {result['p50_ms']:.1f} ms, target < 50")
     record("server_sales_vs_baseline", round(rate / commits, 2), "target >= 0.3")
+    # CPU per sale is what the server costs whatever else the machine is doing; the rate is not.
+    sent = result["sales"] * (result["seconds"] + WARMUP) / result["seconds"]
+    record(
+        "server_sale_cpu_ms", round(cpu / sent * 1000, 3), f"load average {load_average:.1f} during the run"
+    )
     if check.returncode != 0 or result["error_count"]:
         sys.exit(1)
 

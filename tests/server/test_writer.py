@@ -1,0 +1,74 @@
+"""The group-commit writer: jobs commit together, a failing job rolls back alone, other writers wait."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import sqlite3
+import threading
+
+import pytest
+
+from server import db, schema
+from server.store import Writer
+
+
+@pytest.fixture
+def path(tmp_path: pathlib.Path) -> pathlib.Path:
+    database = tmp_path / "writer.db"
+    conn = db.connect(database)
+    schema.create(conn)
+    conn.close()
+    return database
+
+
+def insert(city: str):
+    def job(conn: sqlite3.Connection) -> str:
+        conn.execute("INSERT INTO cities(id, name, created_at) VALUES (?, ?, 'x')", (city, city))
+        return city
+
+    return job
+
+
+def fail(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO cities(id, name, created_at) VALUES ('doomed', 'doomed', 'x')")
+    raise RuntimeError("refused")
+
+
+def cities(path: pathlib.Path) -> set[str]:
+    return {row[0] for row in db.connect(path).execute("SELECT id FROM cities")}
+
+
+async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(path: pathlib.Path) -> None:
+    writer = Writer(path)
+    futures = [writer.submit(insert("tenri")), writer.submit(fail), writer.submit(insert("tsu"))]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert results[0] == "tenri" and results[2] == "tsu"
+    assert isinstance(results[1], RuntimeError)
+    assert cities(path) == {"tenri", "tsu"}
+    writer.close()
+
+
+async def test_a_write_lock_held_by_another_process_is_waited_for_without_failing(path: pathlib.Path) -> None:
+    other = db.connect(path)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO cities(id, name, created_at) VALUES ('omuta', 'omuta', 'x')")
+    writer = Writer(path)
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    # The event loop stays free meanwhile: a ticker keeps running while the job waits for the lock.
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    assert await asyncio.wait_for(writer.submit(insert("oguni")), timeout=10) == "oguni"
+    task.cancel()
+    release.join()
+    assert ticks >= 2
+    assert cities(path) == {"omuta", "oguni"}
+    writer.close()
