@@ -79,3 +79,17 @@ def test_pcsc_codes_become_card_errors(hresult: int, error: type[errors.CardErro
 
 def test_no_card_while_connecting_is_no_card() -> None:
     assert isinstance(map_hresult(0x8010000C, "connect", connecting=True), errors.NoCard)
+
+
+def test_the_card_layer_never_imports_textual() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "import pos.card.base, pos.card.pcsc, pos.card.simulated, pos.card.vcard, pos.card.probe\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert not {m for m in json.loads(out) if m.split(".")[0] == "textual"}
