@@ -141,3 +141,15 @@ def test_a_switched_off_printer_comes_back(tcp_printer: TcpPrinter) -> None:
     tcp_printer.accept()
     printer.send(b"y\n")
     assert [job.lines for job in tcp_printer.wait_for_jobs(1)] == [["y"]]
+
+
+def test_many_terminals_printing_at_once_each_get_their_own_job(tcp_printer: TcpPrinter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    printer = open_printer(tcp_printer.url)
+    jobs = [f"\x1b@receipt {n}\n".encode() for n in range(20)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(printer.send, jobs))
+    done = tcp_printer.wait_for_jobs(20)
+    assert sorted(job.data for job in done) == sorted(jobs)
+    assert len(tcp_printer.clear()) == 20 and tcp_printer.jobs == []

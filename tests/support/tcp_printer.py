@@ -142,6 +142,12 @@ class TcpPrinter:
                     raise AssertionError(f"expected {count} job(s), got {len(done)}")
                 self._lock.wait(left)
 
+    def clear(self) -> list[Job]:
+        """Forget the jobs captured so far (e.g. between rounds of a soak test) and return them."""
+        with self._lock:
+            taken, self.jobs = self.jobs, []
+        return taken
+
     # Serving -----------------------------------------------------------------------
 
     def _accept_loop(self) -> None:
