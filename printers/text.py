@@ -8,6 +8,7 @@ Unicode text to text the printer can print, column for column:
   a backslash becomes ``＼`` so that 0x5C always means ¥;
 - characters cp932 holds under another code point come back as that one (``〜−¢£¬‖`` →
   ``～－￠￡￢∥``): the paper looks the same;
+- zero-width joiners and variation selectors are dropped (the base character prints);
 - anything else cp932 cannot hold (emoji, control characters, private use) becomes a visible
   substitute, ``〓`` for wide characters and ``?`` for narrow ones, and is reported.
 """
@@ -24,6 +25,8 @@ YEN_BYTE = b"\x5c"
 #: 〓 (geta mark), the traditional Japanese stand-in for a character the printer does not have.
 WIDE_SUBSTITUTE = "〓"
 NARROW_SUBSTITUTE = "?"
+#: Zero-width spaces and joiners, word joiner, byte-order mark.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
 @lru_cache(maxsize=8192)
@@ -35,6 +38,8 @@ def _char(ch: str) -> tuple[str, bool]:
         return "＼", False
     if ch == "\t":
         return " ", False
+    if ch in _INVISIBLE or 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF:
+        return "", False  # joiners and variation selectors: the base glyph prints, nothing is lost
     category = unicodedata.category(ch)
     if category[0] == "C" or category in ("Zl", "Zp"):
         return NARROW_SUBSTITUTE, True

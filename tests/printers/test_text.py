@@ -47,6 +47,11 @@ def test_unprintable_characters_are_substituted_visibly_and_reported() -> None:
     assert tx.width("🍎") == 2
 
 
+def test_joiners_and_variation_selectors_are_dropped_without_a_trace() -> None:
+    assert tx.printable_with_report("葛\U000e0100城\u200b市") == ("葛城市", [])
+    assert tx.printable("👨\u200d👩") == "〓〓"
+
+
 def test_combining_marks_are_composed_before_printing() -> None:
     assert tx.printable("か\u3099") == "が"
 
