@@ -51,3 +51,9 @@ def test_print_test_uses_the_configured_printer(
     assert mykey_pos(["print-test"]) == 0
     assert target.stat().st_size > 0
     assert "sent" in capsys.readouterr().out
+
+
+def test_print_test_explains_an_address_it_does_not_understand() -> None:
+    out = io.StringIO()
+    assert main(["--printer", "lpt1", "--lang", "en"], out=out) == 1
+    assert "tcp://" in out.getvalue()
