@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # What the tests need from Debian: pcscd and the vpcd virtual reader for card tests (pyscard
-# compiles against libpcsclite-dev), a Japanese font for raster receipts, tmux for the TUI end-to-end test.
-DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux
+# compiles against libpcsclite-dev), a Japanese font for raster receipts, tmux for the TUI end-to-end test,
+# libusb for USB printers (pyusb).
+DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux libusb-1.0-0
 export ESCPOS_CAPABILITIES_PICKLE_DIR := $(CURDIR)/.cache/escpos
 
 .PHONY: test demo bench soak lint system-deps clean
