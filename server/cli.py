@@ -71,7 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     demo = verbs.add_parser("demo-data", help="a demo database with tokens and cards in --dir")
-    demo.add_argument("--dir", type=pathlib.Path, required=True)
+    demo.add_argument(
+        "--dir",
+        type=pathlib.Path,
+        default=pathlib.Path("."),
+        help="where mykey.db, tokens.json and cards.json go (default: here, so `serve` finds it)",
+    )
     demo.add_argument("--card-key", action="append", default=[], help="also give this card key demo balances")
     demo.add_argument(
         "--trust-ca",
