@@ -160,6 +160,7 @@ class Store:
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]
         self.trust_anchors: list[x509.Certificate] = [x509.load_pem_x509_certificate(p) for p in pems]
         self._tokens: dict[str, tuple[float, auth.Principal | None]] = {}
+        self._merchants: dict[str, tuple[float, Merchant | None]] = {}
         self._programs: dict[str, ProgramEntry] = {}
         self._programs_read = 0.0
 
@@ -198,15 +199,21 @@ class Store:
         return {key: entry.program for key, entry in self._programs.items()}
 
     def merchant(self, conn: sqlite3.Connection, merchant_id: str) -> Merchant | None:
-        """A merchant as terminals and receipts show it."""
+        """A merchant as terminals and receipts show it (cached for :data:`CACHE_SECONDS` on the reader)."""
+        now = time.monotonic()
+        if conn is self.reader:
+            cached = self._merchants.get(merchant_id)
+            if cached is not None and now - cached[0] < CACHE_SECONDS:
+                return cached[1]
         row = conn.execute(
             "SELECT id, name, address, phone, invoice_number, category, chamber_id FROM merchants WHERE id"
             " = ?",
             (merchant_id,),
         ).fetchone()
-        if row is None:
-            return None
-        return Merchant(**{key: row[key] for key in row.keys()})  # noqa: SIM118 (sqlite3.Row iterates values)
+        merchant = None if row is None else Merchant(**{key: row[key] for key in row.keys()})  # noqa: SIM118
+        if conn is self.reader:
+            self._merchants[merchant_id] = (now, merchant)
+        return merchant
 
     def terminal_event(self, terminal_id: str) -> EventInfo | None:
         """The event an award station is set up for, if any."""

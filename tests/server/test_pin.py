@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from server import db, ledger
+from server import admin, db, ledger
+from server import demo as demo_data
 from server.app import create_app
 from tests.server.conftest import Clock, Demo, build_demo
 from tests.server.helpers import SHOP, TENRI, sale
@@ -77,8 +78,8 @@ async def test_a_challenge_is_used_once(pin_api, card: Card) -> None:
     second = sale(card.card_key, total=1500, points={TENRI: 1500}, pin_proof=proof)
     # Below the limit the proof is not needed, so it is not checked; above it, reuse is refused.
     assert (await api(SHOP).post("/v1/sales", json=second)).status_code == 200
-    conn_demo = sale(card.card_key, total=3100, points={"oguni-kitasato": 3001}, pin_proof=proof)
-    answer = await api(SHOP).post("/v1/sales", json=conn_demo)
+    above_limit = sale(card.card_key, total=3100, points={"oguni-kitasato": 3001}, pin_proof=proof)
+    answer = await api(SHOP).post("/v1/sales", json=above_limit)
     assert answer.json()["code"] == "challenge_invalid"
 
 
@@ -97,9 +98,6 @@ async def test_a_certificate_of_another_card_or_an_untrusted_ca_is_refused(pin_a
     # The stranger's own card key: the certificate matches, but the CA is not trusted.
     body = sale(stranger.card_key, total=4000, points={TENRI: 4000})
     conn = db.connect(demo.db_path)
-    from server import admin
-    from server import demo as demo_data
-
     with db.atomic(conn):
         admin.grant(conn, stranger.card_key, {p.id: p for p in demo_data.programs()}[TENRI], 5000)
     untrusted = {**body, "pin_proof": stranger.proof(await challenge(api))}
@@ -125,3 +123,23 @@ async def test_another_terminals_challenge_is_refused(pin_api, card: Card) -> No
     other = await api("sakura-books-t1").post("/v1/challenges")
     body = sale(card.card_key, total=4000, points={TENRI: 4000}, pin_proof=card.proof(other.json()))
     assert (await api(SHOP).post("/v1/sales", json=body)).json()["code"] == "challenge_invalid"
+
+
+async def test_trust_anchors_can_come_from_serve_instead_of_the_database(
+    tmp_path: pathlib.Path, ca: Authority, card: Card, clock: Clock
+) -> None:
+    demo = build_demo(tmp_path / "anchors", card_keys=[card.card_key])  # the database trusts no CA
+    for anchors, expected in (([], "certificate_invalid"), ([ca.pem], None)):
+        app = create_app(demo.db_path, clock=clock, trust_anchors=anchors)
+        headers = {"Authorization": f"Bearer {demo.tokens[SHOP]}"}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://s", headers=headers
+        ) as http:
+            nonce = (await http.post("/v1/challenges")).json()
+            body = sale(card.card_key, total=4000, points={TENRI: 3500}, pin_proof=card.proof(nonce))
+            answer = await http.post("/v1/sales", json=body)
+        app.state.store.close()
+        if expected is None:
+            assert answer.status_code == 200, answer.text
+        else:
+            assert answer.json()["code"] == expected
