@@ -219,6 +219,17 @@ class Journal:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('receipt_no', ?)", (str(number),))
         return number
 
+    def get_meta(self, key: str) -> str | None:
+        """A saved value (e.g. the last terminal config, for starting offline)."""
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Save a value under ``key``."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
     def begin_sale(
         self,
         request: SaleRequest,

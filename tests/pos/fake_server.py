@@ -8,11 +8,17 @@ journal-recovery test.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ulid import ULID
 
@@ -47,6 +53,8 @@ from points.wire import (
     TicketIssueRequest,
     TicketIssueResult,
 )
+from pos.card.apdu import uid_card_key
+from pos.card.simulated import DEMO_UIDS, demo_credentials
 
 CITY = FundingSource(kind="city", id="tenri")
 PROGRAMS = [
@@ -80,8 +88,11 @@ MERCHANT = Merchant(
     invoice_number="T1234567890123",
     category="grocery",
 )
-ALICE = "uid:" + "a1" * 32
-BOB = "uid:" + "b0" * 32
+#: The simulated reader's demo cards: two UID cards and the demo My Number Card (PIN 1234).
+ALICE = uid_card_key(bytes.fromhex(DEMO_UIDS[0]))
+BOB = uid_card_key(bytes.fromhex(DEMO_UIDS[1]))
+CAROL = demo_credentials().card_key
+NONCE = b"fake server nonce"
 
 
 class FakeServer:
@@ -94,6 +105,7 @@ class FakeServer:
         self.balances: dict[str, dict[str, int]] = {
             ALICE: {"tenri-megumi": 5000, "health-walk": 800},
             BOB: {"tenri-megumi": 100},
+            CAROL: {"tenri-megumi": 10_000},
         }
         self.eligibility: dict[str, list[EligibilityTag]] = {}
         self.sales: dict[str, tuple[str, SaleResult]] = {}
@@ -156,9 +168,9 @@ class FakeServer:
                 cid = str(ULID())
                 self.challenges.add(cid)
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
-                return 200, Challenge(challenge_id=cid, nonce="bm9uY2U=", expires_at=expires).model_dump(
-                    mode="json"
-                )
+                return 200, Challenge(
+                    challenge_id=cid, nonce=base64.b64encode(NONCE).decode(), expires_at=expires
+                ).model_dump(mode="json")
             if path == "/v1/sales" and method == "POST":
                 return 200, self.sale(SaleRequest.model_validate(data)).model_dump(mode="json")
             if path == "/v1/sales/batch":
@@ -208,8 +220,8 @@ class FakeServer:
                 raise Refusal(409, "insufficient_balance", "not enough points")
             if tender.points > programs[tender.program_id].no_pin_limit and sale.pin_proof is None:
                 raise Refusal(403, "pin_required", "a PIN proof is needed above the no-PIN limit")
-            if sale.pin_proof is not None and sale.pin_proof.challenge_id not in self.challenges:
-                raise Refusal(403, "challenge_unknown", "unknown challenge")
+        if sale.pin_proof is not None:
+            self.check_proof(sale)
         redeemed = []
         remainder = sale.total - sum(p.points for p in sale.points)
         for ticket_tender in sale.tickets:
@@ -262,6 +274,22 @@ class FakeServer:
         )
         self.sales[sale.sale_id] = (body, result)
         return result
+
+    def check_proof(self, sale: SaleRequest) -> None:
+        """The card's signature over SHA-256(nonce), by the certificate whose hash is the card key."""
+        proof = sale.pin_proof
+        assert proof is not None
+        if proof.challenge_id not in self.challenges:
+            raise Refusal(403, "challenge_unknown", "unknown challenge")
+        der = base64.b64decode(proof.certificate)
+        if "jpki:" + hashlib.sha256(der).hexdigest() != sale.card_key:
+            raise Refusal(403, "certificate_mismatch", "the certificate is not this card's")
+        key = x509.load_der_x509_certificate(der).public_key()
+        try:
+            key.verify(base64.b64decode(proof.signature), NONCE, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr,call-arg]
+        except InvalidSignature:
+            raise Refusal(403, "bad_signature", "the card's signature does not match") from None
+        self.challenges.discard(proof.challenge_id)
 
     def batch(self, batch: BatchRequest) -> BatchResult:
         items = []

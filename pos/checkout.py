@@ -1,0 +1,307 @@
+"""The sale in progress (買い物かご) and its tenders, checked before anything is written.
+
+:class:`Basket` holds item lines; :class:`Checkout` holds the card's balances and the tenders
+(points per program, tickets, cash) and knows what the counter may offer: points only of
+programs this shop accepts and the card is eligible for, up to the amount due and the balance
+(and offline only up to the program's offline limit); tickets verified by signature, expiry
+and the terminal's own used list; the PIN above a program's no-PIN limit. Every refusal is a
+:class:`TenderRefused` whose message is an English id for :func:`pos.i18n._`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from points import tickets
+from points.programs import Program, TenderKind
+from points.tax import Line, TaxRate, totals_by_rate
+from points.wire import (
+    CardLookup,
+    PinProof,
+    PointTender,
+    RateAmount,
+    SaleRequest,
+    TerminalConfig,
+    TicketTender,
+)
+
+
+class TenderRefused(ValueError):
+    """A tender the counter will not take; ``message`` is an English msgid, ``args_`` fill it."""
+
+    def __init__(self, code: str, message: str, **values: object) -> None:
+        super().__init__(message.format(**values))
+        self.code = code
+        self.message = message
+        self.values = values
+
+    def text(self) -> str:
+        """The message in the current language."""
+        from pos.i18n import _
+
+        return _(self.message).format(**self.values)
+
+
+@dataclass
+class Basket:
+    """Item lines of the sale in progress; prices are tax-inclusive (総額表示)."""
+
+    lines: list[Line] = field(default_factory=list)
+
+    def add(
+        self, unit_price: int, quantity: int = 1, rate: TaxRate = TaxRate.STANDARD, name: str = ""
+    ) -> Line:
+        """Add a line (``name`` defaults to 「商品」 with the rate)."""
+        line = Line(name or ("食品" if rate is TaxRate.REDUCED else "商品"), unit_price, quantity, rate)
+        self.lines.append(line)
+        return line
+
+    def remove_last(self) -> Line | None:
+        """Take back the last line (a mistyped amount)."""
+        return self.lines.pop() if self.lines else None
+
+    @property
+    def total(self) -> int:
+        """The tax-inclusive total."""
+        return sum(line.amount for line in self.lines)
+
+    def totals(self) -> list[RateAmount]:
+        """Totals per rate for the wire (10 % first)."""
+        by_rate = totals_by_rate(self.lines)
+        return [
+            RateAmount(rate=rate, amount=amount) for rate, amount in sorted(by_rate.items(), reverse=True)
+        ]
+
+
+@dataclass(frozen=True)
+class TicketInHand:
+    """A scanned ticket checked at the counter, and what it pays on this sale."""
+
+    text: str
+    ticket: tickets.PointTicket
+    program: Program
+    applied: int
+
+    @property
+    def lost(self) -> int:
+        """Value lost because the program gives no change."""
+        return self.ticket.value - self.applied
+
+
+@dataclass
+class Checkout:
+    """Tenders for one basket; all amounts are ``int`` yen/points."""
+
+    config: TerminalConfig
+    basket: Basket
+    online: bool = True
+    today: dt.date = field(default_factory=dt.date.today)
+    card: CardLookup | None = None
+    points: dict[str, int] = field(default_factory=dict)
+    tickets: list[TicketInHand] = field(default_factory=list)
+    cash: int = 0
+
+    @property
+    def programs(self) -> dict[str, Program]:
+        """The programs in the terminal config, by id."""
+        return {program.id: program for program in self.config.programs}
+
+    @property
+    def total(self) -> int:
+        """The basket's total."""
+        return self.basket.total
+
+    @property
+    def covered(self) -> int:
+        """What points and tickets cover."""
+        return sum(self.points.values()) + sum(t.applied for t in self.tickets)
+
+    @property
+    def remainder(self) -> int:
+        """What is left to pay after points and tickets (to be paid in cash)."""
+        return self.total - self.covered
+
+    @property
+    def change(self) -> int:
+        """お釣り: cash beyond the remainder."""
+        return max(self.cash - self.remainder, 0)
+
+    @property
+    def complete(self) -> bool:
+        """True when the tenders cover the total."""
+        return self.cash >= self.remainder and self.remainder >= 0 and self.total > 0
+
+    # Points --------------------------------------------------------------------------
+
+    def accepted(self, program: Program) -> bool:
+        """True when this shop takes the program."""
+        merchant = self.config.merchant
+        return program.accepted_by.accepts(merchant.id, merchant.category)
+
+    def balance(self, program_id: str) -> int:
+        """The card's balance in a program (0 without a card)."""
+        if self.card is None:
+            return 0
+        return sum(b.points for b in self.card.balances if b.program_id == program_id)
+
+    def offer_order(self) -> list[Program]:
+        """Programs the card holds points of, accepted here, soonest-expiring first."""
+
+        def soonest(program: Program) -> dt.date:
+            lots = [
+                lot.expires_on
+                for b in (self.card.balances if self.card else [])
+                if b.program_id == program.id
+                for lot in b.expiring
+            ]
+            return min(lots, default=dt.date.max)
+
+        held = [p for p in self.config.programs if self.balance(p.id) > 0 and self.accepted(p)]
+        return sorted(held, key=lambda p: (soonest(p), p.id))
+
+    def why_not(self, program: Program) -> TenderRefused | None:
+        """Why the program's points cannot be used now, or ``None`` when they can."""
+        if self.card is None:
+            return TenderRefused("no_card", "Tap the card first.")
+        if not self.accepted(program):
+            return TenderRefused("not_accepted", "This shop does not take {name}.", name=program.name_ja)
+        if program.eligibility_tag is not None:
+            tags = {t.tag for t in self.card.eligibility if t.valid_until >= self.today}
+            if program.eligibility_tag not in tags:
+                return TenderRefused(
+                    "not_eligible", "This card is not eligible for {name}.", name=program.name_ja
+                )
+        if not self.online and program.offline_limit == 0:
+            return TenderRefused("offline_points", "Points cannot be used while the server is offline.")
+        return None
+
+    def max_points(self, program_id: str) -> int:
+        """The most points of a program this sale can take now."""
+        program = self.programs[program_id]
+        if self.why_not(program) is not None:
+            return 0
+        room = self.remainder + self.points.get(program_id, 0)
+        limit = min(self.balance(program_id), max(room, 0))
+        if not self.online:
+            limit = min(limit, program.offline_limit)
+        return limit
+
+    def use_points(self, program_id: str, points: int) -> None:
+        """Set the points of a program on this sale (0 removes them).
+
+        Raises:
+            TenderRefused: the program cannot be used, or too many points.
+        """
+        program = self.programs.get(program_id)
+        if program is None:
+            raise TenderRefused("unknown_program", "Unknown program.")
+        if points == 0:
+            self.points.pop(program_id, None)
+            return
+        reason = self.why_not(program)
+        if reason is not None:
+            raise reason
+        if points < 0:
+            raise TenderRefused("bad_amount", "Enter a whole number of points.")
+        if points > self.balance(program_id):
+            raise TenderRefused(
+                "insufficient_balance",
+                "Not enough points (balance {balance:,} pt).",
+                balance=self.balance(program_id),
+            )
+        if points > self.max_points(program_id):
+            if not self.online:
+                raise TenderRefused(
+                    "offline_limit", "Offline, at most {limit:,} pt.", limit=program.offline_limit
+                )
+            raise TenderRefused("over_due", "More points than the amount due.")
+        self.points[program_id] = points
+
+    def needs_pin(self) -> bool:
+        """True when a program's points exceed its no-PIN limit (the card must sign)."""
+        return any(points > self.programs[pid].no_pin_limit for pid, points in self.points.items())
+
+    # Tickets -------------------------------------------------------------------------
+
+    def ticket_keys(self) -> dict[str, object]:
+        """The ticket public keys from the terminal config."""
+        return {kid: tickets.public_key_from_text(text) for kid, text in self.config.ticket_keys.items()}
+
+    def add_ticket(self, text: str, used_here: bool = False, *, accept_loss: bool = False) -> TicketInHand:
+        """Check a scanned ticket's text and add it.
+
+        Args:
+            text: the QR text as scanned.
+            used_here: the terminal's used list already has its serial.
+            accept_loss: the shopkeeper confirmed that a no-change ticket's excess is lost.
+
+        Raises:
+            TenderRefused: garbled, forged, expired, used, not accepted, or worth more than due.
+        """
+        try:
+            ticket = tickets.verify(text, self.ticket_keys(), self.today)  # type: ignore[arg-type]
+        except tickets.TicketExpired:
+            raise TenderRefused("ticket_expired", "This ticket has expired.") from None
+        except tickets.TicketError as exc:
+            raise TenderRefused(exc.code, "This is not a valid ticket.") from None
+        if used_here or any(t.ticket.serial == ticket.serial for t in self.tickets):
+            raise TenderRefused("ticket_used", "This ticket has already been used.")
+        program = self.programs.get(ticket.program_id)
+        if program is None or not self.accepted(program):
+            raise TenderRefused("not_accepted", "This shop does not take this ticket.")
+        remainder = self.remainder
+        if remainder <= 0:
+            raise TenderRefused("nothing_due", "Nothing left to pay.")
+        applied = min(ticket.value, remainder)
+        if applied < ticket.value:
+            if program.change_allowed:
+                raise TenderRefused("ticket_over_due", "The ticket is worth more than the amount due.")
+            if not accept_loss:
+                raise TenderRefused(
+                    "ticket_loss",
+                    "No change: {lost:,} yen of this ticket will be lost.",
+                    lost=ticket.value - applied,
+                )
+        held = TicketInHand(text=text.strip().upper(), ticket=ticket, program=program, applied=applied)
+        self.tickets.append(held)
+        return held
+
+    # The request ---------------------------------------------------------------------
+
+    def discount(self) -> int:
+        """Points and tickets of discount programs (they lower the taxable amount)."""
+        programs = self.programs
+        return sum(
+            p for pid, p in self.points.items() if programs[pid].tender_kind is TenderKind.DISCOUNT
+        ) + sum(t.applied for t in self.tickets if t.program.tender_kind is TenderKind.DISCOUNT)
+
+    def award_programs(self) -> list[str]:
+        """Programs that award points on this purchase (percent rules), when a card is present."""
+        if self.card is None:
+            return []
+        return [
+            p.id
+            for p in self.config.programs
+            if p.award_rule is not None and p.award_rule.kind == "percent" and self.accepted(p)
+        ]
+
+    def request(
+        self, sale_id: str, receipt_no: int, now: dt.datetime, pin_proof: PinProof | None = None
+    ) -> SaleRequest:
+        """The wire request for this sale (totals per rate only: item lines stay in the journal)."""
+        if not self.complete:
+            raise TenderRefused("underpaid", "The tenders do not cover the total.")
+        return SaleRequest(
+            sale_id=sale_id,
+            terminal_time=now,
+            receipt_no=receipt_no,
+            card_key=self.card.card_key if self.card and (self.points or self.award_programs()) else None,
+            totals=self.basket.totals(),
+            points=[PointTender(program_id=pid, points=p) for pid, p in self.points.items()],
+            tickets=[TicketTender(text=t.text) for t in self.tickets],
+            cash=self.cash,
+            award_programs=self.award_programs(),
+            pin_proof=pin_proof,
+            offline=not self.online,
+        )

@@ -1,0 +1,350 @@
+"""The counter's work without a screen: sell, resume, print, void, award, issue tickets, close the day.
+
+Screens call these methods from worker threads (they block on the network, the disk and the
+printer); nothing here imports ``textual``. The order of a sale is fixed here and nowhere else:
+
+1. take a receipt number and a ULID, write the sale to the journal (``pending``);
+2. ask the server; record its answer (``accepted``) or refusal (``refused``); when the server
+   was never reached and the tenders are allowed offline, queue it (``offline``);
+3. print the receipt and mark it printed.
+
+A lost answer (:class:`pos.sync.AnswerLost`) leaves the sale ``pending``: :class:`SaleUnresolved`
+tells the screen to retry the same sale until the answer is known, never to ring it up anew.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from ulid import ULID
+
+from points.programs import Program
+from points.wire import (
+    CardLookup,
+    EligibilityTag,
+    ErrorBody,
+    EventAwardRequest,
+    PinProof,
+    ReceiptForTickets,
+    SaleRequest,
+    TerminalConfig,
+    TerminalMode,
+    TicketIssueRequest,
+    TicketIssueResult,
+)
+from pos import receipts
+from pos.checkout import Checkout, TenderRefused
+from pos.journal import Entry, EntryState, Journal
+from pos.printing import PrintOutcome, ReceiptPrinter
+from pos.sync import (
+    AnswerLost,
+    ServerClient,
+    ServerFailed,
+    ServerRefused,
+    ServerUnreachable,
+    Syncer,
+    SyncError,
+)
+from printers.documents import TicketSlip
+
+
+class SaleUnresolved(Exception):
+    """The server may have the sale but its answer was lost; retry ``entry`` with :meth:`Counter.resolve`."""
+
+    def __init__(self, entry: Entry, cause: SyncError) -> None:
+        super().__init__(str(cause))
+        self.entry = entry
+        self.cause = cause
+
+
+class NoConfig(Exception):
+    """The terminal never reached the server, so it has no config (shop, programs, keys) for offline."""
+
+
+@dataclass
+class SaleDone:
+    """A finished sale: its journal entry and what the printer did."""
+
+    entry: Entry
+    printed: PrintOutcome
+    recovered: bool = False
+
+
+@dataclass
+class ResumeReport:
+    """What :meth:`Counter.resume` did on start."""
+
+    resolved: list[Entry] = field(default_factory=list)
+    still_pending: list[Entry] = field(default_factory=list)
+    reprinted: list[SaleDone] = field(default_factory=list)
+    error: SyncError | None = None
+
+
+class Counter:
+    """One terminal's journal, server client, config and printer, and the work done with them.
+
+    Args:
+        journal: the terminal's journal.
+        client: the server client (its ``online`` flag is the status light).
+        printer: the receipt printer.
+    """
+
+    def __init__(self, journal: Journal, client: ServerClient, printer: ReceiptPrinter) -> None:
+        self.journal = journal
+        self.client = client
+        self.printer = printer
+        self.config: TerminalConfig | None = None
+        self.mode_override: TerminalMode | None = None
+
+    # Start ---------------------------------------------------------------------------
+
+    def load_config(self) -> TerminalConfig:
+        """Fetch the terminal config, or use the one saved last time when the server is down.
+
+        Raises:
+            NoConfig: offline and never configured.
+            ServerRefused: the token is not accepted.
+        """
+        try:
+            config = self.client.terminal_config()
+        except (ServerUnreachable, AnswerLost, ServerFailed):
+            saved = self.journal.get_meta("terminal_config")
+            if saved is None:
+                raise NoConfig("the server has never been reached") from None
+            config = TerminalConfig.model_validate_json(saved)
+        else:
+            self.journal.set_meta("terminal_config", config.model_dump_json())
+        self.config = config
+        return config
+
+    @property
+    def mode(self) -> TerminalMode:
+        """What this terminal is for (the command line may override the server's setting)."""
+        if self.mode_override is not None:
+            return self.mode_override
+        return self.config.mode if self.config else TerminalMode.SHOP
+
+    def resume(self) -> ResumeReport:
+        """Finish what a crash left: resolve pending entries (same ids), print unprinted receipts.
+
+        Run before the counter takes a new sale.
+        """
+        report = ResumeReport()
+        syncer = Syncer(self.journal, self.client)
+        for entry in self.journal.pending():
+            try:
+                report.resolved.append(syncer.resolve(entry))
+            except SyncError as exc:
+                report.error = exc
+                report.still_pending.append(entry)
+        for entry in self.journal.unprinted():
+            entry = self.journal.mark_recovered(entry.id)
+            report.reprinted.append(SaleDone(entry, self.print_sale(entry), recovered=True))
+        return report
+
+    # Cards ---------------------------------------------------------------------------
+
+    def lookup(self, card_key: str) -> CardLookup:
+        """Balances and eligibility of a card (raises :class:`SyncError` offline)."""
+        return self.client.lookup(card_key)
+
+    def pin_challenge(self) -> tuple[str, bytes]:
+        """A server challenge for the card to sign: its id and nonce bytes."""
+        import base64
+
+        challenge = self.client.challenge()
+        return challenge.challenge_id, base64.b64decode(challenge.nonce)
+
+    # Sales ---------------------------------------------------------------------------
+
+    def checkout(self, basket: object) -> Checkout:
+        """A checkout for ``basket`` with this terminal's config and online state."""
+        assert self.config is not None
+        return Checkout(config=self.config, basket=basket, online=self.client.online is not False)  # type: ignore[arg-type]
+
+    def offline_allowed(self, request: SaleRequest) -> bool:
+        """True when a sale may be queued offline: its points within each program's offline limit."""
+        assert self.config is not None
+        programs: dict[str, Program] = {p.id: p for p in self.config.programs}
+        return all(t.points <= programs[t.program_id].offline_limit for t in request.points)
+
+    def sell(self, checkout: Checkout, pin_proof: PinProof | None = None) -> SaleDone:
+        """Write, send and print one sale (see the module docstring for the order).
+
+        Raises:
+            TenderRefused: the tenders do not cover the total, or offline limits forbid it.
+            ServerRefused: the server refused the sale (recorded as ``refused``).
+            SaleUnresolved: the answer was lost: retry with :meth:`resolve`.
+        """
+        receipt_no = self.journal.next_receipt_no()
+        sale_id = str(ULID())
+        now = dt.datetime.now().astimezone()
+        request = checkout.request(sale_id, receipt_no, now, pin_proof)
+        serials = [t.ticket.serial for t in checkout.tickets]
+        if request.offline:
+            if not self.offline_allowed(request):
+                raise TenderRefused("offline_points", "Points cannot be used while the server is offline.")
+            entry = self.journal.begin_sale(request, checkout.basket.lines, serials, offline=True)
+            return SaleDone(entry, self.print_sale(entry))
+        entry = self.journal.begin_sale(request, checkout.basket.lines, serials)
+        try:
+            result = self.client.post_sale(request)
+        except ServerRefused as exc:
+            self.journal.refuse(entry.id, exc.error)
+            raise
+        except ServerUnreachable as exc:
+            # The server never saw it, so the body may change: queue it offline when allowed.
+            offline = request.model_copy(update={"offline": True, "pin_proof": None})
+            if not self.offline_allowed(offline) or pin_proof is not None:
+                self.journal.refuse(entry.id, ErrorBody(code="offline_points", message=str(exc)))
+                raise TenderRefused(
+                    "offline_points", "Points cannot be used while the server is offline."
+                ) from exc
+            entry = self.journal.go_offline(entry.id, offline.model_dump(mode="json"))
+            return SaleDone(entry, self.print_sale(entry))
+        except SyncError as exc:
+            raise SaleUnresolved(entry, exc) from exc
+        entry = self.journal.accept(entry.id, result)
+        return SaleDone(entry, self.print_sale(entry))
+
+    def resolve(self, entry: Entry) -> SaleDone:
+        """Retry a pending sale with the same id and body; print it once the answer is known.
+
+        Raises:
+            ServerRefused: the server refused it after all (recorded).
+            SaleUnresolved: still no answer.
+        """
+        try:
+            entry = Syncer(self.journal, self.client).resolve(entry)
+        except SyncError as exc:
+            raise SaleUnresolved(entry, exc) from exc
+        if entry.state is EntryState.REFUSED:
+            raise ServerRefused(
+                409, ErrorBody(code=entry.error_code or "refused", message=entry.error_message or "")
+            )
+        return SaleDone(entry, self.print_sale(entry))
+
+    def print_sale(self, entry: Entry, *, reprint: bool = False) -> PrintOutcome:
+        """Print a sale's receipt (再発行 when ``reprint``) and note it in the journal."""
+        assert self.config is not None
+        outcome = self.printer.print(receipts.sale_receipt(entry, self.config, reprint=reprint))
+        if outcome.error is None:
+            self.journal.mark_printed(entry.id)
+        return outcome
+
+    def void(self, entry: Entry, reason: str = "") -> tuple[Entry, PrintOutcome]:
+        """Void a sale of today on the server, then print the void receipt (取消).
+
+        Raises:
+            TenderRefused: not a sale of today, or not yet known to the server.
+            ServerRefused, SyncError: the server refused or cannot be reached.
+        """
+        assert self.config is not None
+        if entry.day != dt.date.today() or entry.voided_at is not None:
+            raise TenderRefused("void_not_today", "Only today's sales can be voided, once.")
+        if entry.state not in (EntryState.ACCEPTED, EntryState.SYNCED):
+            raise TenderRefused("void_unsynced", "Sync this sale before voiding it.")
+        result = self.client.void(entry.id, reason)
+        entry = self.journal.mark_voided(entry.id, result)
+        return entry, self.printer.print(receipts.void_receipt(entry, self.config, reason))
+
+    def sync(self, progress: object = None) -> object:
+        """Send pending and offline entries (see :class:`pos.sync.Syncer`)."""
+        return Syncer(self.journal, self.client, progress=progress).sync()  # type: ignore[arg-type]
+
+    def balance_slip(self, card: CardLookup) -> PrintOutcome:
+        """Print a balance slip (残高照会)."""
+        assert self.config is not None
+        return self.printer.print(receipts.balance_slip(self.config, card))
+
+    # Award station, ticket counter, enrol desk ------------------------------------------
+
+    def award(self, card_key: str) -> Entry:
+        """Award the current event's points to a card (once per card per event).
+
+        Raises:
+            ServerRefused: e.g. ``already_awarded`` (recorded as refused).
+            TenderRefused: this terminal has no event.
+        """
+        assert self.config is not None
+        event = self.config.event
+        if event is None:
+            raise TenderRefused("no_event", "This terminal has no event set.")
+        request = EventAwardRequest(
+            award_id=str(ULID()),
+            card_key=card_key,
+            program_id=event.program_id,
+            event_id=event.event_id,
+            kind=event.kind,
+        )
+        if self.client.online is False:
+            return self.journal.begin_award(request, offline=True)
+        entry = self.journal.begin_award(request)
+        try:
+            result = self.client.award(request)
+        except ServerRefused as exc:
+            self.journal.refuse(entry.id, exc.error)
+            raise
+        except ServerUnreachable:
+            return self.journal.go_offline(entry.id, entry.request)
+        return self.journal.accept(entry.id, result)
+
+    def issue_tickets(
+        self, program_id: str, receipts_in: list[ReceiptForTickets], card_key: str | None = None
+    ) -> tuple[TicketIssueResult, list[PrintOutcome]]:
+        """Issue point tickets for receipts (the ticket counter) and print one slip per ticket."""
+        assert self.config is not None
+        result = self.client.issue_tickets(
+            TicketIssueRequest(
+                issue_id=str(ULID()), program_id=program_id, card_key=card_key, receipts=receipts_in
+            )
+        )
+        programs = {p.id: p for p in self.config.programs}
+        now = dt.datetime.now().astimezone()
+        outcomes = [
+            self.printer.print(
+                TicketSlip(
+                    issuer=self.config.merchant,
+                    program=programs[t.program_id],
+                    text=t.text,
+                    issued_at=now,
+                    terminal_id=self.config.terminal_id,
+                )
+            )
+            for t in result.tickets
+        ]
+        return result, outcomes
+
+    def enroll(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
+        """Set a card's eligibility tags the clerk checked on paper (the city's desk)."""
+        return self.client.set_eligibility(card_key, tags)
+
+    # The day -------------------------------------------------------------------------
+
+    def today(self) -> list[Entry]:
+        """Today's journal entries."""
+        return self.journal.of_day(dt.date.today())
+
+    def day_totals(self) -> dict[str, int]:
+        """Sales count and total of today, and entries not yet synced (for the home screen)."""
+        entries = [e for e in self.today() if e.counts and e.kind.value == "sale"]
+        unsynced = self.journal.count(EntryState.OFFLINE) + self.journal.count(EntryState.PENDING)
+        return {"count": len(entries), "total": sum(e.total for e in entries), "unsynced": unsynced}
+
+    def end_of_day(self) -> PrintOutcome:
+        """Print the end-of-day report (日計)."""
+        assert self.config is not None
+        unsynced = self.day_totals()["unsynced"]
+        return self.printer.print(receipts.end_of_day(self.config, self.today(), dt.date.today(), unsynced))
+
+    def statement(self, period: str) -> object:
+        """The merchant's settlement statement (明細) for a closed period, as the server sends it."""
+        assert self.config is not None
+        return self.client.statement(self.config.merchant.id, period)
+
+
+def dumps(value: object) -> str:
+    """JSON for logs and debugging screens (never a PIN: none is ever held here)."""
+    return json.dumps(value, ensure_ascii=False, default=str)

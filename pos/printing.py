@@ -1,0 +1,63 @@
+"""Printing from the counter: render a document, send the bytes, and decode those very bytes for the preview.
+
+The preview on screen is :func:`printers.decode` of the bytes handed to the printer, so what the
+shopkeeper sees is what was sent. A printer fault does not undo a sale: the outcome carries the
+error for the screen, and the journal keeps the receipt unprinted so it can be printed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from printers import decode, open_printer, render
+from printers.errors import PrinterError
+
+
+@dataclass
+class PrintOutcome:
+    """What one print job did: the bytes, their decoded preview lines, and any printer error."""
+
+    data: bytes
+    preview: list[str]
+    error: PrinterError | None = None
+    sent: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class ReceiptPrinter:
+    """The configured printer (``none`` keeps receipts on screen only).
+
+    Args:
+        url: the printer URL (``tcp://host:9100``, ``file:///path``, ``usb://…``, ``none``).
+        width: columns (48 on 80 mm paper, 32 on 58 mm).
+        raster: print text as an image instead of Kanji mode.
+    """
+
+    def __init__(self, url: str = "none", width: int = 48, raster: bool = False) -> None:
+        self.url = url
+        self.width = width
+        self.raster = raster
+        self.last_error: PrinterError | None = None
+
+    def print(self, document: object) -> PrintOutcome:
+        """Render ``document``, send it, and return the outcome (never raises a printer error)."""
+        data = render(document, width=self.width, raster=self.raster)
+        outcome = PrintOutcome(data=data, preview=decode(data))
+        if self.url == "none":
+            return outcome
+        try:
+            self.send(data)
+        except PrinterError as exc:
+            outcome.error = exc
+        else:
+            outcome.sent = True
+        self.last_error = outcome.error
+        return outcome
+
+    def send(self, data: bytes) -> None:
+        """Send raw bytes to the printer.
+
+        Raises:
+            PrinterError: the printer cannot be reached or reports a fault.
+        """
+        open_printer(self.url).send(data)

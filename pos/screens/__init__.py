@@ -1,0 +1,1 @@
+"""The counter app's screens, one per file; each is small and talks to :class:`pos.counter.Counter`."""

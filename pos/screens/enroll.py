@@ -1,0 +1,70 @@
+"""The city's eligibility desk: tap → set the tags the clerk checked on paper (e.g. 65+).
+
+No personal data is read from the card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Input, Static
+
+from points.wire import EligibilityTag
+from pos.i18n import _, language
+from pos.screens.base import CardRead, PosScreen
+from pos.sync import ServerRefused, SyncError
+
+
+class EnrollScreen(PosScreen):
+    """Tap a card, type the tags (e.g. ``age65``) and the valid-until date, F10 saves."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f10", "save", _("Save"))]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.card_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield Static(_("Eligibility desk"), classes="big")
+        yield Static(_("Please touch your card"), id="card", classes="big")
+        yield Input(value="age65", placeholder=_("Tags, e.g. age65"), id="tags")
+        yield Input(value=f"{dt.date.today().year + 1}-03-31", placeholder="YYYY-MM-DD", id="until")
+        yield Static("", id="current")
+        yield from self.compose_bottom()
+
+    async def on_card_read(self, message: CardRead) -> None:
+        """Show the card's current tags (a short hash of the key only)."""
+        self.card_key = message.identity.card_key
+        self.query_one("#card", Static).update(_("Card {key}").format(key=self.card_key[:16] + "…"))
+        try:
+            lookup = await self.blocking(self.pos.counter.lookup, self.card_key)
+        except SyncError as exc:
+            self.say(exc.message(language()), error=True)
+            return
+        tags = ", ".join(f"{t.tag} ({t.valid_until})" for t in lookup.eligibility) or "-"
+        self.query_one("#current", Static).update(_("Eligibility: {tags}").format(tags=tags))
+
+    async def action_save(self) -> None:
+        """Replace the card's tags with those typed."""
+        if self.card_key is None:
+            self.say(_("Tap the card first."), error=True)
+            return
+        try:
+            until = dt.date.fromisoformat(self.query_one("#until", Input).value.strip())
+            names = [t.strip() for t in self.query_one("#tags", Input).value.split(",") if t.strip()]
+            tags = [EligibilityTag(tag=name, valid_until=until) for name in names]
+        except ValueError:
+            self.say(_("Check the tags and the date."), error=True)
+            return
+        try:
+            lookup = await self.blocking(self.pos.counter.enroll, self.card_key, tags)
+        except (ServerRefused, SyncError) as exc:
+            self.say(exc.message(language()), error=True)
+            return
+        current = ", ".join(f"{t.tag} ({t.valid_until})" for t in lookup.eligibility) or "-"
+        self.query_one("#current", Static).update(_("Eligibility: {tags}").format(tags=current))
+        self.say(_("Saved."))

@@ -1,0 +1,119 @@
+"""Today's sales: reprint (再発行) and void (取消, with a confirmation and a void receipt)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from points.money import format_yen
+from pos.checkout import TenderRefused
+from pos.i18n import _, language
+from pos.journal import Entry
+from pos.screens.base import PosScreen
+from pos.sync import ServerRefused, SyncError
+
+STATE_LABELS = {
+    "pending": "Unconfirmed",
+    "accepted": "Done",
+    "refused": "Refused",
+    "offline": "Offline",
+    "synced": "Synced",
+}
+
+
+class HistoryScreen(PosScreen):
+    """A table of today's sales; R reprints, V voids (V again to confirm)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reprint", _("Reprint")),
+        Binding("v", "void", _("Void")),
+        Binding("escape", "back", _("Back")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[Entry] = []
+        self.confirm_void: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield from self.compose_bottom()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(_("No."), _("Time"), _("Total"), _("State"), _("Printed"))
+        self.reload()
+        table.focus()
+
+    def reload(self) -> None:
+        """Read today's sales from the journal."""
+        table = self.query_one(DataTable)
+        table.clear()
+        self.entries = [e for e in self.pos.counter.today() if e.kind.value == "sale"]
+        for entry in self.entries:
+            state = _(STATE_LABELS[entry.state.value])
+            if entry.voided_at is not None:
+                state = _("Voided")
+            table.add_row(
+                str(entry.receipt_no),
+                entry.created_at.astimezone().strftime("%H:%M"),
+                format_yen(entry.total),
+                state,
+                str(entry.print_count),
+                key=entry.id,
+            )
+
+    def selected(self) -> Entry | None:
+        """The entry under the cursor."""
+        table = self.query_one(DataTable)
+        if not self.entries or table.cursor_row < 0:
+            return None
+        return self.entries[table.cursor_row]
+
+    async def action_reprint(self) -> None:
+        """Print the selected receipt again, marked 再発行."""
+        entry = self.selected()
+        if entry is None or (not entry.counts and entry.voided_at is None):
+            self.say(_("Only finished sales can be reprinted."), error=True)
+            return
+        outcome = await self.blocking(lambda: self.pos.counter.print_sale(entry, reprint=True))
+        self.reload()
+        from pos.screens.receipt import ReceiptScreen
+
+        self.app.push_screen(ReceiptScreen(outcome, _("Reprint")))
+
+    async def action_void(self) -> None:
+        """Void the selected sale after a confirmation (press V twice)."""
+        entry = self.selected()
+        if entry is None:
+            return
+        if self.confirm_void != entry.id:
+            self.confirm_void = entry.id
+            self.say(
+                _("Void receipt {no} ({amount})? Press V again to confirm.").format(
+                    no=entry.receipt_no, amount=format_yen(entry.total)
+                ),
+                error=True,
+            )
+            return
+        self.confirm_void = None
+        try:
+            entry, outcome = await self.blocking(self.pos.counter.void, entry)
+        except TenderRefused as refused:
+            self.say(refused.text(), error=True)
+            return
+        except (ServerRefused, SyncError) as exc:
+            self.say(exc.message(language()), error=True)
+            return
+        self.reload()
+        from pos.screens.receipt import ReceiptScreen
+
+        self.app.push_screen(ReceiptScreen(outcome, _("Voided")))
+
+    def action_back(self) -> None:
+        """Back home."""
+        self.app.pop_screen()

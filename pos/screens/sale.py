@@ -1,0 +1,116 @@
+"""Entering the items of a sale: amounts with their tax rate (10 %/8 %) and quantity, or a total."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+
+from points.money import MAX_AMOUNT, format_yen
+from points.tax import REDUCED_MARK, TaxRate
+from pos.i18n import _
+from pos.screens.base import CardRead, PosScreen
+
+
+def parse_entry(text: str) -> tuple[int, int]:
+    """Read ``"300"``, ``"300*2"`` or ``"300x2"`` (full-width digits too) as (unit price, quantity).
+
+    Raises:
+        ValueError: not an amount, or out of range.
+    """
+    normal = unicodedata.normalize("NFKC", text).strip().replace("x", "*").replace("X", "*").replace(",", "")
+    price_text, _sep, quantity_text = normal.partition("*")
+    price, quantity = int(price_text), int(quantity_text or "1")
+    if not 0 < price <= MAX_AMOUNT or not 0 < quantity <= 9999:
+        raise ValueError(f"out of range: {text!r}")
+    return price, quantity
+
+
+class SaleScreen(PosScreen):
+    """Items of the sale in progress (kept on the app: Escape goes home without losing it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "toggle_rate", _("10%/8%")),
+        Binding("f3", "remove_last", _("Undo line")),
+        Binding("f10", "tender", _("Pay")),
+        Binding("escape", "home", _("Back")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rate = TaxRate.STANDARD
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        with Horizontal(id="sale"):
+            with Vertical(id="entry"):
+                yield Static("", id="rate")
+                yield Input(placeholder=_("Amount (e.g. 300 or 300*2), Enter"), id="amount")
+                yield Static(_("Tap the card to pay with points."), classes="hint")
+            with Vertical(id="basket"):
+                yield Static("", id="lines")
+                yield Static("", id="total", classes="big")
+        yield from self.compose_bottom()
+
+    def on_mount(self) -> None:
+        self.show_basket()
+        self.query_one("#amount", Input).focus()
+
+    def show_basket(self) -> None:
+        """Redraw the lines, the rate and the total."""
+        basket = self.pos.basket
+        rows = []
+        for line in basket.lines:
+            mark = REDUCED_MARK if line.rate is TaxRate.REDUCED else " "
+            quantity = f" x{line.quantity}" if line.quantity > 1 else ""
+            rows.append(f"{mark}{line.name}{quantity}  {format_yen(line.amount):>10}")
+        self.query_one("#lines", Static).update("\n".join(rows) or _("No items yet."))
+        self.query_one("#total", Static).update(_("Total {amount}").format(amount=format_yen(basket.total)))
+        rate = _("Reduced rate 8% (food)") if self.rate is TaxRate.REDUCED else _("Standard rate 10%")
+        self.query_one("#rate", Static).update(rate)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter adds the typed amount; Enter on an empty field goes to payment."""
+        if not event.value.strip():
+            self.action_tender()
+            return
+        try:
+            price, quantity = parse_entry(event.value)
+        except ValueError:
+            self.say(_("Enter an amount in yen, e.g. 300 or 300*2."), error=True)
+            return
+        self.pos.basket.add(price, quantity, self.rate)
+        event.input.value = ""
+        self.say("")
+        self.show_basket()
+
+    def action_toggle_rate(self) -> None:
+        """Switch the rate of the next line between 10 % and 8 %."""
+        self.rate = TaxRate.REDUCED if self.rate is TaxRate.STANDARD else TaxRate.STANDARD
+        self.show_basket()
+
+    def action_remove_last(self) -> None:
+        """Take back the last line."""
+        self.pos.basket.remove_last()
+        self.show_basket()
+
+    def action_home(self) -> None:
+        """Back to the home screen; the sale stays open."""
+        self.app.pop_screen()
+
+    def action_tender(self, card_key: str | None = None) -> None:
+        """Go to payment (with the tapped card, when there is one)."""
+        if self.pos.basket.total <= 0:
+            self.say(_("Enter an amount first."), error=True)
+            return
+        from pos.screens.tender import TenderScreen
+
+        self.app.push_screen(TenderScreen(card_key))
+
+    async def on_card_read(self, message: CardRead) -> None:
+        """The resident tapped: go to payment with the card's balances."""
+        self.action_tender(message.identity.card_key)

@@ -1,0 +1,306 @@
+"""Payment: the card's balances, points (soonest-expiring program first), tickets, cash, then commit.
+
+Points above a program's no-PIN limit need the resident's PIN: the card signs a server
+challenge (:class:`pos.screens.pin.PinScreen`). Offline, card points are offered only up to a
+program's offline limit; the reason is shown when the tender is disabled.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+
+from points.money import format_points, format_yen
+from points.wire import PinProof
+from pos.card import errors as card_errors
+from pos.checkout import Checkout, TenderRefused
+from pos.counter import SaleUnresolved
+from pos.i18n import _, language
+from pos.journal import TicketAlreadyUsed
+from pos.screens.base import CardRead, PosScreen
+from pos.screens.pin import PinScreen
+from pos.sync import ServerRefused, SyncError
+
+
+class TenderScreen(PosScreen):
+    """Tenders for the sale in progress."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "next_program", _("Program")),
+        Binding("f5", "max_points", _("All points")),
+        Binding("f10", "commit", _("Confirm")),
+        Binding("escape", "back", _("Back")),
+    ]
+
+    def __init__(self, card_key: str | None = None) -> None:
+        super().__init__()
+        self.card_key = card_key
+        self.checkout: Checkout | None = None
+        self.program_index = 0
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        with Horizontal(id="tender"):
+            with Vertical(id="tender-inputs"):
+                yield Static("", id="card")
+                yield Static("", id="program")
+                yield Input(placeholder=_("Points, Enter"), id="points", restrict=r"[0-9]*")
+                yield Input(placeholder=_("Scan or type a ticket, Enter"), id="ticket")
+                yield Input(placeholder=_("Cash received, Enter"), id="cash", restrict=r"[0-9]*")
+            with Vertical(id="tender-sums"):
+                yield Static("", id="sums")
+                yield Static("", id="due", classes="big")
+        yield from self.compose_bottom()
+
+    async def on_mount(self) -> None:
+        self.checkout = self.pos.counter.checkout(self.pos.basket)
+        if self.card_key:
+            await self.load_card(self.card_key)
+        self.show()
+        self.query_one("#points" if self.checkout.card else "#cash", Input).focus()
+
+    async def load_card(self, card_key: str) -> None:
+        """Look the card up (balances, expiring points, eligibility)."""
+        assert self.checkout is not None
+        try:
+            self.checkout.card = await self.blocking(self.pos.counter.lookup, card_key)
+        except SyncError as exc:
+            self.checkout.online = self.pos.counter.client.online is not False
+            self.say(exc.message(language()), error=True)
+            return
+        self.checkout.online = True
+        self.program_index = 0
+
+    def selected_program(self) -> str | None:
+        """The program whose points the points field applies to."""
+        assert self.checkout is not None
+        offered = self.checkout.offer_order()
+        if not offered:
+            return None
+        return offered[self.program_index % len(offered)].id
+
+    def show(self) -> None:
+        """Redraw balances and sums."""
+        checkout = self.checkout
+        assert checkout is not None
+        lang = language()
+        if checkout.card is None:
+            self.query_one("#card", Static).update(_("No card. Tap the card to use points."))
+        else:
+            rows = []
+            for program in checkout.config.programs:
+                balance = checkout.balance(program.id)
+                if balance == 0 and not checkout.accepted(program):
+                    continue
+                reason = checkout.why_not(program)
+                line = f"{program.display_name(lang)}: {format_points(balance)}"
+                expiring = [
+                    lot for b in checkout.card.balances if b.program_id == program.id for lot in b.expiring
+                ]
+                for lot in expiring:
+                    line += "  " + _("{points} expire on {date}").format(
+                        points=format_points(lot.points), date=lot.expires_on.isoformat()
+                    )
+                if reason is not None:
+                    line += f"  [red]({reason.text()})[/]"
+                rows.append(line)
+            tags = ", ".join(t.tag for t in checkout.card.eligibility)
+            if tags:
+                rows.append(_("Eligibility: {tags}").format(tags=tags))
+            self.query_one("#card", Static).update("\n".join(rows) or _("No points on this card."))
+        selected = self.selected_program()
+        if selected is None:
+            self.query_one("#program", Static).update(_("No points usable here."))
+        else:
+            program = checkout.programs[selected]
+            self.query_one("#program", Static).update(
+                _("Points of {name} (up to {max})").format(
+                    name=program.display_name(lang), max=format_points(checkout.max_points(selected))
+                )
+            )
+        rows = [f"{_('Total')}  {format_yen(checkout.total)}"]
+        for program_id, points in checkout.points.items():
+            rows.append(f"{checkout.programs[program_id].display_name(lang)}  -{format_points(points)}")
+        for held in checkout.tickets:
+            lost = f" ({_('lost')} {format_yen(held.lost)})" if held.lost else ""
+            rows.append(f"{_('Ticket')} {held.ticket.human_serial}  -{format_yen(held.applied)}{lost}")
+        rows.append(f"{_('Cash')}  {format_yen(checkout.cash)}")
+        self.query_one("#sums", Static).update("\n".join(rows))
+        due = _("Due {amount}").format(amount=format_yen(max(checkout.remainder, 0)))
+        if checkout.cash:
+            due += "\n" + _("Change {amount}").format(amount=format_yen(checkout.change))
+        self.query_one("#due", Static).update(due)
+
+    # Inputs --------------------------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field applies it."""
+        checkout = self.checkout
+        assert checkout is not None
+        try:
+            if event.input.id == "points":
+                program = self.selected_program()
+                if program is None:
+                    raise TenderRefused("no_points", "No points usable here.")
+                checkout.use_points(program, int(event.value or "0"))
+                self.query_one("#ticket", Input).focus()
+            elif event.input.id == "ticket":
+                # A scanner types the next ticket into the same field: clear it whatever happens.
+                event.input.value = ""
+                if event.value.strip():
+                    self.add_ticket(event.value)
+                else:
+                    self.query_one("#cash", Input).focus()
+            elif event.input.id == "cash":
+                checkout.cash = int(event.value or "0")
+                if checkout.complete:
+                    self.action_commit()
+        except TenderRefused as refused:
+            self.say(refused.text(), error=True)
+        else:
+            self.say("")
+        self.show()
+
+    def add_ticket(self, text: str) -> None:
+        """Verify and add a scanned ticket (a no-change loss needs the same ticket scanned twice)."""
+        checkout = self.checkout
+        assert checkout is not None
+        confirm = getattr(self, "_loss_confirm", None) == text.strip().upper()
+        try:
+            from points import tickets
+
+            used = self.pos.counter.journal.ticket_used(tickets.decode(text).serial)
+        except Exception:
+            used = False
+        try:
+            held = checkout.add_ticket(text, used, accept_loss=confirm)
+        except TenderRefused as refused:
+            if refused.code == "ticket_loss":
+                self._loss_confirm = text.strip().upper()
+                raise TenderRefused(
+                    "ticket_loss",
+                    "No change: {lost:,} yen of this ticket will be lost. Scan it again to accept.",
+                    **refused.values,
+                ) from None
+            raise
+        self._loss_confirm = None
+        self.say(
+            _("Ticket {serial}: {value}").format(
+                serial=held.ticket.human_serial, value=format_yen(held.applied)
+            )
+        )
+
+    def action_next_program(self) -> None:
+        """Apply the points field to the next program."""
+        self.program_index += 1
+        self.show()
+
+    def action_max_points(self) -> None:
+        """Use as many points of the selected program as the sale and the balance allow."""
+        checkout = self.checkout
+        assert checkout is not None
+        program = self.selected_program()
+        if program is None:
+            return
+        try:
+            checkout.use_points(program, checkout.max_points(program))
+        except TenderRefused as refused:
+            self.say(refused.text(), error=True)
+        self.show()
+
+    def action_back(self) -> None:
+        """Back to the items; the sale stays open."""
+        if not self.busy:
+            self.app.pop_screen()
+
+    async def on_card_read(self, message: CardRead) -> None:
+        """A (new) card tapped during payment."""
+        assert self.checkout is not None
+        self.card_key = message.identity.card_key
+        self.checkout.points.clear()
+        await self.load_card(self.card_key)
+        self.show()
+
+    # Commit --------------------------------------------------------------------------
+
+    def action_commit(self) -> None:
+        """Send the sale (asking for the PIN first when needed)."""
+        if not self.busy:
+            self.commit()
+
+    @work(exclusive=True, group="commit")
+    async def commit(self) -> None:
+        checkout = self.checkout
+        assert checkout is not None
+        if not checkout.complete:
+            self.say(_("The tenders do not cover the total."), error=True)
+            return
+        self.busy = True
+        try:
+            proof = None
+            if checkout.needs_pin():
+                proof = await self.pin_proof()
+                if proof is None:
+                    return
+            self.say(_("Sending..."))
+            try:
+                done = await self.blocking(self.pos.counter.sell, checkout, proof)
+            except TenderRefused as refused:
+                self.say(refused.text(), error=True)
+            except TicketAlreadyUsed:
+                self.say(_("This ticket has already been used."), error=True)
+            except ServerRefused as refused:
+                self.say(refused.message(language()), error=True)
+            except SaleUnresolved as unresolved:
+                from pos.screens.resolve import ResolveScreen
+
+                self.app.push_screen(ResolveScreen(unresolved.entry))
+            else:
+                self.pos.finish_sale(done)
+        finally:
+            self.busy = False
+
+    async def pin_proof(self) -> PinProof | None:
+        """Ask the resident's PIN and have the card sign a server challenge; ``None`` if cancelled."""
+        checkout = self.checkout
+        assert checkout is not None
+        over = sum(checkout.points.values())
+        try:
+            tries = await self.blocking(self.pos.pin_tries_left)
+        except card_errors.CardError as exc:
+            self.say(exc.message(language()), error=True)
+            return None
+        note = ""
+        while True:
+            if tries == 0:
+                self.say(card_errors.PinLocked().message(language()), error=True)
+                return None
+            pin = await self.app.push_screen_wait(PinScreen(tries, over, note))
+            if pin is None:
+                return None
+            try:
+                challenge_id, nonce = await self.blocking(self.pos.counter.pin_challenge)
+                signature, certificate = await self.blocking(self.pos.sign, pin, nonce)
+            except card_errors.WrongPin as wrong:
+                tries, note = wrong.tries_left, wrong.message(language())
+                continue
+            except card_errors.CardError as exc:
+                self.say(exc.message(language()), error=True)
+                return None
+            except SyncError as exc:
+                self.say(exc.message(language()), error=True)
+                return None
+            finally:
+                pin = ""  # drop our reference to the PIN at once
+            return PinProof(
+                challenge_id=challenge_id,
+                signature=base64.b64encode(signature).decode(),
+                certificate=base64.b64encode(certificate).decode(),
+            )

@@ -1,0 +1,45 @@
+"""Fixtures for the counter app's Pilot tests: a fake server, a journal on disk, the simulated reader."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+
+import pytest
+
+from points.wire import TerminalMode
+from pos import i18n
+from pos.app import PosApp
+from pos.card.simulated import SimulatedReader
+from pos.counter import Counter
+from pos.journal import Journal
+from pos.printing import ReceiptPrinter
+from pos.sync import ServerClient
+from tests.pos.fake_server import FakeServer
+
+SIZE = (100, 34)
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    return FakeServer()
+
+
+@pytest.fixture
+def reader() -> SimulatedReader:
+    return SimulatedReader()
+
+
+@pytest.fixture
+def make_app(tmp_path: pathlib.Path, server: FakeServer, reader: SimulatedReader) -> Callable[..., PosApp]:
+    """Build the app on a fresh journal; receipts go to a file printer so their bytes can be read back."""
+    i18n.set_language("ja")
+
+    def build(mode: TerminalMode | None = None, printer: str | None = None) -> PosApp:
+        server.mode = mode or TerminalMode.SHOP
+        client = ServerClient("http://pos.test", "token", transport=server.transport)
+        url = printer or f"file://{tmp_path / 'receipts.bin'}"
+        counter = Counter(Journal(tmp_path / "journal.db"), client, ReceiptPrinter(url))
+        return PosApp(counter, reader)
+
+    return build

@@ -1,0 +1,271 @@
+"""The shop flows through the real app (Textual Pilot), the simulated reader and the fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from pos.app import PosApp
+from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card
+from pos.journal import EntryState
+from pos.screens import resolve
+from pos.screens.home import HomeScreen
+from pos.screens.pin import PinScreen
+from pos.screens.receipt import ReceiptScreen
+from pos.screens.tender import TenderScreen
+from tests.pos.app.conftest import SIZE
+from tests.pos.app.helpers import fill, ready, settle, text_of, type_in
+from tests.pos.fake_server import ALICE, BOB, CAROL, FakeServer
+
+ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
+BOB_CARD = SimulatedReader.uid_card(DEMO_UIDS[1])
+
+
+async def ring_up(pilot: Pilot[int], amount: str) -> None:
+    """From home: start a sale and enter one amount."""
+    await pilot.press("f1")
+    await pilot.pause()
+    await type_in(pilot, amount)
+
+
+async def tap(pilot: Pilot[int], reader: SimulatedReader, card: object) -> None:
+    reader.tap(card)  # type: ignore[arg-type]
+    await settle(pilot)
+
+
+def only_sale(app: PosApp):  # type: ignore[no-untyped-def]
+    (entry,) = [e for e in app.counter.today() if e.kind.value == "sale"]
+    return entry
+
+
+async def test_sale_with_points_soonest_expiring_first_and_cash(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await tap(pilot, reader, ALICE_CARD)
+        assert isinstance(app.screen, TenderScreen)
+        assert "健康ウォーク" in text_of(pilot, "#program")  # expires in 10 days: offered first
+        await type_in(pilot, "800")
+        await fill(pilot, "#cash", "500")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        preview = text_of(pilot, "#receipt")
+        assert "さくら商店" in preview and "T1234567890123" in preview
+    assert server.balances[ALICE]["health-walk"] == 0
+    entry = only_sale(app)
+    assert entry.state is EntryState.ACCEPTED and entry.print_count == 1
+    assert entry.sale_result.change == 200
+
+
+async def test_sale_with_a_ticket(make_app: Callable[..., PosApp], server: FakeServer) -> None:
+    app = make_app()
+    ticket = server.ticket(500)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#ticket", ticket)
+        assert "500" in text_of(pilot, "#sums")
+        await fill(pilot, "#cash", "600")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+    assert len(server.redeemed) == 1
+    assert app.counter.journal.ticket_used(min(server.redeemed))
+
+
+async def test_a_used_or_forged_ticket_is_refused_at_the_counter(
+    make_app: Callable[..., PosApp], server: FakeServer
+) -> None:
+    app = make_app()
+    ticket = server.ticket(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#ticket", ticket[:-2] + ("A" if ticket[-2] != "A" else "B") + ticket[-1])
+        assert "有効なポイント券ではありません" in text_of(pilot, "#message")
+        await fill(pilot, "#ticket", ticket)
+        await fill(pilot, "#ticket", ticket)
+        assert "既に使用" in text_of(pilot, "#message")
+
+
+async def test_sale_with_pin_signed_by_the_card(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "5000")
+        await tap(pilot, reader, demo_jpki_card())
+        await type_in(pilot, "5000")
+        await fill(pilot, "#cash", "0")
+        await settle(pilot)
+        assert isinstance(app.screen, PinScreen)
+        assert "3" in str(app.screen.query_one("#tries").content)
+        await type_in(pilot, "1234")
+        await settle(pilot, 10)
+        assert isinstance(app.screen, ReceiptScreen)
+    assert server.balances[CAROL]["tenri-megumi"] == 10_000 - 5000 + 500  # 10 % awarded back
+    assert only_sale(app).sale_request.pin_proof is not None
+
+
+async def test_wrong_pin_shows_tries_left_and_is_never_retried_for_the_resident(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    card = demo_jpki_card()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "4000")
+        await tap(pilot, reader, card)
+        await type_in(pilot, "4000")
+        await fill(pilot, "#cash", "0")
+        await settle(pilot)
+        await type_in(pilot, "9999")
+        await settle(pilot, 10)
+        assert isinstance(app.screen, PinScreen)
+        assert "2" in str(app.screen.query_one("#tries").content)
+        assert "暗証番号が違います" in str(app.screen.query_one("#pin-note").content)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TenderScreen)
+    assert server.sales == {}
+    assert card.tries_left == 2  # one wrong try, not three
+
+
+async def test_a_locked_card_sends_the_resident_to_city_hall(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "4000")
+        await tap(pilot, reader, demo_jpki_card(tries_left=0))
+        await type_in(pilot, "4000")
+        await fill(pilot, "#cash", "0")
+        await settle(pilot)
+        assert isinstance(app.screen, TenderScreen)
+        assert "窓口" in text_of(pilot, "#message")
+    assert server.sales == {}
+
+
+async def test_insufficient_balance_is_refused_and_the_sale_stays_open(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await tap(pilot, reader, BOB_CARD)
+        await type_in(pilot, "500")
+        assert "ポイントが足りません" in text_of(pilot, "#message")
+        await fill(pilot, "#points", "100")
+        server.balances[BOB]["tenri-megumi"] = 50  # spent elsewhere since the lookup
+        await fill(pilot, "#cash", "1000")
+        await settle(pilot)
+        assert isinstance(app.screen, TenderScreen)
+        assert "insufficient_balance" in text_of(pilot, "#message")
+    assert only_sale(app).state is EntryState.REFUSED
+    assert len(app.basket.lines) == 1
+
+
+async def test_reprint_and_void_from_history(make_app: Callable[..., PosApp], server: FakeServer) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "800")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#cash", "1000")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "再発行" in text_of(pilot, "#receipt")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert server.sales[only_sale(app).id][1].status == "accepted"  # asks first
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        assert "取消" in text_of(pilot, "#receipt")
+    assert server.sales[only_sale(app).id][1].status == "voided"
+    assert only_sale(app).voided_at is not None and only_sale(app).print_count == 2
+
+
+async def test_offline_sale_is_queued_then_synced(
+    make_app: Callable[..., PosApp], server: FakeServer
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        server.down = True
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#cash", "2000")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        assert "オフライン" in text_of(pilot, "#receipt-title")
+        assert only_sale(app).state is EntryState.OFFLINE
+        server.down = False
+        await app.sync_now()
+    assert only_sale(app).state is EntryState.SYNCED
+    assert list(server.sales) == [only_sale(app).id]
+
+
+async def test_offline_card_points_are_disabled_with_a_reason(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await tap(pilot, reader, ALICE_CARD)
+        server.down = True
+        await pilot.press("f5")  # all points of the soonest-expiring program
+        await fill(pilot, "#cash", "300")
+        await settle(pilot)
+        assert isinstance(app.screen, TenderScreen)
+        assert "オフライン" in text_of(pilot, "#message")
+    assert only_sale(app).state is EntryState.REFUSED
+    assert server.sales == {}
+
+
+async def test_a_lost_answer_is_resent_with_the_same_id_until_known(
+    make_app: Callable[..., PosApp], server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resolve, "RETRY_SECONDS", 0.2)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        server.lose_answers = True
+        await fill(pilot, "#cash", "1100")
+        await settle(pilot)
+        assert isinstance(app.screen, resolve.ResolveScreen)
+        await pilot.press("escape")  # cannot leave: the answer is not known
+        assert isinstance(app.screen, resolve.ResolveScreen)
+        server.lose_answers = False
+        for _ in range(20):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ReceiptScreen):
+                break
+        assert isinstance(app.screen, ReceiptScreen)
+    assert len(server.sales) == 1
+    assert only_sale(app).state is EntryState.ACCEPTED
