@@ -22,7 +22,7 @@ from points.programs import Program
 from server import db
 from server.auth import Principal, require
 from server.errors import ApiError
-from server.settlement import claims, payouts, periods, ranking, statements, store
+from server.settlement import claims, models, payouts, periods, ranking, statements, store
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
 
@@ -100,7 +100,11 @@ def _chamber_for(principal: Principal, chamber_id: str | None) -> str:
 # Periods ------------------------------------------------------------------------------
 
 
-@router.post("/v1/periods/{period}/close", summary="Close a period for a chamber (締め)")
+@router.post(
+    "/v1/periods/{period}/close",
+    summary="Close a period for a chamber (締め)",
+    response_model=models.CloseResult,
+)
 def close_period(
     period: str, request: Request, principal: ChamberOrAdmin, conn: Conn, chamber: str | None = None
 ) -> dict[str, Any]:
@@ -120,14 +124,18 @@ def close_period(
     }
 
 
-@router.post("/v1/periods/{period}/reopen", summary="Reopen a closed period (admin, with a reason)")
+@router.post(
+    "/v1/periods/{period}/reopen",
+    summary="Reopen a closed period (admin, with a reason)",
+    response_model=models.Reopened,
+)
 def reopen_period(period: str, body: ReopenRequest, principal: Admin, conn: Conn) -> dict[str, Any]:
     """Withdraw the period's claims so it can be closed again; logged with the reason."""
     before = periods.reopen(conn, body.chamber_id, periods.parse_period(period), principal.id, body.reason)
     return {"chamber_id": body.chamber_id, "period_id": period, "withdrawn_claims": before.claims}
 
 
-@router.get("/v1/periods", summary="Periods and their totals")
+@router.get("/v1/periods", summary="Periods and their totals", response_model=list[models.Period])
 def list_periods(principal: Clerk, conn: Conn) -> list[dict[str, Any]]:
     """A chamber's periods; a city or an admin sees every chamber's."""
     return periods.list_periods(conn, principal.chamber_id if principal.role == "chamber" else None)
@@ -136,7 +144,7 @@ def list_periods(principal: Clerk, conn: Conn) -> list[dict[str, Any]]:
 # Claims -------------------------------------------------------------------------------
 
 
-@router.get("/v1/claims", summary="Claims the principal may see")
+@router.get("/v1/claims", summary="Claims the principal may see", response_model=list[models.Claim])
 def list_claims(
     principal: Reader,
     conn: Conn,
@@ -151,19 +159,27 @@ def list_claims(
     )
 
 
-@router.get("/v1/claims/{claim_id}", summary="One claim")
+@router.get("/v1/claims/{claim_id}", summary="One claim", response_model=models.Claim)
 def get_claim(claim_id: str, principal: Reader, conn: Conn) -> dict[str, Any]:
     """One claim, with its return reason when the chamber returned it."""
     return claims.get_claim(conn, scope_of(principal), claim_id)
 
 
-@router.get("/v1/claims/{claim_id}/lines", summary="The transfers a claim counted (drill-down)")
+@router.get(
+    "/v1/claims/{claim_id}/lines",
+    summary="The transfers a claim counted (drill-down)",
+    response_model=list[models.ClaimLine],
+)
 def claim_lines(claim_id: str, principal: Reader, conn: Conn) -> list[dict[str, Any]]:
     """Each redemption and void the claim counted, with its sale id and receipt number."""
     return claims.claim_lines(conn, scope_of(principal), claim_id)
 
 
-@router.post("/v1/claims/{claim_id}/approve", summary="Approve a claim (chamber) or its payment (city)")
+@router.post(
+    "/v1/claims/{claim_id}/approve",
+    summary="Approve a claim (chamber) or its payment (city)",
+    response_model=models.Claim,
+)
 def approve_claim(
     claim_id: str, principal: Annotated[Principal, Depends(require("chamber", "city"))], conn: Conn
 ) -> dict[str, Any]:
@@ -171,7 +187,11 @@ def approve_claim(
     return claims.approve(conn, scope_of(principal), claim_id, principal.id)
 
 
-@router.post("/v1/claims/{claim_id}/return", summary="Return a claim to its merchant with a reason")
+@router.post(
+    "/v1/claims/{claim_id}/return",
+    summary="Return a claim to its merchant with a reason",
+    response_model=models.Claim,
+)
 def return_claim(
     claim_id: str,
     body: ReturnRequest,
@@ -195,7 +215,11 @@ def _payer_for(principal: Principal, payer: str | None) -> str:
     return payer
 
 
-@router.get("/v1/payouts/{period}", summary="What the principal (city or chamber) pays for a period")
+@router.get(
+    "/v1/payouts/{period}",
+    summary="What the principal (city or chamber) pays for a period",
+    response_model=models.PayoutPlan,
+)
 def payout_plan(period: str, principal: Clerk, conn: Conn, payer: str | None = None) -> dict[str, Any]:
     """Transfers per payee and payees held back (no bank account, nothing positive to pay)."""
     periods.parse_period(period)
@@ -240,7 +264,11 @@ def payout_zengin(
     )
 
 
-@router.get("/v1/reconciliation/{period}", summary="Claims = receivables moved = transfers to pay + fees")
+@router.get(
+    "/v1/reconciliation/{period}",
+    summary="Claims = receivables moved = transfers to pay + fees",
+    response_model=models.Reconciliation,
+)
 def reconciliation(period: str, principal: Clerk, conn: Conn) -> dict[str, Any]:
     """The three sums that must agree for the principal's claims of a period."""
     periods.parse_period(period)
@@ -258,7 +286,7 @@ def _csv(data: bytes, name: str) -> Response:
     "/v1/statements/{merchant}/{period}",
     summary="A merchant's statement (明細) for a period, JSON or CSV",
     response_model=None,
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    responses={200: {"model": models.Statement, "content": {"application/json": {}, "text/csv": {}}}},
 )
 def statement(
     merchant: str, period: str, principal: Reader, conn: Conn, format: str = "json"
@@ -276,7 +304,7 @@ def statement(
         return _csv(statements.statement_csv(doc), f"statement-{merchant}-{period}.csv")
     if format != "json":
         raise ApiError("invalid_request", "format is json or csv")
-    return doc
+    return models.Statement.model_validate(doc).model_dump()
 
 
 @router.get("/v1/summaries/{period}", summary="A chamber's or city's summary CSV for a period")
@@ -287,7 +315,11 @@ def summary(period: str, principal: Clerk, conn: Conn) -> Response:
     return _csv(statements.summary_csv(conn, scope_of(principal), period), f"summary-{who}-{period}.csv")
 
 
-@router.get("/v1/partners/{period}", summary="Partner-funded points per partner (for billing partners)")
+@router.get(
+    "/v1/partners/{period}",
+    summary="Partner-funded points per partner (for billing partners)",
+    response_model=list[models.PartnerLine],
+)
 def partners(
     period: str, principal: Annotated[Principal, Depends(require("city", "partner", "admin"))], conn: Conn
 ) -> list[dict[str, Any]]:
@@ -298,7 +330,11 @@ def partners(
     return lines
 
 
-@router.get("/v1/log", summary="The settlement log (closes, reopens, approvals, files)")
+@router.get(
+    "/v1/log",
+    summary="The settlement log (closes, reopens, approvals, files)",
+    response_model=list[models.LogLine],
+)
 def settlement_log(principal: Clerk, conn: Conn) -> list[dict[str, Any]]:
     """An admin sees everything; a chamber or city the lines about its own periods and payouts."""
     lines = store.log_lines(conn)
@@ -318,7 +354,11 @@ def _program(request: Request, principal: Principal, program_id: str) -> Program
     return program
 
 
-@router.get("/v1/ranking/{program_id}", summary="The top holders of a program (preview)")
+@router.get(
+    "/v1/ranking/{program_id}",
+    summary="The top holders of a program (preview)",
+    response_model=list[models.RankingLine],
+)
 def ranking_preview(
     program_id: str,
     request: Request,

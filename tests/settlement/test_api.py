@@ -63,7 +63,7 @@ async def test_a_month_end_from_sales_to_the_zengin_file(month: Demo) -> None:
         plan = (await city.get("/v1/payouts/2026-11")).json()
         # Tenri's tickets are paid via the chamber: the city's file pays the chamber.
         assert plan["payments"] == [
-            {"payee_kind": "chamber", "payee_id": "tenri-cci", "amount": 1700, "claims": 1}
+            {"payee_kind": "chamber", "payee_id": "tenri-cci", "amount": 1700, "claims": 1, "why": None}
         ]
         answer = await city.get("/v1/payouts/2026-11/zengin", params={"date": "2026-12-10"})
         assert answer.status_code == 200, answer.text

@@ -19,6 +19,7 @@ from server.console.app import SettleApp, previous_month
 from server.console.client import SettleClient
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
+from tests.settlement.pilot import settle, until
 
 
 @pytest.fixture
@@ -37,10 +38,7 @@ def status(app: SettleApp) -> str:
     return str(app.query_one("#status", Static).content)
 
 
-async def settle(pilot: object) -> None:
-    app = pilot.app  # type: ignore[attr-defined]
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
+YAMATO = "2026-11:yamato-bakery:tenri-megumi"
 
 
 async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
@@ -52,32 +50,28 @@ async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
     app = console(month, "tenri-cci", tmp_path / "out")
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        assert app.query_one("#claims", DataTable).row_count == 0
-        await pilot.click("#close")
-        await settle(pilot)
-        assert "締めました" in status(app)
         table = app.query_one("#claims", DataTable)
-        assert table.row_count == 2
+        assert table.row_count == 0
+        await pilot.click("#close")
         # The first claim is selected: its sales are listed below.
-        assert app.query_one("#lines", DataTable).row_count == 1
+        await until(pilot, lambda: table.row_count == 2 and app.query_one("#lines", DataTable).row_count == 1)
+        assert "締めました" in status(app)
         await pilot.click("#return")
-        await settle(pilot)
-        assert "理由" in status(app)  # a return needs a reason
+        await until(pilot, lambda: "理由" in status(app))  # a return needs a reason
+        first = app.selected or ""
         app.query_one("#reason", Input).value = "レシートの写しをお願いします"
         await pilot.pause(0.3)
         await pilot.click("#return")
-        await settle(pilot)
-        returned = app.claims[app.selected or ""]
-        assert returned["state"] == "returned" and returned["return_reason"] == "レシートの写しをお願いします"
+        await until(pilot, lambda: app.claims[first]["state"] == "returned")
+        assert app.claims[first]["return_reason"] == "レシートの写しをお願いします"
         table.move_cursor(row=1)
-        await settle(pilot)
+        await until(pilot, lambda: app.selected == YAMATO)
         await pilot.press("a")
-        await settle(pilot)
-        assert app.selected == "2026-11:yamato-bakery:tenri-megumi"
-        assert app.claims[app.selected]["state"] == "approved"
+        await until(pilot, lambda: app.claims[YAMATO]["state"] == "approved")
+        assert app.selected == YAMATO
         assert "一致 balanced" in str(app.query_one("#recon", Static).content)
         await pilot.click("#summary")
-        await settle(pilot)
+        await until(pilot, lambda: (tmp_path / "out" / "summary-2026-11.csv").exists())
     summary = (tmp_path / "out" / "summary-2026-11.csv").read_bytes()
     assert summary.startswith(b"\xef\xbb\xbf") and "やまとベーカリー".encode() in summary
 
@@ -89,31 +83,28 @@ async def test_a_city_clerk_approves_payment_and_downloads_the_zengin_file(
     month.clock[0] = DEC
     async with month.client("tenri-cci") as chamber:
         await chamber.post("/v1/periods/2026-11/close")
-        await chamber.post("/v1/claims/2026-11:yamato-bakery:tenri-megumi/approve")
+        await chamber.post(f"/v1/claims/{YAMATO}/approve")
     app = console(month, "tenri", tmp_path / "out")
+    zengin_file = tmp_path / "out" / "zengin-2026-11-1210.txt"
     async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
-        assert app.query_one("#claims", DataTable).row_count == 1
+        await until(pilot, lambda: app.query_one("#claims", DataTable).row_count == 1)
         await pilot.press("a")
-        await settle(pilot)
-        assert app.claims["2026-11:yamato-bakery:tenri-megumi"]["state"] == "payment_approved"
+        await until(pilot, lambda: app.claims[YAMATO]["state"] == "payment_approved")
         await pilot.press("z")
-        await settle(pilot)
+        await until(pilot, zengin_file.exists)
         assert "全銀" in status(app)
         # A city cannot close a chamber's period: the server says so, the console shows it.
         await pilot.click("#close")
-        await settle(pilot)
-        assert "forbidden" in status(app).lower() or "権限" in status(app)
-    data = (tmp_path / "out" / "zengin-2026-11-1210.txt").read_bytes()
-    assert zengin.read(data, 2026).total == 1200
+        await until(pilot, lambda: "権限" in status(app))
+    assert zengin.read(zengin_file.read_bytes(), 2026).total == 1200
 
 
 async def test_an_unreachable_server_is_said_in_words(tmp_path: pathlib.Path) -> None:
     client = SettleClient("http://127.0.0.1:9", "nothing")
     app = SettleApp(client, "2026-11", tmp_path, who="nowhere")
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        assert "接続できません" in status(app) and "Cannot reach" in status(app)
+        await until(pilot, lambda: "接続できません" in status(app))
+        assert "Cannot reach" in status(app)
 
 
 def test_the_default_period_is_last_month() -> None:

@@ -14,12 +14,14 @@ import threading
 import time
 
 import httpx
+from textual.widgets import Static
 from ulid import ULID
 
 from server.console.app import SettleApp
 from server.console.client import SettleClient
 from server.ledger import JST
 from server.settlement import zengin
+from tests.settlement.pilot import until
 from tests.support.server import RunningServer, running_server
 
 
@@ -65,11 +67,9 @@ async def test_close_approve_and_pay_against_a_live_server(tmp_path: pathlib.Pat
             SettleClient(srv.url, srv.tokens["tenri-cci"]), month, tmp_path / "out", who="tenri-cci"
         )
         async with app.run_test(size=(140, 40)) as pilot:
-            await app.workers.wait_for_complete()
+            await until(pilot, lambda: "請求 0 件" in str(app.query_one("#status", Static).content))
             await pilot.click("#close")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert len(app.claims) == 2
+            await until(pilot, lambda: len(app.claims) == 2)
             for claim_id in list(app.claims):
                 await app.client.approve(claim_id)
         sell(srv, "yamato-bakery", "takahashi", 300)  # after the close: next period

@@ -1,0 +1,224 @@
+"""Settlement's answers on the wire, so the OpenAPI schema documents them (and FastAPI checks them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ClaimState = Literal["submitted", "approved", "returned", "payment_approved"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Claim(_Out):
+    """One merchant's claim for one issuing program and period (amounts in yen)."""
+
+    id: str
+    period_id: str
+    chamber_id: str
+    merchant_id: str
+    merchant_name: str | None
+    program_id: str
+    city_id: str
+    payout: Literal["city_direct", "via_chamber"]
+    fee_share_permille: int
+    redeemed_points: int
+    redeemed_tickets: int
+    voided: int
+    disputed: int
+    gross: int
+    fee: int
+    fee_remainder_permille: int
+    #: The fraction of a yen dropped when rounding the fee down, e.g. ``0.500``.
+    fee_remainder: str
+    net: int
+    transfer_count: int
+    state: ClaimState
+    return_reason: str | None
+    chamber_approved_by: str | None
+    city_approved_by: str | None
+    created_at: str
+    updated_at: str
+
+
+class ClaimLine(_Out):
+    """A transfer a claim counted: a redemption, or a void of one (drill-down to the sale)."""
+
+    transfer_id: int
+    kind: str
+    sale_id: str | None
+    amount: int
+    created_at: str
+    ticket_serial: int | None
+    receipt_no: int | None
+    offline: int | None
+
+
+class CloseResult(_Out):
+    """What a close froze (or, for a closed period, had frozen)."""
+
+    chamber_id: str
+    period_id: str
+    already_closed: bool
+    claims: int
+    transfers: int
+    disputes: int
+    gross: int
+    net: int
+    cutoff_at: str
+
+
+class Reopened(_Out):
+    """A reopened period and how many claims were withdrawn."""
+
+    chamber_id: str
+    period_id: str
+    withdrawn_claims: int
+
+
+class Period(_Out):
+    """A chamber's period and its claims' totals."""
+
+    chamber_id: str
+    period_id: str
+    state: Literal["open", "closed"]
+    starts_at: str
+    ends_at: str
+    cutoff_at: str | None
+    closed_at: str | None
+    closed_by: str | None
+    claims: int
+    gross: int
+    net: int
+
+
+class Payment(_Out):
+    """One transfer of a payout plan, or a payee held back (with ``why``)."""
+
+    payee_kind: Literal["merchant", "chamber"]
+    payee_id: str
+    amount: int
+    claims: int
+    why: str | None = None
+
+
+class PayoutPlan(_Out):
+    """What one payer pays for a period."""
+
+    payer: str
+    period_id: str
+    total: int
+    payments: list[Payment]
+    held: list[Payment]
+
+
+class Reconciliation(_Out):
+    """The sums that must agree for a period (see :func:`server.settlement.payouts.reconcile`)."""
+
+    period_id: str
+    claims: int
+    claims_gross: int
+    receivables_moved: int
+    fees: int
+    claims_net: int
+    net_to_pay: int
+    fees_of_paid: int
+    pending: int
+    uncounted: int
+    balanced: bool
+
+
+class DisputedLine(_Out):
+    """A sale refused on sync, listed apart from the claim."""
+
+    sale_id: str
+    line_no: int
+    merchant_id: str
+    program_id: str | None
+    amount: int
+    error_code: str
+    message: str
+    terminal_time: str
+    accepted_at: str
+
+
+class StatementMerchant(_Out):
+    """The merchant a statement is for."""
+
+    id: str
+    name: str
+    invoice_number: str | None
+    chamber_id: str | None
+
+
+class StatementLine(_Out):
+    """One claim on a statement."""
+
+    claim_id: str
+    program_id: str
+    program_name: str
+    city_id: str
+    payout: str
+    redeemed_points: int
+    redeemed_tickets: int
+    voided: int
+    gross: int
+    fee_share_permille: int
+    fee: int
+    fee_remainder: str
+    net: int
+    disputed: int
+    state: ClaimState
+    state_ja: str
+    return_reason: str | None
+
+
+class StatementTotals(_Out):
+    """A statement's totals."""
+
+    gross: int
+    fee: int
+    net: int
+    disputed: int
+    voided: int
+
+
+class Statement(_Out):
+    """A merchant's statement (明細) for a period: what the counter app prints as a slip."""
+
+    merchant: StatementMerchant
+    period_id: str
+    claims: list[StatementLine]
+    disputed: list[DisputedLine]
+    totals: StatementTotals
+
+
+class PartnerLine(_Out):
+    """Partner-funded points of one program in a period."""
+
+    partner_id: str
+    program_id: str
+    city_id: str
+    converted: int
+    redeemed: int
+
+
+class LogLine(_Out):
+    """One line of the settlement log."""
+
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, object]
+
+
+class RankingLine(_Out):
+    """One holder in a ranking (the card shown by a short prefix)."""
+
+    rank: int
+    card: str
+    balance: int
