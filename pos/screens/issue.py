@@ -42,14 +42,14 @@ class IssueScreen(PosScreen):
         yield from self.compose_top()
         yield Static(_("Ticket counter"), classes="big")
         with Horizontal(id="issue-inputs"):
-            yield Input(placeholder=_("Shop id"), id="shop")
-            yield Input(placeholder=_("Receipt no."), id="receipt")
-            yield Input(placeholder=_("Amount, Enter"), id="amount", restrict=r"[0-9]*")
+            yield Input(placeholder=_("Shop id"), id="issue-shop")
+            yield Input(placeholder=_("Receipt no."), id="issue-receipt")
+            yield Input(placeholder=_("Amount, Enter"), id="issue-amount", restrict=r"[0-9]*")
         yield Static("", id="receipts")
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
-        self.query_one("#shop", Input).focus()
+        self.query_one("#issue-shop", Input).focus()
         self.show()
 
     def show(self) -> None:
@@ -67,15 +67,15 @@ class IssueScreen(PosScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves on; Enter in the amount adds the receipt."""
-        if event.input.id == "shop":
-            self.query_one("#receipt", Input).focus()
-        elif event.input.id == "receipt":
-            self.query_one("#amount", Input).focus()
+        if event.input.id == "issue-shop":
+            self.query_one("#issue-receipt", Input).focus()
+        elif event.input.id == "issue-receipt":
+            self.query_one("#issue-amount", Input).focus()
         else:
             try:
                 receipt = ReceiptForTickets(
-                    merchant_id=self.query_one("#shop", Input).value.strip(),
-                    receipt_no=self.query_one("#receipt", Input).value.strip(),
+                    merchant_id=self.query_one("#issue-shop", Input).value.strip(),
+                    receipt_no=self.query_one("#issue-receipt", Input).value.strip(),
                     date=dt.date.today(),
                     amount=int(event.value or "0"),
                 )
@@ -83,9 +83,9 @@ class IssueScreen(PosScreen):
                 self.say(_("Enter the shop id, the receipt number and the amount."), error=True)
                 return
             self.receipts.append(receipt)
-            self.query_one("#receipt", Input).value = ""
+            self.query_one("#issue-receipt", Input).value = ""
             event.input.value = ""
-            self.query_one("#receipt", Input).focus()
+            self.query_one("#issue-receipt", Input).focus()
             self.say("")
             self.show()
 

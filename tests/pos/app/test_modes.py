@@ -1,0 +1,92 @@
+"""The award station, the ticket counter and the enrol desk, through the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from points import tickets
+from points.wire import TerminalMode
+from pos.app import PosApp
+from pos.card.simulated import DEMO_UIDS, SimulatedReader
+from pos.journal import EntryState
+from pos.screens.award import AwardScreen
+from pos.screens.enroll import EnrollScreen
+from pos.screens.issue import IssueScreen
+from pos.screens.receipt import ReceiptScreen
+from tests.pos.app.conftest import SIZE
+from tests.pos.app.helpers import fill, ready, settle, text_of
+from tests.pos.fake_server import ALICE, FakeServer
+
+ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
+
+
+async def test_award_station_awards_once_per_card_per_event(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app(TerminalMode.AWARD)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, AwardScreen)
+        assert "清掃活動" in text_of(pilot, "#event")
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        assert "200 pt を付与しました" in text_of(pilot, "#result")
+        reader.remove()
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        assert "付与済み" in text_of(pilot, "#result")
+    assert server.balances[ALICE]["health-walk"] == 800 + 200
+    states = [e.state for e in app.counter.today()]
+    assert states == [EntryState.ACCEPTED, EntryState.REFUSED]
+
+
+async def test_award_station_offline_queues_and_syncs(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app(TerminalMode.AWARD)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        server.down = True
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        assert "オフライン" in text_of(pilot, "#result")
+        server.down = False
+        await app.sync_now()
+    assert [e.state for e in app.counter.today()] == [EntryState.SYNCED]
+    assert server.balances[ALICE]["health-walk"] == 1000
+
+
+async def test_ticket_counter_issues_tickets_by_the_tenri_rule_and_prints_them(
+    make_app: Callable[..., PosApp], server: FakeServer
+) -> None:
+    app = make_app(TerminalMode.ISSUE)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, IssueScreen)
+        await fill(pilot, "#issue-shop", "m-sakura")
+        await fill(pilot, "#issue-receipt", "R-0001")
+        await fill(pilot, "#issue-amount", "12345")
+        assert "1,200 pt" in text_of(pilot, "#receipts")  # 10 % in 100-yen units
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        preview = text_of(pilot, "#receipt")
+    issued = list(range(1001, server._serial + 1))  # the fake server numbers tickets from 1001
+    assert len(issued) == 12
+    human = tickets.format_human_serial(issued[0])
+    assert human in preview
+
+
+async def test_enrol_desk_sets_the_tags_the_clerk_checked(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app(TerminalMode.ENROLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, EnrollScreen)
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "age65" in text_of(pilot, "#current")
+    assert [t.tag for t in server.eligibility[ALICE]] == ["age65"]
