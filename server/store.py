@@ -20,6 +20,7 @@ never wait for a writer.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import pathlib
@@ -51,21 +52,26 @@ LOCK_RETRY_SECONDS = 0.010
 
 
 class Writer:
-    """The one write connection, applying queued jobs in order and committing them in groups."""
+    """The one write connection, applying queued jobs in order and committing them in groups.
+
+    The jobs of a group run on the event loop; their ``COMMIT`` (the fsync) runs on a helper
+    thread, so the loop parses the next requests meanwhile (the fsync was ~9 % of the loop's
+    time, more when the disk is busy). The next group starts once that commit is done.
+    """
 
     def __init__(self, path: str | pathlib.Path) -> None:
         self._conn = db.connect(path)
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._scheduled = False
+        self._committing = False
+        self._fsync = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mykey-commit")
 
     def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """Queue ``job(conn)``; the future resolves once the transaction holding it is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((job, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        self._schedule(loop)
         return future
 
     def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
@@ -74,57 +80,82 @@ class Writer:
             return job(self._conn)
 
     def close(self) -> None:
-        """Close the connection (queued jobs that were never flushed are cancelled)."""
+        """Wait for a commit in flight, then close (queued jobs that were never flushed are cancelled)."""
+        self._fsync.shutdown(wait=True)
         for _job, future in self._pending:
             future.cancel()
         self._pending.clear()
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
         self._conn.close()
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._scheduled and not self._committing:
+            self._scheduled = True
+            loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
-        if not self._pending:
+        if not self._pending or self._committing:
             return
+        loop = asyncio.get_running_loop()
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            # Another process holds the write lock: try again shortly, without blocking the loop.
-            self._scheduled = True
-            asyncio.get_running_loop().call_later(LOCK_RETRY_SECONDS, self._flush)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                # Another process holds the write lock: try again shortly, without blocking the loop.
+                self._scheduled = True
+                loop.call_later(LOCK_RETRY_SECONDS, self._flush)
+                return
+            # Anything else (a full disk, an I/O error): the waiting jobs hear it, none is applied.
+            waiting, self._pending = self._pending, []
+            for _job, future in waiting:
+                if not future.done():
+                    future.set_exception(error)
             return
         finally:
             conn.execute(f"PRAGMA busy_timeout={db.BUSY_TIMEOUT_MS}")
         group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        try:
-            for job, future in group:
-                if future.done():
-                    continue
-                try:
-                    with db.savepoint(conn, "job"):
-                        outcomes.append((future, job(conn), None))
-                except Exception as error:
-                    outcomes.append((future, None, error))
-            conn.execute("COMMIT")
-        except Exception as error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            # Nothing of this group is stored: every job hears so, none is acknowledged.
-            for _job, future in group:
-                if not future.done():
-                    future.set_exception(error)
-            outcomes = []
-        for future, result, failure in outcomes:
+        for job, future in group:
             if future.done():
                 continue
-            if failure is None:
-                future.set_result(result)
-            else:
-                future.set_exception(failure)
-        if self._pending and not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            try:
+                with db.savepoint(conn, "job"):
+                    outcomes.append((future, job(conn), None))
+            except Exception as error:
+                outcomes.append((future, None, error))
+        self._committing = True
+        commit = loop.run_in_executor(self._fsync, conn.execute, "COMMIT")
+        commit.add_done_callback(lambda done: self._committed(done, outcomes))
+
+    def _committed(
+        self,
+        done: asyncio.Future[Any],
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
+    ) -> None:
+        self._committing = False
+        failed = None if done.cancelled() else done.exception()
+        if done.cancelled() or failed is not None:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            # Nothing of this group is stored: every job hears so, none is acknowledged.
+            error = failed or RuntimeError("the commit was cancelled")
+            for future, _result, _failure in outcomes:
+                if not future.done():
+                    future.set_exception(error)
+        else:
+            for future, result, failure in outcomes:
+                if future.done():
+                    continue
+                if failure is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(failure)
+        if self._pending:
+            self._schedule(asyncio.get_running_loop())
 
 
 @dataclass(frozen=True, slots=True)
