@@ -33,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _token(args: argparse.Namespace) -> str | None:
     if args.token_file is not None:
-        return args.token_file.read_text(encoding="utf-8").strip()
-    return os.environ.get("MYKEY_SETTLE_TOKEN") or args.token
+        return str(args.token_file.read_text(encoding="utf-8")).strip()
+    token: str | None = os.environ.get("MYKEY_SETTLE_TOKEN") or args.token
+    return token
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,11 +72,9 @@ class Scope:
         """True when the claim is within this scope."""
         if self.role == "admin":
             return True
-        return {
-            "merchant": claim["merchant_id"] == self.merchant_id,
-            "chamber": claim["chamber_id"] == self.chamber_id,
-            "city": claim["city_id"] == self.city_id,
-        }.get(self.role, False)
+        column = {"merchant": "merchant_id", "chamber": "chamber_id", "city": "city_id"}.get(self.role)
+        mine = {"merchant": self.merchant_id, "chamber": self.chamber_id, "city": self.city_id}.get(self.role)
+        return column is not None and mine is not None and claim[column] == mine
 
 
 def _row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def to_bank_kana(text: str, owner: str) -> str:
 @lru_cache(maxsize=1)
 def _banks() -> dict[str, object]:
     # zengin_code loads every bank and branch (~0.4 s) on import: only when a file is needed.
-    import zengin_code
+    import zengin_code  # type: ignore[import-untyped]
 
     return dict(zengin_code.Bank.all)
 
