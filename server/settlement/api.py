@@ -22,6 +22,7 @@ from points.programs import Program
 from server import db
 from server.auth import Principal, require
 from server.errors import ApiError
+from server.ledger import business_date
 from server.settlement import claims, models, payouts, periods, ranking, statements, store
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
@@ -73,7 +74,9 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def scope_of(principal: Principal) -> Scope:
-    """What a principal may see of settlement."""
+    """What a principal may see of settlement (a shop terminal sees what its merchant sees)."""
+    if principal.role == "terminal" and principal.merchant_id is not None:
+        return Scope(role="merchant", merchant_id=principal.merchant_id)
     return Scope(
         role=principal.role,
         merchant_id=principal.merchant_id,
@@ -245,6 +248,7 @@ def payout_plan(period: str, principal: Clerk, conn: Conn, payer: str | None = N
 )
 def payout_zengin(
     period: str,
+    request: Request,
     principal: Clerk,
     conn: Conn,
     transfer_date: Annotated[dt.date | None, Query(alias="date")] = None,
@@ -253,7 +257,7 @@ def payout_zengin(
     """120-byte cp932 records, read back and checked before it is sent."""
     periods.parse_period(period)
     who = _payer_for(principal, payer)
-    day = transfer_date or dt.date.today()
+    day = transfer_date or business_date(_now(request))
     data = payouts.zengin_file(conn, period, who, day)
     store.log(conn, principal.id, "zengin", f"payout:{who}:{period}", bytes=len(data), date=day.isoformat())
     name = f"zengin-{who.replace(':', '-')}-{period}.txt"
@@ -289,9 +293,16 @@ def _csv(data: bytes, name: str) -> Response:
     responses={200: {"model": models.Statement, "content": {"application/json": {}, "text/csv": {}}}},
 )
 def statement(
-    merchant: str, period: str, principal: Reader, conn: Conn, format: str = "json"
+    merchant: str,
+    period: str,
+    principal: Annotated[Principal, Depends(require("terminal", "merchant", "chamber", "city", "admin"))],
+    conn: Conn,
+    format: str = "json",
 ) -> Response | dict[str, Any]:
-    """JSON (for the counter app's slip) or ``?format=csv`` (UTF-8 with BOM, for Excel)."""
+    """JSON (for the counter app's slip) or ``?format=csv`` (UTF-8 with BOM, for Excel).
+
+    A shop terminal may fetch its own merchant's statement, to print it at the counter.
+    """
     periods.parse_period(period)
     scope = scope_of(principal)
     row = conn.execute("SELECT chamber_id FROM merchants WHERE id = ?", (merchant,)).fetchone()

@@ -132,7 +132,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
 ]
 #: principal → the endpoints (by index in ENDPOINTS) it may use; every other one is refused.
 ALLOWED = {
-    "yamato-bakery-t1": set(),
+    "yamato-bakery-t1": {11},  # a shop terminal prints its own merchant's statement
+    "sakura-books-t1": set(),  # but not another shop's
     "yamato-bakery": {3, 4, 5, 11},
     "sakura-books": {3},  # sees its own (empty) list; the bakery's claim and statement do not exist for it
     "tenri-cci": {0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14},
