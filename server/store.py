@@ -27,7 +27,6 @@ import pathlib
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cryptography import x509
@@ -158,14 +157,6 @@ class Writer:
             self._schedule(asyncio.get_running_loop())
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramEntry:
-    """A program as the server holds it: its rules and when they last changed."""
-
-    program: Program
-    updated_at: str
-
-
 class Store:
     """The database as the app sees it: the writer, a read connection, and small caches.
 
@@ -192,7 +183,7 @@ class Store:
         self.trust_anchors: list[x509.Certificate] = [x509.load_pem_x509_certificate(p) for p in pems]
         self._tokens: dict[str, tuple[float, auth.Principal | None]] = {}
         self._merchants: dict[str, tuple[float, Merchant | None]] = {}
-        self._programs: dict[str, ProgramEntry] = {}
+        self._programs: dict[str, Program] = {}
         self._programs_read = 0.0
 
     def close(self) -> None:
@@ -216,18 +207,13 @@ class Store:
         self._tokens[token] = (now, principal)
         return principal
 
-    def programs(self, conn: sqlite3.Connection | None = None) -> dict[str, Program]:
-        """Every program by id (re-read when another process changed one, at most every few seconds).
-
-        With ``conn`` (the writer's connection inside a job) the programs are read afresh there.
-        """
-        if conn is not None:
-            return {p.id: p for p in _load_programs(conn)}
+    def programs(self) -> dict[str, Program]:
+        """Every program by id (re-read at most every :data:`CACHE_SECONDS`, so CLI changes show)."""
         now = time.monotonic()
         if now - self._programs_read > CACHE_SECONDS:
-            self._programs = {p.id: ProgramEntry(p, "") for p in _load_programs(self.reader)}
+            self._programs = {p.id: p for p in _load_programs(self.reader)}
             self._programs_read = now
-        return {key: entry.program for key, entry in self._programs.items()}
+        return self._programs
 
     def merchant(self, conn: sqlite3.Connection, merchant_id: str) -> Merchant | None:
         """A merchant as terminals and receipts show it (cached for :data:`CACHE_SECONDS` on the reader)."""
