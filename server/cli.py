@@ -265,11 +265,14 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    conn = db.connect(args.db)
+    database = db.open_database(args.db)
+    conn = database.conn
     problems = ledger.check(conn)
     for problem in problems:
         print(problem)
-    count = conn.execute("SELECT COUNT(*) FROM transfers").fetchone()[0]
+    count = database["transfers"].count
+    sizes = ", ".join(f"{name} {database[name].count}" for name in ("accounts", "sales", "lots", "tickets"))
+    print(f"{sizes}, refused offline sales {database['refused_sales'].count}")
     if problems:
         print(
             f"台帳に不整合があります / ledger inconsistent: {len(problems)} problem(s) in {count} transfers"

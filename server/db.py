@@ -7,6 +7,11 @@ with "database is locked". Python's own transaction handling is off (``isolation
 every write goes through :func:`atomic`, which opens ``BEGIN IMMEDIATE`` and commits or rolls
 back as one unit (sqlite-utils 4's ``with db.conn:`` is not atomic).
 
+sqlite-utils serves introspection and reports (:func:`open_database`; ``mykey-server check``
+counts rows with it). The ledger's writes are plain SQL inside :func:`atomic`: sqlite-utils'
+table methods wrap each write in ``with conn:``, which would commit the surrounding
+``BEGIN IMMEDIATE`` transaction half-way through a sale.
+
 The tables are created by :mod:`server.schema`; their columns are listed in :mod:`server.ledger`.
 """
 
