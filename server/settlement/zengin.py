@@ -163,7 +163,8 @@ class Transfer:
     payee_id: str
     account: BankAccount
     amount: int
-    #: 顧客コード (up to 20 characters of the permitted set): we put the payee id here when it fits.
+    #: 顧客コード1 (N10): digits the payer uses to match the bank's results; blank when empty. The
+    #: payee id is not put here: banks treat the field as numeric.
     customer_code: str = ""
 
 
@@ -229,7 +230,6 @@ def _data(transfer: Transfer) -> bytes:
     bank_kana, branch_kana, holder = _check_account(account, transfer.payee_id)
     if not 0 < transfer.amount <= MAX_TRANSFER or isinstance(transfer.amount, bool):
         raise BadAccount(f"{transfer.payee_id}: 金額 {transfer.amount} / amount out of range")
-    code = to_bank_kana(transfer.customer_code, transfer.payee_id)[:20]
     return b"".join(
         (
             b"2",
@@ -243,7 +243,8 @@ def _data(transfer: Transfer) -> bytes:
             _c(holder, 30),
             _n(transfer.amount, 10, "金額"),
             b"0",
-            _c(code, 20),
+            _n(transfer.customer_code, 10, "顧客コード") if transfer.customer_code else b" " * 10,
+            b" " * 10,
             TRANSFER_TELEGRAPHIC.encode(),
             b" ",
             b" " * 7,
@@ -345,10 +346,10 @@ def read(data: bytes, year: int = 2000) -> TransferFile:
         holder = _text(line[50:80])
         transfers.append(
             Transfer(
-                payee_id=_text(line[91:111]),
+                payee_id=_text(line[91:101]),
                 account=_account(line, slice(1, 5), slice(20, 23), 42, slice(43, 50), holder),
                 amount=_int(line[80:90], "金額"),
-                customer_code=_text(line[91:111]),
+                customer_code=_text(line[91:101]),
             )
         )
     trailer = lines[-2]
@@ -377,18 +378,7 @@ def _month_day(year: int, month: int, day: int) -> dt.date:
 
 def transfers_for(payments: Iterable[tuple[str, BankAccount, int]]) -> tuple[Transfer, ...]:
     """Transfers from ``(payee id, account, amount)`` triples, payees of 0 yen left out."""
-    return tuple(
-        Transfer(payee_id=p, account=a, amount=amount, customer_code=_customer_code(p))
-        for p, a, amount in payments
-        if amount > 0
-    )
-
-
-def _customer_code(payee_id: str) -> str:
-    # The payee id goes into 顧客コード when it is made of permitted characters, so the bank's
-    # result file can be matched back; otherwise the field stays blank.
-    code = payee_id.upper()
-    return code if len(code) <= 20 and _PERMITTED.fullmatch(code) else ""
+    return tuple(Transfer(payee_id=p, account=a, amount=amount) for p, a, amount in payments if amount > 0)
 
 
 def check_payees(accounts: Sequence[tuple[str, BankAccount]]) -> list[ZenginError]:

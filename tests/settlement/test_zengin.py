@@ -51,6 +51,7 @@ def test_golden_fields_sit_at_the_offsets_of_the_published_layout() -> None:
     # Small kana become large: ショウテン → ｼﾖｳﾃﾝ.
     assert first[50:80].decode("cp932") == "ﾔﾏﾀﾞ ｼﾖｳﾃﾝ".ljust(30)
     assert first[80:90] == b"0000012345" and first[111:112] == b"7"
+    assert first[90:91] == b"0" and first[91:111] == b" " * 20  # 新規コード, 顧客コード left blank
     assert trailer == b"8" + b"000002" + b"000000012845" + b" " * 101
     assert end == b"9" + b" " * 119
 
@@ -103,6 +104,18 @@ def test_unknown_bank_and_branch_codes_are_refused() -> None:
 def test_bad_account_types_and_numbers_are_refused(account: BankAccount) -> None:
     with pytest.raises(zengin.BadAccount):
         zengin.write(request(("shop-1", account, 100)))
+
+
+def test_a_numeric_customer_code_is_zero_filled_and_reads_back() -> None:
+    account = BankAccount("0005", "001", 1, "7654321", "ﾔﾏﾀﾞ")
+    transfer = zengin.Transfer("shop-1", account, 100, customer_code="4321")
+    data = zengin.write(TransferFile("1", "ﾃﾝﾘ", dt.date(2026, 12, 25), CITY, (transfer,)))
+    assert data.split(b"\r\n")[1][91:111] == b"0000004321" + b" " * 10
+    assert zengin.read(data).transfers[0].customer_code == "0000004321"
+    with pytest.raises(zengin.BadAccount):
+        zengin.write(
+            TransferFile("1", "ﾃﾝﾘ", dt.date(2026, 12, 25), CITY, (zengin.Transfer("x", account, 1, "AB"),))
+        )
 
 
 def test_zero_payments_are_left_out_and_an_empty_file_still_has_its_trailer() -> None:
