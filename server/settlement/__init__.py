@@ -4,10 +4,17 @@ The month of the chamber of commerce (商工会) and the city: every redeemed po
 into money in a shop's bank account, nothing counted twice and nothing missing. Submodules:
 
 - :mod:`server.settlement.zengin` — the 全銀協 総合振込 file, written and read back.
-- :mod:`server.settlement.periods` — periods, closing and reopening.
+- :mod:`server.settlement.store` — settlement's own tables next to the ledger's.
+- :mod:`server.settlement.periods` — periods, closing (freezing claims) and reopening.
 - :mod:`server.settlement.claims` — claims per merchant and program, approval and return.
-- :mod:`server.settlement.payouts` — who pays whom (city direct or via chamber) and the Zengin file.
-- :mod:`server.settlement.statements` — statements (明細) as JSON and CSV, summary CSVs.
+- :mod:`server.settlement.payouts` — who pays whom (city direct or via chamber), the Zengin file,
+  the reconciliation.
+- :mod:`server.settlement.statements` — statements (明細) as JSON and CSV, summary CSVs, partner reports.
 - :mod:`server.settlement.ranking` — the Bungotakada ranking batch.
-- :mod:`server.settlement.api` — the HTTP endpoints (``router``).
+- :mod:`server.settlement.api` — the HTTP endpoints (``router``, included by ``server.app``);
+  :mod:`server.settlement.models` their answers.
+- :mod:`server.settlement.cli` — the ``mykey-server`` verbs ``period``, ``rank``, ``payer``, ``payout``
+  (one module each in :mod:`server.settlement.commands`).
+
+The arithmetic of a claim (fee share rounding) is domain, in :mod:`points.settlement`.
 """
