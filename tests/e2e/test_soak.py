@@ -1,0 +1,21 @@
+"""The short soak (the long one is ``make soak``): nothing lost, nothing doubled, through faults."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from tests.e2e.soak import run_soak
+
+SECONDS = float(os.environ.get("MYKEY_SOAK_SECONDS", "45"))
+SEED = int(os.environ.get("MYKEY_SOAK_SEED", "20261127"))
+
+
+def test_short_soak_keeps_every_promise(tmp_path: pathlib.Path) -> None:
+    report = run_soak(tmp_path, SECONDS, SEED, terminals=4)
+    assert not report.failures, f"seed {SEED}: " + "\n".join(report.failures[:20])
+    # The run must have exercised what it claims to, or its green means nothing.
+    assert report.sales_accepted >= 50
+    assert report.sales_refused >= 1
+    assert sum(report.faults.values()) >= 5
+    assert len(report.checks) >= 10
