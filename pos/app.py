@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import pathlib
 import sys
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -46,10 +47,15 @@ class PosApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "mykey-pos"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", _("Quit"), priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q,ctrl+c", "quit", _("Quit"), priority=True)]
 
     def __init__(
-        self, counter: Counter, reader: CardReader | None, *, simulated_cards: list[Any] | None = None
+        self,
+        counter: Counter,
+        reader: CardReader | None,
+        *,
+        simulated_cards: list[Any] | None = None,
+        card_toggle: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.counter = counter
@@ -70,6 +76,10 @@ class PosApp(App[int]):
                     show=False,
                 )
             self.bind("f12", "remove_card", description=_("Remove card"), show=False)
+        # make demo with the virtual card on pcscd: F6 takes it out of / puts it on the reader.
+        self.card_toggle = card_toggle
+        if card_toggle is not None:
+            self.bind("f6", "toggle_card", description=_("Tap card {n}").format(n=1), show=False)
 
     # Start and stop ------------------------------------------------------------------
 
@@ -191,6 +201,11 @@ class PosApp(App[int]):
         """Simulated reader: put demo card ``index`` on it."""
         self.reader.tap(self.simulated_cards[index])  # type: ignore[union-attr]
 
+    def action_toggle_card(self) -> None:
+        """The demo's virtual card on pcscd: in or out."""
+        if self.card_toggle is not None:
+            self.card_toggle()
+
     def action_remove_card(self) -> None:
         """Simulated reader: take the card off."""
         self.reader.remove()  # type: ignore[union-attr]
@@ -277,8 +292,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build(args: argparse.Namespace) -> PosApp:
-    """Settings, journal, client, printer, reader and the app, from the command line."""
+def build(
+    args: argparse.Namespace,
+    *,
+    simulated_cards: list[Any] | None = None,
+    card_toggle: Callable[[], None] | None = None,
+) -> PosApp:
+    """Settings, journal, client, printer, reader and the app, from the command line.
+
+    Args:
+        args: from :func:`parse_args`.
+        simulated_cards: the cards F6–F8 tap on the simulated reader (the demo's residents);
+            default two demo UID cards and a demo My Number Card.
+        card_toggle: a callable F6 runs to insert/remove a virtual card on pcscd (``make demo``).
+    """
     loaded = settings_module.load(args.config)
     settings = settings_module.with_overrides(
         loaded,
@@ -302,18 +329,17 @@ def build(args: argparse.Namespace) -> PosApp:
     if settings.reader in ("sim", "simulated"):
         from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card
 
-        sim = SimulatedReader()
-        cards = [
+        reader = SimulatedReader()
+        cards = simulated_cards or [
             SimulatedReader.uid_card(DEMO_UIDS[0]),
             SimulatedReader.uid_card(DEMO_UIDS[1]),
             demo_jpki_card(),
         ]
-        reader = sim
     else:
         from pos.card.base import make_reader
 
         reader = make_reader("pcsc")
-    return PosApp(counter, reader, simulated_cards=cards)
+    return PosApp(counter, reader, simulated_cards=cards, card_toggle=card_toggle)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,20 +1,181 @@
-"""``make demo``: the whole system on one machine (grows with the server and counter-app issues)."""
+"""``make demo``: the whole system on one machine, stopped again when the counter app quits.
+
+1. ``mykey-server demo-data`` and ``mykey-server serve`` on 127.0.0.1 (a free port), in a fresh
+   folder under the system temp dir;
+2. cards: the virtual My Number Card (``python -m pos.card.vcard``) through pcscd's vpcd reader
+   when pcscd and vpcd are installed and no one else holds the pcscd lock — **F6** puts it on the
+   reader and takes it off; otherwise the simulated reader — **F6/F7** tap two residents' point
+   cards, **F8** a My Number Card (PIN 1234), **F12** takes the card off;
+3. the counter app in shop mode for the demo bakery; receipts go to a file printer
+   (``receipts.bin`` in the demo folder) and to the on-screen preview.
+
+Quitting the app (Ctrl+Q) or Ctrl+C stops everything the demo started: the server, the virtual
+card and pcscd if the demo started it.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
 
-from points.money import format_points, format_yen
-from points.programs import PercentAward
+import httpx
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PCSCD = "/usr/sbin/pcscd"
+VPCD_CONF = pathlib.Path("/etc/reader.conf.d/vpcd")
+PCSCD_LOCK = "/tmp/mykey-pcscd.lock"
+PCSCD_COMM = pathlib.Path("/run/pcscd/pcscd.comm")
+TERMINAL = "yamato-bakery-t1"
 
 
-def main() -> None:
-    """Show the Tenri rule on a few receipts until the server and the counter app exist."""
-    rule = PercentAward(rate_permille=100, unit=100, minimum_receipt=1000, receipt_cap=50_000)
-    print(f"mykey-pos demo — {dt.date.today():%Y-%m-%d}")
-    for receipt in (999, 1_099, 12_345, 80_000):
-        print(f"  receipt {format_yen(receipt):>8} → tickets {format_points(rule.points_for(receipt))}")
+def _python(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+@contextlib.contextmanager
+def process(command: list[str], **options: object) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` for the block; TERM it (KILL after 5 s) and reap it at the end."""
+    proc = subprocess.Popen(command, cwd=ROOT, **options)  # type: ignore[call-overload]
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def server(directory: pathlib.Path, card_key: str, ca: pathlib.Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Demo data and a live server on a free loopback port: ``(url, tokens)``."""
+    subprocess.run(
+        _python(
+            "server.cli", "demo-data", "--dir", str(directory), "--card-key", card_key, "--trust-ca", str(ca)
+        ),
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    log = (directory / "server.log").open("ab")
+    command = _python(
+        "server.cli", "serve", "--db", str(directory / "mykey.db"), "--host", "127.0.0.1", "--port", "0"
+    )
+    with process(command, stdout=subprocess.PIPE, stderr=log) as proc:
+        line = proc.stdout.readline().decode()
+        if "listening on" not in line:
+            raise RuntimeError(f"the server did not start; see {directory / 'server.log'}")
+        url = line.split("listening on", 1)[1].strip()
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/v1/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server is not healthy; see {directory / 'server.log'}")
+            time.sleep(0.1)
+        yield url, json.loads((directory / "tokens.json").read_text())
+
+
+@contextlib.contextmanager
+def pcscd_lock() -> Iterator[bool]:
+    """Hold the machine's pcscd lock if it is free: ``True`` when the demo may use pcscd."""
+    if not (os.path.exists(PCSCD) and VPCD_CONF.exists()):
+        yield False
+        return
+    fd = os.open(PCSCD_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        yield False  # tests are using pcscd right now: the demo takes the simulated reader
+        return
+    try:
+        yield True
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _pcscd_running() -> bool:
+    out = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True, check=False)
+    return out.returncode == 0
+
+
+@contextlib.contextmanager
+def pcscd() -> Iterator[None]:
+    """pcscd in the foreground for the demo's life, unless one is already running (then reused)."""
+    if _pcscd_running():
+        yield
+        return
+    with process([PCSCD, "-f", "-i"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        deadline = time.monotonic() + 10
+        while not PCSCD_COMM.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server, the cards and the counter app; stop them all when the app quits."""
+    from pos.app import build, parse_args
+    from pos.card.credentials import CardCredentials
+    from pos.card.simulated import SimulatedReader, demo_jpki_card
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="mykey-demo-"))
+    credentials = CardCredentials.load_or_create(work / "card")
+    # Ctrl+C reaches the app as a key; a SIGTERM to the demo ends it through the same cleanup.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.ExitStack() as stack:
+        url, tokens = stack.enter_context(
+            server(work / "server", credentials.card_key, work / "card" / "ca.pem")
+        )
+        args = [
+            "--config", str(work / "config.toml"), "--server", url, "--token", tokens[TERMINAL],
+            "--printer", f"file://{work / 'receipts.bin'}", "--journal", str(work / "journal.db"),
+            "--mode", "shop",
+        ]  # fmt: skip
+        toggle = None
+        simulated = None
+        if stack.enter_context(pcscd_lock()):
+            stack.enter_context(pcscd())
+            card = stack.enter_context(
+                process(
+                    _python("pos.card.vcard", "--dir", str(work / "card"), "--removed"),
+                    stdin=subprocess.DEVNULL,  # the app's keys are not the card's
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+
+            def toggle() -> None:
+                os.kill(card.pid, signal.SIGUSR1)
+
+            args += ["--reader", "pcsc"]
+            how = "F6: マイナンバーカード(仮想, PIN 1234)をかざす/外す"
+        else:
+            cards = json.loads((work / "server" / "cards.json").read_text())
+            uids = [c["uid"] for c in cards.values() if c.get("uid")][:2]
+            simulated = [SimulatedReader.uid_card(uid) for uid in uids] + [demo_jpki_card(credentials)]
+            args += ["--reader", "sim"]
+            how = "F6/F7: ポイントカード、F8: マイナンバーカード(PIN 1234)、F12: カードを外す"
+        print(f"mykey-pos demo in {work}\n  server {url}\n  {how}\n  receipts: {work / 'receipts.bin'}")
+        app = build(parse_args(args), simulated_cards=simulated, card_toggle=toggle)
+        app.run()
+    if os.environ.get("MYKEY_DEMO_KEEP") != "1":
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
