@@ -470,42 +470,46 @@ def check(conn: sqlite3.Connection) -> list[str]:
     points; each ticket's state matches the tickets-outstanding account of its program.
     """
     problems: list[str] = []
-    recomputed = conn.execute(
-        """
-        SELECT a.id, a.kind, a.owner, a.program_id, a.balance, a.floor_zero,
-               COALESCE((SELECT SUM(amount) FROM transfers WHERE credit_account_id = a.id), 0)
-             - COALESCE((SELECT SUM(amount) FROM transfers WHERE debit_account_id = a.id), 0)
-        FROM accounts a ORDER BY a.id
-        """
-    ).fetchall()
+    # One pass over the transfers (grouped), not one scan per account: check runs on real ledgers.
+    computed: dict[int, int] = {
+        row[0]: int(row[1])
+        for row in conn.execute(
+            "SELECT account_id, SUM(delta) FROM (SELECT credit_account_id AS account_id, amount AS delta"
+            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) GROUP BY account_id"
+        )
+    }
+    in_lots: dict[int, int] = {
+        row[0]: int(row[1])
+        for row in conn.execute("SELECT account_id, SUM(remaining) FROM lots GROUP BY account_id")
+    }
+    issued: dict[str, int] = {
+        row[0]: int(row[1])
+        for row in conn.execute(
+            "SELECT program_id, SUM(value) FROM tickets WHERE state = 'issued' GROUP BY program_id"
+        )
+    }
     total = 0
-    for account_id, kind, owner, program_id, stored, floor_zero, computed in recomputed:
+    known: set[int] = set()
+    for account_id, kind, owner, program_id, stored, floor_zero in conn.execute(
+        "SELECT id, kind, owner, program_id, balance, floor_zero FROM accounts ORDER BY id"
+    ):
+        known.add(account_id)
         label = f"account {account_id} ({kind} {owner[:16]} {program_id})"
-        if stored != computed:
-            problems.append(f"{label}: stored balance {stored} but transfers give {computed}")
-        if floor_zero and computed < 0:
-            problems.append(f"{label}: negative balance {computed}")
+        expected = computed.get(account_id, 0)
+        if stored != expected:
+            problems.append(f"{label}: stored balance {stored} but transfers give {expected}")
+        if floor_zero and expected < 0:
+            problems.append(f"{label}: negative balance {expected}")
+        held, worth = in_lots.get(account_id, 0), issued.get(program_id, 0)
+        if kind == "resident" and stored != held:
+            problems.append(f"resident account {account_id}: balance {stored} but lots hold {held}")
+        if kind == "tickets" and stored != worth:
+            problems.append(
+                f"tickets of {program_id}: account holds {stored} but issued tickets are worth {worth}"
+            )
         total += stored
     if total != 0:
         problems.append(f"balances sum to {total}, not 0")
-    for account_id, stored, in_lots in conn.execute(
-        """
-        SELECT a.id, a.balance, COALESCE((SELECT SUM(remaining) FROM lots WHERE account_id = a.id), 0)
-        FROM accounts a WHERE a.kind = 'resident'
-        """
-    ).fetchall():
-        if stored != in_lots:
-            problems.append(f"resident account {account_id}: balance {stored} but lots hold {in_lots}")
-    for program_id, stored, issued in conn.execute(
-        """
-        SELECT a.program_id, a.balance,
-               COALESCE((SELECT SUM(value) FROM tickets t WHERE t.program_id = a.program_id
-                         AND t.state = 'issued'), 0)
-        FROM accounts a WHERE a.kind = 'tickets'
-        """
-    ).fetchall():
-        if stored != issued:
-            problems.append(
-                f"tickets of {program_id}: account holds {stored} but issued tickets are worth {issued}"
-            )
+    for account_id in sorted(set(computed) - known):
+        problems.append(f"transfers name account {account_id}, which does not exist")
     return problems
