@@ -165,6 +165,8 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
     # A ticket of a program that gives change may leave ``left`` below zero: cash change covers it.
     prepared.change = request.cash - left
     paid_otherwise = max(0, total - points - sum(t.applied for t in prepared.tickets))
+    if len(set(request.award_programs)) != len(request.award_programs):
+        raise ApiError("invalid_request", "each program appears at most once in award_programs")
     for program_id in request.award_programs:
         program = accepted(program_id)
         if not isinstance(program.award_rule, PercentAward):

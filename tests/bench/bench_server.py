@@ -31,8 +31,10 @@ CLIENTS = 50
 DURATION = float(os.environ.get("BENCH_SERVER_SECONDS", "10"))
 WARMUP = 1.5
 CARDS = 200
-#: Server worker processes: the load process takes a fraction of one core, so two use both.
-WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", "2"))
+#: Server worker processes. Two measured no faster than one here: a worker waiting for the
+#: other's write lock sits in SQLite's busy handler (it sleeps in 1, 2, 5, 10 ms steps) with its
+#: event loop blocked, so the handoffs eat what the second core gives.
+WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
 
 
 def baseline(directory: pathlib.Path, seconds: float = 2.0) -> float:

@@ -71,6 +71,7 @@ async def test_refused_sales_leave_no_trace(api, demo: Demo) -> None:
         (sale(card, total=5000, points={"no-such": 10}), "unknown_program"),
         (sale(card, total=5000, points={"tenri-silver": 10}), "not_eligible"),
         (sale(card, total=5000, awards=["oguni-kitasato"]), "no_award_rule"),
+        (sale(card, total=5000, awards=[TENRI, TENRI]), "invalid_request"),
     ]
     for body, code in cases:
         answer = await api(SHOP).post("/v1/sales", json=body)
