@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from server import db
+from points.programs import ExchangeAward, FundingSource, Program
+from server import admin, db
 from server.settlement import periods, zengin
 from tests.settlement.conftest import Books
 from tests.settlement.demo_server import DEC, NOV, Demo, make_demo, sell
@@ -216,3 +217,42 @@ async def test_an_offline_sale_refused_on_sync_is_a_disputed_line_never_paid(mon
         400,
         "offline_limit_exceeded",
     )
+
+
+async def test_a_city_runs_the_ranking_round_once_and_gets_voucher_slips(tmp_path: pathlib.Path) -> None:
+    d = make_demo(tmp_path)
+    walk = Program(
+        id="tenri-walk",
+        name_ja="天理健康ウォーク",
+        name_en="Tenri health walk",
+        city="tenri",
+        funding=FundingSource(kind="city", id="tenri"),
+        award_rule=ExchangeAward(threshold=5000, voucher_value=500, voucher_count=10),
+    )
+    conn = db.connect(d.path)
+    with db.atomic(conn):
+        admin.put_program(conn, walk)
+        for resident, points in (("sato", 9000), ("suzuki", 5000), ("takahashi", 4999)):
+            admin.grant(conn, str(d.cards[resident]["card_key"]), walk, points, now=NOV)
+    conn.close()
+    try:
+        body = {"threshold": 5000, "top_k": 200}
+        async with d.client("toshima") as other_city:
+            refused = await other_city.post("/v1/ranking/tenri-walk/2026", json=body)
+            assert refused.status_code == 404  # not Toshima's program
+        async with d.client("tenri") as city:
+            preview = (await city.get("/v1/ranking/tenri-walk", params={"threshold": 5000})).json()
+            assert [line["balance"] for line in preview] == [9000, 5000]
+            first = (await city.post("/v1/ranking/tenri-walk/2026", json=body)).json()
+            assert (first["holders"], first["points"], first["repeated"]) == (2, 10000, False)
+            assert len(first["awarded"][0]["tickets"]) == 10
+            again = (await city.post("/v1/ranking/tenri-walk/2026", json=body)).json()
+            assert again["repeated"] and again["points"] == 10000
+            after = (await city.get("/v1/ranking/tenri-walk", params={"threshold": 1})).json()
+            assert [line["balance"] for line in after] == [4999, 4000]
+        serial = first["awarded"][0]["tickets"][0]["serial"]
+        async with d.client("yamato-bakery-t1") as terminal:
+            ticket = (await terminal.get(f"/v1/tickets/{serial}")).json()
+        assert (ticket["state"], ticket["value"]) == ("issued", 500)
+    finally:
+        d.app.state.store.close()
