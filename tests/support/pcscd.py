@@ -209,14 +209,16 @@ def wait_empty(readers: tuple[str, ...] = VPCD_READERS, timeout: float = 5.0) ->
         scard.SCardReleaseContext(ctx)
 
 
-# One pcscd per test process, shared by every conftest that asks for it.
+# One pcscd per test process, shared by every fixture that asks for it (counted), so that two
+# conftests or modules using it at once never take the lock twice.
 _shared_lock = threading.Lock()
 _shared: tuple[PcscdLock, Pcscd] | None = None
+_users = 0
 
 
 def shared_pcscd() -> Pcscd:
-    """Take the machine lock and start pcscd once for this process; kept until :func:`release_shared`."""
-    global _shared
+    """Take the machine lock and start pcscd (once per process); pair with :func:`release_shared`."""
+    global _shared, _users
     with _shared_lock:
         if _shared is None:
             lock = PcscdLock()
@@ -228,27 +230,34 @@ def shared_pcscd() -> Pcscd:
                 lock.release()
                 raise
             _shared = (lock, daemon)
+        _users += 1
         _shared[1].start()  # a test may have left it stopped
         return _shared[1]
 
 
 def release_shared() -> None:
-    """Stop our pcscd and let go of the machine lock."""
-    global _shared
+    """When the last user lets go: stop our pcscd and release the machine lock."""
+    global _shared, _users
     with _shared_lock:
-        if _shared is not None:
-            lock, daemon = _shared
-            _shared = None
-            try:
-                if daemon.proc is not None:
-                    daemon.stop()
-            finally:
-                lock.release()
+        _users = max(0, _users - 1)
+        if _shared is None or _users:
+            return
+        lock, daemon = _shared
+        _shared = None
+        try:
+            if daemon.proc is not None:
+                daemon.stop()
+        finally:
+            lock.release()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pcscd() -> Iterator[Pcscd]:
-    """pcscd + vpcd, running for the whole session under the machine lock."""
+    """pcscd + vpcd under the machine lock, reused by the tests of a module.
+
+    Module scope, not session: starting pcscd takes ~60 ms, and other people's card tests need
+    the lock back while the rest of a long test session runs.
+    """
     daemon = shared_pcscd()
     try:
         yield daemon
