@@ -149,8 +149,10 @@ class SimulatedReader(CardReader):
 
     def connect(self, reader: str | None = None) -> SimulatedSession:
         """A session with the tapped card."""
-        if reader not in (None, self.name) or not self.plugged:
-            raise errors.ReaderGone(reader or self.name) if self.plugged or reader else errors.NoReader()
+        if reader not in (None, self.name):
+            raise errors.ReaderGone(f"no reader named {reader!r}")
+        if not self.plugged:
+            raise errors.ReaderGone(self.name) if reader else errors.NoReader()
         if self.card is None:
             raise errors.NoCard()
         return SimulatedSession(self, self.card)

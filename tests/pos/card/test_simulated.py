@@ -121,3 +121,13 @@ async def test_events_reach_an_asyncio_consumer_from_another_thread(reader: Simu
     await loop.run_in_executor(None, reader.tap, SimulatedReader.uid_card(DEMO_UIDS[0]))
     event = await asyncio.wait_for(waiting, 5)
     assert isinstance(event, events.CardPresent)
+
+
+def test_connecting_to_a_reader_that_is_not_there(reader: SimulatedReader) -> None:
+    reader.tap(SimulatedReader.uid_card(DEMO_UIDS[0]))
+    with pytest.raises(errors.ReaderGone):
+        reader.connect("Some Other Reader")
+    reader.unplug()
+    with pytest.raises(errors.ReaderGone):
+        reader.connect(reader.name)
+    assert reader.readers() == []
