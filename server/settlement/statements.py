@@ -69,6 +69,10 @@ def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_i
         for c in rows
     ]
     disputed = claims.disputed_lines(conn, period_id, merchant_id=merchant_id)
+    if scope.role == "city":
+        # A city sees the disputed lines of its own programs only, like the claims.
+        own = {row[0] for row in conn.execute("SELECT id FROM programs WHERE city_id = ?", (scope.city_id,))}
+        disputed = [line for line in disputed if line["program_id"] in own]
     return {
         "merchant": {
             "id": merchant_id,

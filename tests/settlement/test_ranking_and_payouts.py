@@ -128,3 +128,16 @@ def test_a_payee_without_a_bank_account_is_held_not_paid(books: Books) -> None:
     approve_all(books, "2026-11")
     plan = payouts.plan(books.conn, "2026-11", "city:miyako")
     assert plan.payments == [] and plan.held[0]["payee_id"] == "shop-c"
+
+
+def test_a_city_sees_only_its_own_programs_on_a_merchants_statement(books: Books) -> None:
+    books.redeem("shop-a", "tenri", 100, NOV)
+    books.redeem("shop-a", "miyako", 200, NOV)
+    books.refuse("shop-a", "tenri", 50, "ticket_already_redeemed", NOV)
+    books.refuse("shop-a", "miyako", 70, "offline_limit_exceeded", NOV)
+    periods.close(books.conn, "tenri-cci", NOVEMBER, "clerk", now=DEC)
+    doc = statements.statement(books.conn, Scope("city", city_id="miyako"), "shop-a", "2026-11")
+    assert [c["program_id"] for c in doc["claims"]] == ["miyako"]
+    assert [line["amount"] for line in doc["disputed"]] == [70]
+    whole = statements.statement(books.conn, Scope("merchant", merchant_id="shop-a"), "shop-a", "2026-11")
+    assert whole["totals"]["gross"] == 300 and whole["totals"]["disputed"] == 120
