@@ -314,12 +314,18 @@ def _int(raw: bytes, what: str) -> int:
     return int(raw)
 
 
+def _digits(raw: bytes, what: str) -> str:
+    if not raw.isdigit():
+        raise FileDoesNotReadBack(f"{what} is not numeric: {raw!r}")
+    return raw.decode("ascii")
+
+
 def _account(raw: bytes, bank: slice, branch: slice, kind: int, number: slice, holder: str) -> BankAccount:
     return BankAccount(
-        bank_code=raw[bank].decode("ascii"),
-        branch_code=raw[branch].decode("ascii"),
+        bank_code=_digits(raw[bank], "銀行番号"),
+        branch_code=_digits(raw[branch], "支店番号"),
         account_type=_int(raw[kind : kind + 1], "預金種目"),
-        number=raw[number].decode("ascii"),
+        number=_digits(raw[number], "口座番号"),
         holder=holder,
     )
 
@@ -361,7 +367,7 @@ def read(data: bytes, year: int = 2000) -> TransferFile:
         )
     month, day = _int(head[54:56], "振込日"), _int(head[56:58], "振込日")
     return TransferFile(
-        requester_code=head[4:14].decode("ascii"),
+        requester_code=_digits(head[4:14], "依頼人コード"),
         requester_name=_text(head[14:54]),
         transfer_date=_month_day(year, month, day),
         account=_account(head, slice(58, 62), slice(77, 80), 95, slice(96, 103), _text(head[14:54])),

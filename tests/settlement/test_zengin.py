@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import pathlib
 
@@ -150,6 +151,14 @@ def test_back_to_back_records_without_newlines_also_read() -> None:
 
 
 NAME_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(min_size=0, max_size=600))
+def test_reading_garbage_fails_only_with_a_clear_error(garbage: bytes) -> None:
+    for data in (garbage, GOLDEN.read_bytes()[:122] + garbage, GOLDEN.read_bytes()[:-124] + garbage):
+        with contextlib.suppress(zengin.FileDoesNotReadBack):
+            zengin.read(data)
 
 
 @settings(max_examples=150, deadline=None)
