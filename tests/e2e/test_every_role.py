@@ -6,14 +6,11 @@ admin reach endpoints a terminal never does (settlement, eligibility, conversion
 
 from __future__ import annotations
 
-import pathlib
-from collections.abc import Iterator
-
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.support.server import RunningServer, running_server
+from tests.server.test_schemathesis import api_schema, server  # one live server per module
+from tests.support.server import RunningServer
 
 #: One principal of each role in the demo data.
 ROLES = {
@@ -27,17 +24,7 @@ ROLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    directory: pathlib.Path = tmp_path_factory.mktemp("every-role")
-    with running_server(directory / "srv") as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def api_schema(server: RunningServer) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(server.url + "/openapi.json")
-
+__all__ = ["api_schema", "server"]
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
