@@ -198,8 +198,11 @@ class PosApp(App[int]):
         return signature, identity.certificate_der
 
     def action_tap(self, index: int) -> None:
-        """Simulated reader: put demo card ``index`` on it."""
-        self.reader.tap(self.simulated_cards[index])  # type: ignore[union-attr]
+        """Simulated reader: put demo card ``index`` on it (a factory is called on the first tap)."""
+        card = self.simulated_cards[index]
+        if not hasattr(card, "process"):
+            card = self.simulated_cards[index] = card()
+        self.reader.tap(card)  # type: ignore[union-attr]
 
     def action_toggle_card(self) -> None:
         """The demo's virtual card on pcscd: in or out."""
@@ -330,10 +333,11 @@ def build(
         from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card
 
         reader = SimulatedReader()
+        # The My Number Card is made on its first tap: its RSA keys take a while to generate.
         cards = simulated_cards or [
             SimulatedReader.uid_card(DEMO_UIDS[0]),
             SimulatedReader.uid_card(DEMO_UIDS[1]),
-            demo_jpki_card(),
+            demo_jpki_card,
         ]
     else:
         from pos.card.base import make_reader
