@@ -172,6 +172,7 @@ class TenderScreen(PosScreen):
         """Verify and add a scanned ticket (a no-change loss needs the same ticket scanned twice)."""
         checkout = self.checkout
         assert checkout is not None
+        text = self.typed_serial_to_text(text)
         confirm = getattr(self, "_loss_confirm", None) == text.strip().upper()
         try:
             from points import tickets
@@ -196,6 +197,36 @@ class TenderScreen(PosScreen):
                 serial=held.ticket.human_serial, value=format_yen(held.applied)
             )
         )
+
+    def typed_serial_to_text(self, typed: str) -> str:
+        """A typed human serial (a torn QR code) becomes the ticket's signed text, asked of the server.
+
+        Raises:
+            TenderRefused: offline, or the server does not know the serial.
+        """
+        from points import tickets
+
+        try:
+            serial = tickets.parse_human_serial(typed)
+        except tickets.TicketGarbled:
+            return typed  # not a serial: treat it as the QR text
+        try:
+            status = self.pos.counter.client.ticket(serial)
+        except SyncError:
+            raise TenderRefused(
+                "serial_offline", "A typed serial needs the server; scan the QR code."
+            ) from None
+        if status.text is None:
+            # The server hands the signed text to the issuing side only (it is a bearer instrument).
+            raise TenderRefused(
+                "serial_not_redeemable",
+                "Ticket {serial}: {value:,} yen, {state}. "
+                "A typed serial cannot be redeemed: scan the QR code.",
+                serial=status.human_serial,
+                value=status.value,
+                state=status.state.value,
+            )
+        return status.text
 
     def action_next_program(self) -> None:
         """Apply the points field to the next program."""

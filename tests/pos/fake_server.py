@@ -52,6 +52,8 @@ from points.wire import (
     TerminalMode,
     TicketIssueRequest,
     TicketIssueResult,
+    TicketState,
+    TicketStatus,
 )
 from pos.card.apdu import uid_card_key
 from pos.card.simulated import DEMO_UIDS, demo_credentials
@@ -116,6 +118,7 @@ class FakeServer:
         self.down = False
         self.lose_answers = False
         self._serial = 1000
+        self.values: dict[int, int] = {}
 
     @property
     def transport(self) -> httpx.MockTransport:
@@ -125,6 +128,7 @@ class FakeServer:
     def ticket(self, value: int, program_id: str = "tenri-megumi", days: int = 30) -> str:
         """Issue a signed ticket text as the server would."""
         self._serial += 1
+        self.values[self._serial] = value
         return self.signer.issue(self._serial, program_id, value, self.today + dt.timedelta(days=days))
 
     def config(self) -> TerminalConfig:
@@ -181,6 +185,8 @@ class FakeServer:
                 return 200, self.award(EventAwardRequest.model_validate(data)).model_dump(mode="json")
             if path == "/v1/tickets/issue":
                 return 200, self.issue(TicketIssueRequest.model_validate(data)).model_dump(mode="json")
+            if path.startswith("/v1/tickets/") and method == "GET":
+                return 200, self.ticket_status(int(path.rsplit("/", 1)[1])).model_dump(mode="json")
             if path.startswith("/v1/cards/") and path.endswith("/eligibility"):
                 card_key = path.split("/")[3]
                 self.eligibility[card_key] = EligibilityUpdate.model_validate(data).tags
@@ -274,6 +280,20 @@ class FakeServer:
         )
         self.sales[sale.sale_id] = (body, result)
         return result
+
+    def ticket_status(self, serial: int) -> TicketStatus:
+        """A ticket's state; like the real server, no signed text for a shop terminal."""
+        if not 1000 < serial <= self._serial:
+            raise Refusal(404, "ticket_not_found", "no such ticket")
+        state = TicketState.REDEEMED if serial in self.redeemed else TicketState.ISSUED
+        return TicketStatus(
+            serial=serial,
+            human_serial=tickets.format_human_serial(serial),
+            program_id="tenri-megumi",
+            value=self.values.get(serial, 0),
+            expires_on=self.today,
+            state=state,
+        )
 
     def check_proof(self, sale: SaleRequest) -> None:
         """The card's signature over SHA-256(nonce), by the certificate whose hash is the card key."""

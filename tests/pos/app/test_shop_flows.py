@@ -269,3 +269,20 @@ async def test_a_lost_answer_is_resent_with_the_same_id_until_known(
         assert isinstance(app.screen, ReceiptScreen)
     assert len(server.sales) == 1
     assert only_sale(app).state is EntryState.ACCEPTED
+
+
+async def test_a_typed_serial_shows_the_ticket_but_needs_the_qr_code(
+    make_app: Callable[..., PosApp], server: FakeServer
+) -> None:
+    app = make_app()
+    server.ticket(500)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#ticket", "0000-0000-1001-9")
+        message = text_of(pilot, "#message")
+        assert "0000-0000-1001-9" in message and "500 円" in message and "QR コード" in message
+        await fill(pilot, "#ticket", "0000-0000-1001-8")  # a wrong check digit is not a serial
+        assert "有効なポイント券ではありません" in text_of(pilot, "#message")
