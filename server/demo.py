@@ -196,9 +196,9 @@ def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) 
                 (cards["tanaka"]["card_key"], (today + dt.timedelta(days=365)).isoformat(), admin.now_text()),
             )
             admin.grant(conn, str(cards["tanaka"]["card_key"]), by_id["tenri-silver"], 2500)
-            for number, key in enumerate(card_keys, start=1):
-                cards.setdefault(f"card-{number}", {"card_key": key, "uid": None})
-                _grant_demo(conn, key, by_id)
+            for count, extra_key in enumerate(card_keys, start=1):
+                cards.setdefault(f"card-{count}", {"card_key": extra_key, "uid": None})
+                _grant_demo(conn, extra_key, by_id)
             for pem in trust_ca:
                 admin.add_trust_anchor(conn, pem)
             admin.log(conn, "demo-data", "demo-data", f"{len(tokens)} principals, {len(cards)} cards")

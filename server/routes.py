@@ -168,7 +168,7 @@ async def terminal_config(
         merchant = Merchant(id=row[0], name=row[1], category="city")
     return TerminalConfig(
         terminal_id=principal.terminal_id,
-        mode=TerminalMode(principal.mode),
+        mode=TerminalMode(principal.mode or TerminalMode.SHOP),
         merchant=merchant,
         programs=visible_programs(store, principal),
         ticket_keys={store.signer.key_id: _public_key(store)},

@@ -147,9 +147,9 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
         )
     keys: dict[str, Ed25519PublicKey] = {store.signer.key_id: store.signer.public_key}
     left = total - points
-    for tender in request.tickets:
+    for scanned in request.tickets:
         try:
-            ticket = ticket_codes.verify(tender.text, keys, today)
+            ticket = ticket_codes.verify(scanned.text, keys, today)
         except ticket_codes.TicketError as error:
             raise ApiError(
                 error.code if error.code in _TICKET_CODES else "ticket_invalid", str(error)
