@@ -131,3 +131,23 @@ def test_the_server_speaks_tls_verified_against_the_configured_ca(
             assert http.post("/v1/sales", json=sale(total=500)).status_code == 200
         with pytest.raises(httpx.ConnectError):  # the system CAs do not know the test CA
             httpx.get(server.url + "/v1/health", verify=True)
+
+
+def test_two_worker_processes_share_one_ledger(tmp_path: pathlib.Path) -> None:
+    with running_server(tmp_path / "workers", workers=2) as server:
+        card = server.cards["takahashi"]["card_key"]
+
+        async def send() -> list[httpx.Response]:
+            token = server.tokens["yamato-bakery-t1"]
+            async with httpx.AsyncClient(
+                base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+            ) as http:
+                bodies = [sale(card, total=500, points={TENRI: 100}) for _ in range(40)]
+                return await asyncio.gather(*(http.post("/v1/sales", json=b, timeout=30) for b in bodies))
+
+        answers = asyncio.run(send())
+        assert [a.status_code for a in answers] == [200] * 40
+        with server.client("yamato-bakery-t1") as http:
+            lookup = http.post("/v1/cards/lookup", json={"card_key": card}).json()
+        assert {b["program_id"]: b["points"] for b in lookup["balances"]}[TENRI] == 5000 - 40 * 100
+    assert mykey_server("check", "--db", str(server.db_path)).returncode == 0
