@@ -30,6 +30,8 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})([ab]?)$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 #: Transfer kinds a claim counts: what a merchant redeemed, and voids of exactly those.
 REDEEM_KINDS = ("redeem_points", "redeem_ticket")
+#: Where a counted transfer's amount goes in a claim's sums (index in the sums list).
+_COLUMN = {"redeem_points": 0, "redeem_ticket": 1, "void": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +191,8 @@ def _freeze(
 ) -> tuple[int, int]:
     # Every (merchant of the chamber, program) pair gets a claim number up front, in a small
     # in-memory map; one INSERT ... SELECT then records each counted transfer under its number
-    # (rowid-ordered, so the primary key grows at its end), and one GROUP BY over what was just
-    # recorded gives the sums. Pairs with nothing counted and nothing disputed get no claim.
+    # (rowid-ordered, so the primary key grows at its end) and hands each row to ``tally``, which
+    # keeps the sums: one pass, no sort. Pairs with nothing counted and nothing disputed get no claim.
     conn.execute("PRAGMA temp_store = MEMORY")
     first_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM claims").fetchone()[0])
     conn.execute("DROP TABLE IF EXISTS temp.close_map")
@@ -203,12 +205,26 @@ def _freeze(
         " FROM merchants m CROSS JOIN programs p WHERE m.chamber_id = ?",
         (first_seq - 1, chamber_id),
     )
+    sums: dict[int, list[int]] = {}  # seq → [points, tickets, voided, count, disputed]
+    span = [0, -1]
+
+    def tally(seq: int, transfer_id: int, kind: str, amount: int) -> int:
+        line = sums.get(seq)
+        if line is None:
+            line = sums[seq] = [0, 0, 0, 0, 0]
+        line[_COLUMN[kind]] += amount
+        line[3] += 1
+        span[0] = span[0] if span[1] >= 0 else transfer_id  # rows arrive in transfer id order
+        span[1] = transfer_id
+        return seq
+
+    conn.create_function("settlement_tally", 4, tally)
     # What a claim counts: transfers into or out of a merchant's receivable by redeeming or by
     # voiding a redemption, accepted before the cutoff, counted by no earlier close.
-    conn.execute(
+    inserted = conn.execute(
         """
         INSERT INTO claim_transfers(transfer_id, claim_seq)
-        SELECT t.id, m.seq FROM transfers t
+        SELECT t.id, settlement_tally(m.seq, t.id, t.kind, t.amount) FROM transfers t
         JOIN temp.close_map m ON m.merchant_id = t.merchant_id AND m.program_id = t.program_id
         LEFT JOIN transfers o ON o.id = t.reverses_id
         WHERE t.id >= :low AND +t.created_at < :cutoff
@@ -218,24 +234,12 @@ def _freeze(
         ORDER BY t.id
         """,
         {"low": low_water, "cutoff": cutoff},
-    )
-    sums: dict[int, list[int]] = {}  # seq → [points, tickets, voided, count, disputed]
-    span = [0, -1]
-    for seq, points, tickets, voided, count, first, last in conn.execute(
-        """
-        SELECT ct.claim_seq,
-               SUM(CASE WHEN t.kind = 'redeem_points' THEN t.amount ELSE 0 END),
-               SUM(CASE WHEN t.kind = 'redeem_ticket' THEN t.amount ELSE 0 END),
-               SUM(CASE WHEN t.kind = 'void' THEN t.amount ELSE 0 END),
-               COUNT(*), MIN(ct.transfer_id), MAX(ct.transfer_id)
-        FROM claim_transfers ct JOIN transfers t ON t.id = ct.transfer_id
-        WHERE ct.transfer_id >= ? AND ct.claim_seq >= ?
-        GROUP BY ct.claim_seq
-        """,
-        (low_water, first_seq),
-    ):
-        sums[seq] = [points, tickets, voided, count, 0]
-        span = [min(span[0], first) if span[1] >= 0 else first, max(span[1], last)]
+    ).rowcount
+    conn.create_function("settlement_tally", 4, None)
+    if inserted != sum(line[3] for line in sums.values()):  # the sums must describe exactly the rows kept
+        raise RuntimeError(
+            f"close counted {inserted} transfers but summed {sum(x[3] for x in sums.values())}"
+        )
     disputes = conn.execute(
         """
         SELECT r.id, r.merchant_id, r.program_id, r.amount, m.seq FROM refused_sales r
