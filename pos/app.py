@@ -56,8 +56,11 @@ class PosApp(App[int]):
         *,
         simulated_cards: list[Any] | None = None,
         card_toggle: Callable[[], None] | None = None,
+        settings: settings_module.Settings | None = None,
     ) -> None:
         super().__init__()
+        #: What the settings screen edits (and saves to the TOML file).
+        self.settings = settings or settings_module.Settings()
         self.counter = counter
         self.reader = reader
         self.simulated_cards = simulated_cards or []
@@ -244,7 +247,7 @@ class PosApp(App[int]):
         """Send the offline queue, with a progress note for long queues."""
 
         def progress(done: int, total: int) -> None:
-            self.call_from_thread(self.notify, _("Syncing {done}/{total}").format(done=done, total=total))
+            self.call_from_thread(self.show_sync_progress, done, total)
 
         report = await asyncio.to_thread(self.counter.sync, progress)
         if report.refused:  # type: ignore[attr-defined]
@@ -252,7 +255,18 @@ class PosApp(App[int]):
                 _("{n} offline sales were refused: see End of day.").format(n=len(report.refused)),  # type: ignore[attr-defined]
                 severity="warning",
             )
+        self.show_sync_progress(0, 0)
         self.refresh_status()
+
+    def show_sync_progress(self, done: int, total: int) -> None:
+        """The progress bar of a long sync on the home screen (hidden when nothing is left)."""
+        from textual.widgets import ProgressBar
+
+        for bar in self.screen.query("#sync-progress").results(ProgressBar):
+            bar.display = 0 < done < total
+            bar.update(total=total or None, progress=done)
+        if total > 500:
+            self.notify(_("Syncing {done}/{total}").format(done=done, total=total), timeout=1)
 
     # Sales ---------------------------------------------------------------------------
 
@@ -343,7 +357,7 @@ def build(
         from pos.card.base import make_reader
 
         reader = make_reader("pcsc")
-    return PosApp(counter, reader, simulated_cards=cards, card_toggle=card_toggle)
+    return PosApp(counter, reader, simulated_cards=cards, card_toggle=card_toggle, settings=loaded)
 
 
 def main(argv: list[str] | None = None) -> int:

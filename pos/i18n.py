@@ -85,3 +85,8 @@ def language() -> str:
 def _(message: str) -> str:
     """Translate ``message`` (an English id) into the current language."""
     return translations(_language).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a message id for the catalog where it is translated later (e.g. a table of labels)."""
+    return message

@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widgets import ProgressBar, Static
 
 from points.money import format_yen
 from pos.i18n import _
@@ -22,6 +22,7 @@ class HomeScreen(PosScreen):
         Binding("f2", "history", _("History")),
         Binding("f3", "end_of_day", _("End of day")),
         Binding("f4", "statement", _("Statement")),
+        Binding("f5", "settings", _("Settings")),
         Binding("f9", "sync", _("Sync")),
     ]
 
@@ -31,9 +32,11 @@ class HomeScreen(PosScreen):
             yield Static(_("Please touch your card"), id="prompt", classes="big")
             yield Static("", id="totals")
             yield Static("", id="pending")
+            yield ProgressBar(id="sync-progress", show_eta=False)
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
+        self.query_one("#sync-progress", ProgressBar).display = False
         self.refresh_totals()
 
     def on_screen_resume(self) -> None:
@@ -74,6 +77,12 @@ class HomeScreen(PosScreen):
         from pos.screens.statement import StatementScreen
 
         self.app.push_screen(StatementScreen())
+
+    def action_settings(self) -> None:
+        """Server, reader, printer, language."""
+        from pos.screens.settings import SettingsScreen
+
+        self.app.push_screen(SettingsScreen())
 
     async def action_sync(self) -> None:
         """Send the offline queue now."""

@@ -22,7 +22,7 @@ def message_ids() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                if name == "_":
+                if name in ("_", "N_"):
                     found.add(node.args[0].value)
                 if name == "TenderRefused" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
                     found.add(node.args[1].value)
