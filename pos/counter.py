@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from ulid import ULID
 
@@ -339,10 +340,15 @@ class Counter:
         unsynced = self.day_totals()["unsynced"]
         return self.printer.print(receipts.end_of_day(self.config, self.today(), dt.date.today(), unsynced))
 
-    def statement(self, period: str) -> object:
+    def statement(self, period: str) -> Any:
         """The merchant's settlement statement (明細) for a closed period, as the server sends it."""
         assert self.config is not None
         return self.client.statement(self.config.merchant.id, period)
+
+    def print_statement(self, data: dict[str, Any]) -> PrintOutcome:
+        """Print a statement fetched with :meth:`statement`."""
+        assert self.config is not None
+        return self.printer.print(receipts.statement(self.config, data))
 
 
 def dumps(value: object) -> str:

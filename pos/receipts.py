@@ -7,8 +7,11 @@ The layout and the bytes are the printer part's business (:mod:`printers`).
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from points import tickets
 from points.programs import Program
@@ -23,6 +26,8 @@ from printers.documents import (
     PointsUsed,
     ProgramDay,
     SaleReceipt,
+    SettlementStatement,
+    StatementLine,
     Tally,
     TicketUsed,
     VoidReceipt,
@@ -157,4 +162,51 @@ def end_of_day(config: TerminalConfig, entries: list[Entry], day: dt.date, unsyn
         ),
         offline=sum(1 for e in sales if e.offline),
         unsynced=unsynced,
+    )
+
+
+def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStatement:
+    """The settlement statement (明細) slip from the server's ``GET /v1/statements/...`` answer.
+
+    Claims of programs this terminal does not know are left off the slip (their totals stay in
+    the server's answer); disputed sales are counted per program.
+    """
+    programs = _programs(config)
+    period = str(data["period_id"])
+    match = re.search(r"(\d{4})-(\d{2})$", period)
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        start = dt.date(year, month, 1)
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+    else:
+        start = end = dt.date.today()
+    lines = []
+    for claim in data.get("claims", []):
+        program = programs.get(claim["program_id"])
+        if program is None:
+            continue
+        lines.append(
+            StatementLine(
+                program=program,
+                redeemed=Tally(0, int(claim["redeemed_points"])),
+                tickets=Tally(0, int(claim["redeemed_tickets"])),
+                voided=Tally(0, int(claim["voided"])),
+                fee=int(claim["fee"]),
+                disputed=Tally(
+                    sum(1 for d in data.get("disputed", []) if d.get("program_id") == program.id),
+                    int(claim["disputed"]),
+                ),
+            )
+        )
+    states = sorted({str(c.get("state_ja") or c.get("state")) for c in data.get("claims", [])})
+    payers = sorted({str(c.get("payout", "")) for c in data.get("claims", []) if c.get("payout")})
+    return SettlementStatement(
+        merchant=config.merchant,
+        period=period,
+        period_start=start,
+        period_end=end,
+        issued_at=dt.datetime.now().astimezone(),
+        lines=tuple(lines),
+        payer="・".join(payers),
+        status="・".join(states),
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
+from points.money import format_yen
 from pos.i18n import _, language
 from pos.screens.base import PosScreen
 from pos.sync import SyncError
@@ -17,7 +17,14 @@ from pos.sync import SyncError
 class StatementScreen(PosScreen):
     """Type a period (e.g. 2026-10) and Enter: the statement as the server gives it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", _("Back"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "print_statement", _("Print")),
+        Binding("escape", "back", _("Back")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, object] | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -36,7 +43,25 @@ class StatementScreen(PosScreen):
         except SyncError as exc:
             self.say(exc.message(language()), error=True)
             return
-        self.query_one("#statement", Static).update(json.dumps(statement, ensure_ascii=False, indent=2))
+        self.data = statement
+        totals = statement.get("totals", {})
+        rows = [f"{statement.get('period_id')}  {statement.get('merchant', {}).get('name', '')}"]
+        for claim in statement.get("claims", []):
+            state = claim.get("state_ja") or claim["state"]
+            rows.append(f"{claim['program_name']}: {format_yen(claim['net'])}  ({state})")
+        rows.append(_("Total paid: {amount}").format(amount=format_yen(int(totals.get("net", 0)))))
+        if totals.get("disputed"):
+            rows.append(_("Disputed: {amount}").format(amount=format_yen(int(totals["disputed"]))))
+        self.query_one("#statement", Static).update("\n".join(rows))
+
+    async def action_print_statement(self) -> None:
+        """Print the statement slip."""
+        if self.data is None:
+            return
+        outcome = await self.blocking(self.pos.counter.print_statement, self.data)
+        from pos.screens.receipt import ReceiptScreen
+
+        self.app.push_screen(ReceiptScreen(outcome, _("Settlement statement")))
 
     def action_back(self) -> None:
         """Back home."""

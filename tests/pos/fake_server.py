@@ -119,6 +119,8 @@ class FakeServer:
         self.lose_answers = False
         self._serial = 1000
         self.values: dict[int, int] = {}
+        #: The answer to ``GET /v1/statements/...`` (the settlement server's schema), if any.
+        self.statement: dict[str, Any] | None = None
 
     @property
     def transport(self) -> httpx.MockTransport:
@@ -185,6 +187,10 @@ class FakeServer:
                 return 200, self.award(EventAwardRequest.model_validate(data)).model_dump(mode="json")
             if path == "/v1/tickets/issue":
                 return 200, self.issue(TicketIssueRequest.model_validate(data)).model_dump(mode="json")
+            if path.startswith("/v1/statements/"):
+                if self.statement is None:
+                    raise Refusal(404, "statement_not_found", "no closed period")
+                return 200, self.statement
             if path.startswith("/v1/tickets/") and method == "GET":
                 return 200, self.ticket_status(int(path.rsplit("/", 1)[1])).model_dump(mode="json")
             if path.startswith("/v1/cards/") and path.endswith("/eligibility"):

@@ -77,3 +77,26 @@ async def test_settings_are_saved_to_the_toml_file_with_a_private_token(
         assert "保存しました" in text_of(pilot, "#message")
     saved = settings_module.load(tmp_path / "config.toml")
     assert saved.printer == "tcp://192.0.2.10:9100" and saved.paper_width == 32 and saved.token == "t0ken"
+
+
+async def test_statement_is_fetched_shown_and_printed(
+    make_app: Callable[..., PosApp], server: FakeServer
+) -> None:
+    from tests.pos.test_statement_and_checkout import statement_answer
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await fill(pilot, "#period", "2026-09")
+        await settle(pilot)
+        assert "statement_not_found" in text_of(pilot, "#message")
+        server.statement = statement_answer()
+        await fill(pilot, "#period", "2026-10")
+        await settle(pilot)
+        assert "¥14,500" in text_of(pilot, "#statement")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        assert "14,500" in text_of(pilot, "#receipt")
