@@ -33,6 +33,7 @@ from points.programs import (
 )
 from points.wire import EventInfo, Merchant, TerminalMode
 from server import admin, db, ledger
+from server.settlement import payouts, zengin
 
 TENRI_MERCHANTS = (
     # id, name, category, invoice number, branch code, account number, holder (half-width katakana)
@@ -55,6 +56,13 @@ EVENT = EventInfo(
     program_id="toshima-points",
     kind="volunteer",
     name="池袋clean-up ボランティア",
+)
+
+
+#: (owner, 依頼人コード, name in bank kana, account number) for the demo's Zengin files.
+DEMO_PAYERS = (
+    ("city:tenri", "1000000001", "ﾃﾝﾘｼ", "1111111"),
+    ("chamber:tenri-cci", "1000000002", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ", "7654321"),
 )
 
 
@@ -202,6 +210,11 @@ def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) 
             for pem in trust_ca:
                 admin.add_trust_anchor(conn, pem)
             admin.log(conn, "demo-data", "demo-data", f"{len(tokens)} principals, {len(cards)} cards")
+        # The payers (依頼人) of the Zengin files: the city pays directly, the chamber pays on.
+        # Outside the transaction above: the settlement tables are created with a script, which commits.
+        for owner, code, kana, number in DEMO_PAYERS:
+            account = zengin.BankAccount(BANK, "180", 1, number, kana)
+            payouts.set_payer(conn, payouts.Payer(owner, code, kana, account))
     finally:
         conn.close()
     (directory / "tokens.json").write_text(json.dumps(tokens, indent=2, ensure_ascii=False) + "\n")
