@@ -8,6 +8,7 @@ prove what the host never asked (the VERIFY data, i.e. the PIN, is masked in tha
 
 from __future__ import annotations
 
+import abc
 import os
 import threading
 import time
@@ -55,7 +56,7 @@ def _sw(sw: int, data: bytes = b"") -> bytes:
     return data + sw.to_bytes(2, "big")
 
 
-class Applet:
+class Applet(abc.ABC):
     """Base of the virtual cards: an ATR, a fault switchboard and the record of APDUs received."""
 
     atr: bytes = b""
@@ -67,6 +68,7 @@ class Applet:
 
     def power_on(self) -> None:
         """A reset or a new field: the card forgets selections and verified state."""
+        return None  # a plain card keeps nothing between sessions; JPKI cards override this
 
     def process(self, command: bytes) -> bytes:
         """Answer one APDU (data + SW1 SW2).
@@ -90,8 +92,9 @@ class Applet:
                     return _sw(faults.wrong_sw)
             return self._answer(command)
 
+    @abc.abstractmethod
     def _answer(self, command: bytes) -> bytes:
-        raise NotImplementedError
+        """The card's own answer to ``command`` (data + SW1 SW2), after the faults had their say."""
 
     def selected_aids(self) -> list[bytes]:
         """Every AID the host asked to select by DF name, in order."""
