@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,6 @@ from points.wire import (
     TicketIssueRequest,
     TicketIssueResult,
 )
-from pos import receipts
 from pos.checkout import Checkout, TenderRefused
 from pos.journal import Entry, EntryState, Journal
 from pos.printing import PrintOutcome, ReceiptPrinter
@@ -48,7 +48,13 @@ from pos.sync import (
     Syncer,
     SyncError,
 )
-from printers.documents import TicketSlip
+
+
+def _receipts() -> types.ModuleType:
+    # Documents come from ``printers``, imported on first use to keep the app's start quick.
+    from pos import receipts
+
+    return receipts
 
 
 class SaleUnresolved(Exception):
@@ -230,7 +236,7 @@ class Counter:
     def print_sale(self, entry: Entry, *, reprint: bool = False) -> PrintOutcome:
         """Print a sale's receipt (再発行 when ``reprint``) and note it in the journal."""
         assert self.config is not None
-        outcome = self.printer.print(receipts.sale_receipt(entry, self.config, reprint=reprint))
+        outcome = self.printer.print(_receipts().sale_receipt(entry, self.config, reprint=reprint))
         if outcome.error is None:
             self.journal.mark_printed(entry.id)
         return outcome
@@ -249,7 +255,7 @@ class Counter:
             raise TenderRefused("void_unsynced", "Sync this sale before voiding it.")
         result = self.client.void(entry.id, reason)
         entry = self.journal.mark_voided(entry.id, result)
-        return entry, self.printer.print(receipts.void_receipt(entry, self.config, reason))
+        return entry, self.printer.print(_receipts().void_receipt(entry, self.config, reason))
 
     def sync(self, progress: object = None) -> object:
         """Send pending and offline entries (see :class:`pos.sync.Syncer`)."""
@@ -258,7 +264,7 @@ class Counter:
     def balance_slip(self, card: CardLookup) -> PrintOutcome:
         """Print a balance slip (残高照会)."""
         assert self.config is not None
-        return self.printer.print(receipts.balance_slip(self.config, card))
+        return self.printer.print(_receipts().balance_slip(self.config, card))
 
     # Award station, ticket counter, enrol desk ------------------------------------------
 
@@ -302,6 +308,8 @@ class Counter:
                 issue_id=str(ULID()), program_id=program_id, card_key=card_key, receipts=receipts_in
             )
         )
+        from printers.documents import TicketSlip
+
         programs = {p.id: p for p in self.config.programs}
         now = dt.datetime.now().astimezone()
         outcomes = [
@@ -338,7 +346,9 @@ class Counter:
         """Print the end-of-day report (日計)."""
         assert self.config is not None
         unsynced = self.day_totals()["unsynced"]
-        return self.printer.print(receipts.end_of_day(self.config, self.today(), dt.date.today(), unsynced))
+        return self.printer.print(
+            _receipts().end_of_day(self.config, self.today(), dt.date.today(), unsynced)
+        )
 
     def statement(self, period: str) -> Any:
         """The merchant's settlement statement (明細) for a closed period, as the server sends it."""
@@ -348,7 +358,7 @@ class Counter:
     def print_statement(self, data: dict[str, Any]) -> PrintOutcome:
         """Print a statement fetched with :meth:`statement`."""
         assert self.config is not None
-        return self.printer.print(receipts.statement(self.config, data))
+        return self.printer.print(_receipts().statement(self.config, data))
 
 
 def dumps(value: object) -> str:

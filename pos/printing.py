@@ -8,9 +8,13 @@ error for the screen, and the journal keeps the receipt unprinted so it can be p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from printers import decode, open_printer, render
-from printers.errors import PrinterError
+if TYPE_CHECKING:
+    from printers.errors import PrinterError
+
+# ``printers`` (and python-escpos under it) is imported on the first print, not at start-up:
+# it is a fifth of the app's start time and the home screen needs none of it.
 
 
 @dataclass
@@ -41,6 +45,9 @@ class ReceiptPrinter:
 
     def print(self, document: object) -> PrintOutcome:
         """Render ``document``, send it, and return the outcome (never raises a printer error)."""
+        from printers import decode, render
+        from printers.errors import PrinterError
+
         data = render(document, width=self.width, raster=self.raster)
         outcome = PrintOutcome(data=data, preview=decode(data))
         if self.url == "none":
@@ -60,4 +67,6 @@ class ReceiptPrinter:
         Raises:
             PrinterError: the printer cannot be reached or reports a fault.
         """
+        from printers import open_printer
+
         open_printer(self.url).send(data)
