@@ -69,6 +69,10 @@ class PosApp(App[int]):
         self.card_reader: str | None = None
         self.reader_ok: bool | None = None
         self.ready = asyncio.Event()
+        #: True while a card event is being handled (tests and benchmarks wait on it).
+        self.card_busy = False
+        #: Blocking calls screens are waiting on (see PosScreen.blocking); tests wait for 0.
+        self.calls_running = 0
         self.startup_error: str = ""
         if self.simulated_cards:
             for index, _card in enumerate(self.simulated_cards[:3]):
@@ -158,24 +162,32 @@ class PosApp(App[int]):
         assert self.reader is not None
         while True:
             event = await self.reader.events.aget()
-            if isinstance(event, card_events.CardPresent):
-                try:
-                    identity = await asyncio.to_thread(self._read_identity, event.reader)
-                except card_errors.CardError as exc:
-                    self.notify(exc.message(i18n.language()), severity="error")
-                    continue
-                self.card, self.card_reader = identity, event.reader
-                from pos.screens.base import CardRead
+            self.card_busy = True
+            try:
+                await self.card_event(event)
+            finally:
+                self.card_busy = False
 
-                self.screen.post_message(CardRead(identity, event.reader))
-            elif isinstance(event, card_events.CardRemoved):
-                self.card = None
-            elif isinstance(event, card_events.ReaderGone):
-                self.reader_ok = False
-                self.refresh_status()
-            elif isinstance(event, card_events.ReaderBack):
-                self.reader_ok = True
-                self.refresh_status()
+    async def card_event(self, event: card_events.CardEvent) -> None:
+        """Handle one card event on the app's loop (the card is read in a worker thread)."""
+        if isinstance(event, card_events.CardPresent):
+            try:
+                identity = await asyncio.to_thread(self._read_identity, event.reader)
+            except card_errors.CardError as exc:
+                self.notify(exc.message(i18n.language()), severity="error")
+                return
+            self.card, self.card_reader = identity, event.reader
+            from pos.screens.base import CardRead
+
+            self.screen.post_message(CardRead(identity, event.reader))
+        elif isinstance(event, card_events.CardRemoved):
+            self.card = None
+        elif isinstance(event, card_events.ReaderGone):
+            self.reader_ok = False
+            self.refresh_status()
+        elif isinstance(event, card_events.ReaderBack):
+            self.reader_ok = True
+            self.refresh_status()
 
     def _read_identity(self, reader_name: str) -> CardIdentity:
         assert self.reader is not None

@@ -59,4 +59,8 @@ class PosScreen(Screen[Any]):
 
     async def blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (network, disk, printer, card) off the app's loop."""
-        return await asyncio.to_thread(function, *args)
+        self.pos.calls_running += 1
+        try:
+            return await asyncio.to_thread(function, *args)
+        finally:
+            self.pos.calls_running -= 1

@@ -45,10 +45,17 @@ async def settle(pilot: Pilot[int], rounds: int = 3) -> None:
     """Let workers (network, printer) finish and the screen update."""
     for _ in range(rounds):
         await pilot.pause(0.05)
-    # Workers may wait on a modal screen (the PIN): poll for a while rather than wait on them.
-    for _ in range(40):
-        busy = [w for w in pilot.app.workers if w.group != "cards" and not w.is_finished]
-        if not busy or isinstance(pilot.app.screen, ModalScreen):
+    # Workers may wait on a modal screen (the PIN): poll (up to ~10 s on a loaded machine) rather
+    # than wait on them; a card being read counts as busy too.
+    app = pilot.app
+    for _ in range(200):
+        busy = [w for w in app.workers if w.group != "cards" and not w.is_finished]
+        reading = (
+            app.card_busy  # type: ignore[attr-defined]
+            or app.calls_running > 0  # type: ignore[attr-defined]
+            or (app.reader is not None and len(app.reader.events) > 0)  # type: ignore[attr-defined]
+        )
+        if (not busy and not reading) or isinstance(app.screen, ModalScreen):
             break
         await pilot.pause(0.05)
     await pilot.pause()
