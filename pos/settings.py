@@ -60,6 +60,12 @@ class Settings:
     path: pathlib.Path | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        # A hand-edited TOML file can hold any type: refuse it here rather than fail at the counter.
+        for name in ("server_url", "reader", "printer", "language", "journal"):
+            if not isinstance(getattr(self, name), str):
+                raise SettingsError(f"{name} must be text, not {getattr(self, name)!r}")
+        if not isinstance(self.raster, bool):
+            raise SettingsError(f"raster must be true or false, not {self.raster!r}")
         if self.language not in LANGUAGES:
             raise SettingsError(f"language must be one of {LANGUAGES}, not {self.language!r}")
         if self.paper_width not in (32, 42, 48):

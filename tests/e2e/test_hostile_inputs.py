@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 import random
+import tempfile
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from points import tickets
+from pos import settings as pos_settings
 from pos.card import apdu, errors, events
 from pos.card.applet import Applet, JpkiCard
 from pos.card.base import CardIdentity
@@ -173,3 +176,39 @@ def test_hostile_cards_on_real_pcscd_give_typed_errors(empty_readers: None) -> N
                 next_event(reader, events.CardRemoved)
     finally:
         reader.stop()
+
+
+# Settings files edited by hand ------------------------------------------------------------
+
+SETTING_NAMES = ["server_url", "reader", "printer", "paper_width", "raster", "language", "journal"]
+toml_values = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.booleans(),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20),
+    st.lists(st.integers(min_value=0, max_value=9), max_size=3),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(SETTING_NAMES), toml_values, max_size=4))
+def test_settings_with_wrong_types_are_refused_clearly(values: dict[str, object]) -> None:
+    folder = pathlib.Path(tempfile.mkdtemp())
+    path = folder / "config.toml"
+    path.write_text("".join(f"{key} = {_toml(value)}\n" for key, value in values.items()), encoding="utf-8")
+    try:
+        loaded = pos_settings.load(path)
+    except pos_settings.SettingsError:
+        return
+    # What loads is what the app can use.
+    assert isinstance(loaded.server_url, str) and isinstance(loaded.printer, str)
+    assert isinstance(loaded.raster, bool) and loaded.paper_width in (32, 42, 48)
+    assert loaded.language in pos_settings.LANGUAGES
