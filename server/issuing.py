@@ -9,10 +9,11 @@ gives tickets once, a card is awarded once per event.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import sqlite3
 
 from points.programs import EventAward, PercentAward, Program
-from points.tickets import TicketSigner, format_human_serial
+from points.tickets import SERIAL_DIGITS, TicketSigner, format_human_serial
 from points.wire import (
     AwardLine,
     ConversionRequest,
@@ -115,12 +116,11 @@ def issue_tickets(
         except sqlite3.IntegrityError:
             raise ApiError("receipt_already_used", f"{merchant_id} {receipt_no} {day}") from None
     expires_on = program.expiry.expires_on(today)
-    next_serial = int(conn.execute("SELECT COALESCE(MAX(serial), 0) + 1 FROM tickets").fetchone()[0])
     issued: list[IssuedTicket] = []
     funding = _funding(conn, program)
     outstanding = ledger.account(conn, "tickets", "outstanding", program.id)
-    for offset, value in enumerate(split_into_tickets(total, rule.unit) if total else []):
-        serial = next_serial + offset
+    for value in split_into_tickets(total, rule.unit) if total else []:
+        serial = new_serial(conn)
         text = signer.issue(serial, program.id, value, expires_on)
         conn.execute(
             "INSERT INTO tickets(serial, program_id, value, expires_on, key_id, issue_id, text, state,"
@@ -163,10 +163,31 @@ def issue_tickets(
     return text
 
 
+def new_serial(conn: sqlite3.Connection) -> int:
+    """A fresh random ticket serial, unused so far.
+
+    Random rather than counted up, because a typed serial redeems the ticket at a shop: with
+    10^12 serials and thousands outstanding, guessing one is hopeless, counting up is not.
+    """
+    while True:
+        serial = secrets.randbelow(10**SERIAL_DIGITS)
+        if conn.execute("SELECT 1 FROM tickets WHERE serial = ?", (serial,)).fetchone() is None:
+            return serial
+
+
 def ticket_status(
-    conn: sqlite3.Connection, serial: int, today: dt.date, *, with_text: bool
+    conn: sqlite3.Connection,
+    serial: int,
+    today: dt.date,
+    *,
+    with_text: bool,
+    text_if_redeemable: bool = False,
 ) -> TicketStatus | None:
-    """What the server knows of a ticket (its text only for the issuing side, for reprints)."""
+    """What the server knows of a ticket.
+
+    Its signed text goes to the issuing side (for reprints) and, with ``text_if_redeemable``,
+    to a shop while the ticket can still be redeemed (a typed serial at the counter).
+    """
     row = conn.execute(
         "SELECT serial, program_id, value, expires_on, state, redeemed_at, redeemed_by, text FROM tickets"
         " WHERE serial = ?",
@@ -187,7 +208,7 @@ def ticket_status(
         state=state,
         redeemed_at=None if row[5] is None else dt.datetime.fromisoformat(row[5]),
         redeemed_by=row[6],
-        text=row[7] if with_text else None,
+        text=row[7] if with_text or (text_if_redeemable and state is TicketState.ISSUED) else None,
     )
 
 

@@ -359,8 +359,15 @@ async def ticket(
     """What the server knows of a ticket: issued, redeemed (when, by whom) or expired."""
     store = _store(request)
     issuer_side = principal.is_admin or principal.role == "city" or principal.mode == TerminalMode.ISSUE
+    # A shop counter gets the signed text of a ticket it can still take, so a resident with a torn
+    # QR code can have the printed serial typed in (serials are random: typing one means holding it).
+    shop_side = principal.mode == TerminalMode.SHOP
     status = issuing.ticket_status(
-        store.reader, serial, ledger.business_date(store.clock()), with_text=issuer_side
+        store.reader,
+        serial,
+        ledger.business_date(store.clock()),
+        with_text=issuer_side,
+        text_if_redeemable=shop_side,
     )
     if status is None:
         raise ApiError("not_found", f"ticket {serial}")

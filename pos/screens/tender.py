@@ -156,6 +156,8 @@ class TenderScreen(PosScreen):
                 event.input.value = ""
                 if event.value.strip():
                     self.add_ticket(event.value)
+                    self.show()
+                    return  # keep the ticket's confirmation on screen
                 else:
                     self.query_one("#cash", Input).focus()
             elif event.input.id == "cash":

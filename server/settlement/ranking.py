@@ -19,7 +19,7 @@ from typing import Any
 from points.awards import Exchange
 from points.programs import ExchangeAward, Program
 from points.tickets import TicketSigner, format_human_serial
-from server import ledger
+from server import issuing, ledger
 from server.db import atomic
 from server.settlement import store
 from server.settlement.errors import SettlementError
@@ -81,7 +81,6 @@ def run(
         today = ledger.business_date(now)
         expires_on = program.expiry.expires_on(today)
         outstanding = ledger.account(conn, "tickets", "outstanding", program.id)
-        next_serial = int(conn.execute("SELECT COALESCE(MAX(serial), 0) + 1 FROM tickets").fetchone()[0])
         holders = conn.execute(_TOP, (program.id, threshold, top_k)).fetchall()
         awarded: list[dict[str, Any]] = []
         for account_id, card_key, _balance in holders:
@@ -100,7 +99,7 @@ def run(
             )
             tickets = []
             for _ in range(exchange.voucher_count):
-                serial, next_serial = next_serial, next_serial + 1
+                serial = issuing.new_serial(conn)
                 text = signer.issue(serial, program.id, exchange.voucher_value, expires_on)
                 row = (serial, program.id, exchange.voucher_value, expires_on.isoformat(), signer.key_id)
                 conn.execute(_TICKET, (*row, run_id, text, ledger.iso(now)))

@@ -119,6 +119,7 @@ class FakeServer:
         self.lose_answers = False
         self._serial = 1000
         self.values: dict[int, int] = {}
+        self.texts: dict[int, str] = {}
         #: The answer to ``GET /v1/statements/...`` (the settlement server's schema), if any.
         self.statement: dict[str, Any] | None = None
 
@@ -131,7 +132,9 @@ class FakeServer:
         """Issue a signed ticket text as the server would."""
         self._serial += 1
         self.values[self._serial] = value
-        return self.signer.issue(self._serial, program_id, value, self.today + dt.timedelta(days=days))
+        text = self.signer.issue(self._serial, program_id, value, self.today + dt.timedelta(days=days))
+        self.texts[self._serial] = text
+        return text
 
     def config(self) -> TerminalConfig:
         event = EventInfo(
@@ -288,7 +291,7 @@ class FakeServer:
         return result
 
     def ticket_status(self, serial: int) -> TicketStatus:
-        """A ticket's state; like the real server, no signed text for a shop terminal."""
+        """A ticket's state; like the real server, the signed text to a shop only while redeemable."""
         if not 1000 < serial <= self._serial:
             raise Refusal(404, "ticket_not_found", "no such ticket")
         state = TicketState.REDEEMED if serial in self.redeemed else TicketState.ISSUED
@@ -299,6 +302,7 @@ class FakeServer:
             value=self.values.get(serial, 0),
             expires_on=self.today,
             state=state,
+            text=self.texts.get(serial) if state is TicketState.ISSUED else None,
         )
 
     def check_proof(self, sale: SaleRequest) -> None:

@@ -45,6 +45,9 @@ async def test_receipts_give_tickets_by_the_tenri_rule_once(api, demo: Demo) -> 
 async def test_a_ticket_is_redeemed_once_and_gives_no_change(api, demo: Demo) -> None:
     ticket = (await issued_tickets(api, [10_000]))[0]
     assert ticket["value"] == 1000
+    # Before it is used, a shop may have its text (a typed serial, the QR code torn off).
+    before = (await api(SHOP).get(f"/v1/tickets/{ticket['serial']}")).json()
+    assert (before["state"], before["text"]) == ("issued", ticket["text"])
     first = await api(SHOP).post("/v1/sales", json=sale(total=800, tickets=[ticket["text"]], cash=0))
     assert first.status_code == 200, first.text
     assert first.json()["tickets"] == [
@@ -63,6 +66,15 @@ async def test_a_ticket_is_redeemed_once_and_gives_no_change(api, demo: Demo) ->
     merchant = ledger.find_account(conn, "merchant", "yamato-bakery", TENRI)
     assert merchant is not None and ledger.balance(conn, merchant) == 1000
     assert ledger.check(conn) == []
+
+
+async def test_ticket_serials_are_random_not_counted_up(api, demo: Demo) -> None:
+    serials = [t["serial"] for t in await issued_tickets(api, [50_000] * 4)]
+    assert len(set(serials)) == len(serials) >= 4
+    # Counted up, a shop could type its neighbours' serials; random, the next one is unguessable.
+    assert sorted(b - a for a, b in zip(sorted(serials), sorted(serials)[1:], strict=False)) != [1] * (
+        len(serials) - 1
+    )
 
 
 async def test_voiding_a_sale_puts_its_ticket_back(api, demo: Demo) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
+from points import tickets
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card
 from pos.journal import EntryState
@@ -271,18 +272,27 @@ async def test_a_lost_answer_is_resent_with_the_same_id_until_known(
     assert only_sale(app).state is EntryState.ACCEPTED
 
 
-async def test_a_typed_serial_shows_the_ticket_but_needs_the_qr_code(
+async def test_a_typed_serial_redeems_a_ticket_whose_qr_code_is_torn(
     make_app: Callable[..., PosApp], server: FakeServer
 ) -> None:
     app = make_app()
     server.ticket(500)
+    used = server.ticket(300)
+    server.redeemed.add(tickets.decode(used).serial)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
         await pilot.press("f10")
         await settle(pilot)
-        await fill(pilot, "#ticket", "0000-0000-1001-9")
+        await fill(pilot, "#ticket", "0000-0000-1002-" + tickets.format_human_serial(1002)[-1])
         message = text_of(pilot, "#message")
-        assert "0000-0000-1001-9" in message and "500 円" in message and "QR コード" in message
+        assert "0000-0000-1002" in message and "redeemed" in message  # a used ticket stays refused
         await fill(pilot, "#ticket", "0000-0000-1001-8")  # a wrong check digit is not a serial
         assert "有効なポイント券ではありません" in text_of(pilot, "#message")
+        await fill(pilot, "#ticket", tickets.format_human_serial(1001))
+        assert "0000-0000-1001" in text_of(pilot, "#message")
+        assert "0000-0000-1001" in text_of(pilot, "#sums")
+        await fill(pilot, "#cash", "600")
+        await settle(pilot)
+    [(_body, result)] = server.sales.values()
+    assert [(t.serial, t.applied) for t in result.tickets] == [(1001, 500)]
