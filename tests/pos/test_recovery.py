@@ -32,8 +32,13 @@ def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyp
 def accepted_unprinted(journal_path: pathlib.Path) -> bool:
     if not journal_path.exists():
         return False
-    with sqlite3.connect(journal_path) as conn:
+    conn = sqlite3.connect(journal_path)
+    try:
         row = conn.execute("SELECT state, printed_at FROM entries").fetchone()
+    except sqlite3.OperationalError:
+        return False  # the app has created the file but not yet its tables
+    finally:
+        conn.close()
     return row is not None and row[0] == "accepted" and row[1] is None
 
 
