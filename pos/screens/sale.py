@@ -109,6 +109,9 @@ class SaleScreen(PosScreen):
             return
         from pos.screens.tender import TenderScreen
 
+        if card_key is None and self.pos.card is not None:
+            # A card still lying on the reader (e.g. since a balance inquiry) is the resident's card.
+            card_key = self.pos.card.card_key
         self.app.push_screen(TenderScreen(card_key))
 
     async def on_card_read(self, message: CardRead) -> None:

@@ -63,6 +63,29 @@ async def test_sale_with_points_soonest_expiring_first_and_cash(
     assert entry.sale_result.change == 200
 
 
+async def test_a_card_left_on_the_reader_since_the_balance_inquiry_pays_the_sale(
+    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await tap(pilot, reader, ALICE_CARD)  # 残高照会 on the home screen
+        await pilot.press("escape")
+        await settle(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, TenderScreen)
+        assert "健康ウォーク" in text_of(pilot, "#program")  # the card's balances, without a second tap
+        reader.remove()
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "健康ウォーク" not in text_of(pilot, "#program")  # lifted: no card any more
+
+
 async def test_sale_with_a_ticket(make_app: Callable[..., PosApp], server: FakeServer) -> None:
     app = make_app()
     ticket = server.ticket(500)
