@@ -6,6 +6,8 @@ boundary in :mod:`server.app`), so the wire always carries :class:`points.wire.E
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 #: code → (HTTP status, Japanese, English). Codes are stable: terminals and scripts match on them.
 CATALOG: dict[str, tuple[int, str, str]] = {
     # Requests and auth
@@ -97,8 +99,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
 class ApiError(Exception):
     """A refusal with a stable ``code``; its status and bilingual message come from :data:`CATALOG`."""
 
+    #: code → (HTTP status, Japanese, English); a subsystem's errors subclass with their own catalog.
+    catalog: ClassVar[dict[str, tuple[int, str, str]]] = CATALOG
+
     def __init__(self, code: str, detail: str = "") -> None:
-        status, ja, en = CATALOG[code]
+        status, ja, en = self.catalog[code]
         super().__init__(f"{code}: {detail or en}")
         self.code = code
         self.status = status

@@ -330,6 +330,14 @@ async def void_sale(request: Request, sale_id: SaleIdPath, body: VoidRequest, pr
 # Tickets, awards and conversions ------------------------------------------------------
 
 
+def _city_program(store: Store, principal: Principal, program_id: str) -> Program:
+    """A program of the principal's own city (ticket counters and award stations act for a city)."""
+    program = _program(store, program_id)
+    if principal.city_id != program.city:
+        raise ApiError("forbidden", f"{program.id} is not this city's program")
+    return program
+
+
 @router.post("/tickets/issue", response_model=TicketIssueResult, tags=["tickets"])
 async def issue_tickets(
     request: Request,
@@ -339,9 +347,7 @@ async def issue_tickets(
     """Tickets for shop receipts under the program's rule (Tenri); a receipt counts once."""
     _note(request, body.issue_id)
     store = _store(request)
-    program = _program(store, body.program_id)
-    if principal.city_id != program.city:
-        raise ApiError("forbidden", f"{program.id} is not this city's program")
+    program = _city_program(store, principal, body.program_id)
     fingerprint = sales.request_hash(principal.id, body)
     now = store.clock()
     text = await store.write(
@@ -385,9 +391,7 @@ async def award(
     """An event or volunteer award (Toshima), once per card per event."""
     _note(request, body.award_id)
     store = _store(request)
-    program = _program(store, body.program_id)
-    if principal.city_id != program.city:
-        raise ApiError("forbidden", f"{program.id} is not this city's program")
+    program = _city_program(store, principal, body.program_id)
     if principal.role == "terminal":
         assert principal.terminal_id is not None
         event = store.terminal_event(principal.terminal_id)

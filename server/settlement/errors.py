@@ -34,9 +34,4 @@ CATALOG: dict[str, tuple[int, str, str]] = {
 class SettlementError(ApiError):
     """A settlement refusal (see :data:`CATALOG`)."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
-        status, ja, en = CATALOG[code]
-        Exception.__init__(self, f"{code}: {detail or en}")
-        self.code = code
-        self.status = status
-        self.message = f"{ja} / {en}" + (f": {detail}" if detail else "")
+    catalog = CATALOG
