@@ -23,6 +23,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
+from server import db
 from server.settlement import kana, store, zengin
 from server.settlement.errors import SettlementError
 
@@ -57,14 +58,16 @@ def set_bank_charset(conn: sqlite3.Connection, bank_code: str, profile: str, act
         raise SettlementError("payout_invalid", f"charset {profile!r}: one of {', '.join(kana.PROFILES)}")
     if not zengin.is_bank(bank_code):
         raise SettlementError("payout_invalid", f"銀行コード {bank_code} はありません / unknown bank code")
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (SETTINGS_KEY,)).fetchone()
-    table = json.loads(row[0]) if row else {}
-    table[bank_code] = profile
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (SETTINGS_KEY, json.dumps(table, sort_keys=True)),
-    )
-    store.log(conn, actor, "bank_charset", f"bank:{bank_code}", charset=profile)
+    with db.savepoint(conn, "bank_charset"):
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (SETTINGS_KEY,)).fetchone()
+        table = json.loads(row[0]) if row else {}
+        table[bank_code] = profile
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (SETTINGS_KEY, json.dumps(table, sort_keys=True)),
+        )
+        store.log(conn, actor, "bank_charset", f"bank:{bank_code}", charset=profile)
 
 
 # Acceptances --------------------------------------------------------------------------
@@ -166,8 +169,9 @@ def set_holder(conn: sqlite3.Connection, kind: str, payee_id: str, holder: str, 
     fitted = kana.fit_name(holder, 30, kana.ZENGIN)
     if fitted.unencodable or not fitted.written:
         raise SettlementError("payout_invalid", f"{payee_id}: 「{holder}」 {fitted.unencodable or '(empty)'}")
-    conn.execute(f"UPDATE {table} SET account_holder_kana = ? WHERE id = ?", (holder, payee_id))
-    store.log(conn, actor, "holder_name", f"payee:{kind}:{payee_id}", before=row[0], after=holder)
+    with db.savepoint(conn, "holder_name"):
+        conn.execute(f"UPDATE {table} SET account_holder_kana = ? WHERE id = ?", (holder, payee_id))
+        store.log(conn, actor, "holder_name", f"payee:{kind}:{payee_id}", before=row[0], after=holder)
     return holder
 
 
