@@ -99,7 +99,7 @@ def name_finding(owner: str, field_: str, fitted: kana.FittedName) -> Finding | 
         field=field_,
         name=fitted.original,
         proposed=fitted.written if writable else None,
-        reasons=fitted.reasons or ("empty",),
+        reasons=fitted.reasons + (() if fitted.written else ("empty",)),
         detail=_describe(fitted),
     )
 
