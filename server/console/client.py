@@ -103,6 +103,17 @@ class SettleClient:
         )
         return answer.content
 
+    async def precheck(self, period: str) -> dict[str, Any]:
+        """The names pre-check of the principal's Zengin file (findings, ``ready``, report lines)."""
+        result: dict[str, Any] = await self._json("GET", f"/v1/payouts/{period}/precheck")
+        return result
+
+    async def accept_name(self, period: str, payee_id: str, field: str, proposed: str) -> dict[str, Any]:
+        """Accept the proposed form of one payee's name (the server logs who accepted it)."""
+        body = {"payee_id": payee_id, "field": field, "proposed": proposed}
+        result: dict[str, Any] = await self._json("POST", f"/v1/payouts/{period}/precheck/accept", json=body)
+        return result
+
     async def summary_csv(self, period: str) -> bytes:
         """The principal's summary CSV for a period."""
         return (await self._request("GET", f"/v1/summaries/{period}")).content
