@@ -53,7 +53,7 @@ _SUBSTITUTES = str.maketrans(
 _HALF_WIDTH = re.compile(r"[\uFF61-\uFF9F A-Za-z0-9().,\-/\\]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: a profile is one object (cheap cache keys)
 class Charset:
     """The characters one paying bank accepts in name fields, and what replaces the ones it refuses.
 
@@ -136,6 +136,13 @@ def fit_name(text: str, width: int, charset: Charset = STRICT) -> FittedName:
         byte in cp932), never starts a mark without its kana and never ends with a kana whose mark
         was cut off.
     """
+    if (
+        len(text) <= width
+        and charset.takes(text)
+        and text[:1] != " " != text[-1:]
+        and not _LONE_MARK.search(text)
+    ):
+        return FittedName(text, text, text, width)  # already as the field holds it (most stored names)
     canonical = normalize(text)
     if len(canonical) <= width and charset.takes(canonical) and not _LONE_MARK.search(canonical):
         return FittedName(text, canonical, canonical, width)
