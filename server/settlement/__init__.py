@@ -14,7 +14,7 @@ into money in a shop's bank account, nothing counted twice and nothing missing. 
 - :mod:`server.settlement.api` — the HTTP endpoints (``router``, included by ``server.app``);
   :mod:`server.settlement.models` their answers.
 - :mod:`server.settlement.cli` — the ``mykey-server`` verbs ``period``, ``rank``, ``payer``, ``payout``
-  (one module each in :mod:`server.settlement.commands`).
+  (its ``register`` adds them to the command tree of :mod:`server.cli`).
 
 The arithmetic of a claim (fee share rounding) is domain, in :mod:`points.settlement`.
 """
