@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -28,6 +28,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from points.settlement_wire import Claim, Reconciliation
 from server.console.client import ConsoleError, SettleClient
 
 STATES = {
@@ -75,7 +76,7 @@ class SettleApp(App[None]):
         self.out_dir = out_dir
         self.transfer_date = transfer_date
         self.sub_title = who
-        self.claims: dict[str, dict[str, Any]] = {}
+        self.claims: dict[str, Claim] = {}
         self.selected: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -151,23 +152,22 @@ class SettleApp(App[None]):
             return
         table = self.query_one("#claims", DataTable)
         table.clear()
-        self.claims = {c["id"]: c for c in claims}
+        self.claims = {c.id: c for c in claims}
         for claim in claims:
             table.add_row(
-                claim["merchant_name"] or claim["merchant_id"], claim["program_id"], claim["city_id"],
-                yen(claim["gross"]), yen(claim["fee"]), yen(claim["net"]), yen(claim["disputed"]),
-                STATES.get(claim["state"], claim["state"]), key=claim["id"],
+                claim.merchant_name or claim.merchant_id, claim.program_id, claim.city_id,
+                yen(claim.gross), yen(claim.fee), yen(claim.net), yen(claim.disputed),
+                STATES.get(claim.state, claim.state), key=claim.id,
             )  # fmt: skip
         self.show_reconciliation(recon)
         periods_table = self.query_one("#periods", DataTable)
         periods_table.clear()
         for p in periods:
             periods_table.add_row(
-                p["chamber_id"], p["period_id"], p["state"], p["cutoff_at"] or "", str(p["claims"]),
-                yen(p["gross"]), yen(p["net"]),
-            )  # fmt: skip
+                p.chamber_id, p.period_id, p.state, p.cutoff_at or "", str(p.claims), yen(p.gross), yen(p.net)
+            )
         if self.selected not in self.claims:
-            self.selected = claims[0]["id"] if claims else None
+            self.selected = claims[0].id if claims else None
         if self.selected is not None:
             # Keep the clerk's place: the cursor stays on the claim just approved or returned.
             table.move_cursor(row=table.get_row_index(self.selected))
@@ -175,22 +175,22 @@ class SettleApp(App[None]):
         if not quiet:
             self.say(f"{self.period}: 請求 {len(claims)} 件 / {len(claims)} claims")
 
-    def show_reconciliation(self, recon: dict[str, Any]) -> None:
+    def show_reconciliation(self, recon: Reconciliation) -> None:
         """The three sums and whether they agree."""
-        verdict = "一致 balanced" if recon["balanced"] else "不一致 NOT BALANCED"
+        verdict = "一致 balanced" if recon.balanced else "不一致 NOT BALANCED"
         lines = [
-            f"期間 Period: {recon['period_id']}   請求数 Claims: {recon['claims']}",
-            f"請求合計 Claims gross:            {yen(recon['claims_gross']):>15}",
-            f"加盟店債権の動き Receivables moved: {yen(recon['receivables_moved']):>15}",
-            f"支払承認済み Net to pay:           {yen(recon['net_to_pay']):>15}",
-            f"手数料 Fees kept (approved):       {yen(recon['fees_of_paid']):>15}",
-            f"未承認 Pending:                    {yen(recon['pending']):>15}",
-            f"未計上 Uncounted transfers:        {recon['uncounted']:>15}",
+            f"期間 Period: {recon.period_id}   請求数 Claims: {recon.claims}",
+            f"請求合計 Claims gross:            {yen(recon.claims_gross):>15}",
+            f"加盟店債権の動き Receivables moved: {yen(recon.receivables_moved):>15}",
+            f"支払承認済み Net to pay:           {yen(recon.net_to_pay):>15}",
+            f"手数料 Fees kept (approved):       {yen(recon.fees_of_paid):>15}",
+            f"未承認 Pending:                    {yen(recon.pending):>15}",
+            f"未計上 Uncounted transfers:        {recon.uncounted:>15}",
             f"判定 Verdict: {verdict}",
         ]
         widget = self.query_one("#recon", Static)
         widget.update("\n".join(lines))
-        widget.set_class(not recon["balanced"], "error")
+        widget.set_class(not recon.balanced, "error")
 
     async def show_lines(self, claim_id: str) -> None:
         """The drill-down of one claim."""
@@ -202,10 +202,10 @@ class SettleApp(App[None]):
         table = self.query_one("#lines", DataTable)
         table.clear()
         for line in lines:
-            sign = -1 if line["kind"] == "void" else 1
+            sign = -1 if line.kind == "void" else 1
             table.add_row(
-                line["sale_id"] or "", line["kind"], yen(sign * line["amount"]), line["created_at"][:19],
-                "" if line["receipt_no"] is None else str(line["receipt_no"]),
+                line.sale_id or "", line.kind, yen(sign * line.amount), line.created_at[:19],
+                "" if line.receipt_no is None else str(line.receipt_no),
             )  # fmt: skip
 
     @on(DataTable.RowHighlighted, "#claims")
@@ -234,7 +234,7 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        self.say(f"{claim['id']}: {STATES.get(claim['state'], claim['state'])}")
+        self.say(f"{claim.id}: {STATES.get(claim.state, claim.state)}")
         self.load(quiet=True)
 
     @on(Button.Pressed, "#return")
@@ -250,7 +250,7 @@ class SettleApp(App[None]):
             self.say(str(error), error=True)
             return
         self.query_one("#reason", Input).value = ""
-        self.say(f"{claim['id']}: {STATES.get(claim['state'], claim['state'])} — {reason}")
+        self.say(f"{claim.id}: {STATES.get(claim.state, claim.state)} — {reason}")
         self.load(quiet=True)
 
     @on(Button.Pressed, "#close")
@@ -261,8 +261,8 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        already = "締め済み already closed" if result["already_closed"] else "締めました closed"
-        self.say(f"{self.period}: {already} — 請求 {result['claims']} 件, {yen(result['net'])} 円")
+        already = "締め済み already closed" if result.already_closed else "締めました closed"
+        self.say(f"{self.period}: {already} — 請求 {result.claims} 件, {yen(result.net)} 円")
         self.load(quiet=True)
 
     def _save(self, name: str, data: bytes) -> pathlib.Path:
@@ -301,7 +301,7 @@ class SettleApp(App[None]):
         if self.selected is None:
             self.say("請求を選んでください / Select a claim", error=True)
             return
-        merchant = self.claims[self.selected]["merchant_id"]
+        merchant = self.claims[self.selected].merchant_id
         try:
             data = await self.client.statement_csv(merchant, self.period)
         except ConsoleError as error:

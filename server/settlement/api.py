@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from points import settlement_wire as models
 from points.programs import Program
 from server import db
 from server.auth import Principal, require
 from server.errors import ApiError
 from server.ledger import business_date
-from server.settlement import claims, models, payouts, periods, ranking, statements, store
+from server.settlement import claims, payouts, periods, ranking, statements, store
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
 

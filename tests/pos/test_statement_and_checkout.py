@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from points.settlement_wire import Statement
 from points.wire import Balance, CardLookup, EligibilityTag, Lot
 from pos import receipts
 from pos.checkout import Basket, Checkout, TenderRefused
 from printers import decode, render
-from server.settlement.models import Statement
 from tests.pos.fake_server import ALICE, FakeServer
 
 
