@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import jaconv
 
+from points.banking import AccountType, BankAccount
+
 RECORD_SIZE = 120
 NEWLINE = b"\r\n"
 #: 種別コード: 21 is 総合振込 (general transfers); 11/12 are salary and bonus.
@@ -31,7 +33,7 @@ KIND_GENERAL = "21"
 CODE_JIS = "0"
 #: 振込指定区分: 7 is 電信 (telegraphic), the usual choice for payments.
 TRANSFER_TELEGRAPHIC = "7"
-ACCOUNT_TYPES = {1: "普通", 2: "当座", 4: "貯蓄", 9: "その他"}
+ACCOUNT_TYPES = {int(kind): kind.label for kind in AccountType}
 MAX_TRANSFER = 9_999_999_999
 MAX_TOTAL = 999_999_999_999
 
@@ -143,17 +145,6 @@ def bank_names(bank_code: str, branch_code: str) -> tuple[str, str]:
 
 
 # Records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BankAccount:
-    """A bank account: bank (4 digits), branch (3), type (1 普通 2 当座 4 貯蓄 9 その他), number, holder."""
-
-    bank_code: str
-    branch_code: str
-    account_type: int
-    number: str
-    holder: str
 
 
 @dataclass(frozen=True, slots=True)
