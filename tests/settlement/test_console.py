@@ -14,8 +14,9 @@ import httpx
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from points.calendar import previous_month
 from server import settle_cli
-from server.console.app import SettleApp, previous_month
+from server.console.app import SettleApp
 from server.console.client import SettleClient
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
@@ -108,8 +109,8 @@ async def test_an_unreachable_server_is_said_in_words(tmp_path: pathlib.Path) ->
 
 
 def test_the_default_period_is_last_month() -> None:
-    assert previous_month(dt.date(2026, 12, 3)) == "2026-11"
-    assert previous_month(dt.date(2027, 1, 31)) == "2026-12"
+    assert previous_month(dt.date(2026, 12, 3)).id == "2026-11"
+    assert previous_month(dt.date(2027, 1, 31)).id == "2026-12"
 
 
 def free_port() -> int:
