@@ -43,6 +43,7 @@ from typing import Any
 import sqlite_utils
 from pydantic import BaseModel
 
+from points import calendar
 from points.tax import Line, TaxRate
 from points.wire import ErrorBody, EventAwardRequest, SaleRequest, SaleResult
 
@@ -335,7 +336,7 @@ class Journal:
             (
                 entry_id,
                 kind.value,
-                now.astimezone().date().isoformat(),
+                calendar.business_date(now).isoformat(),
                 now.isoformat(),
                 receipt_no,
                 state.value,
@@ -475,7 +476,7 @@ class Journal:
             )
 
     def of_day(self, day: dt.date) -> list[Entry]:
-        """Every entry of a (local) day, oldest first: history and end of day."""
+        """Every entry of a business day (Japan time), oldest first: history and end of day."""
         return self._select("day = ?", (day.isoformat(),))
 
     def refused_on_sync(self, day: dt.date | None = None) -> list[Entry]:

@@ -76,11 +76,12 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-#: Business dates (same-day voids, expiry) are Japan time.
-JST = ZoneInfo("Asia/Tokyo")
-
+# Business dates (same-day voids, expiry) are the shared calendar's: Japan time, in ``points``.
+# ``iso`` is the calendar's stored form of a moment; both names stay here for the server's callers.
+from points.calendar import JST as JST
+from points.calendar import business_date as business_date
+from points.calendar import stored_text as iso
 
 # Errors -------------------------------------------------------------------------------
 
@@ -114,16 +115,6 @@ class AwardSpent(LedgerError):
 def utc_now() -> dt.datetime:
     """The server's clock, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
-
-
-def iso(moment: dt.datetime) -> str:
-    """A moment as stored: ISO 8601 in UTC."""
-    return moment.astimezone(dt.UTC).isoformat()
-
-
-def business_date(moment: dt.datetime) -> dt.date:
-    """The Japan-time date of ``moment`` (what "the same day" means for a void)."""
-    return moment.astimezone(JST).date()
 
 
 # Accounts -----------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from points import calendar
 from points.money import format_points, format_yen
 from pos import receipts
 from pos.i18n import _, language
@@ -33,7 +33,7 @@ class EndOfDayScreen(PosScreen):
     def on_mount(self) -> None:
         counter = self.pos.counter
         assert counter.config is not None
-        today = dt.date.today()
+        today = calendar.today()
         unsynced = counter.day_totals()["unsynced"]
         report = receipts.end_of_day(counter.config, counter.today(), today, unsynced)
         lang = language()

@@ -28,6 +28,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from points import calendar
 from points.settlement_wire import Claim, Reconciliation
 from server.console.client import ConsoleError, SettleClient
 
@@ -37,12 +38,6 @@ STATES = {
     "returned": "差し戻し returned",
     "payment_approved": "支払承認 payment approved",
 }
-
-
-def previous_month(today: dt.date) -> str:
-    """The period a month-end usually works on: the month before ``today``."""
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
 
 
 def yen(amount: int) -> str:
@@ -164,8 +159,9 @@ class SettleApp(App[None]):
         periods_table.clear()
         for p in periods:
             periods_table.add_row(
-                p.chamber_id, p.period_id, p.state, p.cutoff_at or "", str(p.claims), yen(p.gross), yen(p.net)
-            )
+                p.chamber_id, p.period_id, p.state, calendar.display_text(p.cutoff_at or ""), str(p.claims),
+                yen(p.gross), yen(p.net),
+            )  # fmt: skip
         if self.selected not in self.claims:
             self.selected = claims[0].id if claims else None
         if self.selected is not None:
@@ -204,7 +200,8 @@ class SettleApp(App[None]):
         for line in lines:
             sign = -1 if line.kind == "void" else 1
             table.add_row(
-                line.sale_id or "", line.kind, yen(sign * line.amount), line.created_at[:19],
+                line.sale_id or "", line.kind, yen(sign * line.amount),
+                calendar.display_text(line.created_at),
                 "" if line.receipt_no is None else str(line.receipt_no),
             )  # fmt: skip
 
@@ -274,7 +271,7 @@ class SettleApp(App[None]):
     @on(Button.Pressed, "#zengin")
     async def action_zengin(self) -> None:
         """Download the Zengin file of the period (the principal's payouts)."""
-        day = self.transfer_date or dt.date.today()
+        day = self.transfer_date or calendar.today()
         try:
             data = await self.client.zengin(self.period, day)
         except ConsoleError as error:

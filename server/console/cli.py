@@ -57,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(args, token)
-    from server.console.app import SettleApp, previous_month
+    from points import calendar
+    from server.console.app import SettleApp
 
-    period = args.period or previous_month(dt.date.today())
+    # The month before today's Japan-time date, whatever zone the clerk's machine is set to.
+    period = args.period or calendar.previous_month(calendar.today()).id
     app = SettleApp(SettleClient(args.url, token), period, args.out, args.date, who=args.url)
     app.run()
     return 0

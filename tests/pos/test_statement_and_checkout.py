@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from points import calendar
 from points.settlement_wire import Statement
 from points.wire import Balance, CardLookup, EligibilityTag, Lot
 from pos import receipts
@@ -55,7 +56,7 @@ def test_points_are_capped_by_balance_and_due_and_offline_limits() -> None:
     assert sale.max_points("tenri-megumi") == 1000
     with pytest.raises(TenderRefused) as over:
         sale.use_points("tenri-megumi", 1001)
-    assert over.value.code == "insufficient_balance" or over.value.code == "over_due"
+    assert over.value.code == "insufficient_balance" or over.value.code == "points_exceed_total"
     offline = checkout(1000, online=False)
     assert offline.max_points("tenri-megumi") == 0  # offline limit 0: disabled with a reason
     assert offline.why_not(offline.programs["tenri-megumi"]).code == "offline_points"
@@ -67,31 +68,43 @@ def test_eligibility_is_checked_against_the_card_tags_and_their_dates() -> None:
     program = sale.programs["tenri-megumi"].model_copy(update={"eligibility_tag": "age65"})
     sale.config = sale.config.model_copy(update={"programs": [program, *sale.config.programs[1:]]})
     assert sale.why_not(program).code == "not_eligible"
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = calendar.today() - dt.timedelta(days=1)  # business dates are Japan time
     sale.card = sale.card.model_copy(
         update={"eligibility": [EligibilityTag(tag="age65", valid_until=yesterday)]}
     )
     assert sale.why_not(program).code == "not_eligible"
     sale.card = sale.card.model_copy(
-        update={"eligibility": [EligibilityTag(tag="age65", valid_until=dt.date.today())]}
+        update={"eligibility": [EligibilityTag(tag="age65", valid_until=calendar.today())]}
     )
     assert sale.why_not(program) is None
 
 
-def test_a_ticket_worth_more_than_due_only_for_no_change_programs_with_consent() -> None:
+def test_a_change_giving_ticket_over_due_pays_it_all_and_gives_the_rest_as_change() -> None:
     server = FakeServer()
     basket = Basket()
     basket.add(300)
     sale = Checkout(config=server.config(), basket=basket)
+    held = sale.add_ticket(server.ticket(500, "tenri-megumi"))  # the fake's Tenri program gives change
+    assert (held.applied, held.lost, sale.remainder, sale.change, sale.complete) == (500, 0, 0, 200, True)
+    sale.cash = 100  # cash tendered when nothing is due comes back too
+    assert sale.change == 300
     with pytest.raises(TenderRefused) as refused:
-        sale.add_ticket(server.ticket(500, "tenri-megumi"))
-    assert refused.value.code == "ticket_over_due"  # change allowed: not taken over the amount due
+        sale.add_ticket(server.ticket(100, "tenri-megumi"))
+    assert refused.value.code == "ticket_not_needed"
+
+
+def test_a_no_change_ticket_over_due_needs_consent_to_lose_the_rest() -> None:
+    server = FakeServer()
+    basket = Basket()
+    basket.add(300)
+    sale = Checkout(config=server.config(), basket=basket)
     no_change = server.ticket(500, "health-walk")
     with pytest.raises(TenderRefused) as warned:
         sale.add_ticket(no_change)
     assert warned.value.code == "ticket_loss" and warned.value.values["lost"] == 200
+    assert sale.tickets == []
     held = sale.add_ticket(no_change, accept_loss=True)
-    assert (held.applied, held.lost, sale.remainder) == (300, 200, 0)
+    assert (held.applied, held.lost, sale.remainder, sale.change) == (300, 200, 0, 0)
 
 
 def test_the_soonest_expiring_program_is_offered_first() -> None:

@@ -14,8 +14,9 @@ import httpx
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from points.calendar import previous_month
 from server.console import cli as settle_cli
-from server.console.app import SettleApp, previous_month
+from server.console.app import SettleApp
 from server.console.client import ConsoleError, SettleClient
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
@@ -119,8 +120,8 @@ async def test_an_answer_that_does_not_fit_its_model_is_said_in_words() -> None:
 
 
 def test_the_default_period_is_last_month() -> None:
-    assert previous_month(dt.date(2026, 12, 3)) == "2026-11"
-    assert previous_month(dt.date(2027, 1, 31)) == "2026-12"
+    assert previous_month(dt.date(2026, 12, 3)).id == "2026-11"
+    assert previous_month(dt.date(2027, 1, 31)).id == "2026-12"
 
 
 def free_port() -> int:
