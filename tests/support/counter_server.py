@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from unittest import mock
 
@@ -195,12 +195,16 @@ class CounterServer:
         return [ticket.text for ticket in result.tickets]
 
     def sell_elsewhere(
-        self, total: int, *, card_key: str | None = None, points: int = 0, tickets: list[str] | None = None
+        self,
+        total: int,
+        *,
+        card_key: str | None = None,
+        points: int = 0,
+        tickets: list[str] | None = None,
+        terminal: str = ELSEWHERE,
     ) -> None:
-        """A sale at another shop (tenri-megumi points, tickets, the rest in cash)."""
-        with closing(ServerClient(self.url, self.tokens[ELSEWHERE])) as client:
-            terminal = client.terminal_config()
-            assert terminal.merchant.id != MERCHANT
+        """A sale at another shop, or ``terminal`` (tenri-megumi points, tickets, the rest in cash)."""
+        with closing(ServerClient(self.url, self.tokens[terminal])) as client:
             covered = points + sum(_ticket_value(text) for text in tickets or [])
             client.post_sale(
                 SaleRequest(
@@ -223,6 +227,13 @@ class CounterServer:
             chunk = min(left, 3000)
             self.sell_elsewhere(chunk, card_key=card_key, points=chunk)
             left -= chunk
+
+    def close_period(self) -> str:
+        """The chamber closes the month the server's clock is in (締め); returns the period id."""
+        period = ledger.business_date(self.clock()).strftime("%Y-%m")
+        with self._http("tenri-cci") as http:
+            http.post(f"/v1/periods/{period}/close").raise_for_status()
+        return period
 
     def stop(self) -> None:
         """Close the clients, stop uvicorn and the proxy."""
@@ -278,7 +289,14 @@ def real_server(
     """The real server on a fresh copy of the demo data, reached through the fault proxy."""
     if server_time not in _templates:
         _templates[server_time] = build_template(tmp_path_factory.mktemp("demo"), server_time)
-    server = start(tmp_path / "server", _templates[server_time], Clock(server_time))
+    with serving(tmp_path / "server", _templates[server_time], Clock(server_time)) as server:
+        yield server
+
+
+@contextmanager
+def serving(directory: pathlib.Path, template: pathlib.Path, clock: Clock) -> Iterator[CounterServer]:
+    """:func:`start`, and stop when the block ends."""
+    server = start(directory, template, clock)
     try:
         yield server
     finally:

@@ -14,7 +14,7 @@ from pos.card.simulated import SimulatedReader
 from pos.counter import Counter
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
-from tests.support.counter_server import TERMINALS, CounterServer, real_server, server_time  # noqa: F401
+from tests.support.counter_server import TERMINALS, CounterServer
 
 SIZE = (100, 34)
 
@@ -27,7 +27,7 @@ def reader() -> SimulatedReader:
 @pytest.fixture
 def make_app(
     tmp_path: pathlib.Path,
-    real_server: CounterServer,  # noqa: F811  (the fixture imported above)
+    real_server: CounterServer,
     reader: SimulatedReader,
 ) -> Callable[..., PosApp]:
     """Build the app as a terminal of ``mode`` (the demo's terminal for it) on a fresh journal;
