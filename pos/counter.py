@@ -41,6 +41,7 @@ from pos.checkout import Checkout, TenderRefused
 from pos.journal import Entry, EntryState, Journal
 from pos.printing import PrintOutcome, ReceiptPrinter
 from pos.sync import (
+    REFUSALS,
     AnswerLost,
     ServerClient,
     ServerFailed,
@@ -229,9 +230,9 @@ class Counter:
         except SyncError as exc:
             raise SaleUnresolved(entry, exc) from exc
         if entry.state is EntryState.REFUSED:
-            raise ServerRefused(
-                409, ErrorBody(code=entry.error_code or "refused", message=entry.error_message or "")
-            )
+            code = entry.error_code or "refused"
+            status = REFUSALS.get(code, (409, ""))[0]
+            raise ServerRefused(status, ErrorBody(code=code, message=entry.error_message or ""))
         return SaleDone(entry, self.print_sale(entry))
 
     def print_sale(self, entry: Entry, *, reprint: bool = False) -> PrintOutcome:

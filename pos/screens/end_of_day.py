@@ -13,6 +13,7 @@ from points.money import format_points, format_yen
 from pos import receipts
 from pos.i18n import _, language
 from pos.screens.base import PosScreen
+from pos.sync import refusal_text
 
 
 class EndOfDayScreen(PosScreen):
@@ -55,7 +56,8 @@ class EndOfDayScreen(PosScreen):
         if refused:
             lines = [_("Refused by the server on sync (disputed):")]
             lines += [
-                f"  #{e.receipt_no} {format_yen(e.total)} {e.error_code}: {e.error_message}" for e in refused
+                f"  #{e.receipt_no} {format_yen(e.total)} {refusal_text(e.error_code or '', language())}"
+                for e in refused
             ]
             self.query_one("#refused", Static).update("\n".join(lines))
 
