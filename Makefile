@@ -15,6 +15,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict points
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 demo: $(VENV)/.installed

@@ -5,6 +5,9 @@ form (for the QR code) is ``MKT1`` followed by upper-case base32 without padding
 characters a keyboard-wedge scanner types the same on every layout, and QR alphanumeric mode
 stores them compactly. Its human serial is twelve digits in groups of four plus a Damm check
 digit, for typing when a QR code is torn.
+
+Face values come from :data:`DENOMINATIONS`: a ticket counter prints as few tickets as it can
+(:func:`split_into_tickets`), each a multiple of the program's rounding unit.
 """
 
 from __future__ import annotations
@@ -30,6 +33,26 @@ _EPOCH = dt.date(2000, 1, 1)
 _DOMAIN = b"mykey-pos ticket v1\x00"
 _HEAD = struct.Struct(">B4sQIHB")  # version, key id, serial, value, expiry day, program id length
 _SIGNATURE_SIZE = 64
+
+#: Ticket face values, largest first; a ticket counter prints as few tickets as it can.
+DENOMINATIONS = (1000, 500, 100, 50, 10, 1)
+
+
+def split_into_tickets(points: int, unit: int) -> list[int]:
+    """Face values for ``points``, largest first (greedy over :data:`DENOMINATIONS`).
+
+    Only denominations that are multiples of ``unit`` are used (Tenri rounds to 100 yen, so no
+    50-yen tickets); a remainder no denomination fits becomes one last ticket of its own.
+    """
+    values = [d for d in DENOMINATIONS if d % unit == 0] or [unit]
+    faces: list[int] = []
+    left = points
+    for value in values:
+        count, left = divmod(left, value)
+        faces.extend([value] * count)
+    if left:
+        faces.append(left)
+    return faces
 
 
 # Errors -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import pathlib
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -20,7 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from points.wire import TerminalMode
-from pos import i18n
+from pos import cli, i18n
 from pos import settings as settings_module
 from pos.card import errors as card_errors
 from pos.card import events as card_events
@@ -304,21 +303,8 @@ class PosApp(App[int]):
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command line of ``mykey-pos``."""
-    parser = argparse.ArgumentParser(prog="mykey-pos", description="The counter app (レジ).")
-    parser.add_argument("--config", type=pathlib.Path, help="settings TOML file")
-    parser.add_argument(
-        "--mode", choices=[m.value for m in TerminalMode], help="override the terminal's mode"
-    )
-    parser.add_argument("--server", help="server URL for this run")
-    parser.add_argument(
-        "--printer", help="printer URL for this run (tcp://, usb://, serial://, file://, none)"
-    )
-    parser.add_argument("--reader", help="card reader: 'pcsc', 'sim', or a reader name")
-    parser.add_argument("--token", help="terminal token for this run (else the token file)")
-    parser.add_argument("--journal", help="journal file for this run")
-    parser.add_argument("--language", choices=settings_module.LANGUAGES, help="ja or en")
-    return parser.parse_args(argv)
+    """The command line of ``mykey-pos`` (defined in :mod:`pos.cli`, with the other verbs)."""
+    return cli.build_parser().parse_args(argv)
 
 
 def build(

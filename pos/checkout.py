@@ -4,7 +4,9 @@
 (points per program, tickets, cash) and knows what the counter may offer: points only of
 programs this shop accepts and the card is eligible for, up to the amount due and the balance
 (and offline only up to the program's offline limit); tickets verified by signature, expiry
-and the terminal's own used list; the PIN above a program's no-PIN limit. Every refusal is a
+and the terminal's own used list; the PIN above a program's no-PIN limit. What each tender
+covers and the change are :mod:`points.tender`'s, the function the server applies the sale
+with, so the counter never promises what the server refuses. Every refusal is a
 :class:`TenderRefused` whose message is an English id for :func:`pos.i18n._`.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from points import tickets
+from points import calendar, tender, tickets
 from points.programs import Program, TenderKind
 from points.tax import Line, TaxRate, totals_by_rate
 from points.wire import (
@@ -75,6 +77,20 @@ class Basket:
 
 
 @dataclass(frozen=True)
+class ScannedTicket:
+    """A scanned ticket checked at the counter (what it pays depends on the other tenders)."""
+
+    text: str
+    ticket: tickets.PointTicket
+    program: Program
+
+    @property
+    def offer(self) -> tender.TicketOffer:
+        """The ticket as the tender rule sees it."""
+        return tender.TicketOffer(self.ticket.value, tender.gives_change(self.program))
+
+
+@dataclass(frozen=True)
 class TicketInHand:
     """A scanned ticket checked at the counter, and what it pays on this sale."""
 
@@ -96,10 +112,11 @@ class Checkout:
     config: TerminalConfig
     basket: Basket
     online: bool = True
-    today: dt.date = field(default_factory=dt.date.today)
+    #: The business date (Japan time, whatever the terminal's clock zone): expiry, eligibility.
+    today: dt.date = field(default_factory=calendar.today)
     card: CardLookup | None = None
     points: dict[str, int] = field(default_factory=dict)
-    tickets: list[TicketInHand] = field(default_factory=list)
+    scanned: list[ScannedTicket] = field(default_factory=list)
     cash: int = 0
 
     @property
@@ -112,25 +129,50 @@ class Checkout:
         """The basket's total."""
         return self.basket.total
 
+    def cover(
+        self, points: dict[str, int] | None = None, scanned: list[ScannedTicket] | None = None
+    ) -> tender.Cover:
+        """What points and tickets cover (of these tenders, or the ones given instead).
+
+        Raises:
+            TenderRefused: the tenders break the tender rule (its code is the server's).
+        """
+        points = self.points if points is None else points
+        scanned = self.scanned if scanned is None else scanned
+        try:
+            return tender.cover(self.total, points.values(), [t.offer for t in scanned])
+        except tender.TenderError as error:
+            raise _refusal(error) from None
+
+    @property
+    def tickets(self) -> list[TicketInHand]:
+        """The scanned tickets, in order, with what each pays on this sale."""
+        covers = self.cover().tickets
+        return [
+            TicketInHand(text=t.text, ticket=t.ticket, program=t.program, applied=c.applied)
+            for t, c in zip(self.scanned, covers, strict=True)
+        ]
+
     @property
     def covered(self) -> int:
-        """What points and tickets cover."""
-        return sum(self.points.values()) + sum(t.applied for t in self.tickets)
+        """What points and tickets cover of the total (never more than the total)."""
+        return self.total - self.remainder
 
     @property
     def remainder(self) -> int:
         """What is left to pay after points and tickets (to be paid in cash)."""
-        return self.total - self.covered
+        return self.cover().due
 
     @property
     def change(self) -> int:
-        """お釣り: cash beyond the remainder."""
-        return max(self.cash - self.remainder, 0)
+        """お釣り: cash beyond the remainder, plus a change-giving ticket's excess (0 while unpaid)."""
+        covered = self.cover()
+        return covered.change(self.cash) if self.cash >= covered.due else 0
 
     @property
     def complete(self) -> bool:
         """True when the tenders cover the total."""
-        return self.cash >= self.remainder and self.remainder >= 0 and self.total > 0
+        return self.total > 0 and self.cash >= self.remainder
 
     # Points --------------------------------------------------------------------------
 
@@ -147,18 +189,15 @@ class Checkout:
 
     def offer_order(self) -> list[Program]:
         """Programs the card holds points of, accepted here, soonest-expiring first."""
-
-        def soonest(program: Program) -> dt.date:
-            lots = [
-                lot.expires_on
-                for b in (self.card.balances if self.card else [])
-                if b.program_id == program.id
-                for lot in b.expiring
-            ]
-            return min(lots, default=dt.date.max)
-
-        held = [p for p in self.config.programs if self.balance(p.id) > 0 and self.accepted(p)]
-        return sorted(held, key=lambda p: (soonest(p), p.id))
+        balances = self.card.balances if self.card else []
+        held = {p.id: p for p in self.config.programs if self.balance(p.id) > 0 and self.accepted(p)}
+        soonest = {
+            pid: min(
+                (lot.expires_on for b in balances if b.program_id == pid for lot in b.expiring), default=None
+            )
+            for pid in held
+        }
+        return [held[pid] for pid in tender.offer_order(soonest)]
 
     def why_not(self, program: Program) -> TenderRefused | None:
         """Why the program's points cannot be used now, or ``None`` when they can."""
@@ -181,8 +220,10 @@ class Checkout:
         program = self.programs[program_id]
         if self.why_not(program) is not None:
             return 0
+        # Room only while something is due: more points would make a ticket's loss larger than
+        # the shopkeeper confirmed, or a scanned ticket not needed at all.
         room = self.remainder + self.points.get(program_id, 0)
-        limit = min(self.balance(program_id), max(room, 0))
+        limit = min(self.balance(program_id), room)
         if not self.online:
             limit = min(limit, program.offline_limit)
         return limit
@@ -215,7 +256,7 @@ class Checkout:
                 raise TenderRefused(
                     "offline_limit", "Offline, at most {limit:,} pt.", limit=program.offline_limit
                 )
-            raise TenderRefused("over_due", "More points than the amount due.")
+            raise TenderRefused("points_exceed_total", "More points than the amount due.")
         self.points[program_id] = points
 
     def needs_pin(self) -> bool:
@@ -237,7 +278,8 @@ class Checkout:
             accept_loss: the shopkeeper confirmed that a no-change ticket's excess is lost.
 
         Raises:
-            TenderRefused: garbled, forged, expired, used, not accepted, or worth more than due.
+            TenderRefused: garbled, forged, expired, used, not accepted, not needed (nothing is
+                due), or a no-change ticket worth more than due without ``accept_loss``.
         """
         try:
             ticket = tickets.verify(text, self.ticket_keys(), self.today)  # type: ignore[arg-type]
@@ -245,27 +287,20 @@ class Checkout:
             raise TenderRefused("ticket_expired", "This ticket has expired.") from None
         except tickets.TicketError as exc:
             raise TenderRefused(exc.code, "This is not a valid ticket.") from None
-        if used_here or any(t.ticket.serial == ticket.serial for t in self.tickets):
+        if used_here or any(t.ticket.serial == ticket.serial for t in self.scanned):
             raise TenderRefused("ticket_used", "This ticket has already been used.")
         program = self.programs.get(ticket.program_id)
         if program is None or not self.accepted(program):
             raise TenderRefused("not_accepted", "This shop does not take this ticket.")
-        remainder = self.remainder
-        if remainder <= 0:
-            raise TenderRefused("nothing_due", "Nothing left to pay.")
-        applied = min(ticket.value, remainder)
-        if applied < ticket.value:
-            if program.change_allowed:
-                raise TenderRefused("ticket_over_due", "The ticket is worth more than the amount due.")
-            if not accept_loss:
-                raise TenderRefused(
-                    "ticket_loss",
-                    "No change: {lost:,} yen of this ticket will be lost.",
-                    lost=ticket.value - applied,
-                )
-        held = TicketInHand(text=text.strip().upper(), ticket=ticket, program=program, applied=applied)
-        self.tickets.append(held)
-        return held
+        held = ScannedTicket(text=text.strip().upper(), ticket=ticket, program=program)
+        scanned = [*self.scanned, held]
+        applied = self.cover(scanned=scanned).tickets[-1]
+        if applied.lost and not accept_loss:
+            raise TenderRefused(
+                "ticket_loss", "No change: {lost:,} yen of this ticket will be lost.", lost=applied.lost
+            )
+        self.scanned = scanned
+        return self.tickets[-1]
 
     # The request ---------------------------------------------------------------------
 
@@ -290,6 +325,7 @@ class Checkout:
         self, sale_id: str, receipt_no: int, now: dt.datetime, pin_proof: PinProof | None = None
     ) -> SaleRequest:
         """The wire request for this sale (totals per rate only: item lines stay in the journal)."""
+        self.cover()  # refuses tenders that break the rule, with the server's code
         if not self.complete:
             raise TenderRefused("underpaid", "The tenders do not cover the total.")
         return SaleRequest(
@@ -299,9 +335,21 @@ class Checkout:
             card_key=self.card.card_key if self.card and (self.points or self.award_programs()) else None,
             totals=self.basket.totals(),
             points=[PointTender(program_id=pid, points=p) for pid, p in self.points.items()],
-            tickets=[TicketTender(text=t.text) for t in self.tickets],
+            tickets=[TicketTender(text=t.text) for t in self.scanned],
             cash=self.cash,
             award_programs=self.award_programs(),
             pin_proof=pin_proof,
             offline=not self.online,
         )
+
+
+_MESSAGES = {
+    "points_exceed_total": "More points than the amount due.",
+    "ticket_not_needed": "Nothing left to pay.",
+    "underpaid": "The tenders do not cover the total.",
+}
+
+
+def _refusal(error: tender.TenderError) -> TenderRefused:
+    """The counter's words for a refusal of the tender rule (the code stays the server's)."""
+    return TenderRefused(error.code, _MESSAGES.get(error.code, "The tenders do not cover the total."))

@@ -1,27 +1,60 @@
-"""``mykey-pos``: the counter terminal's command line.
+"""``mykey-pos``: the counter terminal's command line, one tree of verbs.
 
-Each verb lives with the part it belongs to, so the card, printer and app code each own their
-own parser: ``card`` → :mod:`pos.card.probe`, ``print-test`` → :mod:`pos.print_test`, anything
-else starts the counter app (:mod:`pos.app`).
+With no verb it starts the counter app (:mod:`pos.app`) with the options below. Each verb is
+registered by the part it belongs to: ``card`` by :func:`pos.card.probe.register`, ``print-test``
+by :func:`pos.print_test.register`; each verb's parser carries its handler, so ``--help`` lists
+every verb and dispatch needs no table. The counter app (and Textual) is imported only to run it.
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
+import pathlib
 import sys
 
-VERBS = {"card": "pos.card.probe", "print-test": "pos.print_test"}
+from points.wire import TerminalMode
+from pos import print_test
+from pos import settings as settings_module
+from pos.card import probe
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``mykey-pos``: the counter app's options, and every verb of every part."""
+    parser = argparse.ArgumentParser(
+        prog="mykey-pos", description="The counter app (レジ); a verb runs one of its tools instead."
+    )
+    add_counter_options(parser)
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    probe.register(verbs)
+    print_test.register(verbs)
+    return parser
+
+
+def add_counter_options(parser: argparse.ArgumentParser) -> None:
+    """The counter app's options: each overrides its setting for this run."""
+    parser.add_argument("--config", type=pathlib.Path, help="settings TOML file")
+    parser.add_argument(
+        "--mode", choices=[m.value for m in TerminalMode], help="override the terminal's mode"
+    )
+    parser.add_argument("--server", help="server URL for this run")
+    parser.add_argument(
+        "--printer", help="printer URL for this run (tcp://, usb://, serial://, file://, none)"
+    )
+    parser.add_argument("--reader", help="card reader: 'pcsc', 'sim', or a reader name")
+    parser.add_argument("--token", help="terminal token for this run (else the token file)")
+    parser.add_argument("--journal", help="journal file for this run")
+    parser.add_argument("--language", choices=settings_module.LANGUAGES, help="ja or en")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the verb's module ``main(argv) -> int``; with no verb, run the counter app."""
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in VERBS:
-        module, rest = VERBS[args[0]], args[1:]
-    else:
-        module, rest = "pos.app", args
-    entry = importlib.import_module(module).main
-    return int(entry(rest) or 0)
+    """Run the verb given, or the counter app; returns the exit status."""
+    args_list = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(args_list)
+    if args.verb is None:
+        from pos import app
+
+        return app.main(args_list)
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

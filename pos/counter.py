@@ -22,6 +22,7 @@ from typing import Any
 
 from ulid import ULID
 
+from points import calendar
 from points.programs import Program
 from points.wire import (
     CardLookup,
@@ -40,6 +41,7 @@ from pos.checkout import Checkout, TenderRefused
 from pos.journal import Entry, EntryState, Journal
 from pos.printing import PrintOutcome, ReceiptPrinter
 from pos.sync import (
+    REFUSALS,
     AnswerLost,
     ServerClient,
     ServerFailed,
@@ -228,9 +230,9 @@ class Counter:
         except SyncError as exc:
             raise SaleUnresolved(entry, exc) from exc
         if entry.state is EntryState.REFUSED:
-            raise ServerRefused(
-                409, ErrorBody(code=entry.error_code or "refused", message=entry.error_message or "")
-            )
+            code = entry.error_code or "refused"
+            status = REFUSALS.get(code, (409, ""))[0]
+            raise ServerRefused(status, ErrorBody(code=code, message=entry.error_message or ""))
         return SaleDone(entry, self.print_sale(entry))
 
     def print_sale(self, entry: Entry, *, reprint: bool = False) -> PrintOutcome:
@@ -249,7 +251,7 @@ class Counter:
             ServerRefused, SyncError: the server refused or cannot be reached.
         """
         assert self.config is not None
-        if entry.day != dt.date.today() or entry.voided_at is not None:
+        if entry.day != calendar.today() or entry.voided_at is not None:
             raise TenderRefused("void_not_today", "Only today's sales can be voided, once.")
         if entry.state not in (EntryState.ACCEPTED, EntryState.SYNCED):
             raise TenderRefused("void_unsynced", "Sync this sale before voiding it.")
@@ -311,7 +313,7 @@ class Counter:
         from printers.documents import TicketSlip
 
         programs = {p.id: p for p in self.config.programs}
-        now = dt.datetime.now().astimezone()
+        now = calendar.japan_time(dt.datetime.now(dt.UTC))  # the slip shows Japan time
         outcomes = [
             self.printer.print(
                 TicketSlip(
@@ -333,8 +335,8 @@ class Counter:
     # The day -------------------------------------------------------------------------
 
     def today(self) -> list[Entry]:
-        """Today's journal entries."""
-        return self.journal.of_day(dt.date.today())
+        """Today's journal entries (the business day in Japan time, as the server's voids count it)."""
+        return self.journal.of_day(calendar.today())
 
     def day_totals(self) -> dict[str, int]:
         """Sales count and total of today, and entries not yet synced (for the home screen)."""
@@ -347,7 +349,7 @@ class Counter:
         assert self.config is not None
         unsynced = self.day_totals()["unsynced"]
         return self.printer.print(
-            _receipts().end_of_day(self.config, self.today(), dt.date.today(), unsynced)
+            _receipts().end_of_day(self.config, self.today(), calendar.today(), unsynced)
         )
 
     def statement(self, period: str) -> Any:

@@ -2,7 +2,7 @@
 
 1. ``mykey-server demo-data`` and ``mykey-server serve`` on 127.0.0.1 (a free port), in a fresh
    folder under the system temp dir;
-2. cards: the virtual My Number Card (``python -m pos.card.vcard``) through pcscd's vpcd reader
+2. cards: the virtual My Number Card (``python -m pos.virtualcard.vcard``) through pcscd's vpcd reader
    when pcscd and vpcd are installed and no one else holds the pcscd lock — **F6** puts it on the
    reader and takes it off; otherwise the simulated reader — **F6/F7** tap two residents' point
    cards, **F8** a My Number Card (PIN 1234), **F12** takes the card off;
@@ -130,8 +130,8 @@ def pcscd() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     """Start the server, the cards and the counter app; stop them all when the app quits."""
     from pos.app import build, parse_args
-    from pos.card.credentials import CardCredentials
     from pos.card.simulated import SimulatedReader, demo_jpki_card
+    from pos.virtualcard.credentials import CardCredentials
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="mykey-demo-"))
     credentials = CardCredentials.load_or_create(work / "card")
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.enter_context(pcscd())
             card = stack.enter_context(
                 process(
-                    _python("pos.card.vcard", "--dir", str(work / "card"), "--removed"),
+                    _python("pos.virtualcard.vcard", "--dir", str(work / "card"), "--removed"),
                     stdin=subprocess.DEVNULL,  # the app's keys are not the card's
                     stdout=subprocess.DEVNULL,
                 )

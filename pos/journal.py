@@ -22,6 +22,9 @@ Tables (SQLite, WAL, ``synchronous=FULL``; every write in one ``BEGIN IMMEDIATE`
   ``recovered``, ``voided_at``, ``updated_at``.
 - ``used_tickets``: ``serial``, ``sale_id``, ``used_at``.
 - ``meta``: ``key``, ``value`` (the receipt counter).
+
+The file carries ``PRAGMA user_version``: opening applies the steps of :data:`MIGRATIONS` it
+lacks, and refuses a journal of a newer release (:class:`JournalTooNew`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any
 import sqlite_utils
 from pydantic import BaseModel
 
+from points import calendar
 from points.tax import Line, TaxRate
 from points.wire import ErrorBody, EventAwardRequest, SaleRequest, SaleResult
 
@@ -67,8 +71,47 @@ _NEXT: dict[EntryState, set[EntryState]] = {
 }
 
 
+#: The journal's history, oldest first: step ``n`` brings a file to ``PRAGMA user_version = n``.
+#: Plain SQL, never edited once released (a change is a new step at the end).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: release 0.1's tables (IF NOT EXISTS: its journals set no version and start at 0).
+    (
+        """CREATE TABLE IF NOT EXISTS entries (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            day TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            receipt_no INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            offline INTEGER NOT NULL DEFAULT 0,
+            request TEXT NOT NULL,
+            lines TEXT NOT NULL DEFAULT '[]',
+            answer TEXT,
+            error_code TEXT,
+            error_message TEXT,
+            printed_at TEXT,
+            print_count INTEGER NOT NULL DEFAULT 0,
+            recovered INTEGER NOT NULL DEFAULT 0,
+            voided_at TEXT,
+            updated_at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq)",
+        "CREATE INDEX IF NOT EXISTS entries_day ON entries(day, seq)",
+        "CREATE TABLE IF NOT EXISTS used_tickets ("
+        "serial INTEGER PRIMARY KEY, sale_id TEXT NOT NULL, used_at TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+#: The version this code reads and writes.
+JOURNAL_VERSION = len(MIGRATIONS)
+
+
 class JournalError(RuntimeError):
     """A write the journal refuses: an unknown id, a wrong state change, a ticket used twice."""
+
+
+class JournalTooNew(JournalError):
+    """The journal file was written by a newer release than this program."""
 
 
 class TicketAlreadyUsed(JournalError):
@@ -145,7 +188,10 @@ class Journal:
     """The journal file of one terminal. Thread-safe: the app writes from worker threads.
 
     Args:
-        path: the SQLite file (created with its tables when missing).
+        path: the SQLite file (created with its tables when missing, upgraded when older).
+
+    Raises:
+        JournalTooNew: the file was written by a newer release.
     """
 
     def __init__(self, path: str | pathlib.Path) -> None:
@@ -165,35 +211,22 @@ class Journal:
             self.db.conn.close()
 
     def _create(self) -> None:
-        with self._write():
-            self.db.execute(
-                """CREATE TABLE IF NOT EXISTS entries (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    kind TEXT NOT NULL,
-                    day TEXT NOT NULL,
-                    created_at TEXT NOT NULL,
-                    receipt_no INTEGER NOT NULL,
-                    state TEXT NOT NULL,
-                    offline INTEGER NOT NULL DEFAULT 0,
-                    request TEXT NOT NULL,
-                    lines TEXT NOT NULL DEFAULT '[]',
-                    answer TEXT,
-                    error_code TEXT,
-                    error_message TEXT,
-                    printed_at TEXT,
-                    print_count INTEGER NOT NULL DEFAULT 0,
-                    recovered INTEGER NOT NULL DEFAULT 0,
-                    voided_at TEXT,
-                    updated_at TEXT NOT NULL)"""
+        # Bring the file to JOURNAL_VERSION: each missing step in one transaction, then
+        # PRAGMA user_version; a journal written by a newer release is refused, never rewritten.
+        found = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if found > JOURNAL_VERSION:
+            self.db.conn.close()
+            raise JournalTooNew(
+                f"the journal {self.path} is at version {found}, but this program knows versions up to"
+                f" {JOURNAL_VERSION}: it was written by a newer release; upgrade the program"
             )
-            self.db.execute("CREATE INDEX IF NOT EXISTS entries_state ON entries(state, seq)")
-            self.db.execute("CREATE INDEX IF NOT EXISTS entries_day ON entries(day, seq)")
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS used_tickets ("
-                "serial INTEGER PRIMARY KEY, sale_id TEXT NOT NULL, used_at TEXT NOT NULL)"
-            )
-            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for version, statements in enumerate(MIGRATIONS[found:], start=found + 1):
+            with self._write() as conn:
+                if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= version:
+                    continue  # another process upgraded it while this one waited
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -303,7 +336,7 @@ class Journal:
             (
                 entry_id,
                 kind.value,
-                now.astimezone().date().isoformat(),
+                calendar.business_date(now).isoformat(),
                 now.isoformat(),
                 receipt_no,
                 state.value,
@@ -443,7 +476,7 @@ class Journal:
             )
 
     def of_day(self, day: dt.date) -> list[Entry]:
-        """Every entry of a (local) day, oldest first: history and end of day."""
+        """Every entry of a business day (Japan time), oldest first: history and end of day."""
         return self._select("day = ?", (day.isoformat(),))
 
     def refused_on_sync(self, day: dt.date | None = None) -> list[Entry]:

@@ -46,18 +46,34 @@ def _configured() -> tuple[str, int, bool, str]:
     return loaded.printer, loaded.paper_width, loaded.raster, loaded.language
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    """Print the sample receipt and ticket; 0 when both reached the printer, 1 otherwise."""
-    out = out or sys.stdout
-    parser = argparse.ArgumentParser(prog="mykey-pos print-test", description=__doc__.splitlines()[0])
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``print-test`` to ``mykey-pos``'s verbs."""
+    parser = verbs.add_parser(
+        "print-test", help="a test receipt and ticket on the printer", description=__doc__.splitlines()[0]
+    )
+    _add_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--printer", help="tcp://host:9100, usb://04b8:0202, serial:///dev/ttyUSB0, file:///path, none"
     )
     parser.add_argument("--width", type=int, choices=(48, 42, 32), help="columns: 48 on 80 mm, 32 on 58 mm")
     parser.add_argument("--raster", action="store_true", default=None, help="print text as an image")
     parser.add_argument("--lang", choices=("ja", "en"), help="language of these messages")
-    args = parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """``print-test`` on its own, printing to ``out`` (what ``mykey-pos print-test`` runs, for tests)."""
+    parser = argparse.ArgumentParser(prog="mykey-pos print-test", description=__doc__.splitlines()[0])
+    _add_options(parser)
+    return run(parser.parse_args(argv), out)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print the sample receipt and ticket; 0 when both reached the printer, 1 otherwise."""
+    out = out or sys.stdout
     url, width, raster, language = "none", 48, False, "ja"
     try:
         url, width, raster, language = _configured()

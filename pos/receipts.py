@@ -7,13 +7,11 @@ The layout and the bytes are the printer part's business (:mod:`printers`).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from points import tickets
+from points import calendar, tender, tickets
 from points.programs import Program
 from points.wire import Balance, CardLookup, TerminalConfig
 from pos.journal import Entry
@@ -69,27 +67,24 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
         )
         balances = balances_after(config, result.balances)
     else:
-        # Offline: what the counter checked itself; the server's answer comes with the sync.
-        remainder = request.total - sum(p.points for p in request.points)
-        ticket_list = []
-        for tender in request.tickets:
-            ticket = tickets.decode(tender.text)
-            applied = min(ticket.value, max(remainder, 0))
-            remainder -= applied
-            ticket_list.append(
-                TicketUsed(
-                    program=programs[ticket.program_id],
-                    serial=ticket.serial,
-                    value=ticket.value,
-                    applied=applied,
-                )
-            )
-        used, awards, balances = tuple(ticket_list), (), ()
+        # Offline: what the counter checked itself (the same tender rule as the server's); the
+        # server's answer comes with the sync.
+        scanned = [tickets.decode(t.text) for t in request.tickets]
+        covered = tender.cover(
+            request.total,
+            [p.points for p in request.points],
+            [tender.TicketOffer(t.value, tender.gives_change(programs[t.program_id])) for t in scanned],
+        )
+        used = tuple(
+            TicketUsed(program=programs[t.program_id], serial=t.serial, value=t.value, applied=c.applied)
+            for t, c in zip(scanned, covered.tickets, strict=True)
+        )
+        awards, balances = (), ()
     return SaleReceipt(
         merchant=config.merchant,
         terminal_id=config.terminal_id,
         receipt_no=entry.receipt_no,
-        issued_at=entry.created_at.astimezone(),
+        issued_at=calendar.japan_time(entry.created_at),
         lines=tuple(entry.lines),
         points=tuple(PointsUsed(program=programs[p.program_id], points=p.points) for p in request.points),
         tickets=used,
@@ -104,7 +99,7 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
 
 def void_receipt(entry: Entry, config: TerminalConfig, reason: str = "") -> VoidReceipt:
     """The void receipt (取消) of a voided sale."""
-    voided_at = (entry.voided_at or dt.datetime.now(dt.UTC)).astimezone()
+    voided_at = calendar.japan_time(entry.voided_at or dt.datetime.now(dt.UTC))
     return VoidReceipt(original=sale_receipt(entry, config), voided_at=voided_at, reason=reason)
 
 
@@ -113,7 +108,7 @@ def balance_slip(config: TerminalConfig, card: CardLookup) -> BalanceSlip:
     return BalanceSlip(
         merchant=config.merchant,
         terminal_id=config.terminal_id,
-        printed_at=dt.datetime.now().astimezone(),
+        printed_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
         balances=balances_after(config, card.balances),
     )
 
@@ -145,7 +140,7 @@ def end_of_day(config: TerminalConfig, entries: list[Entry], day: dt.date, unsyn
         merchant=config.merchant,
         terminal_id=config.terminal_id,
         business_date=day,
-        printed_at=dt.datetime.now().astimezone(),
+        printed_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
         sales=Tally(len(sales), sum(e.total for e in sales)),
         voids=Tally(len(voids), sum(e.total for e in voids)),
         cash=Tally(sum(1 for e in sales if e.request.get("cash")), cash),
@@ -173,13 +168,11 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
     """
     programs = _programs(config)
     period = str(data["period_id"])
-    match = re.search(r"(\d{4})-(\d{2})$", period)
-    if match:
-        year, month = int(match.group(1)), int(match.group(2))
-        start = dt.date(year, month, 1)
-        end = dt.date(year, month, calendar.monthrange(year, month)[1])
-    else:
-        start = end = dt.date.today()
+    try:
+        named = calendar.parse_period(period)
+        start, end = named.starts_on, named.last_day
+    except calendar.PeriodError:
+        start = end = calendar.today()  # a name this terminal's release does not know
     lines = []
     for claim in data.get("claims", []):
         program = programs.get(claim["program_id"])
@@ -205,7 +198,7 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
         period=period,
         period_start=start,
         period_end=end,
-        issued_at=dt.datetime.now().astimezone(),
+        issued_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
         lines=tuple(lines),
         payer="・".join(payers),
         status="・".join(states),

@@ -44,12 +44,85 @@ from points.wire import (
     TicketStatus,
     VoidRequest,
 )
+from pos.i18n import N_, translations
 from pos.journal import Entry, EntryKind, Journal
 
 M = TypeVar("M", bound=BaseModel)
 
 #: Sales per ``POST /v1/sales/batch`` (the wire schema allows 500).
 BATCH_SIZE = 500
+
+
+# The server's refusals ----------------------------------------------------------------
+
+#: Every code the server can refuse with: code → (the HTTP status it comes with, the message id
+#: the counter shows for it through its own catalog, ``pos/locale/*/LC_MESSAGES/mykey-pos.po``).
+#: The server's catalog is :func:`server.errors.catalog`; ``tests/pos/test_error_contract.py``
+#: holds the two to each other (same codes, same statuses).
+REFUSALS: dict[str, tuple[int, str]] = {
+    "invalid_request": (422, N_("The server could not read the request. Update the terminal software.")),
+    "unauthorized": (401, N_("The terminal token is not accepted. Check the settings.")),
+    "forbidden": (403, N_("This terminal may not do that. Check its settings with the city or chamber.")),
+    "not_found": (404, N_("The server does not know this.")),
+    "method_not_allowed": (
+        405,
+        N_("The server does not allow this operation. Update the terminal software."),
+    ),
+    "internal_error": (500, N_("The server had an error. Will resend shortly.")),
+    "idempotency_mismatch": (
+        409,
+        N_("This sale number was already sent with different contents. Call support."),
+    ),
+    "unknown_program": (404, N_("The server does not know this point program.")),
+    "program_not_accepted": (400, N_("This shop does not accept these points.")),
+    "not_eligible": (409, N_("This card is not eligible for these points.")),
+    "insufficient_points": (409, N_("Not enough points on the card.")),
+    "points_exceed_total": (400, N_("The points exceed the amount due.")),
+    "underpaid": (400, N_("The tenders do not cover the total.")),
+    "no_award_rule": (400, N_("These points have no award rule for this.")),
+    "pin_required": (409, N_("This amount needs the resident's PIN on the card.")),
+    "challenge_invalid": (409, N_("The PIN check timed out. Enter the PIN again.")),
+    "signature_invalid": (400, N_("The card's signature could not be verified. Tap the card again.")),
+    "certificate_invalid": (
+        400,
+        N_("The card's certificate is not trusted. The resident should ask at city hall."),
+    ),
+    "offline_limit_exceeded": (409, N_("More points than may be used offline.")),
+    "ticket_garbled": (400, N_("The ticket cannot be read.")),
+    "ticket_unknown_key": (400, N_("The ticket's issuer is unknown.")),
+    "ticket_bad_signature": (400, N_("The ticket's signature does not match.")),
+    "ticket_invalid": (400, N_("The ticket is not valid.")),
+    "ticket_expired": (409, N_("The ticket has expired.")),
+    "ticket_already_redeemed": (409, N_("This ticket has already been used.")),
+    "ticket_not_needed": (400, N_("This ticket is not needed to pay this sale.")),
+    "receipt_already_used": (409, N_("This receipt was already exchanged for tickets.")),
+    "unknown_merchant": (404, N_("The server does not know this shop.")),
+    "void_not_same_day": (409, N_("Only today's sales can be voided, once.")),
+    "award_spent": (409, N_("The points this sale awarded were already spent: it cannot be voided.")),
+    "already_awarded": (409, N_("Already awarded for this event.")),
+    "sale_not_found": (404, N_("The server does not know this sale.")),
+    "terminal_mode": (403, N_("This terminal's mode does not allow that.")),
+    "bad_period": (422, N_("The period is not valid (YYYY-MM).")),
+    "period_not_closed": (409, N_("This period is not closed yet.")),
+    "period_paid": (409, N_("This period is paid and cannot be reopened.")),
+    "reason_required": (422, N_("Enter a reason.")),
+    "claim_not_found": (404, N_("The server does not know this claim.")),
+    "claim_state": (409, N_("The claim's state does not allow that.")),
+    "no_chamber": (422, N_("Name the chamber of commerce.")),
+    "no_payer": (409, N_("The paying city or chamber has no bank account registered.")),
+    "payout_invalid": (409, N_("The transfer file cannot be written.")),
+    "ranking_invalid": (422, N_("The ranking parameters are not valid.")),
+}
+
+
+def refusal_text(code: str, language: str) -> str:
+    """The counter's words for a server refusal ``code`` in ``language`` (the code itself added).
+
+    The server's own message is not shown: the counter speaks for itself, by code.
+    """
+    known = REFUSALS.get(code)
+    msgid = known[1] if known else N_("The server refused the request.")
+    return f"{translations(language).gettext(msgid)} ({code})"
 
 
 # Errors -------------------------------------------------------------------------------
@@ -105,16 +178,12 @@ class ServerRefused(SyncError):
         self.code = error.code
 
     def message(self, language: str) -> str:
-        """The server's own message after ours (it is in English; the code is stable)."""
-        base = self.message_ja if language == "ja" else self.message_en
-        return f"{base} ({self.error.code}: {self.error.message})"
+        """The counter's own text for the refusal's code (:func:`refusal_text`)."""
+        return refusal_text(self.error.code, language)
 
 
 class NotAuthorized(ServerRefused):
-    """The terminal's token is wrong or lacks the role (401/403)."""
-
-    message_ja = "端末のトークンが正しくありません。設定を確認してください。"
-    message_en = "The terminal token is not accepted. Check the settings."
+    """The terminal's token is wrong (401) or its principal may not do that (403): a setting to fix."""
 
 
 @contextlib.contextmanager

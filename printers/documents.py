@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TypeVar
 
-from points import tickets
+from points import tender, tickets
 from points.money import check_amount
 from points.programs import Program, TenderKind
 from points.tax import Line, RateTotal, Rounding, receipt_tax, totals_by_rate
@@ -62,6 +62,11 @@ class TicketUsed:
     def lost(self) -> int:
         """Value given up because the program gives no change."""
         return self.value - self.amount
+
+    @property
+    def gives_change(self) -> bool:
+        """True when the ticket's excess over what was due came back as change."""
+        return tender.gives_change(self.program)
 
     @property
     def human_serial(self) -> str:
@@ -118,7 +123,8 @@ def _discount_of(points: tuple[PointsUsed, ...], used: tuple[TicketUsed, ...]) -
 class SaleReceipt:
     """A sale receipt that is a simplified qualified invoice (適格簡易請求書).
 
-    Prices are tax-inclusive. Tenders must cover the total; change comes out of cash only.
+    Prices are tax-inclusive. Tenders must cover the total; change comes out of cash, or out of a
+    change-giving ticket worth more than what was due.
     """
 
     merchant: Merchant
@@ -146,7 +152,8 @@ class SaleReceipt:
         check_amount(self.total)
         if self.discount > self.total:
             raise ValueError("discounts exceed the total")
-        if not 0 <= self.change <= self.cash:
+        # Change comes out of cash, or out of a change-giving ticket's excess (points.tender).
+        if not 0 <= self.change <= self.cash + sum(t.amount for t in self.tickets if t.gives_change):
             raise ValueError(f"tenders do not match the amount due (change {self.change}, cash {self.cash})")
 
     @property

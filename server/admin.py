@@ -11,29 +11,18 @@ import datetime as dt
 import hashlib
 import pathlib
 import sqlite3
-from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from points.banking import AccountType, BankAccount
 from points.programs import Program
 from points.tickets import TicketSigner
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import auth, db, ledger, schema
+from server import audit, auth, db, ledger, schema
 
 _TICKET_KEY = "ticket_signing_key"
-
-
-@dataclass(frozen=True, slots=True)
-class BankAccount:
-    """Where a merchant or chamber is paid (Zengin fields; the holder name in half-width katakana)."""
-
-    bank_code: str
-    branch_code: str
-    account_type: str
-    number: str
-    holder_kana: str
 
 
 def now_text() -> str:
@@ -71,12 +60,8 @@ def ticket_signer(conn: sqlite3.Connection) -> TicketSigner:
     return TicketSigner(Ed25519PrivateKey.from_private_bytes(base64.b64decode(row[0])))
 
 
-def log(conn: sqlite3.Connection, actor: str, action: str, detail: str = "") -> None:
-    """Append an administrative act to ``admin_log``."""
-    conn.execute(
-        "INSERT INTO admin_log(at, actor, action, detail) VALUES (?, ?, ?, ?)",
-        (now_text(), actor, action, detail),
-    )
+#: The command line's name for :func:`server.audit.append` (an act and what it was done to).
+log = audit.append
 
 
 def add_city(conn: sqlite3.Connection, city_id: str, name: str) -> None:
@@ -122,10 +107,12 @@ def add_merchant(conn: sqlite3.Connection, merchant: Merchant, bank: BankAccount
     )
 
 
-def _bank_columns(bank: BankAccount | None) -> tuple[str | None, ...]:
+def _bank_columns(bank: BankAccount | None) -> tuple[str | int | None, ...]:
     if bank is None:
         return (None, None, None, None, None)
-    return (bank.bank_code, bank.branch_code, bank.account_type, bank.number, bank.holder_kana)
+    # Stored as the Zengin code; the command line hands over the type's name (``ordinary``).
+    kind = int(AccountType.parse(bank.account_type))
+    return (bank.bank_code, bank.branch_code, kind, bank.number, bank.holder)
 
 
 def put_program(conn: sqlite3.Connection, program: Program) -> None:

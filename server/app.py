@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import server
 from points.wire import ErrorBody
-from server import routes
 from server.errors import ApiError
+from server.routers import ROUTERS
 from server.settlement.api import router as settlement_router
 from server.store import Store
 
@@ -80,7 +80,8 @@ def create_app(
         responses=_ERRORS,
     )
     app.state.store = store
-    app.include_router(routes.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(settlement_router)
     _install_error_handlers(app)
     app.add_middleware(AccessLog)

@@ -1,46 +1,46 @@
-"""``mykey-server``: the settlement server's command line.
+"""``mykey-server``: the settlement server's command line, one tree of verbs.
 
-Verbs: ``init``, ``serve``, ``demo-data``, ``token create|revoke``, ``check``, ``expire``,
-``city add``, ``chamber add``, ``partner add``, ``merchant add|list``, ``program put|list``,
-``terminal add``.
-
-Other parts add verbs without editing this parser: :data:`EXTRA_VERBS` maps a verb to a module
-whose ``main(argv: list[str]) -> int`` receives the rest of the command line (settlement's
-period close/reopen and ranking go there).
+The server's own verbs are registered here (:func:`register`): ``init``, ``serve``, ``demo-data``,
+``token create|revoke``, ``check``, ``expire``, ``city add``, ``chamber add``, ``partner add``,
+``merchant add|list``, ``program put|list``, ``terminal add``. Settlement registers its own
+(``period``, ``rank``, ``payer``, ``payout``) in :func:`server.settlement.cli.register`. Each verb's
+parser carries its handler (``set_defaults(run=...)``), so ``--help`` lists every verb and
+dispatch needs no table.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import os
 import pathlib
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
 from server import admin, auth, db, ledger
-
-#: verb → module with ``main(argv) -> int``; one line per verb (e.g. ``"period": "server.settlement.cli"``).
-EXTRA_VERBS: dict[str, str] = {
-    "period": "server.settlement.commands.period",
-    "rank": "server.settlement.commands.rank",
-    "payer": "server.settlement.commands.payer",
-    "payout": "server.settlement.commands.payout",
-}
+from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``mykey-server`` and every verb of every part."""
     parser = argparse.ArgumentParser(
         prog="mykey-server", description="mykey-pos settlement server (精算サーバー)"
     )
-    verbs = parser.add_subparsers(dest="verb", required=True)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    register(verbs)
+    settlement_cli.register(verbs)
+    return parser
+
+
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the server's own verbs (database, serving, principals, merchants, programs)."""
 
     def with_db(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    with_db(verbs.add_parser("init", help="create the database and its ticket issuing key"))
+    init = with_db(verbs.add_parser("init", help="create the database and its ticket issuing key"))
+    init.set_defaults(run=_init)
 
     serve = with_db(verbs.add_parser("serve", help="serve the API over HTTP(S)"))
     serve.add_argument("--host", default="127.0.0.1")
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes sharing the port (each commits in its own groups)",
     )
+    serve.set_defaults(run=_serve)
 
     demo = verbs.add_parser("demo-data", help="a demo database with tokens and cards in --dir")
     demo.add_argument(
@@ -85,10 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="a CA certificate (PEM) the database trusts for card certificates",
     )
+    demo.set_defaults(run=_demo)
 
-    token = verbs.add_parser("token", help="tokens of principals").add_subparsers(
-        dest="action", required=True
-    )
+    token_verb = verbs.add_parser("token", help="tokens of principals: create, revoke")
+    token_verb.set_defaults(run=_token)
+    token = token_verb.add_subparsers(dest="action", required=True)
     create = with_db(token.add_parser("create", help="a new token (printed once; only its hash is kept)"))
     create.add_argument("--role", required=True, choices=auth.ROLES)
     create.add_argument("--id", required=True, help="the principal's name (a terminal's is its terminal id)")
@@ -99,28 +102,30 @@ def _parser() -> argparse.ArgumentParser:
     revoke = with_db(token.add_parser("revoke", help="revoke every token of a principal"))
     revoke.add_argument("--id", required=True)
 
-    with_db(verbs.add_parser("check", help="recompute balances from transfers; exit 1 on any difference"))
+    check = with_db(
+        verbs.add_parser("check", help="recompute balances from transfers; exit 1 on any difference")
+    )
+    check.set_defaults(run=_check)
     expire = with_db(verbs.add_parser("expire", help="return expired lots and tickets to their funders"))
     expire.add_argument("--today", type=dt.date.fromisoformat, help="the business date (default: today, JST)")
+    expire.set_defaults(run=_expire)
 
-    city = verbs.add_parser("city", help="cities").add_subparsers(dest="action", required=True)
+    city = _group(verbs, "city", "cities: add", _simple_add)
     city_add = with_db(city.add_parser("add"))
     city_add.add_argument("id")
     city_add.add_argument("name")
-    partner = verbs.add_parser("partner", help="partners").add_subparsers(dest="action", required=True)
+    partner = _group(verbs, "partner", "partners funding conversions: add", _simple_add)
     partner_add = with_db(partner.add_parser("add"))
     partner_add.add_argument("id")
     partner_add.add_argument("name")
-    chamber = verbs.add_parser("chamber", help="chambers of commerce").add_subparsers(
-        dest="action", required=True
-    )
+    chamber = _group(verbs, "chamber", "chambers of commerce: add", _simple_add)
     chamber_add = with_db(chamber.add_parser("add"))
     chamber_add.add_argument("id")
     chamber_add.add_argument("name")
     chamber_add.add_argument("--city", required=True)
     _bank_options(chamber_add)
 
-    merchant = verbs.add_parser("merchant", help="merchants").add_subparsers(dest="action", required=True)
+    merchant = _group(verbs, "merchant", "merchants: add, list", _merchant)
     merchant_add = with_db(merchant.add_parser("add"))
     merchant_add.add_argument("id")
     merchant_add.add_argument("name")
@@ -132,19 +137,30 @@ def _parser() -> argparse.ArgumentParser:
     _bank_options(merchant_add)
     with_db(merchant.add_parser("list"))
 
-    program = verbs.add_parser("program", help="programs").add_subparsers(dest="action", required=True)
+    program = _group(verbs, "program", "programs: put from TOML, list", _program)
     program_put = with_db(program.add_parser("put", help="create or replace programs from a TOML file"))
     program_put.add_argument("file", type=pathlib.Path)
     with_db(program.add_parser("list"))
 
-    terminal = verbs.add_parser("terminal", help="terminals").add_subparsers(dest="action", required=True)
+    terminal = _group(verbs, "terminal", "terminals: add", _terminal)
     terminal_add = with_db(terminal.add_parser("add"))
     terminal_add.add_argument("id")
     terminal_add.add_argument("--mode", required=True, choices=[m.value for m in TerminalMode])
     terminal_add.add_argument("--merchant")
     terminal_add.add_argument("--city")
     terminal_add.add_argument("--event", help="EventInfo as JSON (award stations)")
-    return parser
+
+
+def _group(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    run: Callable[[argparse.Namespace], int],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A verb with actions (``merchant add``, ``merchant list``), handled by ``run``."""
+    group = verbs.add_parser(name, help=help_text)
+    group.set_defaults(run=run)
+    return group.add_subparsers(dest="action", required=True)
 
 
 def _bank_options(sub: argparse.ArgumentParser) -> None:
@@ -165,13 +181,8 @@ def _bank(args: argparse.Namespace) -> admin.BankAccount | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; returns the exit status."""
-    args_list = sys.argv[1:] if argv is None else argv
-    if args_list and args_list[0] in EXTRA_VERBS:
-        entry = importlib.import_module(EXTRA_VERBS[args_list[0]]).main
-        return int(entry(args_list[1:]) or 0)
-    args = _parser().parse_args(args_list)
-    handler = _HANDLERS[args.verb]
-    return handler(args)
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -381,22 +392,6 @@ def _terminal(args: argparse.Namespace) -> int:
         admin.log(conn, "cli", "terminal add", args.id)
     print(f"added terminal {args.id}")
     return 0
-
-
-_HANDLERS = {
-    "init": _init,
-    "serve": _serve,
-    "demo-data": _demo,
-    "token": _token,
-    "check": _check,
-    "expire": _expire,
-    "city": _simple_add,
-    "partner": _simple_add,
-    "chamber": _simple_add,
-    "merchant": _merchant,
-    "program": _program,
-    "terminal": _terminal,
-}
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import json
 import pathlib
 import sqlite3
 
+from points.banking import AccountType, BankAccount
 from points.programs import (
     Acceptance,
     EventAward,
@@ -32,8 +33,8 @@ from points.programs import (
     TenderKind,
 )
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, db, ledger
-from server.settlement import payouts, zengin
+from server import admin, audit, db, ledger
+from server.settlement import payouts
 
 TENRI_MERCHANTS = (
     # id, name, category, invoice number, branch code, account number, holder (half-width katakana,
@@ -152,7 +153,7 @@ def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) 
                 "tenri-cci",
                 "天理商工会議所",
                 "tenri",
-                admin.BankAccount(BANK, "180", "ordinary", "7654321", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ"),
+                BankAccount(BANK, "180", AccountType.ORDINARY, "7654321", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ"),
             )
             for merchant_id, name, category, invoice, branch, number, holder in TENRI_MERCHANTS:
                 admin.add_merchant(
@@ -166,7 +167,7 @@ def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) 
                         category=category,
                         chamber_id="tenri-cci",
                     ),
-                    admin.BankAccount(BANK, branch, "ordinary", number, holder),
+                    BankAccount(BANK, branch, AccountType.ORDINARY, number, holder),
                 )
                 admin.add_terminal(conn, f"{merchant_id}-t1", TerminalMode.SHOP, merchant_id=merchant_id)
                 tokens[f"{merchant_id}-t1"] = admin.add_principal(
@@ -210,11 +211,10 @@ def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) 
                 _grant_demo(conn, extra_key, by_id)
             for pem in trust_ca:
                 admin.add_trust_anchor(conn, pem)
-            admin.log(conn, "demo-data", "demo-data", f"{len(tokens)} principals, {len(cards)} cards")
+            audit.append(conn, "demo-data", "demo-data", principals=len(tokens), cards=len(cards))
         # The payers (依頼人) of the Zengin files: the city pays directly, the chamber pays on.
-        # Outside the transaction above: the settlement tables are created with a script, which commits.
         for owner, code, kana, number in DEMO_PAYERS:
-            account = zengin.BankAccount(BANK, "180", 1, number, kana)
+            account = BankAccount(BANK, "180", AccountType.ORDINARY, number, kana)
             payouts.set_payer(conn, payouts.Payer(owner, code, kana, account))
     finally:
         conn.close()

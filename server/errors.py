@@ -101,6 +101,13 @@ class ApiError(Exception):
 
     #: code → (HTTP status, Japanese, English); a subsystem's errors subclass with their own catalog.
     catalog: ClassVar[dict[str, tuple[int, str, str]]] = CATALOG
+    #: Every catalog of the family, this one first; a subclass's is added when it is defined.
+    catalogs: ClassVar[list[dict[str, tuple[int, str, str]]]] = [CATALOG]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not any(known is cls.catalog for known in ApiError.catalogs):
+            ApiError.catalogs.append(cls.catalog)
 
     def __init__(self, code: str, detail: str = "") -> None:
         status, ja, en = self.catalog[code]
@@ -112,3 +119,22 @@ class ApiError(Exception):
     def body(self) -> dict[str, object]:
         """The JSON body (:class:`points.wire.ErrorBody`)."""
         return {"code": self.code, "message": self.message}
+
+
+def catalog() -> dict[str, tuple[int, str, str]]:
+    """Every code the server can send, as one table: code → (HTTP status, Japanese, English).
+
+    The server's own :data:`CATALOG` and each subsystem's (settlement's is listed once
+    :mod:`server.settlement.errors` is imported, as :mod:`server.app` does). Terminals and the
+    contract test read this table.
+
+    Raises:
+        ValueError: a code appears in two catalogs (a code must mean one thing).
+    """
+    merged: dict[str, tuple[int, str, str]] = {}
+    for table in ApiError.catalogs:
+        for code, entry in table.items():
+            if code in merged:
+                raise ValueError(f"error code {code!r} is in two catalogs")
+            merged[code] = entry
+    return merged

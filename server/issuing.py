@@ -13,7 +13,7 @@ import secrets
 import sqlite3
 
 from points.programs import EventAward, PercentAward, Program
-from points.tickets import SERIAL_DIGITS, TicketSigner, format_human_serial
+from points.tickets import SERIAL_DIGITS, TicketSigner, format_human_serial, split_into_tickets
 from points.wire import (
     AwardLine,
     ConversionRequest,
@@ -29,22 +29,6 @@ from points.wire import (
 from server import cards, ledger
 from server.auth import Principal
 from server.errors import ApiError
-
-#: Ticket face values, largest first; a ticket counter prints as few tickets as it can.
-DENOMINATIONS = (1000, 500, 100, 50, 10, 1)
-
-
-def split_into_tickets(points: int, unit: int) -> list[int]:
-    """Face values for ``points`` (greedy over :data:`DENOMINATIONS` that are multiples of ``unit``)."""
-    values = [d for d in DENOMINATIONS if d % unit == 0] or [unit]
-    faces: list[int] = []
-    left = points
-    for value in values:
-        count, left = divmod(left, value)
-        faces.extend([value] * count)
-    if left:
-        faces.append(left)
-    return faces
 
 
 def _stored(conn: sqlite3.Connection, sql: str, key: tuple[str, ...], fingerprint: str) -> str | None:

@@ -25,7 +25,7 @@ resident), ``issue_ticket`` (funding → tickets), ``exchange`` (resident → ti
 swapped for vouchers), ``expiry`` (resident or tickets → funding), ``grant`` (funding → resident,
 demo balances and admin grants), ``void`` (the reverse of a sale's transfer, same sale id).
 
-Tables and columns (DDL in :mod:`server.schema`; times UTC ISO text, dates ``YYYY-MM-DD``):
+Tables and columns (DDL in :mod:`server.schema`'s migrations; times UTC ISO text, dates ``YYYY-MM-DD``):
 
 - ``accounts(id, kind, owner, program_id, balance, floor_zero, created_at)``
 - ``transfers(id, kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,
@@ -46,7 +46,8 @@ Tables and columns (DDL in :mod:`server.schema`; times UTC ISO text, dates ``YYY
   had neither): settlement lists them as disputed
 - ``merchants(id, name, address, phone, invoice_number, category, chamber_id, bank_code,
   branch_code, account_type, account_number, account_holder_kana, created_at)`` —
-  ``account_type`` is ``ordinary``/``current``/``savings``, the holder name half-width katakana
+  ``account_type`` is the Zengin code (:class:`points.banking.AccountType`), the holder name
+  half-width katakana
 - ``chambers(id, name, city_id, bank_code, branch_code, account_type, account_number,
   account_holder_kana, created_at)``, ``cities(id, name, created_at)``,
   ``partners(id, name, created_at)``
@@ -65,7 +66,8 @@ Tables and columns (DDL in :mod:`server.schema`; times UTC ISO text, dates ``YYY
   program_id, points, request_hash, result, created_at)``
 - ``challenges(challenge_id, nonce, terminal_id, created_at, expires_at, used_at,
   used_by_sale)``; ``eligibility(card_key, city_id, tag, valid_until, set_by, set_at)``;
-  ``trust_anchors(fingerprint, pem, added_at)``; ``admin_log(id, at, actor, action, detail)``;
+  ``trust_anchors(fingerprint, pem, added_at)``; ``audit_log(id, at, actor, action, subject, detail)``
+  (:mod:`server.audit`);
   ``meta(key, value)``
 """
 
@@ -74,11 +76,12 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-#: Business dates (same-day voids, expiry) are Japan time.
-JST = ZoneInfo("Asia/Tokyo")
-
+# Business dates (same-day voids, expiry) are the shared calendar's: Japan time, in ``points``.
+# ``iso`` is the calendar's stored form of a moment; both names stay here for the server's callers.
+from points.calendar import JST as JST
+from points.calendar import business_date as business_date
+from points.calendar import stored_text as iso
 
 # Errors -------------------------------------------------------------------------------
 
@@ -112,16 +115,6 @@ class AwardSpent(LedgerError):
 def utc_now() -> dt.datetime:
     """The server's clock, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
-
-
-def iso(moment: dt.datetime) -> str:
-    """A moment as stored: ISO 8601 in UTC."""
-    return moment.astimezone(dt.UTC).isoformat()
-
-
-def business_date(moment: dt.datetime) -> dt.date:
-    """The Japan-time date of ``moment`` (what "the same day" means for a void)."""
-    return moment.astimezone(JST).date()
 
 
 # Accounts -----------------------------------------------------------------------------

@@ -7,11 +7,11 @@ the idempotency check, ticket and challenge state, the ledger transfers and the 
 all in one savepoint. The answer is stored under the sale id; the same id with the same body
 gets it again, with a different body ``idempotency_mismatch``.
 
-Tender rules: points of all programs together never exceed the total; tickets then pay what is
-left (a ticket of a no-change program pays at most what is left, the rest is lost to the
-resident, and the merchant is credited its face value, as with paper vouchers); cash pays the
-rest and change comes from cash. Sale awards (a program's percent rule) are computed on what
-the resident paid beyond points and tickets.
+Tender rules are :mod:`points.tender`'s, the same function the counter checks a sale with:
+points first, then tickets in the order scanned (a no-change ticket pays at most what is left;
+a change-giving ticket worth more than what is left pays it all and its excess is given back as
+cash change), then cash. Sale awards (a program's percent rule) are computed on what the
+resident paid beyond points and tickets.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from points import tickets as ticket_codes
+from points.calendar import business_date
 from points.programs import PercentAward, Program
+from points.tender import TenderError, TicketOffer, cover, gives_change
 from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
 from server import cards, ledger
 from server.auth import Principal
@@ -100,7 +102,7 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
         ApiError: the first rule the sale breaks.
     """
     now = store.clock()
-    today = ledger.business_date(now)
+    today = business_date(now)
     conn = store.reader
     programs = store.programs()
     merchant_id = principal.merchant_id
@@ -120,9 +122,11 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
         return program
 
     total = request.total
-    points = sum(p.points for p in request.points)
-    if points > total:
-        raise ApiError("points_exceed_total", f"{points} points on a total of {total}")
+    # Points first: the rule refuses points beyond the total before any program is looked up.
+    try:
+        covered = cover(total, [p.points for p in request.points], [])
+    except TenderError as error:
+        raise ApiError(error.code, str(error)) from None
     needs_pin = False
     for tender in request.points:
         program = accepted(tender.program_id)
@@ -146,7 +150,6 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
             now=now,
         )
     keys: dict[str, Ed25519PublicKey] = {store.signer.key_id: store.signer.public_key}
-    left = total - points
     for scanned in request.tickets:
         try:
             ticket = ticket_codes.verify(scanned.text, keys, today)
@@ -155,16 +158,15 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
                 error.code if error.code in _TICKET_CODES else "ticket_invalid", str(error)
             ) from None
         program = accepted(ticket.program_id)
-        if left <= 0:
-            raise ApiError("ticket_not_needed", ticket.human_serial)
-        applied = ticket.value if program.change_allowed else min(ticket.value, left)
-        left -= applied
-        prepared.tickets.append(TicketUse(ticket, program, applied))
-    if request.cash < left:
-        raise ApiError("underpaid", f"{left} yen still due")
-    # A ticket of a program that gives change may leave ``left`` below zero: cash change covers it.
-    prepared.change = request.cash - left
-    paid_otherwise = max(0, total - points - sum(t.applied for t in prepared.tickets))
+        try:
+            covered = covered.take(TicketOffer(ticket.value, gives_change(program)))
+        except TenderError as error:
+            raise ApiError(error.code, ticket.human_serial) from None
+        prepared.tickets.append(TicketUse(ticket, program, covered.tickets[-1].applied))
+    try:
+        prepared.change = covered.change(request.cash)
+    except TenderError as error:
+        raise ApiError(error.code, str(error)) from None
     if len(set(request.award_programs)) != len(request.award_programs):
         raise ApiError("invalid_request", "each program appears at most once in award_programs")
     for program_id in request.award_programs:
@@ -173,7 +175,7 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
             raise ApiError("no_award_rule", program_id)
         assert request.card_key is not None
         cards.check_eligible(conn, request.card_key, program, today)
-        prepared.awards.append((program, program.award_rule.points_for(paid_otherwise)))
+        prepared.awards.append((program, program.award_rule.points_for(covered.due)))
     return prepared
 
 

@@ -1,17 +1,29 @@
-"""The database schema (DDL), created by ``mykey-server init``; see :mod:`server.ledger` for the story.
+"""The server database's schema as its history: ordered migrations, ``PRAGMA user_version`` the step reached.
 
 Times are ISO 8601 text in UTC (``2026-11-27T04:22:10.123456+00:00``), dates ``YYYY-MM-DD``
 (business dates are Japan time), amounts ``INTEGER`` yen/points. Ledger rows are append-only:
-corrections are new, reversing transfers.
+corrections are new, reversing transfers. The columns are described in :mod:`server.ledger` and
+:mod:`server.settlement.store`.
+
+A new database runs every step; an old one the steps it lacks, each in one transaction, at
+:func:`upgrade` (``mykey-server init``, the server's start, settlement's first use). Steps are
+plain SQL with a version number, so a PostgreSQL store can replay the same history. A step is
+never edited once released: a change is a new step at the end.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+from server.db import Migration, schema_version
+from server.db import upgrade as _upgrade
 
-DDL = """
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "create", "schema_version", "upgrade"]
+
+# Release 0.1's tables, as ``tests/fixtures/release-0.1/server.db`` has them. ``IF NOT EXISTS``
+# because release 0.1 did not set ``user_version``: its databases start here at 0 and keep their
+# rows (settlement's tables were made on first use there, so some lack them).
+_RELEASE_0_1 = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -276,13 +288,194 @@ CREATE TABLE IF NOT EXISTS admin_log (
     action TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT ''
 );
+
+CREATE TABLE IF NOT EXISTS settlement_periods (
+    chamber_id TEXT NOT NULL,
+    period_id TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    cutoff_at TEXT,
+    closed_at TEXT,
+    closed_by TEXT,
+    low_water INTEGER NOT NULL DEFAULT 0,
+    first_transfer INTEGER NOT NULL DEFAULT 0,
+    last_transfer INTEGER NOT NULL DEFAULT -1,
+    PRIMARY KEY (chamber_id, period_id)
+);
+
+CREATE TABLE IF NOT EXISTS claims (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    period_id TEXT NOT NULL,
+    chamber_id TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    program_id TEXT NOT NULL,
+    city_id TEXT NOT NULL,
+    payout TEXT NOT NULL,
+    fee_share_permille INTEGER NOT NULL,
+    redeemed_points INTEGER NOT NULL,
+    redeemed_tickets INTEGER NOT NULL,
+    voided INTEGER NOT NULL,
+    disputed INTEGER NOT NULL,
+    gross INTEGER NOT NULL,
+    fee INTEGER NOT NULL,
+    fee_remainder_permille INTEGER NOT NULL,
+    net INTEGER NOT NULL,
+    transfer_count INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('submitted', 'approved', 'returned', 'payment_approved')),
+    return_reason TEXT,
+    chamber_approved_by TEXT,
+    city_approved_by TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (period_id, chamber_id, merchant_id, program_id)
+);
+CREATE INDEX IF NOT EXISTS claims_period ON claims(period_id, city_id);
+
+CREATE TABLE IF NOT EXISTS claim_transfers (
+    transfer_id INTEGER PRIMARY KEY,
+    claim_seq INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS claim_disputes (
+    refused_id INTEGER PRIMARY KEY,
+    period_id TEXT NOT NULL,
+    chamber_id TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    program_id TEXT
+);
+CREATE INDEX IF NOT EXISTS claim_disputes_period ON claim_disputes(period_id, merchant_id);
+
+CREATE TABLE IF NOT EXISTS settlement_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE IF NOT EXISTS payers (
+    owner TEXT PRIMARY KEY,
+    requester_code TEXT NOT NULL,
+    name_kana TEXT NOT NULL,
+    bank_code TEXT NOT NULL,
+    branch_code TEXT NOT NULL,
+    account_type INTEGER NOT NULL,
+    account_number TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ranking_runs (
+    run_id TEXT PRIMARY KEY,
+    program_id TEXT NOT NULL,
+    threshold INTEGER NOT NULL,
+    top_k INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ranking_awards (
+    program_id TEXT NOT NULL,
+    round TEXT NOT NULL,
+    card_key TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    serials TEXT NOT NULL,
+    PRIMARY KEY (program_id, round, card_key)
+);
 """
+
+# Both logs become one: administrative acts (``admin_log``: the CLI, demo data) and settlement's
+# (``settlement_log``: closes, approvals, files) in time order. An admin line's free-text detail
+# becomes its subject. The ``meta`` row ``schema_version`` gives way to ``PRAGMA user_version``.
+_ONE_AUDIT_LOG = """
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_subject ON audit_log(subject);
+INSERT INTO audit_log(at, actor, action, subject, detail)
+    SELECT at, actor, action, subject, detail FROM (
+        SELECT at, actor, action, detail AS subject, '{}' AS detail, 0 AS source, id FROM admin_log
+        UNION ALL
+        SELECT at, actor, action, subject, detail, 1 AS source, id FROM settlement_log
+    ) ORDER BY at, source, id;
+DROP TABLE admin_log;
+DROP TABLE settlement_log;
+DELETE FROM meta WHERE key = 'schema_version';
+"""
+
+# A bank account's type (預金種目) is stored one way: its Zengin code (1 普通, 2 当座, 4 貯蓄,
+# 9 その他), as ``payers`` already did; merchants and chambers said ``ordinary``/``current``/
+# ``savings``. SQLite cannot change a column's type or CHECK in place, so both tables are rebuilt
+# (copied aside and back, not renamed: a rename would open this connection's temp database).
+_ACCOUNT_TYPE_CODES = """
+CREATE TABLE chambers_v2 AS SELECT * FROM chambers;
+DROP TABLE chambers;
+CREATE TABLE chambers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    city_id TEXT REFERENCES cities(id),
+    bank_code TEXT, branch_code TEXT,
+    account_type INTEGER CHECK (account_type IN (1, 2, 4, 9) OR account_type IS NULL),
+    account_number TEXT, account_holder_kana TEXT,
+    created_at TEXT NOT NULL
+);
+INSERT INTO chambers SELECT id, name, city_id, bank_code, branch_code,
+    CASE WHEN account_type IS NULL THEN NULL WHEN account_type = 'ordinary' THEN 1
+        WHEN account_type = 'current' THEN 2 WHEN account_type = 'savings' THEN 4 ELSE 9 END,
+    account_number, account_holder_kana, created_at FROM chambers_v2 ORDER BY rowid;
+DROP TABLE chambers_v2;
+CREATE TABLE merchants_v2 AS SELECT * FROM merchants;
+DROP TABLE merchants;
+CREATE TABLE merchants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    invoice_number TEXT,
+    category TEXT NOT NULL DEFAULT 'general',
+    chamber_id TEXT REFERENCES chambers(id),
+    bank_code TEXT,
+    branch_code TEXT,
+    account_type INTEGER CHECK (account_type IN (1, 2, 4, 9) OR account_type IS NULL),
+    account_number TEXT,
+    account_holder_kana TEXT,
+    created_at TEXT NOT NULL
+);
+INSERT INTO merchants SELECT id, name, address, phone, invoice_number, category, chamber_id, bank_code,
+    branch_code,
+    CASE WHEN account_type IS NULL THEN NULL WHEN account_type = 'ordinary' THEN 1
+        WHEN account_type = 'current' THEN 2 WHEN account_type = 'savings' THEN 4 ELSE 9 END,
+    account_number, account_holder_kana, created_at FROM merchants_v2 ORDER BY rowid;
+DROP TABLE merchants_v2;
+"""
+
+#: The database's history, oldest first; the version is the step's place in it.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "release 0.1: ledger, sales, tickets, settlement", _RELEASE_0_1),
+    Migration(2, "one audit log for administration and settlement", _ONE_AUDIT_LOG),
+    Migration(3, "bank account types stored as their Zengin code", _ACCOUNT_TYPE_CODES, rebuilds=True),
+)
+
+#: The version this code writes and reads (``PRAGMA user_version``).
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def upgrade(conn: sqlite3.Connection) -> list[int]:
+    """Bring the database to :data:`SCHEMA_VERSION`; returns the versions applied now.
+
+    Raises:
+        server.db.SchemaTooNew: the database was written by a newer release.
+    """
+    return _upgrade(conn, MIGRATIONS, "server database")
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create every table and index that is missing (idempotent) and record the schema version."""
-    conn.executescript(DDL)
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO NOTHING",
-        (str(SCHEMA_VERSION),),
-    )
+    """Create (or complete, or upgrade) the schema: the same as :func:`upgrade` (idempotent)."""
+    upgrade(conn)

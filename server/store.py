@@ -34,7 +34,7 @@ from cryptography import x509
 from points.programs import Program
 from points.tickets import TicketSigner
 from points.wire import EventInfo, Merchant
-from server import admin, auth, db, ledger
+from server import admin, auth, db, ledger, schema
 
 T = TypeVar("T")
 
@@ -161,7 +161,8 @@ class Store:
     """The database as the app sees it: the writer, a read connection, and small caches.
 
     Args:
-        path: the database file (made by :func:`server.admin.init`).
+        path: the database file (made by :func:`server.admin.init`; upgraded to
+            :data:`server.schema.SCHEMA_VERSION` when older).
         clock: the server's clock (tests move it to check same-day voids and expiry).
         trust_anchors: extra CA certificates (PEM) card certificates may chain to, beside those
             remembered in the database.
@@ -177,6 +178,8 @@ class Store:
         self.path = pathlib.Path(path)
         self.clock = clock
         self.reader = db.connect(self.path)
+        # An older database is upgraded before anything reads it; a newer one is refused here.
+        schema.upgrade(self.reader)
         self.writer = Writer(self.path)
         self.signer: TicketSigner = admin.ticket_signer(self.reader)
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]

@@ -1,14 +1,15 @@
 """Make the guide's screenshots: the counter app itself saves SVG screenshots (Textual).
 
 Run from the repository root: ``.venv/bin/python docs/ja/screenshots.py``. The app runs headless
-against the in-process fake server of the tests and the simulated reader, so the pictures are
-the same on every machine except the date and time on receipts.
+against the real server on the demo data (the tests' :mod:`tests.support.counter_server`) and the
+simulated reader, so the pictures are the same on every machine except dates: receipts and expiry
+dates follow today. (The server's clock runs: the simulated My Number Card's certificate is made
+today, and the server will not trust it on a day before that.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import pathlib
 import sys
 import tempfile
@@ -22,19 +23,24 @@ from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card  # noq
 from pos.counter import Counter  # noqa: E402
 from pos.journal import Journal  # noqa: E402
 from pos.printing import ReceiptPrinter  # noqa: E402
-from pos.sync import ServerClient  # noqa: E402
-from tests.pos.fake_server import FakeServer  # noqa: E402
+from tests.support.counter_server import ALICE, CAROL, Clock, build_template, serving  # noqa: E402
 
 IMG = pathlib.Path(__file__).with_name("img")
 SIZE = (100, 34)
 
 
 async def shoot() -> None:
-    i18n.set_language("ja")
     tmp = pathlib.Path(tempfile.mkdtemp())
-    server = FakeServer(today=dt.date(2026, 11, 27))
+    with serving(tmp / "server", build_template(tmp / "demo"), Clock()) as server:
+        # Lots expiring soon, so the pictures show them and those programs are offered first.
+        server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
+        server.grant(CAROL, "tenri-megumi", 500, expires_in_days=10)
+        await shoot_with(server.client(), tmp, server)
+
+
+async def shoot_with(client, tmp: pathlib.Path, server) -> None:  # type: ignore[no-untyped-def]
+    i18n.set_language("ja")
     reader = SimulatedReader()
-    client = ServerClient("http://pos.test", "token", transport=server.transport)
     app = PosApp(
         Counter(Journal(tmp / "journal.db"), client, ReceiptPrinter(f"file://{tmp / 'r.bin'}")), reader
     )
@@ -66,7 +72,7 @@ async def shoot() -> None:
         await wait()
         save("payment")
         await keys(*"800", "enter")
-        ticket = server.ticket(500)
+        (ticket,) = server.issue_tickets(5000)
         app.screen.query_one("#ticket").value = ticket  # type: ignore[attr-defined]
         await keys("enter")
         save("ticket")
@@ -81,7 +87,7 @@ async def shoot() -> None:
         await wait(0.8)
         save("pin")
         await keys(*"1234", "enter")
-        await wait(0.8)
+        await wait(1.5)  # the card signs (RSA) and the real server checks the signature
         await keys("enter", "f2")
         save("history")
         await keys("v")
@@ -89,7 +95,7 @@ async def shoot() -> None:
         await keys("escape", "f3")
         save("end_of_day")
         await keys("escape")
-        server.down = True
+        server.outage()
         await keys("f1", *"300", "enter", "f10")
         await keys(*"300", "enter")
         await wait()

@@ -1,7 +1,7 @@
 """The bytes of the protocol: JPKI commands, status words, DigestInfo, ATR kinds, card keys.
 
 Pure functions and constants shared by the host side (:mod:`pos.card.session`) and the card
-side (:mod:`pos.card.applet`), so both speak the one protocol written once (REFERENCE.md).
+side (:mod:`pos.virtualcard.applet`), so both speak the one protocol written once (REFERENCE.md).
 """
 
 from __future__ import annotations

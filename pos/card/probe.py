@@ -20,17 +20,22 @@ from pos.card.base import CardReader, make_reader
 EXIT_OK, EXIT_CARD_ERROR, EXIT_NO_SERVICE, EXIT_TIMEOUT = 0, 1, 2, 3
 
 
-def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mykey-pos card", description="Card reader tools")
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    probe = verbs.add_parser("probe", help="list readers, read the next card, print what it is")
-    probe.add_argument("--json", action="store_true", help="one JSON object per line")
-    probe.add_argument("--watch", action="store_true", help="keep reading cards until Ctrl-C")
-    probe.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
-    probe.add_argument("--count", type=int, default=0, help="with --watch: stop after this many cards")
-    probe.add_argument("--reader", help="only this reader")
-    probe.add_argument("--lang", choices=("ja", "en"), default="ja", help="language of error messages")
-    return parser.parse_args(argv)
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``card`` (``card probe``) to ``mykey-pos``'s verbs."""
+    card = verbs.add_parser("card", help="card reader tools: probe", description="Card reader tools")
+    _add_actions(card)
+    card.set_defaults(run=probe)
+
+
+def _add_actions(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    sub = actions.add_parser("probe", help="list readers, read the next card, print what it is")
+    sub.add_argument("--json", action="store_true", help="one JSON object per line")
+    sub.add_argument("--watch", action="store_true", help="keep reading cards until Ctrl-C")
+    sub.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    sub.add_argument("--count", type=int, default=0, help="with --watch: stop after this many cards")
+    sub.add_argument("--reader", help="only this reader")
+    sub.add_argument("--lang", choices=("ja", "en"), default="ja", help="language of error messages")
 
 
 def read_card(reader: CardReader, name: str) -> dict[str, Any]:
@@ -82,12 +87,18 @@ def _error(exc: errors.CardError, lang: str) -> dict[str, Any]:
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, reader: CardReader | None = None
 ) -> int:
-    """Run ``card probe``: 0 read, 1 card error, 2 no pcscd / no reader, 3 no card in time.
+    """``card`` on its own (``main(["probe", "--json"])``): what ``mykey-pos card`` runs, for tests.
 
     ``out`` and ``reader`` let tests (and the app's diagnostics) capture the output and choose
     the back-end; by default it prints to stdout and uses pcscd.
     """
-    args = _parse(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="mykey-pos card", description="Card reader tools")
+    _add_actions(parser)
+    return probe(parser.parse_args(sys.argv[1:] if argv is None else argv), out, reader)
+
+
+def probe(args: argparse.Namespace, out: TextIO | None = None, reader: CardReader | None = None) -> int:
+    """Run ``card probe``: 0 read, 1 card error, 2 no pcscd / no reader, 3 no card in time."""
     out = out or sys.stdout
     reader = reader or make_reader("pcsc")
     try:

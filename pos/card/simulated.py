@@ -1,7 +1,7 @@
 """A keyboard-driven simulated reader: demos without pcscd, and fast app tests.
 
 The app binds keys to :meth:`SimulatedReader.tap` and :meth:`SimulatedReader.remove`; the cards
-are the same applets the virtual card serves over vpcd (:mod:`pos.card.applet`), so the JPKI
+are the same applets the virtual card serves over vpcd (:mod:`pos.virtualcard.applet`), so the JPKI
 card has a real RSA key, certificate, PIN and retry counter, and the host logic that reads it is
 the one PC/SC uses (:class:`pos.card.session.ApduSession`)::
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import threading
 
 from pos.card import apdu, errors, events
-from pos.card.applet import Applet, CardPulled, JpkiCard, UidCard
 from pos.card.base import CardReader
-from pos.card.credentials import CardCredentials, make_credentials
 from pos.card.session import ApduSession
+from pos.virtualcard.applet import Applet, CardPulled, JpkiCard, UidCard
+from pos.virtualcard.credentials import CardCredentials, make_credentials
 
 #: UIDs of the demo point/library cards (7-byte ISO 14443-A), in the order of the demo keys.
 DEMO_UIDS = ("04A1B2C3D4E5F6", "04112233445566", "0477665544332A")

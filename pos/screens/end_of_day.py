@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from points import calendar
 from points.money import format_points, format_yen
 from pos import receipts
 from pos.i18n import _, language
 from pos.screens.base import PosScreen
+from pos.sync import refusal_text
 
 
 class EndOfDayScreen(PosScreen):
@@ -33,7 +34,7 @@ class EndOfDayScreen(PosScreen):
     def on_mount(self) -> None:
         counter = self.pos.counter
         assert counter.config is not None
-        today = dt.date.today()
+        today = calendar.today()
         unsynced = counter.day_totals()["unsynced"]
         report = receipts.end_of_day(counter.config, counter.today(), today, unsynced)
         lang = language()
@@ -55,7 +56,8 @@ class EndOfDayScreen(PosScreen):
         if refused:
             lines = [_("Refused by the server on sync (disputed):")]
             lines += [
-                f"  #{e.receipt_no} {format_yen(e.total)} {e.error_code}: {e.error_message}" for e in refused
+                f"  #{e.receipt_no} {format_yen(e.total)} {refusal_text(e.error_code or '', language())}"
+                for e in refused
             ]
             self.query_one("#refused", Static).update("\n".join(lines))
 

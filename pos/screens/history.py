@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from points import calendar
 from points.money import format_yen
 from pos.checkout import TenderRefused
 from pos.i18n import _, language
@@ -60,7 +61,7 @@ class HistoryScreen(PosScreen):
                 state = _("Voided")
             table.add_row(
                 str(entry.receipt_no),
-                entry.created_at.astimezone().strftime("%H:%M"),
+                calendar.japan_time(entry.created_at).strftime("%H:%M"),
                 format_yen(entry.total),
                 state,
                 str(entry.print_count),

@@ -134,7 +134,7 @@ class TenderScreen(PosScreen):
         rows.append(f"{_('Cash')}  {format_yen(checkout.cash)}")
         self.query_one("#sums", Static).update("\n".join(rows))
         due = _("Due {amount}").format(amount=format_yen(max(checkout.remainder, 0)))
-        if checkout.cash:
+        if checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
             due += "\n" + _("Change {amount}").format(amount=format_yen(checkout.change))
         self.query_one("#due", Static).update(due)
 

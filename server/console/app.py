@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -28,6 +28,8 @@ from textual.widgets import (
     TabPane,
 )
 
+from points import calendar
+from points.settlement_wire import Claim, NameFinding, Reconciliation
 from server.console.client import ConsoleError, SettleClient
 
 STATES = {
@@ -36,12 +38,6 @@ STATES = {
     "returned": "差し戻し returned",
     "payment_approved": "支払承認 payment approved",
 }
-
-
-def previous_month(today: dt.date) -> str:
-    """The period a month-end usually works on: the month before ``today``."""
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
 
 
 def yen(amount: int) -> str:
@@ -75,7 +71,7 @@ class SettleApp(App[None]):
         self.out_dir = out_dir
         self.transfer_date = transfer_date
         self.sub_title = who
-        self.claims: dict[str, dict[str, Any]] = {}
+        self.claims: dict[str, Claim] = {}
         self.selected: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -128,7 +124,7 @@ class SettleApp(App[None]):
         self.query_one("#names", DataTable).add_columns(
             "支払先 Payee", "項目 Field", "登録名義 Name", "提案 Proposed", "理由 Why", "状態 State"
         )
-        self.findings: list[dict[str, Any]] = []
+        self.findings: list[NameFinding] = []
         # Start on the claims: letter keys (a approve, z Zengin) act on them rather than type.
         self.query_one("#claims", DataTable).focus()
         self.action_reload()
@@ -158,23 +154,23 @@ class SettleApp(App[None]):
             return
         table = self.query_one("#claims", DataTable)
         table.clear()
-        self.claims = {c["id"]: c for c in claims}
+        self.claims = {c.id: c for c in claims}
         for claim in claims:
             table.add_row(
-                claim["merchant_name"] or claim["merchant_id"], claim["program_id"], claim["city_id"],
-                yen(claim["gross"]), yen(claim["fee"]), yen(claim["net"]), yen(claim["disputed"]),
-                STATES.get(claim["state"], claim["state"]), key=claim["id"],
+                claim.merchant_name or claim.merchant_id, claim.program_id, claim.city_id,
+                yen(claim.gross), yen(claim.fee), yen(claim.net), yen(claim.disputed),
+                STATES.get(claim.state, claim.state), key=claim.id,
             )  # fmt: skip
         self.show_reconciliation(recon)
         periods_table = self.query_one("#periods", DataTable)
         periods_table.clear()
         for p in periods:
             periods_table.add_row(
-                p["chamber_id"], p["period_id"], p["state"], p["cutoff_at"] or "", str(p["claims"]),
-                yen(p["gross"]), yen(p["net"]),
+                p.chamber_id, p.period_id, p.state, calendar.display_text(p.cutoff_at or ""), str(p.claims),
+                yen(p.gross), yen(p.net),
             )  # fmt: skip
         if self.selected not in self.claims:
-            self.selected = claims[0]["id"] if claims else None
+            self.selected = claims[0].id if claims else None
         if self.selected is not None:
             # Keep the clerk's place: the cursor stays on the claim just approved or returned.
             table.move_cursor(row=table.get_row_index(self.selected))
@@ -182,22 +178,22 @@ class SettleApp(App[None]):
         if not quiet:
             self.say(f"{self.period}: 請求 {len(claims)} 件 / {len(claims)} claims")
 
-    def show_reconciliation(self, recon: dict[str, Any]) -> None:
+    def show_reconciliation(self, recon: Reconciliation) -> None:
         """The three sums and whether they agree."""
-        verdict = "一致 balanced" if recon["balanced"] else "不一致 NOT BALANCED"
+        verdict = "一致 balanced" if recon.balanced else "不一致 NOT BALANCED"
         lines = [
-            f"期間 Period: {recon['period_id']}   請求数 Claims: {recon['claims']}",
-            f"請求合計 Claims gross:            {yen(recon['claims_gross']):>15}",
-            f"加盟店債権の動き Receivables moved: {yen(recon['receivables_moved']):>15}",
-            f"支払承認済み Net to pay:           {yen(recon['net_to_pay']):>15}",
-            f"手数料 Fees kept (approved):       {yen(recon['fees_of_paid']):>15}",
-            f"未承認 Pending:                    {yen(recon['pending']):>15}",
-            f"未計上 Uncounted transfers:        {recon['uncounted']:>15}",
+            f"期間 Period: {recon.period_id}   請求数 Claims: {recon.claims}",
+            f"請求合計 Claims gross:            {yen(recon.claims_gross):>15}",
+            f"加盟店債権の動き Receivables moved: {yen(recon.receivables_moved):>15}",
+            f"支払承認済み Net to pay:           {yen(recon.net_to_pay):>15}",
+            f"手数料 Fees kept (approved):       {yen(recon.fees_of_paid):>15}",
+            f"未承認 Pending:                    {yen(recon.pending):>15}",
+            f"未計上 Uncounted transfers:        {recon.uncounted:>15}",
             f"判定 Verdict: {verdict}",
         ]
         widget = self.query_one("#recon", Static)
         widget.update("\n".join(lines))
-        widget.set_class(not recon["balanced"], "error")
+        widget.set_class(not recon.balanced, "error")
 
     async def show_lines(self, claim_id: str) -> None:
         """The drill-down of one claim."""
@@ -209,10 +205,11 @@ class SettleApp(App[None]):
         table = self.query_one("#lines", DataTable)
         table.clear()
         for line in lines:
-            sign = -1 if line["kind"] == "void" else 1
+            sign = -1 if line.kind == "void" else 1
             table.add_row(
-                line["sale_id"] or "", line["kind"], yen(sign * line["amount"]), line["created_at"][:19],
-                "" if line["receipt_no"] is None else str(line["receipt_no"]),
+                line.sale_id or "", line.kind, yen(sign * line.amount),
+                calendar.display_text(line.created_at),
+                "" if line.receipt_no is None else str(line.receipt_no),
             )  # fmt: skip
 
     @on(DataTable.RowHighlighted, "#claims")
@@ -241,7 +238,7 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        self.say(f"{claim['id']}: {STATES.get(claim['state'], claim['state'])}")
+        self.say(f"{claim.id}: {STATES.get(claim.state, claim.state)}")
         self.load(quiet=True)
 
     @on(Button.Pressed, "#return")
@@ -257,7 +254,7 @@ class SettleApp(App[None]):
             self.say(str(error), error=True)
             return
         self.query_one("#reason", Input).value = ""
-        self.say(f"{claim['id']}: {STATES.get(claim['state'], claim['state'])} — {reason}")
+        self.say(f"{claim.id}: {STATES.get(claim.state, claim.state)} — {reason}")
         self.load(quiet=True)
 
     @on(Button.Pressed, "#close")
@@ -268,8 +265,8 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        already = "締め済み already closed" if result["already_closed"] else "締めました closed"
-        self.say(f"{self.period}: {already} — 請求 {result['claims']} 件, {yen(result['net'])} 円")
+        already = "締め済み already closed" if result.already_closed else "締めました closed"
+        self.say(f"{self.period}: {already} — 請求 {result.claims} 件, {yen(result.net)} 円")
         self.load(quiet=True)
 
     def _save(self, name: str, data: bytes) -> pathlib.Path:
@@ -281,40 +278,40 @@ class SettleApp(App[None]):
     async def show_names(self) -> bool:
         """Run the names pre-check into the 名義 tab; True when the file may be written."""
         check = await self.client.precheck(self.period)
-        self.findings = check["findings"]
+        self.findings = check.findings
         table = self.query_one("#names", DataTable)
         table.clear()
         for f in self.findings:
-            state = "承認済み accepted" if f["accepted"] else "要対応 to resolve"
-            table.add_row(f["payee_id"], f["field"], f["name"], f["proposed"] or "—", f["detail"], state)
-        return bool(check["ready"])
+            state = "承認済み accepted" if f.accepted else "要対応 to resolve"
+            table.add_row(f.payee_id, f.field, f.name, f.proposed or "—", f.detail, state)
+        return check.ready
 
     @on(Button.Pressed, "#accept-name")
     async def accept_name_pressed(self) -> None:
         """Accept the proposed form of the highlighted name (logged by the server)."""
         row = self.query_one("#names", DataTable).cursor_row
-        if not 0 <= row < len(self.findings) or not self.findings[row]["proposed"]:
+        f = self.findings[row] if 0 <= row < len(self.findings) else None
+        if f is None or not f.proposed:
             self.say("提案のある名義を選んでください / Select a name with a proposal", error=True)
             return
-        f = self.findings[row]
         try:
-            await self.client.accept_name(self.period, f["payee_id"], f["field"], f["proposed"])
+            await self.client.accept_name(self.period, f.payee_id, f.field, f.proposed)
             await self.show_names()
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        self.say(f"{f['payee_id']}: 「{f['proposed']}」を承認しました / accepted")
+        self.say(f"{f.payee_id}: 「{f.proposed}」を承認しました / accepted")
 
     @on(Button.Pressed, "#zengin")
     async def action_zengin(self) -> None:
         """Download the Zengin file of the period, once the names pre-check has nothing left to resolve."""
-        day = self.transfer_date or dt.date.today()
+        day = self.transfer_date or calendar.today()
         try:
             if not await self.show_names():
                 # Focus follows to the tab (a focused claim would pull the claims tab back).
                 self.query_one("#tabs", TabbedContent).active = "names-tab"
                 self.query_one("#names", DataTable).focus()
-                left = sum(not f["accepted"] for f in self.findings)
+                left = sum(not f.accepted for f in self.findings)
                 self.say(
                     f"口座名義の確認が必要です: {left} 件 — 「名義」タブで直すか承認してください / "
                     f"{left} names to resolve first (Names tab)",
@@ -346,7 +343,7 @@ class SettleApp(App[None]):
         if self.selected is None:
             self.say("請求を選んでください / Select a claim", error=True)
             return
-        merchant = self.claims[self.selected]["merchant_id"]
+        merchant = self.claims[self.selected].merchant_id
         try:
             data = await self.client.statement_csv(merchant, self.period)
         except ConsoleError as error:

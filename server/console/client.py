@@ -1,15 +1,38 @@
 """The console's HTTP client: settlement endpoints over httpx with the clerk's token.
 
-Errors from httpx and from the server are translated here, once, into :class:`ConsoleError`
-carrying the words a clerk reads (the server's bilingual message, or a bilingual "cannot reach").
+Answers come back as the models the server answers with (:mod:`points.settlement_wire`), so a
+field the server renames breaks here, at the edge, not in a screen. Errors from httpx, from the
+server and from an answer that does not fit its model are translated here, once, into
+:class:`ConsoleError` carrying the words a clerk reads (the server's bilingual message, or a
+bilingual "cannot reach").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from typing import Any, TypeVar
 
 import httpx
+import pydantic
+
+from points.settlement_wire import (
+    Claim,
+    ClaimLine,
+    CloseResult,
+    NameFinding,
+    Period,
+    Precheck,
+    Reconciliation,
+)
+
+T = TypeVar("T")
+
+
+@functools.cache
+def _adapter(model: type[T]) -> pydantic.TypeAdapter[T]:
+    # Building an adapter compiles a validator: once per answer type, not once per request.
+    return pydantic.TypeAdapter(model)
 
 
 class ConsoleError(Exception):
@@ -56,45 +79,41 @@ class SettleClient:
                 raise ConsoleError(f"HTTP {answer.status_code}", "error") from None
         return answer
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return (await self._request(method, path, **kwargs)).json()
+    async def _answer(self, model: type[T], method: str, path: str, **kwargs: Any) -> T:
+        answer = await self._request(method, path, **kwargs)
+        try:
+            return _adapter(model).validate_json(answer.content)
+        except pydantic.ValidationError as error:
+            words = f"サーバーの応答を読めません / Unexpected answer from the server ({error.error_count()})"
+            raise ConsoleError(words, "bad_answer") from None
 
-    async def periods(self) -> list[dict[str, Any]]:
+    async def periods(self) -> list[Period]:
         """Periods with their totals."""
-        result: list[dict[str, Any]] = await self._json("GET", "/v1/periods")
-        return result
+        return await self._answer(list[Period], "GET", "/v1/periods")
 
-    async def close_period(self, period: str) -> dict[str, Any]:
+    async def close_period(self, period: str) -> CloseResult:
         """Close a period (a chamber's own)."""
-        result: dict[str, Any] = await self._json("POST", f"/v1/periods/{period}/close")
-        return result
+        return await self._answer(CloseResult, "POST", f"/v1/periods/{period}/close")
 
-    async def claims(self, period: str) -> list[dict[str, Any]]:
+    async def claims(self, period: str) -> list[Claim]:
         """Claims of a period within the principal's reach."""
-        result: list[dict[str, Any]] = await self._json("GET", "/v1/claims", params={"period": period})
-        return result
+        return await self._answer(list[Claim], "GET", "/v1/claims", params={"period": period})
 
-    async def claim_lines(self, claim_id: str) -> list[dict[str, Any]]:
+    async def claim_lines(self, claim_id: str) -> list[ClaimLine]:
         """The transfers a claim counted."""
-        result: list[dict[str, Any]] = await self._json("GET", f"/v1/claims/{claim_id}/lines")
-        return result
+        return await self._answer(list[ClaimLine], "GET", f"/v1/claims/{claim_id}/lines")
 
-    async def approve(self, claim_id: str) -> dict[str, Any]:
+    async def approve(self, claim_id: str) -> Claim:
         """Approve a claim (chamber) or its payment (city)."""
-        result: dict[str, Any] = await self._json("POST", f"/v1/claims/{claim_id}/approve")
-        return result
+        return await self._answer(Claim, "POST", f"/v1/claims/{claim_id}/approve")
 
-    async def return_claim(self, claim_id: str, reason: str) -> dict[str, Any]:
+    async def return_claim(self, claim_id: str, reason: str) -> Claim:
         """Return a claim with a reason."""
-        result: dict[str, Any] = await self._json(
-            "POST", f"/v1/claims/{claim_id}/return", json={"reason": reason}
-        )
-        return result
+        return await self._answer(Claim, "POST", f"/v1/claims/{claim_id}/return", json={"reason": reason})
 
-    async def reconciliation(self, period: str) -> dict[str, Any]:
+    async def reconciliation(self, period: str) -> Reconciliation:
         """The reconciliation sums of a period."""
-        result: dict[str, Any] = await self._json("GET", f"/v1/reconciliation/{period}")
-        return result
+        return await self._answer(Reconciliation, "GET", f"/v1/reconciliation/{period}")
 
     async def zengin(self, period: str, transfer_date: dt.date) -> bytes:
         """The principal's Zengin file for a period."""
@@ -103,16 +122,14 @@ class SettleClient:
         )
         return answer.content
 
-    async def precheck(self, period: str) -> dict[str, Any]:
+    async def precheck(self, period: str) -> Precheck:
         """The names pre-check of the principal's Zengin file (findings, ``ready``, report lines)."""
-        result: dict[str, Any] = await self._json("GET", f"/v1/payouts/{period}/precheck")
-        return result
+        return await self._answer(Precheck, "GET", f"/v1/payouts/{period}/precheck")
 
-    async def accept_name(self, period: str, payee_id: str, field: str, proposed: str) -> dict[str, Any]:
+    async def accept_name(self, period: str, payee_id: str, field: str, proposed: str) -> NameFinding:
         """Accept the proposed form of one payee's name (the server logs who accepted it)."""
         body = {"payee_id": payee_id, "field": field, "proposed": proposed}
-        result: dict[str, Any] = await self._json("POST", f"/v1/payouts/{period}/precheck/accept", json=body)
-        return result
+        return await self._answer(NameFinding, "POST", f"/v1/payouts/{period}/precheck/accept", json=body)
 
     async def summary_csv(self, period: str) -> bytes:
         """The principal's summary CSV for a period."""

@@ -12,9 +12,9 @@ into money in a shop's bank account, nothing counted twice and nothing missing. 
 - :mod:`server.settlement.statements` — statements (明細) as JSON and CSV, summary CSVs, partner reports.
 - :mod:`server.settlement.ranking` — the Bungotakada ranking batch.
 - :mod:`server.settlement.api` — the HTTP endpoints (``router``, included by ``server.app``);
-  :mod:`server.settlement.models` their answers.
+  their answers are :mod:`points.settlement_wire`, shared with the console.
 - :mod:`server.settlement.cli` — the ``mykey-server`` verbs ``period``, ``rank``, ``payer``, ``payout``
-  (one module each in :mod:`server.settlement.commands`).
+  (its ``register`` adds them to the command tree of :mod:`server.cli`).
 
 The arithmetic of a claim (fee share rounding) is domain, in :mod:`points.settlement`.
 """

@@ -19,12 +19,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from points import settlement_wire as models
 from points.programs import Program
-from server import db
+from server import audit, db
 from server.auth import Principal, require
 from server.errors import ApiError
 from server.ledger import business_date
-from server.settlement import claims, models, namecheck, payouts, periods, ranking, statements, store
+from server.settlement import claims, namecheck, payouts, periods, ranking, statements, store
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
 
@@ -281,7 +282,8 @@ def payout_zengin(
     who = _payer_for(principal, payer)
     day = transfer_date or business_date(_now(request))
     data = payouts.zengin_file(conn, period, who, day)
-    store.log(conn, principal.id, "zengin", f"payout:{who}:{period}", bytes=len(data), date=day.isoformat())
+    subject = f"payout:{who}:{period}"
+    audit.append(conn, principal.id, "zengin", subject, bytes=len(data), date=day.isoformat())
     name = f"zengin-{who.replace(':', '-')}-{period}.txt"
     return Response(
         data,
@@ -448,7 +450,7 @@ def partners(
 )
 def settlement_log(principal: Clerk, conn: Conn) -> list[dict[str, Any]]:
     """An admin sees everything; a chamber or city the lines about its own periods and payouts."""
-    lines = store.log_lines(conn)
+    lines = audit.lines(conn)
     if principal.role == "admin":
         return lines
     mine = principal.chamber_id if principal.role == "chamber" else principal.city_id

@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from server import audit
 from server.db import atomic
 from server.ledger import iso, utc_now
 from server.settlement import store
@@ -147,7 +148,7 @@ def approve(conn: sqlite3.Connection, scope: Scope, claim_id: str, actor: str) -
                 " WHERE id = ?",
                 (new, actor, iso(utc_now()), claim_id),
             )
-            store.log(conn, actor, f"approve:{scope.role}", f"claim:{claim_id}", net=claim["net"])
+            audit.append(conn, actor, f"approve:{scope.role}", f"claim:{claim_id}", net=claim["net"])
         return get_claim(conn, scope, claim_id)
 
 
@@ -175,7 +176,7 @@ def return_claim(
             " updated_at = ? WHERE id = ?",
             (reason.strip(), iso(utc_now()), claim_id),
         )
-        store.log(conn, actor, "return", f"claim:{claim_id}", reason=reason.strip())
+        audit.append(conn, actor, "return", f"claim:{claim_id}", reason=reason.strip())
         return get_claim(conn, scope, claim_id)
 
 

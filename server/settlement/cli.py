@@ -1,4 +1,4 @@
-"""Settlement's admin verbs of ``mykey-server`` (registered in :data:`server.cli.EXTRA_VERBS`).
+"""Settlement's admin verbs of ``mykey-server``: :func:`register` adds them to its command tree.
 
 - ``mykey-server period close --chamber ID PERIOD`` / ``period reopen --chamber ID --reason TEXT PERIOD``
   / ``period list``
@@ -36,12 +36,15 @@ from server.settlement import namecheck, payouts, periods, ranking, store, zengi
 ACTOR = "admin:cli"
 
 
-def _friendly(verb: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _friendly(verb: Handler) -> Handler:
     # Refusals (a bad period, an unknown payer, a name the banks refuse) are printed in words, exit 1.
     @functools.wraps(verb)
-    def run(argv: list[str]) -> int:
+    def run(args: argparse.Namespace) -> int:
         try:
-            return verb(argv)
+            return verb(args)
         except (ApiError, zengin.ZenginError) as error:
             print(getattr(error, "message", str(error)), file=sys.stderr)
             return 1
@@ -53,8 +56,18 @@ def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=os.environ.get("MYKEY_DB", "mykey.db"), help="the SQLite database")
 
 
-def _period_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mykey-server period", description="claim periods (精算期間)")
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``period``, ``rank``, ``payer`` and ``payout`` to ``mykey-server``'s verbs."""
+    _register_period(verbs)
+    _register_rank(verbs)
+    _register_payer(verbs)
+    _register_payout(verbs)
+
+
+def _register_period(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser(
+        "period", help="claim periods: close, reopen, list (精算期間)", description="claim periods (精算期間)"
+    )
     actions = parser.add_subparsers(dest="action", required=True)
     close = actions.add_parser("close", help="close a period for a chamber (idempotent)")
     close.add_argument("period", help="2026-11, 2026-11a/b or 2026-W48")
@@ -67,7 +80,7 @@ def _period_parser() -> argparse.ArgumentParser:
     listing.add_argument("--chamber")
     for sub in (close, reopen, listing):
         _db(sub)
-    return parser
+    parser.set_defaults(run=_period)
 
 
 def _print(value: Any) -> None:
@@ -75,9 +88,8 @@ def _print(value: Any) -> None:
 
 
 @_friendly
-def period_main(argv: list[str]) -> int:
+def _period(args: argparse.Namespace) -> int:
     """``mykey-server period close|reopen|list``."""
-    args = _period_parser().parse_args(argv)
     conn = store.ensure(db.connect(args.db))
     try:
         if args.action == "list":
@@ -93,17 +105,24 @@ def period_main(argv: list[str]) -> int:
     return 0
 
 
-@_friendly
-def rank_main(argv: list[str]) -> int:
-    """``mykey-server rank``: preview (``--dry-run``) or run a ranking round."""
-    parser = argparse.ArgumentParser(prog="mykey-server rank", description="ranking batch (Bungotakada)")
+def _register_rank(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser(
+        "rank",
+        help="the ranking batch: vouchers for the top holders (Bungotakada)",
+        description="ranking batch (Bungotakada)",
+    )
     parser.add_argument("--program", required=True)
     parser.add_argument("--round", required=True, help="a name for the round, e.g. 2026")
     parser.add_argument("--threshold", type=int, required=True)
     parser.add_argument("--top", type=int, required=True)
     parser.add_argument("--dry-run", action="store_true", help="only list who would get vouchers")
     _db(parser)
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=_rank)
+
+
+@_friendly
+def _rank(args: argparse.Namespace) -> int:
+    """``mykey-server rank``: preview (``--dry-run``) or run a ranking round."""
     conn = store.ensure(db.connect(args.db))
     try:
         if args.dry_run:
@@ -130,10 +149,10 @@ def rank_main(argv: list[str]) -> int:
     return 0
 
 
-@_friendly
-def payer_main(argv: list[str]) -> int:
-    """``mykey-server payer set|show``: the account a city or chamber pays from."""
-    parser = argparse.ArgumentParser(prog="mykey-server payer", description="振込元（依頼人）口座")
+def _register_payer(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser(
+        "payer", help="the account a city or chamber pays from (振込元)", description="振込元（依頼人）口座"
+    )
     actions = parser.add_subparsers(dest="action", required=True)
     setter = actions.add_parser("set")
     setter.add_argument("--owner", required=True, help="city:<id> or chamber:<id>")
@@ -147,7 +166,12 @@ def payer_main(argv: list[str]) -> int:
     show.add_argument("--owner", required=True)
     for sub in (setter, show):
         _db(sub)
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=_payer)
+
+
+@_friendly
+def _payer(args: argparse.Namespace) -> int:
+    """``mykey-server payer set|show``: the account a city or chamber pays from."""
     conn = store.ensure(db.connect(args.db))
     try:
         if args.action == "set":
@@ -163,10 +187,10 @@ def payer_main(argv: list[str]) -> int:
     return 0
 
 
-@_friendly
-def payout_main(argv: list[str]) -> int:
-    """``mykey-server payout plan|zengin``: what a payer pays for a period, and its Zengin file."""
-    parser = argparse.ArgumentParser(prog="mykey-server payout", description="支払と全銀ファイル")
+def _register_payout(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser(
+        "payout", help="what a payer pays for a period, and its Zengin file", description="支払と全銀ファイル"
+    )
     actions = parser.add_subparsers(dest="action", required=True)
     plan = actions.add_parser("plan")
     file = actions.add_parser("zengin")
@@ -185,7 +209,12 @@ def payout_main(argv: list[str]) -> int:
     holder.add_argument("--payee", required=True)
     holder.add_argument("--name", required=True, help="the holder name as the bank has it, in katakana")
     _db(holder)
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=_payout)
+
+
+@_friendly
+def _payout(args: argparse.Namespace) -> int:
+    """``mykey-server payout plan|zengin|precheck|accept|holder``: payouts, the names pre-check, the file."""
     conn = store.ensure(db.connect(args.db))
     try:
         if args.action == "holder":
@@ -223,16 +252,3 @@ def _names(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
     left = len(check.unresolved)
     print(f"銀行 {check.bank_code} 文字セット charset {check.charset}: 要対応 {left} 件 to resolve")
     return 1 if check.unresolved else 0
-
-
-def main(argv: list[str]) -> int:
-    """Entry for ``python -m server.settlement.cli VERB ...`` (the verbs are also ``mykey-server`` verbs)."""
-    verbs = {"period": period_main, "rank": rank_main, "payer": payer_main, "payout": payout_main}
-    if not argv or argv[0] not in verbs:
-        print("verbs: " + ", ".join(verbs), file=sys.stderr)
-        return 2
-    return verbs[argv[0]](argv[1:])
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -17,11 +17,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from points.banking import AccountType
 from server.settlement import namecheck, store, zengin
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
-
-ACCOUNT_TYPES = {"ordinary": 1, "current": 2, "savings": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ def get_payer(conn: sqlite3.Connection, owner: str) -> Payer:
     if row is None:
         raise SettlementError("no_payer", owner)
     code, name, bank, branch, kind, number = tuple(row)
-    return Payer(owner, code, name, zengin.BankAccount(bank, branch, int(kind), number, name))
+    return Payer(owner, code, name, zengin.BankAccount(bank, branch, AccountType(kind), number, name))
 
 
 @dataclass
@@ -103,7 +102,7 @@ def _account_of(conn: sqlite3.Connection, table: str, owner_id: str) -> zengin.B
     if row is None or row[0] is None:
         return None
     bank, branch, kind, number, holder = tuple(row)
-    account_type = ACCOUNT_TYPES.get(kind, 9) if not str(kind).isdigit() else int(kind)
+    account_type = AccountType.OTHER if kind is None else AccountType(kind)
     return zengin.BankAccount(bank, branch, account_type, number or "", holder or "")
 
 

@@ -1,7 +1,8 @@
 """Claim periods (精算期間): naming them, closing them per chamber, reopening them.
 
-A period is named ``2026-11`` (a month, the default), ``2026-11a`` / ``2026-11b`` (the 1st-15th
-and the 16th to the month's end) or ``2026-W48`` (an ISO week); bounds are Japan time.
+Period names, bounds and cutoffs are the shared calendar's (:mod:`points.calendar`): ``2026-11``
+(a month, the default), ``2026-11a`` / ``2026-11b`` (the 1st-15th and the 16th to the month's end)
+or ``2026-W48`` (an ISO week); bounds are Japan time.
 
 Closing a period for a chamber freezes one claim per merchant × issuing program from every ledger
 transfer of its merchants that no earlier close has counted and that the server accepted before
@@ -16,71 +17,33 @@ payment.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 from dataclasses import dataclass
 
+from points import calendar
+from points.calendar import Period
 from points.settlement import fee_share
 from server.db import atomic
-from server.ledger import JST, iso, utc_now
+from server.ledger import iso, utc_now
 from server.settlement import store
 from server.settlement.errors import SettlementError
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})([ab]?)$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 #: Transfer kinds a claim counts: what a merchant redeemed, and voids of exactly those.
 REDEEM_KINDS = ("redeem_points", "redeem_ticket")
 #: Where a counted transfer's amount goes in a claim's sums (index in the sums list).
 _COLUMN = {"redeem_points": 0, "redeem_ticket": 1, "void": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A named span of Japan-time days: ``starts_on`` inclusive, ``ends_on`` exclusive."""
-
-    id: str
-    starts_on: dt.date
-    ends_on: dt.date
-
-    @property
-    def starts_at(self) -> str:
-        """The first instant, as stored (UTC ISO text)."""
-        return iso(dt.datetime.combine(self.starts_on, dt.time(), JST))
-
-    @property
-    def ends_at(self) -> str:
-        """The first instant after the period, as stored (UTC ISO text)."""
-        return iso(dt.datetime.combine(self.ends_on, dt.time(), JST))
-
-
 def parse_period(text: str) -> Period:
-    """Read a period name.
+    """Read a period name (:func:`points.calendar.parse_period`) for the server.
 
     Raises:
         SettlementError: ``bad_period`` for anything else.
     """
     try:
-        if match := _MONTH.match(text):
-            year, month, half = int(match[1]), int(match[2]), match[3]
-            first = dt.date(year, month, 1)
-            following = dt.date(year + month // 12, month % 12 + 1, 1)
-            if half == "a":
-                return Period(text, first, dt.date(year, month, 16))
-            if half == "b":
-                return Period(text, dt.date(year, month, 16), following)
-            return Period(text, first, following)
-        if match := _WEEK.match(text):
-            monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
-            return Period(text, monday, monday + dt.timedelta(days=7))
-    except ValueError:
-        pass
-    raise SettlementError("bad_period", text)
-
-
-def period_of(moment: dt.datetime) -> Period:
-    """The month a moment falls in (Japan time)."""
-    day = moment.astimezone(JST).date()
-    return parse_period(f"{day.year:04d}-{day.month:02d}")
+        return calendar.parse_period(text)
+    except calendar.PeriodError:
+        raise SettlementError("bad_period", text) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +83,7 @@ def close(
         if row is not None and row[0] == "closed":
             return _summary(conn, chamber_id, period.id, already_closed=True)
         low_water = _low_water(conn, chamber_id)
-        cutoff = min(period.ends_at, iso(moment))
+        cutoff = period.cutoff_at(moment)
         first, last = _freeze(conn, chamber_id, period.id, cutoff, low_water, iso(moment))
         conn.execute(
             "INSERT INTO settlement_periods(chamber_id, period_id, starts_at, ends_at, state, cutoff_at,"

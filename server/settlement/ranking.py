@@ -19,7 +19,7 @@ from typing import Any
 from points.awards import Exchange
 from points.programs import ExchangeAward, Program
 from points.tickets import TicketSigner, format_human_serial
-from server import issuing, ledger
+from server import audit, issuing, ledger
 from server.db import atomic
 from server.settlement import store
 from server.settlement.errors import SettlementError
@@ -147,5 +147,7 @@ def run(
             " VALUES (?, ?, ?, ?, ?, ?)",
             (run_id, program.id, threshold, top_k, ledger.iso(now), json.dumps(result)),
         )
-        store.log(conn, actor, "ranking", f"ranking:{run_id}", holders=len(awarded), points=result["points"])
+        audit.append(
+            conn, actor, "ranking", f"ranking:{run_id}", holders=len(awarded), points=result["points"]
+        )
         return {**result, "repeated": False}

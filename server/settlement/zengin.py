@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from points.banking import AccountType, BankAccount
 from server.settlement import kana
 
 RECORD_SIZE = 120
@@ -39,7 +40,7 @@ CODE_JIS = "0"
 #: 振込指定区分: 7 is 電信 (telegraphic), the usual choice for payments.
 TRANSFER_TELEGRAPHIC = "7"
 #: The account types written. 9 (その他) exists in the layout but some banks' software refuses it.
-ACCOUNT_TYPES = {1: "普通", 2: "当座", 4: "貯蓄"}
+ACCOUNT_TYPES = {int(kind): kind.label for kind in AccountType if kind is not AccountType.OTHER}
 #: The name fields and their widths: 依頼人名 (header) and 受取人名 (data records).
 NAME_FIELDS = {"requester": 40, "holder": 30}
 _FIELD_JA = {"requester": "依頼人名", "holder": "受取人名"}
@@ -229,17 +230,6 @@ def bank_names(bank_code: str, branch_code: str, charset: kana.Charset = kana.ST
 
 
 # Records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BankAccount:
-    """A bank account: bank (4 digits), branch (3), type (1 普通 2 当座 4 貯蓄 9 その他), number, holder."""
-
-    bank_code: str
-    branch_code: str
-    account_type: int
-    number: str
-    holder: str
 
 
 @dataclass(frozen=True, slots=True)

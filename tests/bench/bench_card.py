@@ -17,11 +17,11 @@ import time
 from _figures import record
 
 from pos.card import apdu, events
-from pos.card.applet import JpkiCard
-from pos.card.credentials import make_credentials
 from pos.card.pcsc import PcscReader, PcscSession
 from pos.card.simulated import SimulatedReader
-from pos.card.vcard import VirtualCard
+from pos.virtualcard.applet import JpkiCard
+from pos.virtualcard.credentials import make_credentials
+from pos.virtualcard.vcard import VirtualCard
 from tests.support.pcscd import release_shared, shared_pcscd, wait_empty
 
 SLOT0 = "Virtual PCD 00 00"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pos.card.credentials import CardCredentials
+from pos.virtualcard.credentials import CardCredentials
 from tests.support.pcscd import empty_readers, pcscd  # noqa: F401  (fixtures used by name)
 from tests.support.server import ROOT, running_server
 from tests.support.tcp_printer import TcpPrinter
@@ -79,7 +79,7 @@ def virtual_card(
     request.getfixturevalue("empty_readers")
     credentials = CardCredentials.load_or_create(tmp_path / "card")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pos.card.vcard", "--dir", str(tmp_path / "card"), "--removed"],
+        [sys.executable, "-m", "pos.virtualcard.vcard", "--dir", str(tmp_path / "card"), "--removed"],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

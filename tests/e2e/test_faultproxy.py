@@ -75,3 +75,16 @@ def test_cut_refuses_until_restored(upstream: http.server.ThreadingHTTPServer) -
         assert httpx.post(proxy.url + "/sale", content=b"x", timeout=5).text == "1"
     finally:
         proxy.stop()
+
+
+def test_refuse_means_nothing_listens_until_restored(upstream: http.server.ThreadingHTTPServer) -> None:
+    proxy = start_proxy(upstream, FaultPlan())
+    try:
+        proxy.refuse()
+        with pytest.raises(httpx.ConnectError):  # refused at connect: the server cannot have heard it
+            httpx.post(proxy.url + "/sale", content=b"x", timeout=5)
+        assert CountingHandler.seen == 0
+        proxy.refuse(False)
+        assert httpx.post(proxy.url + "/sale", content=b"x", timeout=5).text == "1"
+    finally:
+        proxy.stop()

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from points import tickets
 from pos import settings as pos_settings
 from pos.card import apdu, errors, events
-from pos.card.applet import Applet, JpkiCard
 from pos.card.base import CardIdentity
-from pos.card.credentials import make_credentials
 from pos.card.pcsc import PcscReader
 from pos.card.session import ApduSession
-from pos.card.vcard import VirtualCard
+from pos.virtualcard.applet import Applet, JpkiCard
+from pos.virtualcard.credentials import make_credentials
+from pos.virtualcard.vcard import VirtualCard
 from tests.pos.card.helpers import next_event
 from tests.support import pcscd as pcscd_support
 

@@ -136,3 +136,24 @@ def test_public_key_text_round_trips() -> None:
     assert tickets.key_id_of(tickets.public_key_from_text(text)) == SIGNER.key_id
     with pytest.raises(ValueError):
         tickets.public_key_from_text("AAAA")
+
+
+def test_denominations_make_as_few_tickets_as_the_unit_allows() -> None:
+    assert tickets.split_into_tickets(5000, 100) == [1000] * 5
+    assert tickets.split_into_tickets(1700, 100) == [1000, 500, 100, 100]
+    assert tickets.split_into_tickets(150, 50) == [100, 50]
+    assert tickets.split_into_tickets(0, 100) == []
+
+
+@given(points=st.integers(0, 60_000), unit=st.sampled_from([1, 10, 50, 100, 500, 1000, 300]))
+def test_denominations_add_up_largest_first(points: int, unit: int) -> None:
+    faces = tickets.split_into_tickets(points, unit)
+    assert sum(faces) == points
+    assert all(face > 0 for face in faces)
+    # Multiples of the unit only (the unit itself when no denomination is one), largest first;
+    # only a last remainder below the smallest such face may fall outside them.
+    faces_allowed = [d for d in tickets.DENOMINATIONS if d % unit == 0] or [unit]
+    assert all(face in faces_allowed for face in faces[:-1])
+    assert faces[:-1] == sorted(faces[:-1], reverse=True)
+    if faces and faces[-1] not in faces_allowed:
+        assert faces[-1] < min(faces_allowed)

@@ -8,9 +8,14 @@ import pathlib
 import pytest
 from ulid import ULID
 
+from points import calendar
 from points.tax import Line, TaxRate
 from points.wire import ErrorBody, RateAmount, SaleRequest, SaleResult, SaleStatus
+from pos import journal as journal_module
+from pos.checkout import TenderRefused
+from pos.counter import Counter
 from pos.journal import EntryState, Journal, JournalError, TicketAlreadyUsed
+from pos.printing import ReceiptPrinter
 
 CARD = "uid:" + "ab" * 32
 
@@ -148,7 +153,77 @@ def test_of_day_and_voids(journal: Journal) -> None:
     sale = make_sale()
     journal.begin_sale(sale, LINES)
     journal.accept(sale.sale_id, answer_for(sale))
-    today = dt.datetime.now(dt.UTC).astimezone().date()
+    today = calendar.today()  # the business date, Japan time
     (entry,) = journal.of_day(today)
     assert entry.counts and entry.total == 1100
     assert not journal.mark_voided(sale.sale_id).counts
+
+
+# A terminal whose clock is set to UTC --------------------------------------------------
+
+#: 08:30 on 2 December in Japan is still 1 December on a terminal whose zone is UTC.
+MORNING_IN_JAPAN = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def utc_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process's local zone is UTC and the clock reads 08:30 Japan time."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr(journal_module, "_now", lambda: MORNING_IN_JAPAN)
+    monkeypatch.setattr(calendar, "today", lambda: calendar.business_date(MORNING_IN_JAPAN))
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+class VoidReached(Exception):
+    """The counter passed its own same-day check and asked the server."""
+
+
+class VoidRecorder:
+    """A server client that only notes that a void was asked for."""
+
+    online = True
+
+    def void(self, sale_id: str, reason: str) -> object:
+        raise VoidReached(sale_id)
+
+
+@pytest.mark.usefixtures("utc_terminal")
+def test_a_morning_sale_on_a_utc_terminal_is_of_the_japan_date(journal: Journal) -> None:
+    assert MORNING_IN_JAPAN.astimezone().date() == dt.date(2026, 12, 1)  # what the old code used
+    sale = make_sale()
+    entry = journal.begin_sale(sale, LINES)
+    assert entry.day == dt.date(2026, 12, 2) == calendar.business_date(MORNING_IN_JAPAN)
+    assert [e.id for e in journal.of_day(dt.date(2026, 12, 2))] == [sale.sale_id]
+
+
+@pytest.mark.usefixtures("utc_terminal")
+def test_the_counter_voids_and_totals_a_morning_sale_as_today_s(journal: Journal) -> None:
+    counter = Counter(journal, VoidRecorder(), ReceiptPrinter())  # type: ignore[arg-type]
+    counter.config = object()  # type: ignore[assignment]  # void needs a config, never reads it here
+    sale = make_sale()
+    journal.begin_sale(sale, LINES)
+    entry = journal.accept(sale.sale_id, answer_for(sale))
+    assert [e.id for e in counter.today()] == [sale.sale_id]
+    assert counter.day_totals()["total"] == 1100
+    with pytest.raises(VoidReached):  # not ``void_not_today``: the server's day is the same day
+        counter.void(entry)
+
+
+def test_the_counter_refuses_to_void_a_sale_of_another_japan_date(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "_now", lambda: MORNING_IN_JAPAN - dt.timedelta(hours=9))
+    counter = Counter(journal, VoidRecorder(), ReceiptPrinter())  # type: ignore[arg-type]
+    counter.config = object()  # type: ignore[assignment]
+    sale = make_sale()
+    journal.begin_sale(sale, LINES)
+    entry = journal.accept(sale.sale_id, answer_for(sale))
+    monkeypatch.setattr(calendar, "today", lambda: calendar.business_date(MORNING_IN_JAPAN))
+    with pytest.raises(TenderRefused) as refused:  # 23:30 JST on 1 December: yesterday in Japan
+        counter.void(entry)
+    assert refused.value.code == "void_not_today"

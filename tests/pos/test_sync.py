@@ -1,4 +1,5 @@
-"""The sync client: errors translated once, the same sale id until the answer is known, the queue in order."""
+"""The sync client against the real server: errors translated once, the same sale id until the answer is
+known, the queue in order. Outages and lost answers come from the fault proxy in front of it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from ulid import ULID
 
 from points.tax import Line, TaxRate
-from points.wire import PointTender, RateAmount, SaleRequest
+from points.wire import PointTender, RateAmount, ReceiptForTickets, SaleRequest, TicketIssueRequest
 from pos.journal import EntryState, Journal
 from pos.sync import (
     AnswerLost,
@@ -21,32 +22,27 @@ from pos.sync import (
     ServerUnreachable,
     Syncer,
 )
-from tests.pos.fake_server import ALICE, FakeServer
+from tests.support.counter_server import ALICE, CounterServer
 
 LINES = [Line("品物", 1100, 1, TaxRate.STANDARD)]
 
 
-def make_sale(receipt_no: int = 1, points: int = 0, offline: bool = False) -> SaleRequest:
+def make_sale(receipt_no: int = 1, points: int = 0, offline: bool = False, total: int = 1100) -> SaleRequest:
     return SaleRequest(
         sale_id=str(ULID()),
         terminal_time=dt.datetime.now(dt.UTC),
         receipt_no=receipt_no,
         card_key=ALICE if points else None,
-        totals=[RateAmount(rate=TaxRate.STANDARD, amount=1100)],
+        totals=[RateAmount(rate=TaxRate.STANDARD, amount=total)],
         points=[PointTender(program_id="tenri-megumi", points=points)] if points else [],
-        cash=1100 - points,
+        cash=total - points,
         offline=offline,
     )
 
 
 @pytest.fixture
-def server() -> FakeServer:
-    return FakeServer()
-
-
-@pytest.fixture
-def client(server: FakeServer) -> ServerClient:
-    return ServerClient("http://pos.test", "token", transport=server.transport)
+def client(real_server: CounterServer) -> ServerClient:
+    return real_server.client()
 
 
 @pytest.fixture
@@ -62,39 +58,74 @@ def test_a_sale_round_trips_and_the_client_is_online(client: ServerClient) -> No
 
 
 def test_a_refused_connection_is_unreachable_and_flips_the_state(
-    server: FakeServer, client: ServerClient
+    real_server: CounterServer, client: ServerClient
 ) -> None:
     seen: list[bool] = []
     client.listeners.append(seen.append)
     client.health()
-    server.down = True
+    real_server.outage()
     with pytest.raises(ServerUnreachable):
         client.health()
     assert client.online is False and seen == [True, False]
 
 
-def test_a_lost_answer_is_not_unreachable(server: FakeServer, client: ServerClient) -> None:
-    server.lose_answers = True
+def test_a_lost_answer_is_not_unreachable(real_server: CounterServer, client: ServerClient) -> None:
+    real_server.lose_answers()
+    sale = make_sale()
     with pytest.raises(AnswerLost):
-        client.post_sale(make_sale())
-    assert len(server.sales) == 1  # the server did apply it: retrying must use the same id
+        client.post_sale(sale)
+    assert list(real_server.sales()) == [sale.sale_id]  # the server did apply it: retry with the same id
 
 
-def test_insufficient_balance_is_a_refusal_with_its_code(client: ServerClient) -> None:
+def test_insufficient_points_is_a_refusal_in_the_counters_words(client: ServerClient) -> None:
     sale = make_sale(points=600).model_copy(update={"card_key": "uid:" + "b0" * 32})
     with pytest.raises(ServerRefused) as refused:
         client.post_sale(sale)
-    assert refused.value.code == "insufficient_balance" and refused.value.status == 409
-    assert "insufficient_balance" in refused.value.message("ja")
+    assert not isinstance(refused.value, NotAuthorized)
+    assert refused.value.code == "insufficient_points" and refused.value.status == 409
+    assert refused.value.message("ja") == "ポイントが足りません。 (insufficient_points)"
 
 
-def test_unauthorised_and_garbage_answers() -> None:
-    def deny(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"code": "bad_token", "message": "no"})
+def test_a_sale_above_the_no_pin_limit_is_refused_for_the_pin_not_the_token(client: ServerClient) -> None:
+    with pytest.raises(ServerRefused) as refused:
+        client.post_sale(make_sale(total=4000, points=3500))
+    assert not isinstance(refused.value, NotAuthorized)
+    assert (refused.value.code, refused.value.status) == ("pin_required", 409)
+    assert "暗証番号" in refused.value.message("ja")
 
-    with pytest.raises(NotAuthorized):
-        ServerClient("http://pos.test", "t", transport=httpx.MockTransport(deny)).health()
 
+def test_the_same_id_with_another_body_is_refused_as_a_mismatch(client: ServerClient) -> None:
+    sale = make_sale()
+    client.post_sale(sale)
+    with pytest.raises(ServerRefused) as refused:
+        client.post_sale(sale.model_copy(update={"cash": 2000}))
+    assert (refused.value.code, refused.value.status) == ("idempotency_mismatch", 409)
+
+
+def test_a_wrong_token_and_a_wrong_mode_are_settings_to_fix(real_server: CounterServer) -> None:
+    with pytest.raises(NotAuthorized) as wrong_token:
+        ServerClient(real_server.proxy.url, "not-a-token").terminal_config()
+    assert (wrong_token.value.code, wrong_token.value.status) == ("unauthorized", 401)
+    assert "トークン" in wrong_token.value.message("ja")
+    shop = real_server.client()
+    with pytest.raises(NotAuthorized) as wrong_mode:
+        shop.issue_tickets(
+            TicketIssueRequest(
+                issue_id=str(ULID()),
+                program_id="tenri-megumi",
+                receipts=[
+                    ReceiptForTickets(
+                        merchant_id="yamato-bakery", receipt_no="1", date=dt.date.today(), amount=5000
+                    )
+                ],
+            )
+        )
+    assert (wrong_mode.value.code, wrong_mode.value.status) == ("terminal_mode", 403)
+    assert "端末の用途" in wrong_mode.value.message("ja") and "トークン" not in wrong_mode.value.message("ja")
+
+
+def test_a_garbage_answer_is_a_server_failure() -> None:
+    # Not a server at all (a captive portal's page): nothing the real server sends, so a transport.
     def garbage(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text="<html>proxy</html>")
 
@@ -113,43 +144,46 @@ def test_nothing_listens_on_a_closed_port_means_unreachable() -> None:
 
 
 def test_a_pending_sale_is_resolved_with_the_same_id_once(
-    server: FakeServer, client: ServerClient, journal: Journal
+    real_server: CounterServer, client: ServerClient, journal: Journal
 ) -> None:
     sale = make_sale(points=500)
     journal.begin_sale(sale, LINES)
-    server.lose_answers = True
+    real_server.lose_answers()
     with pytest.raises(AnswerLost):
         client.post_sale(sale)
-    server.lose_answers = False
+    real_server.lose_answers(False)
     report = Syncer(journal, client).sync()
     assert report.resolved == [sale.sale_id] and report.error is None
     assert journal.get(sale.sale_id).state is EntryState.ACCEPTED
-    assert server.balances[ALICE]["tenri-megumi"] == 4500  # taken once, not twice
+    assert real_server.balance(ALICE, "tenri-megumi") == 4500  # taken once, not twice
 
 
 def test_the_offline_queue_syncs_in_order_and_refusals_are_kept(
-    server: FakeServer, client: ServerClient, journal: Journal
+    real_server: CounterServer, client: ServerClient, journal: Journal
 ) -> None:
     sales = [make_sale(n, offline=True) for n in range(1, 8)]
+    # Points queued offline beyond the program's offline limit (0): the server refuses that one on sync.
     sales[3] = make_sale(4, points=600, offline=True).model_copy(update={"card_key": "uid:" + "b0" * 32})
     for sale in sales:
         journal.begin_sale(sale, LINES, offline=True)
     progress: list[tuple[int, int]] = []
     report = Syncer(journal, client, progress=lambda done, total: progress.append((done, total))).sync()
     assert report.remaining == 0 and progress[-1] == (7, 7)
-    assert [sid for sid, _ in report.refused] == [sales[3].sale_id]
-    assert list(server.sales) == [s.sale_id for s in sales if s is not sales[3]]
+    assert [(sid, error.code) for sid, error in report.refused] == [
+        (sales[3].sale_id, "offline_limit_exceeded")
+    ]
+    assert list(real_server.sales()) == [s.sale_id for s in sales if s is not sales[3]]
     assert [e.id for e in journal.refused_on_sync()] == [sales[3].sale_id]
     assert journal.count(EntryState.SYNCED) == 6
 
 
 def test_sync_stops_when_the_server_goes_away_and_keeps_the_rest(
-    server: FakeServer, client: ServerClient, journal: Journal
+    real_server: CounterServer, client: ServerClient, journal: Journal
 ) -> None:
     for n in range(3):
         journal.begin_sale(make_sale(n, offline=True), LINES, offline=True)
-    server.down = True
+    real_server.outage()
     report = Syncer(journal, client).sync()
     assert isinstance(report.error, ServerUnreachable) and report.remaining == 3
-    server.down = False
+    real_server.outage(False)
     assert Syncer(journal, client).sync().remaining == 0

@@ -1,15 +1,15 @@
-"""``mykey-server`` verbs: init, token, check, expire, admin verbs, and the hook for other parts' verbs."""
+"""``mykey-server`` verbs: init, token, check, expire, admin verbs, and the one tree every part adds to."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import pathlib
-import sys
-import types
 
 import pytest
 
 from server import admin, auth, cli, db, ledger
+from server.settlement import cli as settlement_cli
 from tests.server.conftest import Demo
 
 PROGRAM_TOML = """
@@ -89,11 +89,21 @@ def test_demo_data_refuses_to_overwrite(demo: Demo) -> None:
         cli.main(["demo-data", "--dir", str(demo.directory)])
 
 
-def test_other_parts_add_verbs_through_extra_verbs(monkeypatch) -> None:
-    seen: list[list[str]] = []
-    module = types.ModuleType("fake_verbs")
-    module.main = lambda argv: seen.append(argv) or 3  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_verbs", module)
-    monkeypatch.setitem(cli.EXTRA_VERBS, "period", "fake_verbs")
-    assert cli.main(["period", "close", "--chamber", "tenri-cci"]) == 3
-    assert seen == [["close", "--chamber", "tenri-cci"]]
+def test_help_lists_every_verb_of_every_part(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--help"])
+    assert done.value.code == 0
+    listed = capsys.readouterr().out
+    server_verbs = ["init", "serve", "demo-data", "token", "check", "expire", "city", "partner", "chamber",
+                    "merchant", "program", "terminal"]  # fmt: skip
+    settlement_verbs = ["period", "rank", "payer", "payout"]
+    for verb in server_verbs + settlement_verbs:
+        assert f"\n    {verb} " in listed or f"\n    {verb}\n" in listed, verb
+
+
+def test_a_part_registers_its_verbs_with_their_handlers() -> None:
+    parser = argparse.ArgumentParser()
+    settlement_cli.register(parser.add_subparsers(dest="verb"))
+    args = parser.parse_args(["period", "close", "--chamber", "tenri-cci", "2026-11"])
+    assert (args.verb, args.action, args.chamber, args.period) == ("period", "close", "tenri-cci", "2026-11")
+    assert callable(args.run)

@@ -131,7 +131,7 @@ def seed(conn: sqlite3.Connection) -> None:
     """Cities, chambers with bank accounts, merchants (two chambers), the programs, payers."""
     schema.create(conn)
     store.ensure(conn)
-    bank = {"bank_code": "0001", "branch_code": "001", "account_type": "ordinary"}
+    bank = {"bank_code": "0001", "branch_code": "001", "account_type": 1}
     with db.atomic(conn):
         for city in ("tenri", "miyako"):
             insert(conn, "cities", id=city, name=city, created_at=T0)

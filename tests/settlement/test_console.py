@@ -14,9 +14,11 @@ import httpx
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from server import db, settle_cli
-from server.console.app import SettleApp, previous_month
-from server.console.client import SettleClient
+from points.calendar import previous_month
+from server import db
+from server.console import cli as settle_cli
+from server.console.app import SettleApp
+from server.console.client import ConsoleError, SettleClient
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
 from tests.settlement.pilot import settle, until
@@ -62,12 +64,12 @@ async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
         app.query_one("#reason", Input).value = "レシートの写しをお願いします"
         await pilot.pause(0.3)
         await pilot.click("#return")
-        await until(pilot, lambda: app.claims[first]["state"] == "returned")
-        assert app.claims[first]["return_reason"] == "レシートの写しをお願いします"
+        await until(pilot, lambda: app.claims[first].state == "returned")
+        assert app.claims[first].return_reason == "レシートの写しをお願いします"
         table.move_cursor(row=1)
         await until(pilot, lambda: app.selected == YAMATO)
         await pilot.press("a")
-        await until(pilot, lambda: app.claims[YAMATO]["state"] == "approved")
+        await until(pilot, lambda: app.claims[YAMATO].state == "approved")
         assert app.selected == YAMATO
         assert "一致 balanced" in str(app.query_one("#recon", Static).content)
         await pilot.click("#summary")
@@ -89,7 +91,7 @@ async def test_a_city_clerk_approves_payment_and_downloads_the_zengin_file(
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: app.query_one("#claims", DataTable).row_count == 1)
         await pilot.press("a")
-        await until(pilot, lambda: app.claims[YAMATO]["state"] == "payment_approved")
+        await until(pilot, lambda: app.claims[YAMATO].state == "payment_approved")
         await pilot.press("z")
         await until(pilot, zengin_file.exists)
         assert "全銀" in status(app)
@@ -107,9 +109,20 @@ async def test_an_unreachable_server_is_said_in_words(tmp_path: pathlib.Path) ->
         assert "Cannot reach" in status(app)
 
 
+async def test_an_answer_that_does_not_fit_its_model_is_said_in_words() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"id": "2026-11:x:y", "state": "lost"}])
+
+    client = SettleClient("http://settle.test", "t", transport=httpx.MockTransport(answer))
+    with pytest.raises(ConsoleError, match="Unexpected answer") as refused:
+        await client.claims("2026-11")
+    assert refused.value.code == "bad_answer"
+    await client.aclose()
+
+
 def test_the_default_period_is_last_month() -> None:
-    assert previous_month(dt.date(2026, 12, 3)) == "2026-11"
-    assert previous_month(dt.date(2027, 1, 31)) == "2026-12"
+    assert previous_month(dt.date(2026, 12, 3)).id == "2026-11"
+    assert previous_month(dt.date(2027, 1, 31)).id == "2026-12"
 
 
 def free_port() -> int:
@@ -125,7 +138,7 @@ def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) 
     command = [
         sys.executable,
         "-m",
-        "server.settle_cli",
+        "server.console.cli",
         "serve",
         "--port",
         str(port),

@@ -75,6 +75,13 @@ class FaultProxy:
             self.counts["cut"] += 1
             self._loop.call_soon_threadsafe(self._close_all)
 
+    def refuse(self, on: bool = True) -> None:
+        """Stop (or start again) listening on :attr:`port`: connections are refused, as with the server
+        host down, and open ones are cut. Unlike :meth:`cut`, the client cannot have been heard."""
+        asyncio.run_coroutine_threadsafe(self._listen(not on), self._loop).result(5)
+        if on:
+            self.counts["refuse"] += 1
+
     def retarget(self, host: str, port: int) -> None:
         """Point at a restarted server (a new port)."""
         self.upstream = (host, port)
@@ -94,11 +101,20 @@ class FaultProxy:
         try:
             self._loop.run_forever()
         finally:
-            self._server.close()
+            if self._server is not None:
+                self._server.close()
             self._close_all()
             with contextlib.suppress(Exception):
                 self._loop.run_until_complete(asyncio.sleep(0))
             self._loop.close()
+
+    async def _listen(self, on: bool) -> None:
+        if on and self._server is None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        elif not on and self._server is not None:
+            self._server.close()
+            self._server = None
+            self._close_all()
 
     def _close_all(self) -> None:
         for writer in list(self._writers):

@@ -1,4 +1,4 @@
-"""Fixtures for the counter app's Pilot tests: a fake server, a journal on disk, the simulated reader."""
+"""Fixtures for the counter app's Pilot tests: the real server, a journal on disk, the simulated reader."""
 
 from __future__ import annotations
 
@@ -14,15 +14,9 @@ from pos.card.simulated import SimulatedReader
 from pos.counter import Counter
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
-from pos.sync import ServerClient
-from tests.pos.fake_server import FakeServer
+from tests.support.counter_server import TERMINALS, CounterServer
 
 SIZE = (100, 34)
-
-
-@pytest.fixture
-def server() -> FakeServer:
-    return FakeServer()
 
 
 @pytest.fixture
@@ -31,13 +25,17 @@ def reader() -> SimulatedReader:
 
 
 @pytest.fixture
-def make_app(tmp_path: pathlib.Path, server: FakeServer, reader: SimulatedReader) -> Callable[..., PosApp]:
-    """Build the app on a fresh journal; receipts go to a file printer so their bytes can be read back."""
+def make_app(
+    tmp_path: pathlib.Path,
+    real_server: CounterServer,
+    reader: SimulatedReader,
+) -> Callable[..., PosApp]:
+    """Build the app as a terminal of ``mode`` (the demo's terminal for it) on a fresh journal;
+    receipts go to a file printer so their bytes can be read back."""
     i18n.set_language("ja")
 
     def build(mode: TerminalMode | None = None, printer: str | None = None) -> PosApp:
-        server.mode = mode or TerminalMode.SHOP
-        client = ServerClient("http://pos.test", "token", transport=server.transport)
+        client = real_server.client(TERMINALS[(mode or TerminalMode.SHOP).value])
         url = printer or f"file://{tmp_path / 'receipts.bin'}"
         counter = Counter(Journal(tmp_path / "journal.db"), client, ReceiptPrinter(url))
         return PosApp(counter, reader)

@@ -59,3 +59,13 @@ async def settle(pilot: Pilot[int], rounds: int = 3) -> None:
             break
         await pilot.pause(0.05)
     await pilot.pause()
+
+
+async def choose_program(pilot: Pilot[int], name: str) -> None:
+    """On the payment screen, F2 until the points field is for the program called ``name``."""
+    for _ in range(8):
+        if name in text_of(pilot, "#program"):
+            return
+        await pilot.press("f2")
+        await pilot.pause()
+    raise AssertionError(f"{name} is not offered: {text_of(pilot, '#program')}")

@@ -1,4 +1,4 @@
-"""The award station, the ticket counter and the enrol desk, through the app."""
+"""The award station, the ticket counter and the enrol desk, through the app and the real server."""
 
 from __future__ import annotations
 
@@ -15,19 +15,19 @@ from pos.screens.issue import IssueScreen
 from pos.screens.receipt import ReceiptScreen
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import fill, ready, settle, text_of
-from tests.pos.fake_server import ALICE, FakeServer
+from tests.support.counter_server import ALICE, MERCHANT, CounterServer
 
 ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
 
 
 async def test_award_station_awards_once_per_card_per_event(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app(TerminalMode.AWARD)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert isinstance(app.screen, AwardScreen)
-        assert "清掃活動" in text_of(pilot, "#event")
+        assert "池袋clean-up ボランティア" in text_of(pilot, "#event")
         reader.tap(ALICE_CARD)
         await settle(pilot)
         assert "200 pt を付与しました" in text_of(pilot, "#result")
@@ -35,35 +35,35 @@ async def test_award_station_awards_once_per_card_per_event(
         reader.tap(ALICE_CARD)
         await settle(pilot)
         assert "付与済み" in text_of(pilot, "#result")
-    assert server.balances[ALICE]["health-walk"] == 800 + 200
+    assert real_server.balance(ALICE, "toshima-points") == 1200 + 200  # volunteer: 200 pt, once
     states = [e.state for e in app.counter.today()]
     assert states == [EntryState.ACCEPTED, EntryState.REFUSED]
 
 
 async def test_award_station_offline_queues_and_syncs(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app(TerminalMode.AWARD)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        server.down = True
+        real_server.outage()
         reader.tap(ALICE_CARD)
         await settle(pilot)
         assert "オフライン" in text_of(pilot, "#result")
-        server.down = False
+        real_server.outage(False)
         await app.sync_now()
     assert [e.state for e in app.counter.today()] == [EntryState.SYNCED]
-    assert server.balances[ALICE]["health-walk"] == 1000
+    assert real_server.balance(ALICE, "toshima-points") == 1400
 
 
 async def test_ticket_counter_issues_tickets_by_the_tenri_rule_and_prints_them(
-    make_app: Callable[..., PosApp], server: FakeServer
+    make_app: Callable[..., PosApp], real_server: CounterServer
 ) -> None:
     app = make_app(TerminalMode.ISSUE)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert isinstance(app.screen, IssueScreen)
-        await fill(pilot, "#issue-shop", "m-sakura")
+        await fill(pilot, "#issue-shop", MERCHANT)
         await fill(pilot, "#issue-receipt", "R-0001")
         await fill(pilot, "#issue-amount", "12345")
         assert "1,200 pt" in text_of(pilot, "#receipts")  # 10 % in 100-yen units
@@ -71,14 +71,13 @@ async def test_ticket_counter_issues_tickets_by_the_tenri_rule_and_prints_them(
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
         preview = text_of(pilot, "#receipt")
-    issued = list(range(1001, server._serial + 1))  # the fake server numbers tickets from 1001
-    assert len(issued) == 12
-    human = tickets.format_human_serial(issued[0])
-    assert human in preview
+    issued = real_server.query("SELECT serial, value FROM tickets ORDER BY serial")
+    assert [value for _serial, value in issued] == [1000, 100, 100]  # as few tickets as the faces allow
+    assert all(tickets.format_human_serial(int(serial)) in preview for serial, _value in issued)
 
 
 async def test_enrol_desk_sets_the_tags_the_clerk_checked(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app(TerminalMode.ENROLL)
     async with app.run_test(size=SIZE) as pilot:
@@ -89,4 +88,4 @@ async def test_enrol_desk_sets_the_tags_the_clerk_checked(
         await pilot.press("f10")
         await settle(pilot)
         assert "age65" in text_of(pilot, "#current")
-    assert [t.tag for t in server.eligibility[ALICE]] == ["age65"]
+    assert real_server.query("SELECT tag FROM eligibility WHERE card_key = ?", ALICE) == [("age65",)]

@@ -13,7 +13,7 @@ from pos.screens.settings import SettingsScreen
 from printers import decode
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import fill, ready, settle, text_of
-from tests.pos.fake_server import FakeServer
+from tests.support.counter_server import ALICE, SHOP, CounterServer
 
 
 async def test_balance_slip_is_printed_on_request(
@@ -33,7 +33,7 @@ async def test_balance_slip_is_printed_on_request(
 
 
 async def test_end_of_day_prints_the_days_figures(
-    make_app: Callable[..., PosApp], server: FakeServer, tmp_path: pathlib.Path
+    make_app: Callable[..., PosApp], real_server: CounterServer, tmp_path: pathlib.Path
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -80,23 +80,23 @@ async def test_settings_are_saved_to_the_toml_file_with_a_private_token(
 
 
 async def test_statement_is_fetched_shown_and_printed(
-    make_app: Callable[..., PosApp], server: FakeServer
+    make_app: Callable[..., PosApp], real_server: CounterServer
 ) -> None:
-    from tests.pos.test_statement_and_checkout import statement_answer
-
+    real_server.sell_elsewhere(2000, card_key=ALICE, points=1500, terminal=SHOP)
+    period = real_server.close_period()
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f4")
         await settle(pilot)
-        await fill(pilot, "#period", "2026-09")
+        await fill(pilot, "#period", "2026-13")
         await settle(pilot)
-        assert "statement_not_found" in text_of(pilot, "#message")
-        server.statement = statement_answer()
-        await fill(pilot, "#period", "2026-10")
+        message = text_of(pilot, "#message")
+        assert "期間の指定が正しくありません" in message and "(bad_period)" in message
+        await fill(pilot, "#period", period)
         await settle(pilot)
-        assert "¥14,500" in text_of(pilot, "#statement")
+        assert "¥1,500" in text_of(pilot, "#statement")  # the points this shop redeemed in the period
         await pilot.press("f5")
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
-        assert "14,500" in text_of(pilot, "#receipt")
+        assert "1,500" in text_of(pilot, "#receipt")

@@ -1,4 +1,4 @@
-"""The shop flows through the real app (Textual Pilot), the simulated reader and the fake server."""
+"""The shop flows through the real app (Textual Pilot), the simulated reader and the real server."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pos.screens.pin import PinScreen
 from pos.screens.receipt import ReceiptScreen
 from pos.screens.tender import TenderScreen
 from tests.pos.app.conftest import SIZE
-from tests.pos.app.helpers import fill, ready, settle, text_of, type_in
-from tests.pos.fake_server import ALICE, BOB, CAROL, FakeServer
+from tests.pos.app.helpers import choose_program, fill, ready, settle, text_of, type_in
+from tests.support.counter_server import ALICE, BOB, CAROL, CounterServer
 
 ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
 BOB_CARD = SimulatedReader.uid_card(DEMO_UIDS[1])
@@ -42,30 +42,36 @@ def only_sale(app: PosApp):  # type: ignore[no-untyped-def]
 
 
 async def test_sale_with_points_soonest_expiring_first_and_cash(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
+    real_server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
         await tap(pilot, reader, ALICE_CARD)
         assert isinstance(app.screen, TenderScreen)
-        assert "健康ウォーク" in text_of(pilot, "#program")  # expires in 10 days: offered first
+        assert "としまポイント" in text_of(pilot, "#program")  # expires in 10 days: offered first
         await type_in(pilot, "800")
         await fill(pilot, "#cash", "500")
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
         preview = text_of(pilot, "#receipt")
-        assert "さくら商店" in preview and "T1234567890123" in preview
-    assert server.balances[ALICE]["health-walk"] == 0
+        assert "やまとベーカリー" in preview and "T1234567890123" in preview
+    # The server drew the soonest-expiring lot first: the 800 that expired in 10 days are gone.
+    assert real_server.balance(ALICE, "toshima-points") == 1200
+    assert not next(
+        b for b in real_server.client().lookup(ALICE).balances if b.program_id == "toshima-points"
+    ).expiring
     entry = only_sale(app)
     assert entry.state is EntryState.ACCEPTED and entry.print_count == 1
     assert entry.sale_result.change == 200
 
 
 async def test_a_card_left_on_the_reader_since_the_balance_inquiry_pays_the_sale(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
+    real_server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -76,19 +82,19 @@ async def test_a_card_left_on_the_reader_since_the_balance_inquiry_pays_the_sale
         await pilot.press("f10")
         await settle(pilot)
         assert isinstance(app.screen, TenderScreen)
-        assert "健康ウォーク" in text_of(pilot, "#program")  # the card's balances, without a second tap
+        assert "としまポイント" in text_of(pilot, "#program")  # the card's balances, without a second tap
         reader.remove()
         await settle(pilot)
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("f10")
         await settle(pilot)
-        assert "健康ウォーク" not in text_of(pilot, "#program")  # lifted: no card any more
+        assert "としまポイント" not in text_of(pilot, "#program")  # lifted: no card any more
 
 
-async def test_sale_with_a_ticket(make_app: Callable[..., PosApp], server: FakeServer) -> None:
+async def test_sale_with_a_ticket(make_app: Callable[..., PosApp], real_server: CounterServer) -> None:
     app = make_app()
-    ticket = server.ticket(500)
+    (ticket,) = real_server.issue_tickets(5000)  # 10 % of the receipt: one 500-point ticket
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
@@ -99,15 +105,15 @@ async def test_sale_with_a_ticket(make_app: Callable[..., PosApp], server: FakeS
         await fill(pilot, "#cash", "600")
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
-    assert len(server.redeemed) == 1
-    assert app.counter.journal.ticket_used(min(server.redeemed))
+    assert list(real_server.redeemed().values()) == [only_sale(app).id]
+    assert app.counter.journal.ticket_used(tickets.decode(ticket).serial)
 
 
 async def test_a_used_or_forged_ticket_is_refused_at_the_counter(
-    make_app: Callable[..., PosApp], server: FakeServer
+    make_app: Callable[..., PosApp], real_server: CounterServer
 ) -> None:
     app = make_app()
-    ticket = server.ticket(300)
+    ticket, *_ = real_server.issue_tickets(3000)  # three 100-point tickets
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
@@ -121,27 +127,30 @@ async def test_a_used_or_forged_ticket_is_refused_at_the_counter(
 
 
 async def test_sale_with_pin_signed_by_the_card(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "5000")
         await tap(pilot, reader, demo_jpki_card())
-        await type_in(pilot, "5000")
-        await fill(pilot, "#cash", "0")
+        await choose_program(pilot, "天理めぐみ")
+        await type_in(pilot, "4000")  # above the no-PIN limit of 3,000
+        await fill(pilot, "#cash", "1000")
         await settle(pilot)
         assert isinstance(app.screen, PinScreen)
         assert "3" in str(app.screen.query_one("#tries").content)
         await type_in(pilot, "1234")
         await settle(pilot, 10)
         assert isinstance(app.screen, ReceiptScreen)
-    assert server.balances[CAROL]["tenri-megumi"] == 10_000 - 5000 + 500  # 10 % awarded back
+    # 10 % awarded back on what was paid beyond points (the 1,000 yen in cash), not on the total.
+    assert real_server.balance(CAROL, "tenri-megumi") == 5000 - 4000 + 100
+    assert [(a.program_id, a.points) for a in only_sale(app).sale_result.awards] == [("tenri-megumi", 100)]
     assert only_sale(app).sale_request.pin_proof is not None
 
 
 async def test_wrong_pin_shows_tries_left_and_is_never_retried_for_the_resident(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app()
     card = demo_jpki_card()
@@ -149,6 +158,7 @@ async def test_wrong_pin_shows_tries_left_and_is_never_retried_for_the_resident(
         await ready(pilot)
         await ring_up(pilot, "4000")
         await tap(pilot, reader, card)
+        await choose_program(pilot, "天理めぐみ")
         await type_in(pilot, "4000")
         await fill(pilot, "#cash", "0")
         await settle(pilot)
@@ -160,47 +170,53 @@ async def test_wrong_pin_shows_tries_left_and_is_never_retried_for_the_resident(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, TenderScreen)
-    assert server.sales == {}
+    assert real_server.sales() == {}
     assert card.tries_left == 2  # one wrong try, not three
 
 
 async def test_a_locked_card_sends_the_resident_to_city_hall(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "4000")
         await tap(pilot, reader, demo_jpki_card(tries_left=0))
+        await choose_program(pilot, "天理めぐみ")
         await type_in(pilot, "4000")
         await fill(pilot, "#cash", "0")
         await settle(pilot)
         assert isinstance(app.screen, TenderScreen)
         assert "窓口" in text_of(pilot, "#message")
-    assert server.sales == {}
+    assert real_server.sales() == {}
 
 
 async def test_insufficient_balance_is_refused_and_the_sale_stays_open(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
+    real_server.leave(BOB, 100)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
         await tap(pilot, reader, BOB_CARD)
+        await choose_program(pilot, "天理めぐみ")
         await type_in(pilot, "500")
         assert "ポイントが足りません" in text_of(pilot, "#message")
         await fill(pilot, "#points", "100")
-        server.balances[BOB]["tenri-megumi"] = 50  # spent elsewhere since the lookup
+        real_server.leave(BOB, 50)  # spent at another shop since the lookup
         await fill(pilot, "#cash", "1000")
         await settle(pilot)
         assert isinstance(app.screen, TenderScreen)
-        assert "insufficient_balance" in text_of(pilot, "#message")
+        message = text_of(pilot, "#message")
+        assert "ポイントが足りません" in message and "(insufficient_points)" in message
     assert only_sale(app).state is EntryState.REFUSED
     assert len(app.basket.lines) == 1
 
 
-async def test_reprint_and_void_from_history(make_app: Callable[..., PosApp], server: FakeServer) -> None:
+async def test_reprint_and_void_from_history(
+    make_app: Callable[..., PosApp], real_server: CounterServer
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -221,22 +237,22 @@ async def test_reprint_and_void_from_history(make_app: Callable[..., PosApp], se
         await settle(pilot)
         await pilot.press("v")
         await settle(pilot)
-        assert server.sales[only_sale(app).id][1].status == "accepted"  # asks first
+        assert real_server.sales()[only_sale(app).id] == "accepted"  # asks first
         await pilot.press("v")
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
         assert "取消" in text_of(pilot, "#receipt")
-    assert server.sales[only_sale(app).id][1].status == "voided"
+    assert real_server.sales()[only_sale(app).id] == "voided"
     assert only_sale(app).voided_at is not None and only_sale(app).print_count == 2
 
 
 async def test_offline_sale_is_queued_then_synced(
-    make_app: Callable[..., PosApp], server: FakeServer
+    make_app: Callable[..., PosApp], real_server: CounterServer
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        server.down = True
+        real_server.outage()
         await ring_up(pilot, "1100")
         await pilot.press("f10")
         await settle(pilot)
@@ -245,32 +261,32 @@ async def test_offline_sale_is_queued_then_synced(
         assert isinstance(app.screen, ReceiptScreen)
         assert "オフライン" in text_of(pilot, "#receipt-title")
         assert only_sale(app).state is EntryState.OFFLINE
-        server.down = False
+        real_server.outage(False)
         await app.sync_now()
     assert only_sale(app).state is EntryState.SYNCED
-    assert list(server.sales) == [only_sale(app).id]
+    assert list(real_server.sales()) == [only_sale(app).id]
 
 
 async def test_offline_card_points_are_disabled_with_a_reason(
-    make_app: Callable[..., PosApp], server: FakeServer, reader: SimulatedReader
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
         await tap(pilot, reader, ALICE_CARD)
-        server.down = True
+        real_server.outage()
         await pilot.press("f5")  # all points of the soonest-expiring program
         await fill(pilot, "#cash", "300")
         await settle(pilot)
         assert isinstance(app.screen, TenderScreen)
         assert "オフライン" in text_of(pilot, "#message")
     assert only_sale(app).state is EntryState.REFUSED
-    assert server.sales == {}
+    assert real_server.sales() == {}
 
 
 async def test_a_lost_answer_is_resent_with_the_same_id_until_known(
-    make_app: Callable[..., PosApp], server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., PosApp], real_server: CounterServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(resolve, "RETRY_SECONDS", 0.2)
     app = make_app()
@@ -279,43 +295,48 @@ async def test_a_lost_answer_is_resent_with_the_same_id_until_known(
         await ring_up(pilot, "1100")
         await pilot.press("f10")
         await settle(pilot)
-        server.lose_answers = True
+        real_server.lose_answers()
         await fill(pilot, "#cash", "1100")
         await settle(pilot)
         assert isinstance(app.screen, resolve.ResolveScreen)
         await pilot.press("escape")  # cannot leave: the answer is not known
         assert isinstance(app.screen, resolve.ResolveScreen)
-        server.lose_answers = False
+        real_server.lose_answers(False)
         for _ in range(20):
             await pilot.pause(0.1)
             if isinstance(app.screen, ReceiptScreen):
                 break
         assert isinstance(app.screen, ReceiptScreen)
-    assert len(server.sales) == 1
+    assert list(real_server.sales()) == [only_sale(app).id]  # applied once, though sent twice or more
     assert only_sale(app).state is EntryState.ACCEPTED
 
 
 async def test_a_typed_serial_redeems_a_ticket_whose_qr_code_is_torn(
-    make_app: Callable[..., PosApp], server: FakeServer
+    make_app: Callable[..., PosApp], real_server: CounterServer
 ) -> None:
     app = make_app()
-    server.ticket(500)
-    used = server.ticket(300)
-    server.redeemed.add(tickets.decode(used).serial)
+    (torn,) = real_server.issue_tickets(5000)
+    used, *_ = real_server.issue_tickets(3000)
+    real_server.sell_elsewhere(1000, tickets=[used])
+    torn_serial, used_serial = tickets.decode(torn).serial, tickets.decode(used).serial
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await ring_up(pilot, "1100")
         await pilot.press("f10")
         await settle(pilot)
-        await fill(pilot, "#ticket", "0000-0000-1002-" + tickets.format_human_serial(1002)[-1])
+        await fill(pilot, "#ticket", tickets.format_human_serial(used_serial))
         message = text_of(pilot, "#message")
-        assert "0000-0000-1002" in message and "redeemed" in message  # a used ticket stays refused
-        await fill(pilot, "#ticket", "0000-0000-1001-8")  # a wrong check digit is not a serial
+        used_human = tickets.format_human_serial(used_serial)[:-2]
+        assert used_human in message and "redeemed" in message  # a used ticket stays refused
+        human = tickets.format_human_serial(torn_serial)
+        wrong_digit = human[:-1] + str((int(human[-1]) + 1) % 10)
+        await fill(pilot, "#ticket", wrong_digit)  # a wrong check digit is not a serial
         assert "有効なポイント券ではありません" in text_of(pilot, "#message")
-        await fill(pilot, "#ticket", tickets.format_human_serial(1001))
-        assert "0000-0000-1001" in text_of(pilot, "#message")
-        assert "0000-0000-1001" in text_of(pilot, "#sums")
+        await fill(pilot, "#ticket", human)
+        assert human[:-2] in text_of(pilot, "#message")
+        assert human[:-2] in text_of(pilot, "#sums")
         await fill(pilot, "#cash", "600")
         await settle(pilot)
-    [(_body, result)] = server.sales.values()
-    assert [(t.serial, t.applied) for t in result.tickets] == [(1001, 500)]
+    result = only_sale(app).sale_result
+    assert [(t.serial, t.applied) for t in result.tickets] == [(torn_serial, 500)]
+    assert real_server.redeemed()[torn_serial] == only_sale(app).id

@@ -1,6 +1,7 @@
 """Snapshots of each screen in Japanese (pytest-textual-snapshot), one class per feature.
 
-Dates come from a fake server with a fixed day, so the pictures do not change with the calendar.
+The real server runs on demo data made on a fixed day, its clock stopped there, so the pictures
+do not change with the calendar.
 Update with ``pytest tests/pos/app/test_snapshots.py --snapshot-update`` and look at the SVGs.
 """
 
@@ -19,15 +20,22 @@ from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import ready, settle, type_in
-from tests.pos.fake_server import FakeServer
+from tests.support.counter_server import ALICE, CounterServer
 
 DAY = dt.date(2026, 11, 27)
 ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
 
 
 @pytest.fixture
-def server() -> FakeServer:
-    return FakeServer(today=DAY)
+def server_time() -> dt.datetime:
+    """Noon in Japan on :data:`DAY`: when the demo data was made and the server's clock."""
+    return dt.datetime.combine(DAY, dt.time(3, 0), tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def lots_expiring_soon(real_server: CounterServer) -> None:
+    """ALICE holds toshima points that expire in 10 days, so the pictures show an expiring lot."""
+    real_server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
 
 
 def no_cursor_blink(pilot: Pilot[int]) -> None:
@@ -100,7 +108,7 @@ class TestModes:
         assert snap_compare(make_app(TerminalMode.ISSUE), terminal_size=SIZE, run_before=steps())
 
     def test_offline_start_without_config(
-        self, snap_compare: Any, make_app: Callable[..., PosApp], server: FakeServer
+        self, snap_compare: Any, make_app: Callable[..., PosApp], real_server: CounterServer
     ) -> None:
-        server.down = True
+        real_server.outage()
         assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps())

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from pos.card.applet import Applet
-from pos.card.credentials import CardCredentials, make_credentials
 from pos.card.pcsc import PcscReader
-from pos.card.vcard import VirtualCard
+from pos.virtualcard.applet import Applet
+from pos.virtualcard.credentials import CardCredentials, make_credentials
+from pos.virtualcard.vcard import VirtualCard
 from tests.support import pcscd as pcscd_support
 
 # The shared pcscd fixtures (one pcscd per test process, under the machine-wide lock).

@@ -9,10 +9,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from pos.card import apdu, errors, events
-from pos.card.applet import JpkiCard, UidCard
-from pos.card.credentials import CardCredentials
 from pos.card.pcsc import PcscReader
-from pos.card.vcard import VirtualCard
+from pos.virtualcard.applet import JpkiCard, UidCard
+from pos.virtualcard.credentials import CardCredentials
+from pos.virtualcard.vcard import VirtualCard
 from tests.pos.card.helpers import SLOT0, SLOT1, next_event
 
 pytestmark = pytest.mark.pcscd

@@ -14,10 +14,10 @@ import pytest
 
 from pos.card import probe
 from pos.card.apdu import uid_card_key
-from pos.card.applet import JpkiCard, UidCard
-from pos.card.credentials import CardCredentials
 from pos.card.simulated import SimulatedReader, demo_jpki_card
-from pos.card.vcard import VirtualCard
+from pos.virtualcard.applet import JpkiCard, UidCard
+from pos.virtualcard.credentials import CardCredentials
+from pos.virtualcard.vcard import VirtualCard
 from tests.support.pcscd import Pcscd
 
 VCards = Callable[..., VirtualCard]

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from pos.card import errors, events
-from pos.card.applet import JpkiCard
-from pos.card.credentials import CardCredentials
 from pos.card.pcsc import PcscReader
-from pos.card.vcard import VirtualCard
+from pos.virtualcard.applet import JpkiCard
+from pos.virtualcard.credentials import CardCredentials
+from pos.virtualcard.vcard import VirtualCard
 from tests.pos.card.helpers import SLOT0, SLOT1, next_event
 from tests.support.pcscd import Pcscd, wait_empty
 

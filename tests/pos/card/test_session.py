@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pos.card import apdu, errors
-from pos.card.applet import Applet, JpkiCard, UidCard
-from pos.card.credentials import CardCredentials
 from pos.card.session import ApduSession
+from pos.virtualcard.applet import Applet, JpkiCard, UidCard
+from pos.virtualcard.credentials import CardCredentials
 
 
 class Direct(ApduSession):

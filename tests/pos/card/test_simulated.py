@@ -9,10 +9,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from pos.card import apdu, errors, events
-from pos.card.applet import JpkiCard
 from pos.card.base import make_reader
-from pos.card.credentials import CardCredentials
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
+from pos.virtualcard.applet import JpkiCard
+from pos.virtualcard.credentials import CardCredentials
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from pos.card import errors, events
-from pos.card.credentials import CardCredentials
 from pos.card.pcsc import map_hresult
+from pos.virtualcard.credentials import CardCredentials
 
 
 def test_credentials_round_trip_through_pem(credentials: CardCredentials, tmp_path: pathlib.Path) -> None:
@@ -88,7 +88,7 @@ def test_the_card_layer_never_imports_textual() -> None:
 
     code = (
         "import sys, json\n"
-        "import pos.card.base, pos.card.pcsc, pos.card.simulated, pos.card.vcard, pos.card.probe\n"
+        "import pos.card.base, pos.card.pcsc, pos.card.simulated, pos.virtualcard.vcard, pos.card.probe\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout

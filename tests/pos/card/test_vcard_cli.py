@@ -1,4 +1,4 @@
-"""``python -m pos.card.vcard --dir DIR``: what ``make demo`` runs, toggled by SIGUSR1."""
+"""``python -m pos.virtualcard.vcard --dir DIR``: what ``make demo`` runs, toggled by SIGUSR1."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from pos.card import events
-from pos.card.credentials import CardCredentials
 from pos.card.pcsc import PcscReader
+from pos.virtualcard.credentials import CardCredentials
 from tests.pos.card.helpers import SLOT0, next_event
 
 pytestmark = pytest.mark.pcscd
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.pcscd
 
 def test_the_demo_card_goes_in_and_out_on_sigusr1(watcher: PcscReader, tmp_path: pathlib.Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pos.card.vcard", "--dir", str(tmp_path)],
+        [sys.executable, "-m", "pos.virtualcard.vcard", "--dir", str(tmp_path)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         text=True,

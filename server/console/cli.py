@@ -1,4 +1,4 @@
-"""``mykey-settle``: the settlement console for chamber and city clerks, over HTTP with their token.
+"""``mykey-settle``: the settlement console's launcher, for chamber and city clerks, over HTTP.
 
 ``mykey-settle --url http://127.0.0.1:8080 --token-file TOKEN [--period 2026-11] [--out DIR]`` runs
 the console in the terminal; ``mykey-settle serve --port 8001 ...`` serves the same console to a
@@ -16,10 +16,18 @@ import pathlib
 import shlex
 import sys
 
+from server.console.client import SettleClient
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mykey-settle", description="精算コンソール / settlement console")
-    parser.add_argument("command", nargs="?", choices=["run", "serve"], default="run")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "serve"],
+        default="run",
+        help="run (the default): the console in this terminal; serve: the console for a browser",
+    )
     parser.add_argument("--url", default=os.environ.get("MYKEY_SERVER", "http://127.0.0.1:8080"))
     parser.add_argument("--token-file", type=pathlib.Path, help="a file holding the clerk's token")
     parser.add_argument("--token", help="the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)")
@@ -49,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(args, token)
-    from server.console.app import SettleApp, previous_month
-    from server.console.client import SettleClient
+    from points import calendar
+    from server.console.app import SettleApp
 
-    period = args.period or previous_month(dt.date.today())
+    # The month before today's Japan-time date, whatever zone the clerk's machine is set to.
+    period = args.period or calendar.previous_month(calendar.today()).id
     app = SettleApp(SettleClient(args.url, token), period, args.out, args.date, who=args.url)
     app.run()
     return 0
@@ -64,7 +73,7 @@ def _serve(args: argparse.Namespace, token: str) -> int:
     # Each browser session runs the console as a child process; the token travels in its
     # environment, never on a command line.
     os.environ["MYKEY_SETTLE_TOKEN"] = token
-    command = [sys.executable, "-m", "server.settle_cli", "--url", args.url, "--out", str(args.out)]
+    command = [sys.executable, "-m", "server.console.cli", "--url", args.url, "--out", str(args.out)]
     if args.period:
         command += ["--period", args.period]
     if args.date:

@@ -1,6 +1,6 @@
 """The card side: a My Number Card's JPKI AP and a plain UID card, answering APDUs in Python.
 
-Used in-process by :mod:`pos.card.simulated` and over vpcd's socket by :mod:`pos.card.vcard`.
+Used in-process by :mod:`pos.card.simulated` and over vpcd's socket by :mod:`pos.virtualcard.vcard`.
 They answer with real status words, keep a real PIN retry counter and lock, sign with a real
 RSA key, can fail on purpose (:class:`Faults`), and record every APDU they receive so tests can
 prove what the host never asked (the VERIFY data, i.e. the PIN, is masked in that record).
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pos.card import apdu
-from pos.card.credentials import CardCredentials
+from pos.virtualcard.credentials import CardCredentials
 
 _HASHES: dict[str, hashes.HashAlgorithm] = {
     "sha1": hashes.SHA1(),

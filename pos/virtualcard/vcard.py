@@ -2,12 +2,12 @@
 
 Frames both ways are a 2-byte big-endian length and a payload; a 1-byte payload is a control
 code (0 power off, 1 power on, 2 reset, 4 get ATR — only 4 is answered); anything else is an
-APDU, answered in one frame by an applet (:mod:`pos.card.applet`). Connecting the socket is
+APDU, answered in one frame by an applet (:mod:`pos.virtualcard.applet`). Connecting the socket is
 inserting the card; closing it is removing it. pcscd notices within its 400 ms poll.
 
 Run by ``make demo``::
 
-    python -m pos.card.vcard --dir DIR [--slot 0|1] [--uid HEX [--felica]] [--pin 1234]
+    python -m pos.virtualcard.vcard --dir DIR [--slot 0|1] [--uid HEX [--felica]] [--pin 1234]
 
 It loads (or creates) the credentials in DIR (``ca.pem`` for the server's trust anchor,
 ``card_key.txt`` for ``mykey-server demo-data --card-key``), inserts the card, and then toggles
@@ -25,8 +25,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from pos.card.applet import Applet, CardPulled, JpkiCard, UidCard
-from pos.card.credentials import CardCredentials
+from pos.virtualcard.applet import Applet, CardPulled, JpkiCard, UidCard
+from pos.virtualcard.credentials import CardCredentials
 
 VPCD_PORTS = (35963, 35964)  # Virtual PCD 00 00 and 00 01
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
@@ -153,7 +153,9 @@ class VirtualCard:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pos.card.vcard", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pos.virtualcard.vcard", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--dir", required=True, help="credentials directory (created if missing)")
     parser.add_argument("--slot", type=int, choices=(0, 1), default=0)
     parser.add_argument("--uid", help="be a plain UID card with this hex UID instead of a My Number Card")

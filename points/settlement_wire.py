@@ -1,4 +1,9 @@
-"""Settlement's answers on the wire, so the OpenAPI schema documents them (and FastAPI checks them)."""
+"""Settlement's answers on the wire: claims, periods, payouts, reconciliation, statements.
+
+One definition for both ends: the server declares them as its endpoints' response models (so
+the OpenAPI schema documents them and FastAPI checks them), and the settlement console's client
+(:mod:`server.console.client`) parses the answers into them. Amounts are integer yen.
+"""
 
 from __future__ import annotations
 
@@ -146,7 +151,7 @@ class Precheck(_Out):
 
 
 class Reconciliation(_Out):
-    """The sums that must agree for a period (see :func:`server.settlement.payouts.reconcile`)."""
+    """The sums that must agree for a period (computed by the server's payouts module)."""
 
     period_id: str
     claims: int
