@@ -120,6 +120,36 @@ class PayoutPlan(_Out):
     held: list[Payment]
 
 
+class NameFinding(_Out):
+    """One thing the pre-check found: a name the file cannot hold as it is, or an account it refuses."""
+
+    payee_id: str
+    #: ``holder`` (受取人名, 30), ``requester`` (依頼人名, 40) or ``account``.
+    field: Literal["holder", "requester", "account"]
+    #: The name as stored in the payee's (or the payer's) record.
+    name: str
+    #: The form the file would hold; null when none can be proposed (fix the record).
+    proposed: str | None
+    #: ``too_long``, ``replaced``, ``lone_mark``, ``unencodable``, ``empty`` or an account error code.
+    reasons: list[str]
+    detail: str
+    accepted: bool
+
+
+class Precheck(_Out):
+    """The names pre-check of a payer's Zengin file: ``ready`` once every finding is resolved."""
+
+    payer: str
+    period_id: str
+    bank_code: str
+    #: The paying bank's character set (``strict`` unless the settings say otherwise).
+    charset: str
+    ready: bool
+    findings: list[NameFinding]
+    #: The findings as a clerk reads them, one line each.
+    report: list[str]
+
+
 class Reconciliation(_Out):
     """The sums that must agree for a period (computed by the server's payouts module)."""
 

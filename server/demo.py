@@ -37,11 +37,12 @@ from server import admin, audit, db, ledger
 from server.settlement import payouts
 
 TENRI_MERCHANTS = (
-    # id, name, category, invoice number, branch code, account number, holder (half-width katakana)
-    ("yamato-bakery", "やまとベーカリー", "food", "T1234567890123", "180", "1234567", "ｶ)ﾔﾏﾄﾍﾞｰｶﾘｰ"),
+    # id, name, category, invoice number, branch code, account number, holder (half-width katakana,
+    # long vowels as - the way the banks and the zengin-code data write them)
+    ("yamato-bakery", "やまとベーカリー", "food", "T1234567890123", "180", "1234567", "ｶ)ﾔﾏﾄﾍﾞ-ｶﾘ-"),
     ("sakura-books", "さくら書店", "books", "T2345678901234", "180", "2345678", "ｻｸﾗｼｮﾃﾝ ｻｸﾗ ﾊﾅｺ"),
     ("tenri-yu", "天理ゆの郷", "onsen", "T3456789012345", "220", "3456789", "ﾕ)ﾃﾝﾘﾕﾉｻﾄ"),
-    ("kitasato-mart", "北里マート", "grocery", "T4567890123456", "220", "4567890", "ｶ)ｷﾀｻﾄﾏｰﾄ"),
+    ("kitasato-mart", "北里マート", "grocery", "T4567890123456", "220", "4567890", "ｶ)ｷﾀｻﾄﾏ-ﾄ"),
     ("midori-cafe", "みどりカフェ", "food", "T5678901234567", "180", "5678901", "ﾐﾄﾞﾘｶﾌｴ ﾐﾄﾞﾘ ﾀﾛｳ"),
 )
 BANK = "0162"  # 南都銀行 (its 天理 and 天理南 branches are 180 and 220 in the zengin-code data)

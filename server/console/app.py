@@ -29,7 +29,7 @@ from textual.widgets import (
 )
 
 from points import calendar
-from points.settlement_wire import Claim, Reconciliation
+from points.settlement_wire import Claim, NameFinding, Reconciliation
 from server.console.client import ConsoleError, SettleClient
 
 STATES = {
@@ -97,6 +97,9 @@ class SettleApp(App[None]):
                 yield Static(id="recon")
             with TabPane("期間 Periods", id="periods-tab"):
                 yield DataTable(id="periods", cursor_type="row")
+            with TabPane("名義 Names", id="names-tab"), Vertical():
+                yield Button("提案を承認 Accept the proposed name", id="accept-name")
+                yield DataTable(id="names", cursor_type="row")
         yield Static("", id="status")
         yield Footer()
 
@@ -118,6 +121,10 @@ class SettleApp(App[None]):
             "請求 Gross",
             "支払 Net",
         )
+        self.query_one("#names", DataTable).add_columns(
+            "支払先 Payee", "項目 Field", "登録名義 Name", "提案 Proposed", "理由 Why", "状態 State"
+        )
+        self.findings: list[NameFinding] = []
         # Start on the claims: letter keys (a approve, z Zengin) act on them rather than type.
         self.query_one("#claims", DataTable).focus()
         self.action_reload()
@@ -268,11 +275,49 @@ class SettleApp(App[None]):
         path.write_bytes(data)
         return path
 
+    async def show_names(self) -> bool:
+        """Run the names pre-check into the 名義 tab; True when the file may be written."""
+        check = await self.client.precheck(self.period)
+        self.findings = check.findings
+        table = self.query_one("#names", DataTable)
+        table.clear()
+        for f in self.findings:
+            state = "承認済み accepted" if f.accepted else "要対応 to resolve"
+            table.add_row(f.payee_id, f.field, f.name, f.proposed or "—", f.detail, state)
+        return check.ready
+
+    @on(Button.Pressed, "#accept-name")
+    async def accept_name_pressed(self) -> None:
+        """Accept the proposed form of the highlighted name (logged by the server)."""
+        row = self.query_one("#names", DataTable).cursor_row
+        f = self.findings[row] if 0 <= row < len(self.findings) else None
+        if f is None or not f.proposed:
+            self.say("提案のある名義を選んでください / Select a name with a proposal", error=True)
+            return
+        try:
+            await self.client.accept_name(self.period, f.payee_id, f.field, f.proposed)
+            await self.show_names()
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        self.say(f"{f.payee_id}: 「{f.proposed}」を承認しました / accepted")
+
     @on(Button.Pressed, "#zengin")
     async def action_zengin(self) -> None:
-        """Download the Zengin file of the period (the principal's payouts)."""
+        """Download the Zengin file of the period, once the names pre-check has nothing left to resolve."""
         day = self.transfer_date or calendar.today()
         try:
+            if not await self.show_names():
+                # Focus follows to the tab (a focused claim would pull the claims tab back).
+                self.query_one("#tabs", TabbedContent).active = "names-tab"
+                self.query_one("#names", DataTable).focus()
+                left = sum(not f.accepted for f in self.findings)
+                self.say(
+                    f"口座名義の確認が必要です: {left} 件 — 「名義」タブで直すか承認してください / "
+                    f"{left} names to resolve first (Names tab)",
+                    error=True,
+                )
+                return
             data = await self.client.zengin(self.period, day)
         except ConsoleError as error:
             self.say(str(error), error=True)

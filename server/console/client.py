@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 import httpx
 import pydantic
 
-from points.settlement_wire import Claim, ClaimLine, CloseResult, Period, Reconciliation
+from points.settlement_wire import (
+    Claim,
+    ClaimLine,
+    CloseResult,
+    NameFinding,
+    Period,
+    Precheck,
+    Reconciliation,
+)
 
 T = TypeVar("T")
 
@@ -113,6 +121,15 @@ class SettleClient:
             "GET", f"/v1/payouts/{period}/zengin", params={"date": transfer_date.isoformat()}
         )
         return answer.content
+
+    async def precheck(self, period: str) -> Precheck:
+        """The names pre-check of the principal's Zengin file (findings, ``ready``, report lines)."""
+        return await self._answer(Precheck, "GET", f"/v1/payouts/{period}/precheck")
+
+    async def accept_name(self, period: str, payee_id: str, field: str, proposed: str) -> NameFinding:
+        """Accept the proposed form of one payee's name (the server logs who accepted it)."""
+        body = {"payee_id": payee_id, "field": field, "proposed": proposed}
+        return await self._answer(NameFinding, "POST", f"/v1/payouts/{period}/precheck/accept", json=body)
 
     async def summary_csv(self, period: str) -> bytes:
         """The principal's summary CSV for a period."""

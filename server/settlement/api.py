@@ -9,10 +9,11 @@ in FastAPI's thread pool, so a month-end close never blocks the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -24,7 +25,7 @@ from server import audit, db
 from server.auth import Principal, require
 from server.errors import ApiError
 from server.ledger import business_date
-from server.settlement import claims, payouts, periods, ranking, statements, store
+from server.settlement import claims, namecheck, payouts, periods, ranking, statements, store
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
 
@@ -48,6 +49,27 @@ class ReopenRequest(_Body):
 
     chamber_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=400)
+
+
+class AcceptName(_Body):
+    """A clerk accepts the form the pre-check proposes for one payee's name (logged)."""
+
+    payee_id: str = Field(min_length=1, max_length=64)
+    field: Literal["holder", "requester"]
+    #: Exactly the proposed form the clerk saw (a changed record needs a new look).
+    proposed: str = Field(min_length=1, max_length=40)
+
+
+class HolderName(_Body):
+    """A payee's account holder name (口座名義) as the bank has it, in katakana."""
+
+    holder_kana: str = Field(min_length=1, max_length=60)
+
+
+class BankCharset(_Body):
+    """Which character set a paying bank takes in names: ``strict`` (default) or ``zengin``."""
+
+    charset: str = Field(min_length=1, max_length=32)
 
 
 class RankingRequest(_Body):
@@ -268,6 +290,84 @@ def payout_zengin(
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _precheck_body(check: payouts.Precheck) -> dict[str, Any]:
+    return {
+        "payer": check.payer,
+        "period_id": check.period_id,
+        "bank_code": check.bank_code,
+        "charset": check.charset,
+        "ready": not check.unresolved,
+        "findings": [dataclasses.asdict(f) for f in check.findings],
+        "report": namecheck.describe(check.findings),
+    }
+
+
+@router.get(
+    "/v1/payouts/{period}/precheck",
+    summary="The names pre-check of the Zengin file (before it is written)",
+    response_model=models.Precheck,
+)
+def payout_precheck(period: str, principal: Clerk, conn: Conn, payer: str | None = None) -> dict[str, Any]:
+    """Every payee whose name would not fit or holds a character the bank refuses, with the proposed form."""
+    periods.parse_period(period)
+    return _precheck_body(payouts.precheck(conn, period, _payer_for(principal, payer)))
+
+
+@router.post(
+    "/v1/payouts/{period}/precheck/accept",
+    summary="Accept the proposed form of one name (logged)",
+    response_model=models.NameFinding,
+)
+def payout_accept_name(
+    period: str, body: AcceptName, principal: Clerk, conn: Conn, payer: str | None = None
+) -> dict[str, Any]:
+    """The clerk accepts what the pre-check proposes; it holds while the record and the proposal stay so."""
+    periods.parse_period(period)
+    who = _payer_for(principal, payer)
+    finding = payouts.accept_name(conn, period, who, body.payee_id, body.field, body.proposed, principal.id)
+    return dataclasses.asdict(finding)
+
+
+def _may_fix(conn: sqlite3.Connection, principal: Principal, kind: str, payee_id: str) -> bool:
+    # A chamber fixes its own and its merchants' records; a city those it pays (its claims').
+    if principal.role == "admin":
+        return True
+    if principal.role == "chamber":
+        if kind == "chamber":
+            return payee_id == principal.chamber_id
+        row = conn.execute("SELECT chamber_id FROM merchants WHERE id = ?", (payee_id,)).fetchone()
+        return row is not None and row[0] == principal.chamber_id
+    column = "merchant_id" if kind == "merchant" else "chamber_id"
+    row = conn.execute(
+        f"SELECT 1 FROM claims WHERE {column} = ? AND city_id = ? LIMIT 1", (payee_id, principal.city_id)
+    ).fetchone()
+    return row is not None
+
+
+@router.put(
+    "/v1/payees/{kind}/{payee_id}/holder",
+    summary="Fix a payee's account holder name (口座名義) in its record (logged)",
+)
+def set_payee_holder(
+    kind: Literal["merchant", "chamber"], payee_id: str, body: HolderName, principal: Clerk, conn: Conn
+) -> dict[str, Any]:
+    """Store the name as the bank has it; the next pre-check reads it."""
+    if not _may_fix(conn, principal, kind, payee_id):
+        raise SettlementError("unknown_payee", f"{kind}:{payee_id}")
+    holder = namecheck.set_holder(conn, kind, payee_id, body.holder_kana, principal.id)
+    return {"kind": kind, "payee_id": payee_id, "holder_kana": holder}
+
+
+@router.put(
+    "/v1/settings/bank-charsets/{bank_code}",
+    summary="Which character set a paying bank takes in names (admin)",
+)
+def set_bank_charset(bank_code: str, body: BankCharset, principal: Admin, conn: Conn) -> dict[str, Any]:
+    """``strict`` (the default: no ｰ ｦ , / \\) or ``zengin`` (the full Zengin half-width set)."""
+    namecheck.set_bank_charset(conn, bank_code, body.charset, principal.id)
+    return {"bank_code": bank_code, "charset": body.charset, "table": namecheck.bank_charsets(conn)}
 
 
 @router.get(

@@ -6,6 +6,9 @@
 - ``mykey-server payer set --owner city:ID --code N10 --name KANA --bank 0000 --branch 000
   --type 1 --number N7`` — the 依頼人 account a city or chamber pays from
 - ``mykey-server payout zengin --payer city:ID --period P --date YYYY-MM-DD --out FILE``
+- ``mykey-server payout precheck --payer city:ID --period P`` — names the file could not hold as they
+  are; ``payout accept --payer ... --period P --payee ID [--field holder|requester]`` accepts the
+  proposed form (logged); ``payout holder --kind merchant --payee ID --name KANA`` fixes a record
 
 Every verb works on the database directly (``--db``, default ``$MYKEY_DB`` or ``mykey.db``) and
 logs as the ``admin`` of the command line.
@@ -20,6 +23,7 @@ import functools
 import json
 import os
 import pathlib
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +31,7 @@ from typing import Any
 from points.programs import Program
 from server import admin, db, ledger
 from server.errors import ApiError
-from server.settlement import payouts, periods, ranking, store, zengin
+from server.settlement import namecheck, payouts, periods, ranking, store, zengin
 
 ACTOR = "admin:cli"
 
@@ -192,19 +196,34 @@ def _register_payout(verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     file = actions.add_parser("zengin")
     file.add_argument("--date", type=dt.date.fromisoformat, required=True, help="振込日 YYYY-MM-DD")
     file.add_argument("--out", type=pathlib.Path, required=True)
-    for sub in (plan, file):
+    check = actions.add_parser("precheck", help="names the file could not hold as they are (振込前の確認)")
+    accept = actions.add_parser("accept", help="accept the proposed form of one name (logged)")
+    accept.add_argument("--payee", required=True, help="the payee id (the payer's own for the requester)")
+    accept.add_argument("--field", choices=["holder", "requester"], default="holder")
+    for sub in (plan, file, check, accept):
         sub.add_argument("--payer", required=True, help="city:<id> or chamber:<id>")
         sub.add_argument("--period", required=True)
         _db(sub)
+    holder = actions.add_parser("holder", help="fix a payee's account holder name (口座名義, logged)")
+    holder.add_argument("--kind", choices=["merchant", "chamber"], default="merchant")
+    holder.add_argument("--payee", required=True)
+    holder.add_argument("--name", required=True, help="the holder name as the bank has it, in katakana")
+    _db(holder)
     parser.set_defaults(run=_payout)
 
 
 @_friendly
 def _payout(args: argparse.Namespace) -> int:
-    """``mykey-server payout plan|zengin``: what a payer pays for a period, and its Zengin file."""
+    """``mykey-server payout plan|zengin|precheck|accept|holder``: payouts, the names pre-check, the file."""
     conn = store.ensure(db.connect(args.db))
     try:
+        if args.action == "holder":
+            namecheck.set_holder(conn, args.kind, args.payee, args.name, ACTOR)
+            print(f"{args.kind} {args.payee}: 口座名義 holder name 「{args.name}」")
+            return 0
         periods.parse_period(args.period)
+        if args.action in ("precheck", "accept"):
+            return _names(conn, args)
         if args.action == "plan":
             result = payouts.plan(conn, args.period, args.payer)
             lines = [{k: v for k, v in p.items() if k != "account"} for p in result.payments]
@@ -217,3 +236,19 @@ def _payout(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     return 0
+
+
+def _names(conn: sqlite3.Connection, args: argparse.Namespace) -> int:
+    # The pre-check's listing (exit 1 while anything is unresolved), or one acceptance.
+    if args.action == "accept":
+        found = payouts.precheck(conn, args.period, args.payer).findings
+        match = next((f for f in found if f.payee_id == args.payee and f.field == args.field), None)
+        proposed = match.proposed if match is not None and match.proposed is not None else ""
+        accepted = payouts.accept_name(conn, args.period, args.payer, args.payee, args.field, proposed, ACTOR)
+        print("\n".join(namecheck.describe([accepted])))
+        return 0
+    check = payouts.precheck(conn, args.period, args.payer)
+    print("\n".join(namecheck.describe(check.findings)) or "名義の指摘なし / no names to resolve")
+    left = len(check.unresolved)
+    print(f"銀行 {check.bank_code} 文字セット charset {check.charset}: 要対応 {left} 件 to resolve")
+    return 1 if check.unresolved else 0

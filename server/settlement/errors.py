@@ -27,6 +27,18 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "The paying city or chamber has no registered bank account",
     ),
     "payout_invalid": (409, "振込ファイルを作れません", "The transfer file cannot be written"),
+    "payout_precheck": (
+        409,
+        "振込前の確認で対応が必要な支払先があります（口座名義を直すか、提案の形を承認してください）",
+        "The pre-check found payees to resolve first (fix the record, or accept the proposed name)",
+    ),
+    "name_not_found": (404, "その口座名義の指摘はありません", "The pre-check has no such finding"),
+    "name_not_acceptable": (
+        409,
+        "この名義は承認できません（提案と異なるか、口座情報を直す必要があります）",
+        "This name cannot be accepted (not the proposed form, or the record must be fixed)",
+    ),
+    "unknown_payee": (404, "支払先が見つかりません", "Unknown payee"),
     "ranking_invalid": (422, "ランキングの条件が正しくありません", "The ranking parameters are not valid"),
 }
 

@@ -5,6 +5,9 @@ chamber, which then pays its merchants (``via_chamber``): :class:`points.program
 Only claims the city approved for payment are paid. A payee's transfer is the sum of its
 claims' net amounts; a payee whose sum is not positive (a void of an earlier period's sale larger
 than this period's sales) is listed as held, not paid.
+
+Before a file is written, :func:`precheck` lists every name the file could not hold as it is
+(:mod:`server.settlement.namecheck`); :func:`zengin_file` refuses while any is unresolved.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from points.banking import AccountType
-from server.settlement import store, zengin
+from server.settlement import namecheck, store, zengin
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
 
@@ -34,6 +37,10 @@ def set_payer(conn: sqlite3.Connection, payer: Payer) -> None:
     """Register (or replace) a payer's requester code and bank account (an admin act)."""
     store.ensure(conn)
     zengin.bank_names(payer.account.bank_code, payer.account.branch_code)
+    if payer.account.account_type not in zengin.ACCOUNT_TYPES:
+        raise zengin.BadAccount(
+            f"{payer.owner}: 預金種目 {payer.account.account_type} / account type not accepted"
+        )
     zengin.to_bank_kana(payer.name_kana, payer.owner)
     conn.execute(
         "INSERT INTO payers(owner, requester_code, name_kana, bank_code, branch_code, account_type,"
@@ -137,27 +144,85 @@ def plan(conn: sqlite3.Connection, period_id: str, payer: str) -> PayoutPlan:
     return result
 
 
-def zengin_file(conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date) -> bytes:
-    """The 総合振込 file for a payer's plan, checked by reading it back.
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    """The names pre-check of one payer's file for a period: what must be resolved before writing."""
 
-    Raises:
-        SettlementError: ``no_payer`` (no registered account) or ``payout_invalid`` naming the
-            payee whose account or name the banks would refuse.
-    """
-    source = get_payer(conn, payer)
-    payout = plan(conn, period_id, payer)
-    request = zengin.TransferFile(
+    payer: str
+    period_id: str
+    bank_code: str
+    charset: str
+    findings: list[zengin.Finding]
+
+    @property
+    def unresolved(self) -> list[zengin.Finding]:
+        """Findings neither fixed in their record nor accepted by a clerk."""
+        return [f for f in self.findings if not f.accepted]
+
+
+def _request(source: Payer, payout: PayoutPlan, transfer_date: dt.date) -> zengin.TransferFile:
+    return zengin.TransferFile(
         requester_code=source.requester_code,
         requester_name=source.name_kana,
         transfer_date=transfer_date,
         account=source.account,
         transfers=zengin.transfers_for((p["payee_id"], p["account"], p["amount"]) for p in payout.payments),
     )
+
+
+def _checked(
+    conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date
+) -> tuple[Precheck, zengin.TransferFile]:
+    source = get_payer(conn, payer)
+    request = _request(source, plan(conn, period_id, payer), transfer_date)
+    charset = namecheck.charset_for(conn, source.account.bank_code)
+    findings = namecheck.review(conn, payer, zengin.check(request, charset, requester=payer))
+    return Precheck(payer, period_id, source.account.bank_code, charset.name, findings), request
+
+
+def precheck(conn: sqlite3.Connection, period_id: str, payer: str) -> Precheck:
+    """Every payee (and the requester) whose name the file could not hold as it is, with the form proposed.
+
+    Raises:
+        SettlementError: ``no_payer`` when the payer has no registered account.
+    """
+    return _checked(conn, period_id, payer, dt.date(2000, 1, 1))[0]
+
+
+def accept_name(
+    conn: sqlite3.Connection,
+    period_id: str,
+    payer: str,
+    payee_id: str,
+    field_: str,
+    proposed: str,
+    actor: str,
+) -> zengin.Finding:
+    """A clerk accepts the form the pre-check proposes for one name (logged in the settlement log)."""
+    return namecheck.accept(
+        conn, payer, precheck(conn, period_id, payer).findings, payee_id, field_, proposed, actor
+    )
+
+
+def zengin_file(conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date) -> bytes:
+    """The 総合振込 file for a payer's plan, checked by reading it back.
+
+    Accepted names are written in their accepted form; every other name as it is.
+
+    Raises:
+        SettlementError: ``no_payer`` (no registered account), ``payout_precheck`` listing each
+            unresolved finding of the pre-check, or ``payout_invalid`` naming the payee whose
+            account the banks would refuse.
+    """
+    checked, request = _checked(conn, period_id, payer, transfer_date)
+    if checked.unresolved:
+        raise SettlementError("payout_precheck", "\n".join(namecheck.describe(checked.unresolved)))
+    request = namecheck.apply(request, checked.findings)
     try:
-        data = zengin.write(request)
+        data = zengin.write(request, namecheck.charset_for(conn, checked.bank_code))
     except zengin.ZenginError as error:
         raise SettlementError("payout_invalid", str(error)) from None
-    if zengin.read(data, transfer_date.year).total != payout.total:
+    if zengin.read(data, transfer_date.year).total != request.total:
         raise SettlementError("payout_invalid", "total does not read back")
     return data
 

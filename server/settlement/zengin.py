@@ -11,19 +11,25 @@ Bank and branch codes are checked against the ``zengin_code`` data, and the name
 that data's kana, so a typo in a merchant's bank record is refused before the bank refuses the
 file. Every file written is read back and its trailer's count and total compared with what was
 meant to be paid.
+
+Every name field goes through :func:`server.settlement.kana.fit_name` with the paying bank's
+character set. The writer never shortens or alters a payee's or requester's name: a name that
+would not fit as it is, or holds a character the bank refuses, is refused (:class:`NameRefused`)
+and :func:`check` lists every such name with the form proposed, for the pre-check. The caller
+writes an accepted proposal by passing it as the name. Account type 9 (その他) is refused too:
+some banks' software rejects it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jaconv
-
 from points.banking import AccountType, BankAccount
+from server.settlement import kana
 
 RECORD_SIZE = 120
 NEWLINE = b"\r\n"
@@ -33,7 +39,11 @@ KIND_GENERAL = "21"
 CODE_JIS = "0"
 #: 振込指定区分: 7 is 電信 (telegraphic), the usual choice for payments.
 TRANSFER_TELEGRAPHIC = "7"
-ACCOUNT_TYPES = {int(kind): kind.label for kind in AccountType}
+#: The account types written. 9 (その他) exists in the layout but some banks' software refuses it.
+ACCOUNT_TYPES = {int(kind): kind.label for kind in AccountType if kind is not AccountType.OTHER}
+#: The name fields and their widths: 依頼人名 (header) and 受取人名 (data records).
+NAME_FIELDS = {"requester": 40, "holder": 30}
+_FIELD_JA = {"requester": "依頼人名", "holder": "受取人名"}
 MAX_TRANSFER = 9_999_999_999
 MAX_TOTAL = 999_999_999_999
 
@@ -46,16 +56,86 @@ class ZenginError(ValueError):
     code = "zengin_invalid"
 
 
-class UnencodableName(ZenginError):
-    """A payee or requester name with characters the banks do not accept."""
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing the pre-check found: a name the file cannot hold as it is, or an account it refuses.
+
+    ``field`` is ``holder`` (受取人名), ``requester`` (依頼人名) or ``account``; ``proposed`` is
+    the form the file would hold, or None when no form can be proposed (a character with no
+    replacement, an empty name, an account problem): then only fixing the record helps.
+    """
+
+    payee_id: str
+    field: str
+    name: str
+    proposed: str | None
+    reasons: tuple[str, ...]
+    detail: str
+    accepted: bool = False
+
+
+def _describe(fitted: kana.FittedName) -> str:
+    said = []
+    for reason in fitted.reasons:
+        if reason == "too_long":
+            said.append(f"{fitted.width}文字を超えるため短縮 / longer than {fitted.width}, shortened")
+        elif reason == "replaced":
+            said.append(f"銀行が受け付けない「{fitted.replaced}」を置換 / {fitted.replaced} replaced")
+        elif reason == "lone_mark":
+            said.append("かなに付かない濁点・半濁点を削除 / a voiced mark with no kana dropped")
+        elif reason == "unencodable":
+            said.append(f"振込で使えない文字: {fitted.unencodable} / characters banks do not accept")
+    if not fitted.written:
+        said.append("名義が空になります / the name would be empty")
+    return "; ".join(said)
+
+
+def name_finding(owner: str, field_: str, fitted: kana.FittedName) -> Finding | None:
+    """The finding for one fitted name, or None when the field holds the name as it is."""
+    if not fitted.changed and fitted.written:
+        return None
+    writable = fitted.written and not fitted.unencodable
+    return Finding(
+        payee_id=owner,
+        field=field_,
+        name=fitted.original,
+        proposed=fitted.written if writable else None,
+        reasons=fitted.reasons + (() if fitted.written else ("empty",)),
+        detail=_describe(fitted),
+    )
+
+
+class NameRefused(ZenginError):
+    """A payee or requester name the file cannot hold as it is (too long, or characters the bank refuses)."""
+
+    code = "zengin_name_changed"
+
+    def __init__(self, finding: Finding) -> None:
+        self.finding = finding
+        self.owner, self.name, self.field = finding.payee_id, finding.name, finding.field
+        label = _FIELD_JA.get(finding.field, finding.field)
+        proposed = f"「{finding.proposed}」" if finding.proposed is not None else "（なし / none）"
+        super().__init__(
+            f"{self.owner}: {label}「{self.name}」→ {proposed}: {finding.detail} / "
+            f"{self.owner}: the {finding.field} name {self.name!r} does not fit as it is"
+        )
+
+
+class UnencodableName(NameRefused):
+    """A payee or requester name with characters the banks do not accept (口座名義)."""
 
     code = "zengin_name_unencodable"
 
-    def __init__(self, owner: str, name: str, bad: str) -> None:
-        self.owner, self.name, self.bad = owner, name, bad
-        super().__init__(
+    def __init__(
+        self, owner: str, name: str, bad: str, field_: str = "holder", finding: Finding | None = None
+    ) -> None:
+        self.bad = bad
+        self.finding = finding or Finding(owner, field_, name, None, ("unencodable",), bad)
+        self.owner, self.name, self.field = owner, name, field_
+        ZenginError.__init__(
+            self,
             f"{owner}: 口座名義「{name}」に振込で使えない文字があります: {bad} / "
-            f"{owner}: the account holder name {name!r} has characters banks do not accept: {bad}"
+            f"{owner}: the account holder name {name!r} has characters banks do not accept: {bad}",
         )
 
 
@@ -79,19 +159,13 @@ class FileDoesNotReadBack(ZenginError):
 
 # Kana ---------------------------------------------------------------------------------
 
-_SMALL_TO_LARGE = str.maketrans("ｧｨｩｪｫｬｭｮｯ", "ｱｲｳｴｵﾔﾕﾖﾂ")
-#: After conversion: half-width katakana (no small kana), voicing marks, long vowel, A-Z, 0-9,
-#: space and the symbols the banks list. ``\\`` is 0x5C, which banks print as ¥.
-_PERMITTED = re.compile(r"[\uFF66\uFF70-\uFF9F A-Z0-9().,\-/\\]*")
-#: Characters banks conventionally take in place of ones they do not (・ as ., dashes as -).
-_SUBSTITUTES = str.maketrans({"･": ".", "・": ".", "¥": "\\", "￥": "\\", "‐": "-", "−": "-", "―": "-"})
-
 
 def to_bank_kana(text: str, owner: str) -> str:
-    """Convert a name to the half-width set the banks accept (振込許容文字).
+    """Convert a name the routine way to the full Zengin half-width set (振込許容文字), uncut.
 
     Hiragana become katakana, full-width becomes half-width, lower case becomes upper case and
-    small kana become large (ｯ → ﾂ); the long vowel mark and the permitted symbols are kept.
+    small kana become large (ｯ → ﾂ); the long vowel mark and the permitted symbols are kept. A
+    file's fields are fitted with :func:`server.settlement.kana.fit_name` and the bank's set.
 
     Args:
         text: the name as the merchant registered it (katakana, hiragana, latin, digits).
@@ -100,17 +174,20 @@ def to_bank_kana(text: str, owner: str) -> str:
     Raises:
         UnencodableName: a character outside the permitted set remains (kanji, emoji, ...).
     """
-    if text.isascii() or _PERMITTED.fullmatch(text.translate(_SMALL_TO_LARGE)):
-        # Already half-width (how merchants' holder names are stored): skip the full conversion.
-        quick = text.translate(_SUBSTITUTES).upper().translate(_SMALL_TO_LARGE)
-        if _PERMITTED.fullmatch(quick):
-            return quick
-    half = jaconv.z2h(jaconv.hira2kata(text), kana=True, ascii=True, digit=True)
-    converted = half.translate(_SUBSTITUTES).upper().translate(_SMALL_TO_LARGE)
-    if not _PERMITTED.fullmatch(converted):
-        bad = "".join(dict.fromkeys(ch for ch in converted if not _PERMITTED.fullmatch(ch)))
-        raise UnencodableName(owner, text, bad)
-    return converted
+    fitted = kana.fit_name(text, len(text) * 2 + 1, kana.ZENGIN)
+    if fitted.unencodable:
+        raise UnencodableName(owner, text, fitted.unencodable)
+    return fitted.canonical
+
+
+def _field(text: str, field_: str, owner: str, charset: kana.Charset) -> bytes:
+    fitted = kana.fit_name(text, NAME_FIELDS[field_], charset)
+    finding = name_finding(owner, field_, fitted)
+    if finding is not None and fitted.unencodable:
+        raise UnencodableName(owner, text, fitted.unencodable, field_, finding)
+    if finding is not None:
+        raise NameRefused(finding)
+    return _c(fitted.written, NAME_FIELDS[field_])
 
 
 # Banks --------------------------------------------------------------------------------
@@ -124,9 +201,17 @@ def _banks() -> dict[str, object]:
     return dict(zengin_code.Bank.all)
 
 
+def is_bank(bank_code: str) -> bool:
+    """Whether ``bank_code`` is a bank in the zengin-code data."""
+    return bank_code in _banks()
+
+
 @lru_cache(maxsize=4096)
-def bank_names(bank_code: str, branch_code: str) -> tuple[str, str]:
+def bank_names(bank_code: str, branch_code: str, charset: kana.Charset = kana.STRICT) -> tuple[str, str]:
     """The half-width kana names of a bank and one of its branches, as the banks spell them.
+
+    Fitted to their 15 characters in ``charset`` like every name; banks route by the codes, so a
+    shortened bank or branch name is not a finding (it comes from the zengin-code data, not a record).
 
     Raises:
         UnknownBank: the bank code or the branch code is not in the zengin-code data.
@@ -140,8 +225,8 @@ def bank_names(bank_code: str, branch_code: str) -> tuple[str, str]:
             f"銀行 {bank_code} に支店コード {branch_code} はありません / "
             f"bank {bank_code} has no branch {branch_code}"
         )
-    bank_kana = to_bank_kana(bank.kana, f"bank {bank_code}")  # type: ignore[attr-defined]
-    return bank_kana[:15], to_bank_kana(branch.kana, f"branch {bank_code}-{branch_code}")[:15]
+    bank_kana = kana.fit_name(bank.kana, 15, charset).written  # type: ignore[attr-defined]
+    return bank_kana, kana.fit_name(branch.kana, 15, charset).written
 
 
 # Records ------------------------------------------------------------------------------
@@ -187,15 +272,22 @@ def _c(text: str, width: int) -> bytes:
     return raw + b" " * (width - len(raw))
 
 
-def _check_account(account: BankAccount, owner: str) -> tuple[str, str, str]:
+def _check_account(account: BankAccount, owner: str, charset: kana.Charset) -> tuple[str, str]:
     if account.account_type not in ACCOUNT_TYPES:
-        raise BadAccount(f"{owner}: 預金種目 {account.account_type} / unknown account type")
-    bank_kana, branch_kana = bank_names(account.bank_code, account.branch_code)
-    return bank_kana, branch_kana, to_bank_kana(account.holder, owner)
+        raise BadAccount(
+            f"{owner}: 預金種目 {account.account_type} は使えません（1 普通, 2 当座, 4 貯蓄） / "
+            f"account type {account.account_type} is not accepted (1 ordinary, 2 current, 4 savings)"
+        )
+    return bank_names(account.bank_code, account.branch_code, charset)
 
 
-def _header(request: TransferFile) -> bytes:
-    bank_kana, branch_kana, name = _check_account(request.account, request.requester_code)
+def _requester(request: TransferFile) -> str:
+    # The requester's name, or its account holder's when the request names none.
+    return request.requester_name or request.account.holder
+
+
+def _header(request: TransferFile, charset: kana.Charset) -> bytes:
+    bank_kana, branch_kana = _check_account(request.account, request.requester_code, charset)
     date = request.transfer_date
     return b"".join(
         (
@@ -203,7 +295,7 @@ def _header(request: TransferFile) -> bytes:
             KIND_GENERAL.encode(),
             CODE_JIS.encode(),
             _n(request.requester_code, 10, "依頼人コード"),
-            _c(to_bank_kana(request.requester_name, request.requester_code) or name, 40),
+            _field(_requester(request), "requester", request.requester_code, charset),
             f"{date.month:02d}{date.day:02d}".encode(),
             _n(request.account.bank_code, 4, "銀行番号"),
             _c(bank_kana, 15),
@@ -216,9 +308,9 @@ def _header(request: TransferFile) -> bytes:
     )
 
 
-def _data(transfer: Transfer) -> bytes:
+def _data(transfer: Transfer, charset: kana.Charset) -> bytes:
     account = transfer.account
-    bank_kana, branch_kana, holder = _check_account(account, transfer.payee_id)
+    bank_kana, branch_kana = _check_account(account, transfer.payee_id, charset)
     if not 0 < transfer.amount <= MAX_TRANSFER or isinstance(transfer.amount, bool):
         raise BadAccount(f"{transfer.payee_id}: 金額 {transfer.amount} / amount out of range")
     return b"".join(
@@ -231,7 +323,7 @@ def _data(transfer: Transfer) -> bytes:
             b"0000",
             str(account.account_type).encode(),
             _n(account.number, 7, "口座番号"),
-            _c(holder, 30),
+            _field(account.holder, "holder", transfer.payee_id, charset),
             _n(transfer.amount, 10, "金額"),
             b"0",
             _n(transfer.customer_code, 10, "顧客コード") if transfer.customer_code else b" " * 10,
@@ -249,20 +341,26 @@ def _trailer(count: int, total: int) -> bytes:
     return b"8" + _n(count, 6, "件数") + _n(total, 12, "合計金額") + b" " * 101
 
 
-def write(request: TransferFile) -> bytes:
+def write(request: TransferFile, charset: kana.Charset = kana.STRICT) -> bytes:
     """Write a 総合振込 file and check it by reading it back.
+
+    Args:
+        request: the transfers; every name must fit its field as it is (see :func:`check`).
+        charset: the characters the paying bank accepts in names (the strict set by default).
 
     Returns:
         The file's bytes: 120-byte cp932 records, each followed by CRLF.
 
     Raises:
+        NameRefused: a name that would have to be shortened or altered to fit (the payee and the
+            proposed form are named); never written cut or altered.
         UnencodableName: a holder name the banks would not accept (the merchant is named).
         UnknownBank: a bank or branch code not in the zengin-code data.
         BadAccount: a malformed account number or type, or an amount that does not fit.
         FileDoesNotReadBack: the written file's trailer disagrees with the transfers (a bug).
     """
-    records = [_header(request)]
-    records.extend(_data(t) for t in request.transfers)
+    records = [_header(request, charset)]
+    records.extend(_data(t, charset) for t in request.transfers)
     records.append(_trailer(len(request.transfers), request.total))
     records.append(b"9" + b" " * 119)
     for record in records:
@@ -378,13 +476,34 @@ def transfers_for(payments: Iterable[tuple[str, BankAccount, int]]) -> tuple[Tra
     return tuple(Transfer(payee_id=p, account=a, amount=amount) for p, a, amount in payments if amount > 0)
 
 
-def check_payees(accounts: Sequence[tuple[str, BankAccount]]) -> list[ZenginError]:
-    """Every problem a set of payee accounts would cause, without writing a file (for the console)."""
-    problems: list[ZenginError] = []
-    for owner, account in accounts:
-        try:
-            _check_account(account, owner)
-            _n(account.number, 7, "口座番号")
-        except ZenginError as error:
-            problems.append(error)
-    return problems
+def _account_finding(owner: str, account: BankAccount, charset: kana.Charset) -> Finding | None:
+    try:
+        _check_account(account, owner, charset)
+        _n(account.number, 7, "口座番号")
+    except ZenginError as error:
+        return Finding(owner, "account", account.holder, None, (error.code,), str(error))
+    return None
+
+
+def check(request: TransferFile, charset: kana.Charset = kana.STRICT, requester: str = "") -> list[Finding]:
+    """Everything :func:`write` would refuse about names and accounts, one finding each (the pre-check).
+
+    Args:
+        request: the file as it would be written.
+        charset: the paying bank's characters.
+        requester: who to name for the header's findings (the payer); its requester code by default.
+
+    Returns:
+        The requester's findings first, then each payee's in file order; empty when the file can
+        be written as it is.
+    """
+    owner = requester or request.requester_code
+    found = [
+        _account_finding(owner, request.account, charset),
+        name_finding(owner, "requester", kana.fit_name(_requester(request), 40, charset)),
+    ]
+    for transfer in request.transfers:
+        found.append(_account_finding(transfer.payee_id, transfer.account, charset))
+        fitted = kana.fit_name(transfer.account.holder, 30, charset)
+        found.append(name_finding(transfer.payee_id, "holder", fitted))
+    return [finding for finding in found if finding is not None]

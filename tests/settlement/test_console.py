@@ -15,6 +15,7 @@ import pytest
 from textual.widgets import DataTable, Input, Static
 
 from points.calendar import previous_month
+from server import db
 from server.console import cli as settle_cli
 from server.console.app import SettleApp
 from server.console.client import ConsoleError, SettleClient
@@ -164,3 +165,32 @@ def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) 
 def test_the_console_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MYKEY_SETTLE_TOKEN", raising=False)
     assert settle_cli.main(["--url", "http://127.0.0.1:9"]) == 2
+
+
+async def test_a_chamber_clerk_sees_the_names_precheck_and_accepts_before_the_file_is_saved(
+    month: Demo, tmp_path: pathlib.Path
+) -> None:
+    conn = db.connect(month.path)
+    conn.execute("UPDATE merchants SET account_holder_kana = 'ｶ)ﾔﾏﾄﾍﾞｰｶﾘｰ' WHERE id = 'yamato-bakery'")
+    conn.close()
+    await sell(month, "yamato-bakery", "sato", 1200)
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber, month.client("tenri") as city:
+        await chamber.post("/v1/periods/2026-11/close")
+        await chamber.post(f"/v1/claims/{YAMATO}/approve")
+        await city.post(f"/v1/claims/{YAMATO}/approve")
+    app = console(month, "tenri-cci", tmp_path / "out")
+    zengin_file = tmp_path / "out" / "zengin-2026-11-1210.txt"
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: app.query_one("#claims", DataTable).row_count == 1)
+        await pilot.press("z")
+        names = app.query_one("#names", DataTable)
+        await until(pilot, lambda: names.row_count == 1 and "確認" in status(app))
+        assert not zengin_file.exists()
+        assert names.get_row_at(0)[:4] == ["yamato-bakery", "holder", "ｶ)ﾔﾏﾄﾍﾞｰｶﾘｰ", "ｶ)ﾔﾏﾄﾍﾞ-ｶﾘ-"]
+        await pilot.pause(0.3)
+        await pilot.click("#accept-name")
+        await until(pilot, lambda: "承認しました" in status(app))
+        await pilot.press("z")
+        await until(pilot, zengin_file.exists)
+    assert zengin.read(zengin_file.read_bytes(), 2026).transfers[0].account.holder == "ｶ)ﾔﾏﾄﾍﾞ-ｶﾘ-"

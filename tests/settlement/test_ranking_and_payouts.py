@@ -118,7 +118,9 @@ def test_an_unencodable_merchant_name_stops_the_file_naming_the_merchant(books: 
     approve_all(books, "2026-11")
     with pytest.raises(SettlementError) as caught:
         payouts.zengin_file(books.conn, "2026-11", "city:miyako", dt.date(2026, 12, 10))
-    assert caught.value.code == "payout_invalid" and "shop-c" in caught.value.message
+    # The pre-check refuses it, naming the merchant; no form can be proposed (the record must be fixed).
+    assert caught.value.code == "payout_precheck" and "shop-c" in caught.value.message
+    assert "山田商店" in caught.value.message and "fix the record" in caught.value.message
 
 
 def test_a_payee_without_a_bank_account_is_held_not_paid(books: Books) -> None:
