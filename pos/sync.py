@@ -111,6 +111,13 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "no_chamber": (422, N_("Name the chamber of commerce.")),
     "no_payer": (409, N_("The paying city or chamber has no bank account registered.")),
     "payout_invalid": (409, N_("The transfer file cannot be written.")),
+    "payout_precheck": (
+        409,
+        N_("Some payees' bank names must be fixed or accepted before the transfer file."),
+    ),
+    "name_not_acceptable": (409, N_("This bank name cannot be accepted as proposed.")),
+    "name_not_found": (404, N_("The pre-check has no such bank name finding.")),
+    "unknown_payee": (404, N_("Unknown payee.")),
     "ranking_invalid": (422, N_("The ranking parameters are not valid.")),
 }
 
