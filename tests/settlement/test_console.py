@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Static
 from server.console import cli as settle_cli
 from server.console.app import SettleApp, previous_month
 from server.console.client import ConsoleError, SettleClient
+from server.console.signin import SignInScreen
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
 from tests.settlement.pilot import settle, until
@@ -129,20 +130,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) -> None:
+def test_the_console_is_served_to_a_browser_on_loopback() -> None:
     port = free_port()
-    token = tmp_path / "token"
-    token.write_text("mk_test\n")
-    command = [
-        sys.executable,
-        "-m",
-        "server.console.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--token-file",
-        str(token),
-    ]
+    command = [sys.executable, "-m", "server.console.cli", "serve", "--port", str(port)]
     served = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
@@ -155,11 +145,50 @@ def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) 
                     raise
                 time.sleep(0.2)
         assert page.status_code == 200 and "精算コンソール" in page.text
+        assert f"ws://127.0.0.1:{port}/ws" in page.text
     finally:
         served.kill()
         served.wait()
 
 
-def test_the_console_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MYKEY_SETTLE_TOKEN", raising=False)
-    assert settle_cli.main(["--url", "http://127.0.0.1:9"]) == 2
+def test_serve_takes_no_token_and_no_open_port_without_tls(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("mk_test\n")
+    assert settle_cli.main(["serve", "--token-file", str(token)]) == 2
+    assert settle_cli.main(["serve", "--token", "mk_test"]) == 2
+    assert "each browser signs in" in capsys.readouterr().err
+    assert settle_cli.main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "needs TLS" in capsys.readouterr().err
+    assert settle_cli.main(["serve", "--host", "0.0.0.0", "--tls-cert", str(token)]) == 2
+
+
+async def test_without_a_token_the_console_asks_for_one_and_shows_nothing_until_it_is_right(
+    month: Demo, tmp_path: pathlib.Path
+) -> None:
+    await sell(month, "yamato-bakery", "sato", 1200)
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber:
+        await chamber.post("/v1/periods/2026-11/close")
+    client = SettleClient("http://settle.test", transport=httpx.ASGITransport(app=month.app))
+    app = SettleApp(client, "2026-11", tmp_path, remote="192.0.2.9")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        await pilot.press("r", "a", "z")  # typed into the token field, never actions
+        app.screen.query_one("#token", Input).value = "mk_wrong"
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: "トークンが正しくない" in str(app.screen.query_one("#signin-status", Static).content),
+        )
+        assert app.claims == {} and not client.has_token
+        app.screen.query_one("#token", Input).value = month.tokens["tenri-cci"]
+        await pilot.press("enter")
+        await until(pilot, lambda: YAMATO in app.claims)
+        assert not isinstance(app.screen, SignInScreen) and "tenri-cci" in app.sub_title
+        await pilot.click("#signout")
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        assert app.claims == {} and app.query_one("#claims", DataTable).row_count == 0
+        assert not client.has_token
