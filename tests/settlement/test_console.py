@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
+import aiohttp
 import httpx
 import pytest
 from textual.widgets import DataTable, Input, Static
+from textual_serve.download_manager import DownloadManager
 
 from server.console import cli as settle_cli
+from server.console import serve
 from server.console.app import SettleApp, previous_month
 from server.console.client import ConsoleError, SettleClient
 from server.console.signin import SignInScreen
@@ -146,9 +152,59 @@ def test_the_console_is_served_to_a_browser_on_loopback() -> None:
                 time.sleep(0.2)
         assert page.status_code == 200 and "精算コンソール" in page.text
         assert f"ws://127.0.0.1:{port}/ws" in page.text
+        # A page of another site cannot open a console in the clerk's browser.
+        assert asyncio.run(handshake(f"ws://127.0.0.1:{port}/ws", "http://evil.example")) == 403
     finally:
         served.kill()
         served.wait()
+
+
+async def handshake(url: str, origin: str) -> int:
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.ws_connect(url, headers={"Origin": origin}):
+                return 101
+        except aiohttp.WSServerHandshakeError as refused:
+            return refused.status
+
+
+async def test_a_session_that_does_not_quit_when_its_tab_closes_is_killed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # textual-serve's AppService.stop only asks the process to quit and waits for it.
+    monkeypatch.setattr(serve, "STOP_GRACE_SECONDS", 0.5)
+    stubborn = [sys.executable, "-c", "print('__GANGLION__', flush=True); import time; time.sleep(60)"]
+
+    async def ignore(data: bytes | str) -> None:
+        pass
+
+    async def close() -> None:
+        pass
+
+    service = serve.SessionService(
+        stubborn, "192.0.2.1", write_bytes=ignore, write_str=ignore, close=close,
+        download_manager=DownloadManager(),
+    )  # fmt: skip
+    await service.start(80, 24)
+    assert service.pid is not None and os.kill(service.pid, 0) is None
+    await asyncio.wait_for(service.stop(), 5)
+    assert service._process is not None and service._process.returncode == -signal.SIGKILL
+
+
+def test_a_session_never_inherits_the_token_and_learns_the_browser_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MYKEY_SETTLE_TOKEN", "mk_secret")
+
+    async def nothing(*args: object) -> None:
+        pass
+
+    service = serve.SessionService(
+        ["true"], "192.0.2.1", write_bytes=nothing, write_str=nothing, close=nothing,
+        download_manager=DownloadManager(),
+    )  # fmt: skip
+    environment = service._build_environment()
+    assert "MYKEY_SETTLE_TOKEN" not in environment and environment[serve.REMOTE_ENV] == "192.0.2.1"
 
 
 def test_serve_takes_no_token_and_no_open_port_without_tls(
