@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     period = args.period or previous_month(dt.date.today())
     if args.command == "session":
         # Started by `serve` for one browser: never reads a token, only the browser's address.
-        from server.console.serve import REMOTE_ENV
+        from server.console.serve import REMOTE_ENV, end_with_parent
 
+        end_with_parent()
         client = SettleClient(args.url)
         remote = os.environ.get(REMOTE_ENV, "-")
         idle = _idle(args, DEFAULT_IDLE_MINUTES)

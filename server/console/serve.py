@@ -6,7 +6,9 @@ textual-serve starts a console process for each browser websocket. Ours differ i
   shows the sign-in screen, and learns the browser's address from ``$MYKEY_SETTLE_REMOTE``
   (what aiohttp saw as the peer), which the server logs with every sign-in;
 - the session is started with an argument list, not through a shell, so stopping it stops the
-  console itself; closing the tab asks it to quit (it signs out) and kills it after a grace time;
+  console itself; closing the tab asks it to quit (it signs out) and kills it after a grace time
+  (textual-serve's own stop only asks, and waits for ever); stopping ``serve`` stops every session,
+  and a session whose ``serve`` was killed ends too (:func:`end_with_parent`);
 - it listens with TLS when given a certificate, and refuses to listen beyond loopback without one;
 - the page builds its websocket URL from the address the browser used, and a websocket opened by
   a page of another origin is refused (another site cannot drive a console in the clerk's browser).
@@ -38,6 +40,19 @@ REMOTE_ENV = "MYKEY_SETTLE_REMOTE"
 STOP_GRACE_SECONDS = 10.0
 
 log = logging.getLogger("mykey.settle.serve")
+
+
+def end_with_parent() -> None:
+    """In a session process: be sent SIGTERM when the serving process dies, even by SIGKILL (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(0)
 
 
 def is_loopback(host: str) -> bool:
@@ -107,6 +122,7 @@ class SessionService(AppService):
             await asyncio.wait_for(super().stop(), STOP_GRACE_SECONDS)
         except TimeoutError:
             log.warning("console session %s did not quit; killing it", self.pid)
+            self._task = None  # cancelled by the timeout: a second stop must not await it
         finally:
             process = self._process
             if process is not None and process.returncode is None:
@@ -131,9 +147,14 @@ class ConsoleServer(Server):
         super().__init__(shlex.join(argv), host=host, port=port, title=title)
         self.argv = argv
         self.tls = tls
+        self.sessions: set[SessionService] = set()
 
     async def on_startup(self, app: web.Application) -> None:
         """Nothing: :meth:`serve` has said where the console is before it starts."""
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Stop every session (each signs out) before the server goes: none is left running."""
+        await asyncio.gather(*(service.stop() for service in list(self.sessions)), return_exceptions=True)
 
     async def handle_index(self, request: web.Request) -> web.Response:
         """The page, its websocket and static URLs on the address the browser used."""
@@ -180,6 +201,7 @@ class ConsoleServer(Server):
             download_manager=self.download_manager,
             debug=self.debug,
         )
+        self.sessions.add(service)
         try:
             await service.start(size[0], size[1])
             log.info("console session %s for %s", service.pid, service.remote)
@@ -188,6 +210,7 @@ class ConsoleServer(Server):
             pass  # the server is shutting down: stop the session below all the same
         finally:
             await service.stop()
+            self.sessions.discard(service)
             log.info("console session %s for %s ended", service.pid, service.remote)
             await websocket.close()
         return websocket

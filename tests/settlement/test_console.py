@@ -27,6 +27,7 @@ from server.console.signin import SignInScreen
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
 from tests.settlement.pilot import settle, until
+from tests.support.browser import served_console
 
 
 @pytest.fixture
@@ -248,3 +249,16 @@ async def test_without_a_token_the_console_asks_for_one_and_shows_nothing_until_
         await until(pilot, lambda: isinstance(app.screen, SignInScreen))
         assert app.claims == {} and app.query_one("#claims", DataTable).row_count == 0
         assert not client.has_token
+
+
+async def test_a_session_ends_when_serve_is_killed() -> None:
+    with served_console("http://127.0.0.1:9") as console:
+        async with aiohttp.ClientSession() as http, http.ws_connect(console.url + "/ws") as websocket:
+            await websocket.receive(timeout=30)  # the console has started and drawn
+            pids = console.sessions()
+            assert len(pids) == 1
+            os.kill(console.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while pathlib.Path(f"/proc/{pids[0]}").exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not pathlib.Path(f"/proc/{pids[0]}").exists()

@@ -125,3 +125,23 @@ def test_the_console_is_served_over_tls(
         assert "wss://127.0.0.1:" in page.text and page.headers["X-Frame-Options"] == "DENY"
         tab = ConsoleTab.open(browser, console.url, ignore_https_errors=True)
         assert "tenri-cci (chamber)" in signed_in(tab, live)
+
+
+def wait_gone(pids: list[int], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(pathlib.Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(pathlib.Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def test_stopping_serve_signs_its_sessions_out_and_ends_them(live: RunningServer, browser: Browser) -> None:
+    with served_console(live.url, "--period", MONTH) as console:
+        tab = ConsoleTab.open(browser, console.url)
+        signed_in(tab, live)
+        pids = console.sessions()
+        before = len(console_log(live))
+        console.process.terminate()
+        console.process.wait(timeout=30)
+        assert wait_gone(pids)
+    last = console_log(live)[before:]
+    assert [(line["action"], line["detail"]["reason"]) for line in last] == [("console.signout", "closed")]  # type: ignore[index]
