@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # What the tests need from Debian: pcscd and the vpcd virtual reader for card tests (pyscard
 # compiles against libpcsclite-dev), a Japanese font for raster receipts, tmux for the TUI end-to-end test,
 # libusb for USB printers (pyusb).
-DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux libusb-1.0-0
+DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux libusb-1.0-0 chromium
 export ESCPOS_CAPABILITIES_PICKLE_DIR := $(CURDIR)/.cache/escpos
 
 .PHONY: test demo bench soak lint system-deps clean

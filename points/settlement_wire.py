@@ -1,4 +1,4 @@
-"""Settlement's answers on the wire: claims, periods, payouts, reconciliation, statements.
+"""Settlement's answers on the wire: claims, periods, payouts, reconciliation, statements, console sessions.
 
 One definition for both ends: the server declares them as its endpoints' response models (so
 the OpenAPI schema documents them and FastAPI checks them), and the settlement console's client
@@ -257,3 +257,15 @@ class RankingLine(_Out):
     rank: int
     card: str
     balance: int
+
+
+class ConsoleSession(_Out):
+    """A settlement console session signed in: who the token belongs to, from which browser address."""
+
+    #: Ties the sign-in and sign-out lines of the audit log together; not a credential.
+    session_id: str
+    principal_id: str
+    role: Literal["chamber", "city", "admin"]
+    chamber_id: str | None
+    city_id: str | None
+    remote: str

@@ -4,15 +4,20 @@ One screen: a period at the top, the claims of that period (select one to see th
 counted), approve or return the selected claim, the reconciliation, the periods, and downloads
 (the Zengin file, the summary CSV, a merchant's statement CSV) saved to a folder. Every action is
 an API call with the clerk's token, so the server decides what the clerk may see and do.
+
+Started without a token (every browser session of ``mykey-settle serve``), it shows only the
+sign-in screen (:mod:`server.console.signin`) until the server accepts a token; after ``idle``
+without a key press or a click it signs out and asks again, saying why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import pathlib
+import time
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -29,8 +34,9 @@ from textual.widgets import (
 )
 
 from points import calendar
-from points.settlement_wire import Claim, NameFinding, Reconciliation
+from points.settlement_wire import Claim, ConsoleSession, NameFinding, Reconciliation
 from server.console.client import ConsoleError, SettleClient
+from server.console.signin import SignInScreen
 
 STATES = {
     "submitted": "審査待ち submitted",
@@ -64,8 +70,13 @@ class SettleApp(App[None]):
         out_dir: pathlib.Path,
         transfer_date: dt.date | None = None,
         who: str = "",
+        remote: str = "local",
+        idle: dt.timedelta | None = None,
     ) -> None:
         super().__init__()
+        self.remote = remote
+        self.idle = idle
+        self.last_activity = time.monotonic()
         self.client = client
         self.period = period
         self.out_dir = out_dir
@@ -84,6 +95,7 @@ class SettleApp(App[None]):
             yield Button("締める Close", id="close")
             yield Button("全銀 Zengin", id="zengin")
             yield Button("集計CSV Summary", id="summary")
+            yield Button("サインアウト Sign out", id="signout")
         with TabbedContent(id="tabs"):
             with TabPane("請求 Claims", id="claims-tab"), Vertical():
                 yield DataTable(id="claims", cursor_type="row", zebra_stripes=True)
@@ -127,7 +139,12 @@ class SettleApp(App[None]):
         self.findings: list[NameFinding] = []
         # Start on the claims: letter keys (a approve, z Zengin) act on them rather than type.
         self.query_one("#claims", DataTable).focus()
-        self.action_reload()
+        if self.idle is not None:
+            self.set_interval(min(self.idle.total_seconds() / 5, 15.0), self.end_if_idle)
+        if self.client.has_token:
+            self.action_reload()
+        else:
+            self.ask_sign_in()
 
     def say(self, text: str, error: bool = False) -> None:
         """Show a message on the status line."""
@@ -352,6 +369,59 @@ class SettleApp(App[None]):
         path = self._save(f"statement-{merchant}-{self.period}.csv", data)
         self.say(f"明細を保存しました / Saved the statement: {path}")
 
+    # Sessions -----------------------------------------------------------------------------
+
+    def ask_sign_in(self, notice: str = "") -> None:
+        """Show the sign-in screen over the (empty) console."""
+        self.push_screen(SignInScreen(self.client, self.remote, notice), callback=self.signed_in)
+
+    def signed_in(self, session: ConsoleSession | None) -> None:
+        """The server accepted a token: show whose console this is and load the period."""
+        if session is None:
+            return
+        self.sub_title = f"{session.principal_id} ({session.role}) — {self.remote}"
+        self.last_activity = time.monotonic()
+        self.action_reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a token no key reaches the server."""
+        return self.client.has_token or action not in ("reload", "approve", "zengin")
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key press, click or scroll counts as activity for the idle limit."""
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollUp, events.MouseScrollDown)):
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    async def end_session(self, reason: str, notice: str) -> None:
+        """Sign out at the server, forget the token, clear the screen and ask again."""
+        self.workers.cancel_all()
+        await self.client.sign_out(reason)
+        self.claims, self.selected, self.sub_title = {}, None, ""
+        for table in self.query(DataTable):
+            table.clear()
+        self.query_one("#recon", Static).update("")
+        self.say("")
+        self.ask_sign_in(notice)
+
+    async def end_if_idle(self) -> None:
+        """End a signed-in session nobody has touched for ``idle``."""
+        if self.idle is None or self.client.session is None:
+            return
+        if time.monotonic() - self.last_activity >= self.idle.total_seconds():
+            minutes = f"{self.idle.total_seconds() / 60:g}"
+            await self.end_session(
+                "idle", f"操作のないまま {minutes} 分たったため、サインアウトしました"
+                f" / Signed out after {minutes} minutes without activity",
+            )  # fmt: skip
+
+    @on(Button.Pressed, "#signout")
+    async def signout_pressed(self) -> None:
+        """The clerk signs out; the next clerk signs in on the same tab."""
+        await self.end_session("signout", "サインアウトしました / Signed out")
+
     async def on_unmount(self) -> None:
-        """Close the HTTP client with the app."""
+        """Sign out (the tab closed or the clerk quit) and close the HTTP client with the app."""
+        if self.client.session is not None:
+            await self.client.sign_out("closed")
         await self.client.aclose()

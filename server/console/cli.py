@@ -1,10 +1,14 @@
 """``mykey-settle``: the settlement console's launcher, for chamber and city clerks, over HTTP.
 
-``mykey-settle --url http://127.0.0.1:8080 --token-file TOKEN [--period 2026-11] [--out DIR]`` runs
-the console in the terminal; ``mykey-settle serve --port 8001 ...`` serves the same console to a
-browser on 127.0.0.1 (textual-serve) for clerks without a terminal habit. The token comes from
-``--token-file``, ``$MYKEY_SETTLE_TOKEN`` or ``--token`` (in that order of preference: a token on
-the command line is visible to other users of the machine).
+``mykey-settle --url http://127.0.0.1:8080 [--token-file TOKEN] [--period 2026-11] [--out DIR]`` runs
+the console in the terminal; without a token it asks for one on its sign-in screen. The token comes
+from ``--token-file``, ``$MYKEY_SETTLE_TOKEN`` or ``--token`` (in that order of preference: a token
+on the command line is visible to other users of the machine).
+
+``mykey-settle serve --port 8001 ...`` serves the console to browsers (textual-serve). It takes no
+token: ``--token``/``--token-file`` are refused and ``$MYKEY_SETTLE_TOKEN`` is dropped, so each
+browser session (the internal ``session`` verb, one process per tab) signs in for itself. It listens
+on 127.0.0.1 unless told otherwise, and beyond loopback only with ``--tls-cert``/``--tls-key``.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import argparse
 import datetime as dt
 import os
 import pathlib
-import shlex
 import sys
 
 from server.console.client import SettleClient
+
+DEFAULT_IDLE_MINUTES = 15.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,18 +29,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "serve"],
+        choices=["run", "serve", "session"],
         default="run",
-        help="run (the default): the console in this terminal; serve: the console for a browser",
+        help="run (the default): the console in this terminal; serve: the console for browsers;"
+        " session: one browser's console (started by serve)",
     )
     parser.add_argument("--url", default=os.environ.get("MYKEY_SERVER", "http://127.0.0.1:8080"))
-    parser.add_argument("--token-file", type=pathlib.Path, help="a file holding the clerk's token")
-    parser.add_argument("--token", help="the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)")
+    parser.add_argument("--token-file", type=pathlib.Path, help="run: a file holding the clerk's token")
+    parser.add_argument("--token", help="run: the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)")
     parser.add_argument("--period", help="the period to open (default: last month)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("."), help="where downloads go")
     parser.add_argument("--date", type=dt.date.fromisoformat, help="振込日 transfer date for Zengin files")
     parser.add_argument("--host", default="127.0.0.1", help="serve: the address to listen on")
-    parser.add_argument("--port", type=int, default=8001, help="serve: the port")
+    parser.add_argument("--port", type=int, default=8001, help="serve: the port (0: any free port)")
+    parser.add_argument("--tls-cert", type=pathlib.Path, help="serve: TLS certificate (PEM)")
+    parser.add_argument("--tls-key", type=pathlib.Path, help="serve: TLS private key (PEM)")
+    parser.add_argument(
+        "--idle-minutes",
+        type=float,
+        help=f"sign out after this long without a key or click (serve: default {DEFAULT_IDLE_MINUTES:g})",
+    )
     return parser
 
 
@@ -46,39 +59,74 @@ def _token(args: argparse.Namespace) -> str | None:
     return token
 
 
+def _idle(args: argparse.Namespace, default: float | None) -> dt.timedelta | None:
+    minutes = args.idle_minutes if args.idle_minutes is not None else default
+    return None if minutes is None or minutes <= 0 else dt.timedelta(minutes=minutes)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the console, or serve it to a browser."""
+    """Run the console, serve it to browsers, or run one browser's session."""
     args = _parser().parse_args(argv)
-    token = _token(args)
-    if not token:
-        print(
-            "トークンが必要です / A token is required (--token-file or $MYKEY_SETTLE_TOKEN)", file=sys.stderr
-        )
-        return 2
     if args.command == "serve":
-        return _serve(args, token)
+        return _serve(args)
     from points import calendar
     from server.console.app import SettleApp
 
     # The month before today's Japan-time date, whatever zone the clerk's machine is set to.
     period = args.period or calendar.previous_month(calendar.today()).id
-    app = SettleApp(SettleClient(args.url, token), period, args.out, args.date, who=args.url)
+    if args.command == "session":
+        # Started by `serve` for one browser: never reads a token, only the browser's address.
+        from server.console.serve import REMOTE_ENV, end_with_parent
+
+        end_with_parent()
+        client = SettleClient(args.url)
+        remote = os.environ.get(REMOTE_ENV, "-")
+        idle = _idle(args, DEFAULT_IDLE_MINUTES)
+        app = SettleApp(client, period, args.out, args.date, who=args.url, remote=remote, idle=idle)
+    else:
+        client = SettleClient(args.url, _token(args))
+        app = SettleApp(client, period, args.out, args.date, who=args.url, idle=_idle(args, None))
     app.run()
     return 0
 
 
-def _serve(args: argparse.Namespace, token: str) -> int:
-    from textual_serve.server import Server
+def _refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
 
-    # Each browser session runs the console as a child process; the token travels in its
-    # environment, never on a command line.
-    os.environ["MYKEY_SETTLE_TOKEN"] = token
-    command = [sys.executable, "-m", "server.console.cli", "--url", args.url, "--out", str(args.out)]
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.console.serve import ConsoleServer, is_loopback, tls_context
+
+    if args.token is not None or args.token_file is not None:
+        return _refuse(
+            "serve はトークンを受け取りません。各ブラウザでサインインします"
+            " / serve takes no token: each browser signs in for itself"
+        )
+    if os.environ.pop("MYKEY_SETTLE_TOKEN", None):
+        print(
+            "$MYKEY_SETTLE_TOKEN は使いません（各ブラウザでサインインします）"
+            " / $MYKEY_SETTLE_TOKEN is ignored: each browser signs in for itself",
+            file=sys.stderr,
+        )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        return _refuse("--tls-cert と --tls-key は両方指定してください / give both --tls-cert and --tls-key")
+    tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
+    if tls is None and not is_loopback(args.host):
+        return _refuse(
+            f"{args.host} で公開するには TLS が必要です（--tls-cert, --tls-key）"
+            f" / Listening on {args.host} needs TLS (--tls-cert, --tls-key); without it only loopback"
+        )
+    minutes = args.idle_minutes if args.idle_minutes is not None else DEFAULT_IDLE_MINUTES
+    command = [
+        sys.executable, "-m", "server.console.cli", "session", "--url", args.url, "--out", str(args.out),
+        "--idle-minutes", f"{minutes:g}",
+    ]  # fmt: skip
     if args.period:
         command += ["--period", args.period]
     if args.date:
         command += ["--date", args.date.isoformat()]
-    Server(shlex.join(command), host=args.host, port=args.port, title="mykey 精算コンソール").serve()
+    ConsoleServer(command, args.host, args.port, tls=tls, title="mykey 精算コンソール").serve()
     return 0
 
 

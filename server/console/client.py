@@ -20,6 +20,7 @@ from points.settlement_wire import (
     Claim,
     ClaimLine,
     CloseResult,
+    ConsoleSession,
     NameFinding,
     Period,
     Precheck,
@@ -48,17 +49,62 @@ class SettleClient:
 
     Args:
         base_url: the server, e.g. ``http://127.0.0.1:8080``.
-        token: the clerk's bearer token.
+        token: the clerk's bearer token; without one the client holds nothing until
+            :meth:`sign_in` (a browser session starts so).
         transport: an httpx transport (tests pass ``httpx.ASGITransport``).
     """
 
-    def __init__(self, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(60.0, connect=5.0),
-            transport=transport,
+            base_url=base_url, timeout=httpx.Timeout(60.0, connect=5.0), transport=transport
         )
+        if token:
+            self._http.headers["Authorization"] = f"Bearer {token}"
+        #: The session :meth:`sign_in` opened, if any.
+        self.session: ConsoleSession | None = None
+
+    @property
+    def has_token(self) -> bool:
+        """Whether the client holds a token (given at start, or signed in)."""
+        return "Authorization" in self._http.headers
+
+    async def sign_in(self, token: str, remote: str) -> ConsoleSession:
+        """Check ``token`` at the server for a console session from ``remote`` and keep it if it is good.
+
+        Raises:
+            ConsoleError: ``signin_failed`` (wrong or revoked), ``signin_role`` (not a clerk's),
+                ``signin_paused`` (too many failures from ``remote``), or the server is unreachable.
+        """
+        self.forget()
+        header = {"Authorization": f"Bearer {token.strip()}"}
+        session = await self._answer(
+            ConsoleSession, "POST", "/v1/console/sessions", json={"remote": remote}, headers=header
+        )
+        self._http.headers.update(header)
+        self.session = session
+        return session
+
+    async def sign_out(self, reason: str = "signout") -> None:
+        """End the session (``signout``, ``idle`` or ``closed``) at the server, then forget the token.
+
+        The token is forgotten even when the server cannot be told.
+        """
+        session, self.session = self.session, None
+        try:
+            if session is not None and self.has_token:
+                params = {"remote": session.remote, "reason": reason}
+                await self._request("DELETE", f"/v1/console/sessions/{session.session_id}", params=params)
+        except ConsoleError:
+            pass
+        finally:
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop the token and the session, without telling the server."""
+        self._http.headers.pop("Authorization", None)
+        self.session = None
 
     async def aclose(self) -> None:
         """Close the connection pool."""

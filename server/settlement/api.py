@@ -25,7 +25,16 @@ from server import audit, db
 from server.auth import Principal, require
 from server.errors import ApiError
 from server.ledger import business_date
-from server.settlement import claims, namecheck, payouts, periods, ranking, statements, store
+from server.settlement import (
+    claims,
+    console_sessions,
+    namecheck,
+    payouts,
+    periods,
+    ranking,
+    statements,
+    store,
+)
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
 
@@ -497,3 +506,8 @@ def ranking_run(
     return ranking.run(
         conn, program, round_id, body.threshold, body.top_k, store_.signer, _now(request), principal.id
     )
+
+
+# The settlement console's sign-in (its own module) ------------------------------------
+
+router.include_router(console_sessions.router)

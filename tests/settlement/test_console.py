@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
+import aiohttp
 import httpx
 import pytest
 from textual.widgets import DataTable, Input, Static
+from textual_serve.download_manager import DownloadManager
 
 from points.calendar import previous_month
 from server import db
 from server.console import cli as settle_cli
+from server.console import serve
 from server.console.app import SettleApp
 from server.console.client import ConsoleError, SettleClient
+from server.console.signin import SignInScreen
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
 from tests.settlement.pilot import settle, until
+from tests.support.browser import served_console
 
 
 @pytest.fixture
@@ -131,20 +139,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) -> None:
+def test_the_console_is_served_to_a_browser_on_loopback() -> None:
     port = free_port()
-    token = tmp_path / "token"
-    token.write_text("mk_test\n")
-    command = [
-        sys.executable,
-        "-m",
-        "server.console.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--token-file",
-        str(token),
-    ]
+    command = [sys.executable, "-m", "server.console.cli", "serve", "--port", str(port)]
     served = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
@@ -157,14 +154,12 @@ def test_the_console_is_served_to_a_browser_on_loopback(tmp_path: pathlib.Path) 
                     raise
                 time.sleep(0.2)
         assert page.status_code == 200 and "精算コンソール" in page.text
+        assert f"ws://127.0.0.1:{port}/ws" in page.text
+        # A page of another site cannot open a console in the clerk's browser.
+        assert asyncio.run(handshake(f"ws://127.0.0.1:{port}/ws", "http://evil.example")) == 403
     finally:
         served.kill()
         served.wait()
-
-
-def test_the_console_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MYKEY_SETTLE_TOKEN", raising=False)
-    assert settle_cli.main(["--url", "http://127.0.0.1:9"]) == 2
 
 
 async def test_a_chamber_clerk_sees_the_names_precheck_and_accepts_before_the_file_is_saved(
@@ -194,3 +189,107 @@ async def test_a_chamber_clerk_sees_the_names_precheck_and_accepts_before_the_fi
         await pilot.press("z")
         await until(pilot, zengin_file.exists)
     assert zengin.read(zengin_file.read_bytes(), 2026).transfers[0].account.holder == "ｶ)ﾔﾏﾄﾍﾞ-ｶﾘ-"
+
+
+async def handshake(url: str, origin: str) -> int:
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.ws_connect(url, headers={"Origin": origin}):
+                return 101
+        except aiohttp.WSServerHandshakeError as refused:
+            return refused.status
+
+
+async def test_a_session_that_does_not_quit_when_its_tab_closes_is_killed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # textual-serve's AppService.stop only asks the process to quit and waits for it.
+    monkeypatch.setattr(serve, "STOP_GRACE_SECONDS", 0.5)
+    stubborn = [sys.executable, "-c", "print('__GANGLION__', flush=True); import time; time.sleep(60)"]
+
+    async def ignore(data: bytes | str) -> None:
+        pass
+
+    async def close() -> None:
+        pass
+
+    service = serve.SessionService(
+        stubborn, "192.0.2.1", write_bytes=ignore, write_str=ignore, close=close,
+        download_manager=DownloadManager(),
+    )  # fmt: skip
+    await service.start(80, 24)
+    assert service.pid is not None and os.kill(service.pid, 0) is None
+    await asyncio.wait_for(service.stop(), 5)
+    assert service._process is not None and service._process.returncode == -signal.SIGKILL
+
+
+def test_a_session_never_inherits_the_token_and_learns_the_browser_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MYKEY_SETTLE_TOKEN", "mk_secret")
+
+    async def nothing(*args: object) -> None:
+        pass
+
+    service = serve.SessionService(
+        ["true"], "192.0.2.1", write_bytes=nothing, write_str=nothing, close=nothing,
+        download_manager=DownloadManager(),
+    )  # fmt: skip
+    environment = service._build_environment()
+    assert "MYKEY_SETTLE_TOKEN" not in environment and environment[serve.REMOTE_ENV] == "192.0.2.1"
+
+
+def test_serve_takes_no_token_and_no_open_port_without_tls(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("mk_test\n")
+    assert settle_cli.main(["serve", "--token-file", str(token)]) == 2
+    assert settle_cli.main(["serve", "--token", "mk_test"]) == 2
+    assert "each browser signs in" in capsys.readouterr().err
+    assert settle_cli.main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "needs TLS" in capsys.readouterr().err
+    assert settle_cli.main(["serve", "--host", "0.0.0.0", "--tls-cert", str(token)]) == 2
+
+
+async def test_without_a_token_the_console_asks_for_one_and_shows_nothing_until_it_is_right(
+    month: Demo, tmp_path: pathlib.Path
+) -> None:
+    await sell(month, "yamato-bakery", "sato", 1200)
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber:
+        await chamber.post("/v1/periods/2026-11/close")
+    client = SettleClient("http://settle.test", transport=httpx.ASGITransport(app=month.app))
+    app = SettleApp(client, "2026-11", tmp_path, remote="192.0.2.9")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        await pilot.press("r", "a", "z")  # typed into the token field, never actions
+        app.screen.query_one("#token", Input).value = "mk_wrong"
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: "トークンが正しくない" in str(app.screen.query_one("#signin-status", Static).content),
+        )
+        assert app.claims == {} and not client.has_token
+        app.screen.query_one("#token", Input).value = month.tokens["tenri-cci"]
+        await pilot.press("enter")
+        await until(pilot, lambda: YAMATO in app.claims)
+        assert not isinstance(app.screen, SignInScreen) and "tenri-cci" in app.sub_title
+        await pilot.click("#signout")
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        assert app.claims == {} and app.query_one("#claims", DataTable).row_count == 0
+        assert not client.has_token
+
+
+async def test_a_session_ends_when_serve_is_killed() -> None:
+    with served_console("http://127.0.0.1:9") as console:
+        async with aiohttp.ClientSession() as http, http.ws_connect(console.url + "/ws") as websocket:
+            await websocket.receive(timeout=30)  # the console has started and drawn
+            pids = console.sessions()
+            assert len(pids) == 1
+            os.kill(console.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while pathlib.Path(f"/proc/{pids[0]}").exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not pathlib.Path(f"/proc/{pids[0]}").exists()
