@@ -118,6 +118,9 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "name_not_acceptable": (409, N_("This bank name cannot be accepted as proposed.")),
     "name_not_found": (404, N_("The pre-check has no such bank name finding.")),
     "unknown_payee": (404, N_("Unknown payee.")),
+    "signin_failed": (401, N_("The token is wrong or has been revoked.")),
+    "signin_paused": (429, N_("Too many failed sign-ins from this address: sign-in is paused.")),
+    "signin_role": (403, N_("This token cannot use the settlement console.")),
     "ranking_invalid": (422, N_("The ranking parameters are not valid.")),
 }
 
