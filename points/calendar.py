@@ -10,6 +10,9 @@ One rule, used by the counter, its journal, the server's ledger, settlement and 
   ``ends_on`` exclusive. Its names, ASCII digits only and matched as a whole string:
   ``2026-11`` (a month, the canonical form and the default), ``2026-11a`` / ``2026-11b`` (the
   1st to the 15th, the 16th to the month's end) and ``2026-W48`` (an ISO week, Monday first).
+- **Years 2000 to 2199** only: the scheme began in 2017, and a bound keeps every period's
+  arithmetic inside what ``datetime`` can hold (``9999-W52`` ends in year 10000; ``0001-01``
+  starts before year 1 in UTC), so a far-off name is refused rather than computed.
 - **The cutoff** of a period closed at some moment is the period's end (midnight Japan time
   after its last day) or the moment of closing, whichever is earlier: a sale accepted after the
   cutoff waits for the next close.
@@ -21,6 +24,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+#: The years a period may fall in (see the module docstring).
+FIRST_YEAR, LAST_YEAR = 2000, 2199
 
 #: Japan time. Every business date and period bound is taken here.
 JST = ZoneInfo("Asia/Tokyo")
@@ -146,7 +152,10 @@ def parse_period(text: str) -> Period:
         PeriodError: anything else, including full-width digits, a month 13, a week 54.
     """
     try:
-        if match := _MONTH.fullmatch(text):
+        match = _MONTH.fullmatch(text) or _WEEK.fullmatch(text)
+        if match is None or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+            raise PeriodError(f"not a period name: {text!r}")
+        if match.re is _MONTH:
             year, month, half = int(match[1]), int(match[2]), match[3]
             first = dt.date(year, month, 1)
             following = dt.date(year + month // 12, month % 12 + 1, 1)
@@ -155,7 +164,7 @@ def parse_period(text: str) -> Period:
             if half == "b":
                 return Period(text, dt.date(year, month, 16), following)
             return Period(text, first, following)
-        if match := _WEEK.fullmatch(text):
+        if match.re is _WEEK:
             monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
             return Period(text, monday, monday + dt.timedelta(days=7))
     except ValueError:

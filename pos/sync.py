@@ -104,6 +104,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "terminal_mode": (403, N_("This terminal's mode does not allow that.")),
     "bad_period": (422, N_("The period is not valid (YYYY-MM).")),
     "period_not_closed": (409, N_("This period is not closed yet.")),
+    "period_not_started": (409, N_("This period has not started yet, so it cannot be closed.")),
     "period_paid": (409, N_("This period is paid and cannot be reopened.")),
     "reason_required": (422, N_("Enter a reason.")),
     "claim_not_found": (404, N_("The server does not know this claim.")),

@@ -173,16 +173,26 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        # What reached the client: a status counts once the server took its start line. A
+        # response the HTTP layer refused (a bad header) is logged as sent with no answer (0).
+        status = 0
+        answering = False
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answering
             if message["type"] == "http.response.start":
+                answering = True
+                await send(message)
                 status = message["status"]
+                return
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
+        except BaseException:
+            if not answering:
+                status = 500  # the error middleware outside this one answers 500
+            raise
         finally:
             if log.isEnabledFor(logging.INFO):
                 state = scope.get("state") or {}

@@ -14,6 +14,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -297,7 +298,7 @@ def payout_zengin(
     return Response(
         data,
         media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": attachment(name)},
     )
 
 
@@ -393,8 +394,18 @@ def reconciliation(period: str, principal: Clerk, conn: Conn) -> dict[str, Any]:
 # Statements ---------------------------------------------------------------------------
 
 
+def attachment(name: str) -> str:
+    """A ``Content-Disposition`` for a download named ``name`` (RFC 6266, with RFC 5987 for non-ASCII).
+
+    The plain ``filename`` keeps only safe ASCII (others become ``_``); ``filename*`` carries the
+    name percent-encoded as UTF-8. No request text reaches the header as it was sent.
+    """
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def _csv(data: bytes, name: str) -> Response:
-    return Response(data, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(data, media_type=CSV, headers={"Content-Disposition": attachment(name)})
 
 
 @router.get(

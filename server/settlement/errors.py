@@ -12,6 +12,11 @@ from server.errors import ApiError
 CATALOG: dict[str, tuple[int, str, str]] = {
     "bad_period": (422, "期間の指定が正しくありません", "The period is not YYYY-MM, YYYY-MMa/b or YYYY-Www"),
     "period_not_closed": (409, "この期間はまだ締められていません", "This period is not closed yet"),
+    "period_not_started": (
+        409,
+        "この期間はまだ始まっていないため締められません",
+        "This period has not started yet",
+    ),
     "period_paid": (
         409,
         "支払承認済みの請求があるため再開できません",

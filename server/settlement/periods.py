@@ -75,6 +75,9 @@ def close(
     """
     store.ensure(conn)
     moment = now or utc_now()
+    if period.start > moment:
+        # A period not yet begun would freeze this month's claims under next month's name.
+        raise SettlementError("period_not_started", period.id)
     with atomic(conn):
         row = conn.execute(
             "SELECT state, low_water FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
