@@ -23,6 +23,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "同じIDで内容の違う取引が送られました",
         "This id was already used with a different body",
     ),
+    "operation_id_taken": (
+        409,
+        "このIDは別の種類の取引にすでに使われています",
+        "This id already names an operation of another kind",
+    ),
     # Programs, cards and points
     "unknown_program": (404, "ポイント事業が見つかりません", "Unknown program"),
     "program_not_accepted": (

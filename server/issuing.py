@@ -56,6 +56,13 @@ def _stored(conn: sqlite3.Connection, sql: str, key: tuple[str, ...], fingerprin
     return str(row[1])
 
 
+def _register(conn: sqlite3.Connection, kind: str, op_id: str, issuer: str, now: dt.datetime) -> None:
+    try:
+        ledger.register_operation(conn, kind, op_id, issuer, now)
+    except ledger.OperationIdTaken as error:
+        raise ApiError(error.code, str(error)) from None
+
+
 def _funding(conn: sqlite3.Connection, program: Program) -> int:
     return ledger.account(
         conn, "funding", ledger.funding_owner(program.funding.kind, program.funding.id), program.id
@@ -87,6 +94,7 @@ def issue_tickets(
     rule = program.award_rule
     if not isinstance(rule, PercentAward):
         raise ApiError("no_award_rule", program.id)
+    _register(conn, "ticket_issue", request.issue_id, principal.id, now)
     today = ledger.business_date(now)
     if request.card_key is not None:
         cards.check_eligible(conn, request.card_key, program, today)
@@ -239,6 +247,7 @@ def event_award(
         raise ApiError("no_award_rule", f"{program.id}: {request.kind}")
     today = ledger.business_date(now)
     cards.check_eligible(conn, request.card_key, program, today)
+    _register(conn, "award", request.award_id, principal.id, now)
     points = rule.points_for(request.kind)
     expires_on = program.expiry.expires_on(today)
     award = AwardLine(program_id=program.id, points=points, expires_on=expires_on)
@@ -271,6 +280,7 @@ def event_award(
             expires_on=expires_on,
             now=now,
             sale_id=request.award_id,
+            op_kind="award",
         )
     result = EventAwardResult(
         award_id=request.award_id,
@@ -306,6 +316,9 @@ def conversion(
         return stored
     today = ledger.business_date(now)
     cards.check_eligible(conn, request.card_key, program, today)
+    # A partner chooses its ids on its own: they are kept apart by the partner's id in front.
+    op_id = f"{principal.partner_id}:{request.conversion_id}"
+    _register(conn, "conversion", op_id, principal.partner_id, now)
     expires_on = program.expiry.expires_on(today)
     ledger.earn(
         conn,
@@ -316,7 +329,7 @@ def conversion(
         amount=request.points,
         expires_on=expires_on,
         now=now,
-        sale_id=f"{principal.partner_id}:{request.conversion_id}",
+        sale_id=op_id,
     )
     result = ConversionResult(
         conversion_id=request.conversion_id,

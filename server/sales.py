@@ -228,6 +228,8 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
     merchant_id = sale.principal.merchant_id
     assert merchant_id is not None
     sale_id = request.sale_id
+    # A sale id is the sale's alone: one that is a ticket issue's or an award's is refused here.
+    ledger.register_operation(conn, "sale", sale_id, merchant_id, now)
     if request.pin_proof is not None and any(
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
@@ -303,6 +305,7 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             now=now,
             sale_id=sale_id,
             merchant_id=merchant_id,
+            op_kind="sale",
         )
     balances = (
         [cards.balance_of(conn, request.card_key, p, today, account_id=a) for p, a in touched.items()]
@@ -413,7 +416,8 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         return str(row[3])
     if ledger.business_date(now).isoformat() != row[4]:
         raise ApiError("void_not_same_day", f"the sale is of {row[4]}")
-    originals = [t for t in ledger.transfers_of(conn, sale_id) if t.kind != "void"]
+    # Only this sale's own transfers: an operation of another kind never shares its id (one namespace).
+    originals = ledger.transfers_of(conn, sale_id, "sale")
     # Awards first: if their points were spent the void is refused before anything else moves.
     originals.sort(key=lambda t: (t.kind != "award", -t.id))
     try:
@@ -430,7 +434,7 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
     card_programs = [b.program_id for b in result.balances]
     card = conn.execute(
         "SELECT a.owner FROM transfers t JOIN accounts a ON a.id IN (t.debit_account_id, t.credit_account_id)"
-        " WHERE t.sale_id = ? AND a.kind = 'resident' LIMIT 1",
+        " WHERE t.sale_id = ? AND t.op_kind = 'sale' AND a.kind = 'resident' LIMIT 1",
         (sale_id,),
     ).fetchone()
     today = ledger.business_date(now)

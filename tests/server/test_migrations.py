@@ -16,8 +16,19 @@ from server import admin, db, ledger, schema
 from server.store import Store
 
 RELEASE_0_1 = pathlib.Path(__file__).parents[1] / "fixtures" / "release-0.1" / "server.db"
-#: What migrations 2 and 3 change on purpose; every other table must come through unchanged.
-CHANGED = {"admin_log", "settlement_log", "meta", "merchants", "chambers"}
+#: What migrations 2, 3 and 4 change on purpose; every other table must come through unchanged.
+CHANGED = {
+    "admin_log",
+    "settlement_log",
+    "meta",
+    "merchants",
+    "chambers",
+    "transfers",
+    "tickets",
+    "ticket_receipts",
+}
+#: Migration 4 adds a column at the end of these tables and keeps every row's other columns.
+GROWN = {"transfers", "tickets", "ticket_receipts"}
 CODES = {None: None, "ordinary": 1, "current": 2, "savings": 4}
 
 
@@ -81,6 +92,41 @@ def test_every_unchanged_table_keeps_every_row(old_db: pathlib.Path) -> None:
     for table in before.keys() - CHANGED:
         assert after[table] == before[table], table
     assert sum(len(before[t]) for t in before.keys() - CHANGED) > 50
+
+
+def test_tables_that_grew_a_column_keep_every_row(old_db: pathlib.Path) -> None:
+    before = rows(old_db)
+    open_with_today(old_db)
+    after = rows(old_db)
+    for table in GROWN:
+        assert [row[: len(before[table][0])] for row in after[table]] == before[table], table
+        assert all(len(row) == len(before[table][0]) + 1 for row in after[table]), table
+
+
+def test_existing_transfers_get_the_kind_of_their_operation(old_db: pathlib.Path) -> None:
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    kinds = dict(
+        conn.execute("SELECT kind, group_concat(DISTINCT op_kind) FROM transfers GROUP BY kind").fetchall()
+    )
+    assert kinds == {
+        "grant": "grant",
+        "issue_ticket": "ticket_issue",
+        "redeem_points": "sale",
+        "redeem_ticket": "sale",
+        "void": "void",
+    }
+    registered = dict(conn.execute("SELECT kind, COUNT(*) FROM operations GROUP BY kind").fetchall())
+    assert registered == {"sale": 4, "ticket_issue": 1}
+    conn.close()
+
+
+def test_existing_receipts_are_found_by_their_number_written_another_way(old_db: pathlib.Path) -> None:
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    receipt = conn.execute("SELECT merchant_id, receipt_no, date FROM ticket_receipts").fetchone()
+    assert tuple(receipt) == ("yamato-bakery", "101", "2026-11-01")
+    conn.close()
 
 
 def test_meta_loses_only_the_old_version_row(old_db: pathlib.Path) -> None:
