@@ -186,10 +186,19 @@ def add_principal(
 
 
 def revoke_tokens(conn: sqlite3.Connection, principal_id: str) -> int:
-    """Revoke every token of a principal; returns how many were live."""
+    """Revoke every token of a principal; returns how many were live.
+
+    Running servers, in any process, see the revocation on their next request: the counter
+    :data:`server.auth.REVOCATIONS` they read each time changes in the same transaction.
+    """
     cursor = conn.execute(
         "UPDATE tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
         (now_text(), principal_id),
+    )
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, '1')"
+        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (auth.REVOCATIONS,),
     )
     return cursor.rowcount
 
