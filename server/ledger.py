@@ -628,9 +628,10 @@ WITH moved AS (
     FROM transfers WHERE op_kind = 'sale' GROUP BY sale_id
 ), promised AS (
     SELECT sale_id,
-        (SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.points'))
-        || '/' || (SELECT COALESCE(SUM(json_extract(value, '$.value')), 0) FROM json_each(result, '$.tickets'))
-        || '/' || (SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.awards'))
+        (SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.points')) || '/'
+        || (SELECT COALESCE(SUM(json_extract(value, '$.value')), 0) FROM json_each(result, '$.tickets'))
+        || '/'
+        || (SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.awards'))
         AS sums
     FROM sales
 )
