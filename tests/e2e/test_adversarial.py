@@ -221,6 +221,8 @@ class TestStrictTypes:
             ("receipt_no", 1.0),
             ("offline", "false"),
             ("offline", 0),
+            ("terminal_time", 1_795_000_000),
+            ("totals", [{"rate": "10", "amount": 100}]),
         ],
     )
     async def test_a_sale_with_a_look_alike_value_is_refused(
