@@ -318,6 +318,8 @@ class ReceiptForTickets(WireModel):
     receipt_no: Annotated[str, Field(min_length=1, max_length=32)]
     date: IsoDate
     amount: PositiveAmount
+    #: The mykey-pos sale this receipt is (its QR code), checked against the server's sale.
+    sale_id: Ulid | None = None
 
 
 class TicketIssueRequest(WireModel):
@@ -349,11 +351,13 @@ class TicketIssueResult(WireModel):
 
 
 class TicketState(StrEnum):
-    """A ticket's life: issued, redeemed once, or past its last day."""
+    """A ticket's life: issued, redeemed once, past its last day, or cancelled with its receipt's sale."""
 
     ISSUED = "issued"
     REDEEMED = "redeemed"
     EXPIRED = "expired"
+    #: The sale whose receipt earned it was voided before it was used.
+    CANCELLED = "cancelled"
 
 
 class TicketStatus(WireModel):

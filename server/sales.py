@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from points import tickets as ticket_codes
 from points.programs import PercentAward, Program
 from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
-from server import cards, ledger
+from server import cards, ledger, receipts
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -263,7 +263,9 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             state = conn.execute("SELECT state FROM tickets WHERE serial = ?", (ticket.serial,)).fetchone()
             if state is None:
                 raise ApiError("ticket_invalid", f"ticket {ticket.human_serial} was never issued")
-            code = "ticket_expired" if state[0] == "expired" else "ticket_already_redeemed"
+            code = {"expired": "ticket_expired", "cancelled": "ticket_cancelled"}.get(
+                state[0], "ticket_already_redeemed"
+            )
             raise ApiError(code, ticket.human_serial)
         ledger.post(
             conn,
@@ -400,6 +402,8 @@ def record_refusal(
 def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: str, now: dt.datetime) -> str:
     """Reverse every transfer of a sale of the same (Japan) day and return the voided answer.
 
+    The unredeemed tickets its receipt earned at the ticket counter are cancelled with it.
+
     Voiding a voided sale returns the same answer again.
 
     Raises:
@@ -430,6 +434,8 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         " WHERE redeemed_sale_id = ? AND state = 'redeemed'",
         (sale_id,),
     )
+    # Tickets the counter gave for this sale's receipt go too, unless already redeemed.
+    receipts.cancel_tickets_of(conn, sale_id, now)
     result = SaleResult.model_validate_json(row[2])
     card_programs = [b.program_id for b in result.balances]
     card = conn.execute(
