@@ -181,6 +181,7 @@ class Store:
         self.reader = db.connect(self.path)
         # An older database is upgraded before anything reads it; a newer one is refused here.
         schema.upgrade(self.reader)
+        admin.seal_clear_ticket_key(self.reader)  # a release-0.1 database kept its key in the clear
         self.writer = Writer(self.path)
         self.signer: TicketSigner = admin.ticket_signer(self.reader)
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]

@@ -6,13 +6,14 @@ cash and tickets, a void, a ticket issue, a closed period). Each test works on a
 
 from __future__ import annotations
 
+import base64
 import pathlib
 import shutil
 import sqlite3
 
 import pytest
 
-from server import admin, db, ledger, schema
+from server import admin, db, keys, ledger, schema
 from server.store import Store
 
 RELEASE_0_1 = pathlib.Path(__file__).parents[1] / "fixtures" / "release-0.1" / "server.db"
@@ -132,7 +133,22 @@ def test_existing_receipts_are_found_by_their_number_written_another_way(old_db:
 def test_meta_loses_only_the_old_version_row(old_db: pathlib.Path) -> None:
     before = rows(old_db)["meta"]
     open_with_today(old_db)
-    assert rows(old_db)["meta"] == [row for row in before if row[0] != "schema_version"]
+    after = dict(rows(old_db)["meta"])
+    clear = dict(before)
+    assert after.keys() == clear.keys() - {"schema_version"}
+    assert {k: v for k, v in after.items() if k != keys.META_KEY} == {
+        k: v for k, v in clear.items() if k not in ("schema_version", keys.META_KEY)
+    }
+
+
+def test_the_clear_signing_key_is_sealed_with_a_key_file_beside_it(old_db: pathlib.Path) -> None:
+    clear = dict(rows(old_db)["meta"])[keys.META_KEY]
+    open_with_today(old_db)
+    sealed = dict(rows(old_db)["meta"])[keys.META_KEY]
+    assert keys.is_sealed(sealed) and clear not in sealed
+    assert base64.b64decode(clear) not in old_db.read_bytes()
+    kek = keys.kek_from_file(keys.default_key_file(old_db))
+    assert keys.unseal(sealed, kek) == base64.b64decode(clear)  # the same key: printed tickets still verify
 
 
 def test_both_logs_become_one_audit_log_in_time_order(old_db: pathlib.Path) -> None:
