@@ -47,10 +47,12 @@ def status(store: Store, principal: Principal, serial: int) -> TicketStatus:
     if found is None:
         raise ApiError("not_found", f"ticket {serial}")
     city = program(store, found.program_id).city
-    city_side = principal.merchant_id is None and principal.role in ("city", "terminal")
-    if city_side and city != principal.city_id:
+    if principal.role == "city" and city != principal.city_id:
         raise ApiError("not_found", f"ticket {serial}")
-    # Which shop took a ticket, and when, is its city's and that shop's business, no other shop's.
+    # Which shop took a ticket, and when, is its city's (and its desks') and that shop's business.
+    city_side = (
+        principal.merchant_id is None and principal.role in ("city", "terminal") and principal.city_id == city
+    )
     sees_redeemer = (
         principal.is_admin
         or city_side
