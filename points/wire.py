@@ -8,10 +8,10 @@ per tax rate only: item lines stay in the shop's own journal.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from points.money import Amount, PositiveAmount
 from points.programs import Program
@@ -23,6 +23,34 @@ Ulid = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 CardKey = Annotated[str, Field(pattern=r"^(jpki|uid):[0-9a-f]{64}$")]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 ShortText = Annotated[str, Field(max_length=200)]
+
+
+def _text_or_value(value: object) -> object:
+    # JSON carries dates and times as ISO 8601 text: a number (a Unix time) or a flag is refused.
+    if not isinstance(value, str | dt.date):
+        raise ValueError("a date or time is ISO 8601 text")
+    return value
+
+
+def _exact_int(value: object) -> object:
+    # An int enum's value is a JSON integer: "10", 10.0 and true are refused.
+    if type(value) is not int and not isinstance(value, IntEnum):
+        raise ValueError("an integer is a JSON number without a fraction")
+    return value
+
+
+# Strict on the wire, in both of pydantic's modes (the sale path validates the JSON bytes, other
+# endpoints the parsed body): no "1", 1.0 or true for an integer, no 0 or "false" for a flag.
+#: An integer field: a JSON integer only.
+StrictInt = Annotated[int, Field(strict=True)]
+#: A flag: a JSON ``true`` or ``false`` only.
+StrictBool = Annotated[bool, Field(strict=True)]
+#: A moment as ISO 8601 text (with its offset).
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_text_or_value)]
+#: A day as ISO 8601 text (``YYYY-MM-DD``).
+IsoDate = Annotated[dt.date, BeforeValidator(_text_or_value)]
+#: A tax rate (10 or 8) as a JSON integer.
+WireTaxRate = Annotated[TaxRate, BeforeValidator(_exact_int)]
 
 
 class WireModel(BaseModel):
@@ -85,7 +113,7 @@ class TerminalConfig(WireModel):
     #: Ticket public keys by key id, base64 of the raw 32-byte Ed25519 key.
     ticket_keys: dict[str, str]
     event: EventInfo | None = None
-    server_time: dt.datetime
+    server_time: IsoDateTime
 
 
 # Cards --------------------------------------------------------------------------------
@@ -101,7 +129,7 @@ class Lot(WireModel):
     """Points that expire together."""
 
     points: Amount
-    expires_on: dt.date
+    expires_on: IsoDate
 
 
 class Balance(WireModel):
@@ -116,7 +144,7 @@ class EligibilityTag(WireModel):
     """A tag the city set after checking papers at its desk (e.g. ``age65``), and until when."""
 
     tag: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
-    valid_until: dt.date
+    valid_until: IsoDate
 
 
 class CardLookup(WireModel):
@@ -141,7 +169,7 @@ class Challenge(WireModel):
 
     challenge_id: Ulid
     nonce: str  # base64, 32 random bytes
-    expires_at: dt.datetime
+    expires_at: IsoDateTime
 
 
 class PinProof(WireModel):
@@ -160,7 +188,7 @@ class PinProof(WireModel):
 class RateAmount(WireModel):
     """The tax-inclusive total of one tax rate on a sale, before points."""
 
-    rate: TaxRate
+    rate: WireTaxRate
     amount: Amount
 
 
@@ -181,8 +209,8 @@ class SaleRequest(WireModel):
     """One sale as the terminal sends it; ``sale_id`` is chosen by the terminal (idempotency key)."""
 
     sale_id: Ulid
-    terminal_time: dt.datetime
-    receipt_no: int = Field(ge=0, le=10**9)
+    terminal_time: IsoDateTime
+    receipt_no: StrictInt = Field(ge=0, le=10**9)
     card_key: CardKey | None = None
     totals: list[RateAmount] = Field(min_length=1, max_length=2)
     points: list[PointTender] = Field(default=[], max_length=16)
@@ -192,7 +220,7 @@ class SaleRequest(WireModel):
     award_programs: list[Ident] = Field(default=[], max_length=8)
     pin_proof: PinProof | None = None
     #: True when the sale was made while the server was unreachable.
-    offline: bool = False
+    offline: StrictBool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> SaleRequest:
@@ -220,13 +248,13 @@ class AwardLine(WireModel):
 
     program_id: Ident
     points: Amount
-    expires_on: dt.date | None = None
+    expires_on: IsoDate | None = None
 
 
 class RedeemedTicket(WireModel):
     """A ticket as the server took it: its value applied and any value lost (no change)."""
 
-    serial: int
+    serial: StrictInt
     program_id: Ident
     value: Amount
     applied: Amount
@@ -244,7 +272,7 @@ class SaleResult(WireModel):
 
     sale_id: Ulid
     status: SaleStatus
-    accepted_at: dt.datetime
+    accepted_at: IsoDateTime
     total: Amount
     points: list[PointTender] = []
     tickets: list[RedeemedTicket] = []
@@ -288,8 +316,10 @@ class ReceiptForTickets(WireModel):
 
     merchant_id: Ident
     receipt_no: Annotated[str, Field(min_length=1, max_length=32)]
-    date: dt.date
+    date: IsoDate
     amount: PositiveAmount
+    #: The mykey-pos sale this receipt is (its QR code), checked against the server's sale.
+    sale_id: Ulid | None = None
 
 
 class TicketIssueRequest(WireModel):
@@ -304,11 +334,11 @@ class TicketIssueRequest(WireModel):
 class IssuedTicket(WireModel):
     """A ticket as printed: the signed text for the QR code and the human serial."""
 
-    serial: int
+    serial: StrictInt
     human_serial: str
     program_id: Ident
     value: PositiveAmount
-    expires_on: dt.date
+    expires_on: IsoDate
     text: str
 
 
@@ -321,23 +351,25 @@ class TicketIssueResult(WireModel):
 
 
 class TicketState(StrEnum):
-    """A ticket's life: issued, redeemed once, or past its last day."""
+    """A ticket's life: issued, redeemed once, past its last day, or cancelled with its receipt's sale."""
 
     ISSUED = "issued"
     REDEEMED = "redeemed"
     EXPIRED = "expired"
+    #: The sale whose receipt earned it was voided before it was used.
+    CANCELLED = "cancelled"
 
 
 class TicketStatus(WireModel):
     """What the server knows of a ticket."""
 
-    serial: int
+    serial: StrictInt
     human_serial: str
     program_id: Ident
     value: Amount
-    expires_on: dt.date
+    expires_on: IsoDate
     state: TicketState
-    redeemed_at: dt.datetime | None = None
+    redeemed_at: IsoDateTime | None = None
     redeemed_by: str | None = None
     text: str | None = None
 
@@ -385,4 +417,4 @@ class Health(WireModel):
 
     status: Literal["ok"] = "ok"
     version: str
-    time: dt.datetime
+    time: IsoDateTime

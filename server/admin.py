@@ -20,9 +20,7 @@ from points.banking import AccountType, BankAccount
 from points.programs import Program
 from points.tickets import TicketSigner
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import audit, auth, db, ledger, schema
-
-_TICKET_KEY = "ticket_signing_key"
+from server import audit, auth, db, keys, ledger, schema
 
 
 def now_text() -> str:
@@ -34,30 +32,78 @@ def init(path: str | pathlib.Path) -> None:
     """Create the database at ``path`` (or complete a partial one) and its ticket issuing key.
 
     Running it again changes nothing: the schema is created only where missing and an existing
-    issuing key is kept (tickets already printed must stay verifiable).
+    issuing key is kept (tickets already printed must stay verifiable). The key is stored sealed
+    with a key-encryption key from outside the database (:mod:`server.keys`): ``<path>.key`` is
+    made beside it when neither ``MYKEY_KEY`` nor ``MYKEY_KEY_FILE`` is set.
     """
     conn = db.connect(path)
     try:
         schema.create(conn)
-        with db.atomic(conn):
-            if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_TICKET_KEY,)).fetchone() is None:
-                raw = Ed25519PrivateKey.generate().private_bytes(
-                    Encoding.Raw, PrivateFormat.Raw, NoEncryption()
-                )
+        if conn.execute("SELECT 1 FROM meta WHERE key = ?", (keys.META_KEY,)).fetchone() is None:
+            kek = keys.kek_for(keys.database_file(conn), create=True)
+            raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            with db.atomic(conn):
                 conn.execute(
-                    "INSERT INTO meta(key, value) VALUES (?, ?)",
-                    (_TICKET_KEY, base64.b64encode(raw).decode()),
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                    (keys.META_KEY, keys.seal(raw, kek)),
                 )
+        seal_clear_ticket_key(conn)
     finally:
         conn.close()
 
 
+def seal_clear_ticket_key(conn: sqlite3.Connection) -> bool:
+    """Seal a ticket-signing key stored in the clear (release 0.1); returns whether it had to.
+
+    The clear bytes are overwritten on disk (``secure_delete``), not just unlinked from the row.
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (keys.META_KEY,)).fetchone()
+    if row is None or keys.is_sealed(row[0]):
+        return False
+    kek = keys.kek_for(keys.database_file(conn), create=True)
+    conn.execute("PRAGMA secure_delete=ON")
+    try:
+        with db.atomic(conn):
+            stored = conn.execute("SELECT value FROM meta WHERE key = ?", (keys.META_KEY,)).fetchone()[0]
+            if keys.is_sealed(stored):
+                return False  # another process sealed it meanwhile
+            raw = base64.b64decode(stored)
+            conn.execute("UPDATE meta SET value = ? WHERE key = ?", (keys.seal(raw, kek), keys.META_KEY))
+    finally:
+        conn.execute("PRAGMA secure_delete=OFF")
+    return True
+
+
 def ticket_signer(conn: sqlite3.Connection) -> TicketSigner:
-    """The server's ticket issuing key (made by :func:`init`)."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_TICKET_KEY,)).fetchone()
+    """The server's ticket issuing key (made by :func:`init`), unsealed with the key-encryption key.
+
+    Raises:
+        RuntimeError: no key (``mykey-server init`` was not run).
+        server.keys.KeyUnavailable: the key-encryption key is missing or another one.
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (keys.META_KEY,)).fetchone()
     if row is None:
         raise RuntimeError("the database has no ticket issuing key: run `mykey-server init`")
-    return TicketSigner(Ed25519PrivateKey.from_private_bytes(base64.b64decode(row[0])))
+    stored = str(row[0])
+    if keys.is_sealed(stored):
+        raw = keys.unseal(stored, keys.kek_for(keys.database_file(conn)))
+    else:
+        raw = base64.b64decode(stored)  # release 0.1, until :func:`seal_clear_ticket_key` runs
+    return TicketSigner(Ed25519PrivateKey.from_private_bytes(raw))
+
+
+def rewrap_ticket_key(conn: sqlite3.Connection, new_kek: bytes) -> str:
+    """Seal the ticket-signing key with ``new_kek`` instead of the current one; returns the new KEK's id.
+
+    Runs in its own transaction; the signing key (and so every printed ticket) stays the same.
+    """
+    old_kek = keys.kek_for(keys.database_file(conn))
+    with db.atomic(conn):
+        stored = conn.execute("SELECT value FROM meta WHERE key = ?", (keys.META_KEY,)).fetchone()[0]
+        raw = keys.unseal(stored, old_kek) if keys.is_sealed(stored) else base64.b64decode(stored)
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?", (keys.seal(raw, new_kek), keys.META_KEY))
+        log(conn, "cli", "key rewrap", keys.kek_id(new_kek))
+    return keys.kek_id(new_kek)
 
 
 #: The command line's name for :func:`server.audit.append` (an act and what it was done to).
@@ -186,10 +232,19 @@ def add_principal(
 
 
 def revoke_tokens(conn: sqlite3.Connection, principal_id: str) -> int:
-    """Revoke every token of a principal; returns how many were live."""
+    """Revoke every token of a principal; returns how many were live.
+
+    Running servers, in any process, see the revocation on their next request: the counter
+    :data:`server.auth.REVOCATIONS` they read each time changes in the same transaction.
+    """
     cursor = conn.execute(
         "UPDATE tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
         (now_text(), principal_id),
+    )
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, '1')"
+        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (auth.REVOCATIONS,),
     )
     return cursor.rowcount
 

@@ -18,6 +18,7 @@ and then check that it owns what it touches (:meth:`Principal.owns_merchant` and
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,13 @@ from fastapi import Request
 from fastapi.security import HTTPBearer
 
 from server.errors import ApiError
+
+#: The ``meta`` key of the revocation counter: bumped by every revocation, read on every request.
+REVOCATIONS = "tokens_revoked"
+#: ``Authorization: Bearer <token>`` and nothing else: the scheme in any case (RFC 7235 §2.1 says
+#: it is case-insensitive), exactly one space, the token in RFC 6750's ``b64token`` characters,
+#: no whitespace before or after. A header of any other shape is ``unauthorized``, never tidied up.
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)")
 
 Role = Literal["terminal", "merchant", "chamber", "city", "partner", "admin"]
 ROLES: tuple[Role, ...] = ("terminal", "merchant", "chamber", "city", "partner", "admin")
@@ -118,13 +126,13 @@ def principal_of(request: Request) -> Principal:
     """The principal of the request's ``Authorization: Bearer`` token (noted for the access log).
 
     Raises:
-        ApiError: ``unauthorized`` when the token is missing, unknown or revoked.
+        ApiError: ``unauthorized`` when the header is missing or of another shape
+            (:data:`_BEARER`), or its token unknown or revoked.
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    match = _BEARER.fullmatch(request.headers.get("authorization", ""))
+    if match is None:
         raise ApiError("unauthorized")
-    principal: Principal | None = request.app.state.store.principal(token.strip())
+    principal: Principal | None = request.app.state.store.principal(match[1])
     if principal is None:
         raise ApiError("unauthorized")
     request.scope.setdefault("state", {})["principal"] = principal.id

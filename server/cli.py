@@ -102,6 +102,16 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     revoke = with_db(token.add_parser("revoke", help="revoke every token of a principal"))
     revoke.add_argument("--id", required=True)
 
+    key_verb = verbs.add_parser("key", help="the ticket-signing key's key-encryption key: rewrap")
+    key_verb.set_defaults(run=_key)
+    key = key_verb.add_subparsers(dest="action", required=True)
+    rewrap = with_db(
+        key.add_parser("rewrap", help="seal the ticket-signing key with a new key-encryption key (rotation)")
+    )
+    rewrap.add_argument(
+        "--to", type=pathlib.Path, required=True, help="the new key file (made if it does not exist)"
+    )
+
     check = with_db(
         verbs.add_parser("check", help="recompute balances from transfers; exit 1 on any difference")
     )
@@ -247,6 +257,22 @@ def _demo(args: argparse.Namespace) -> int:
 
     tokens = demo.build(args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca])
     print(f"demo data in {args.dir}: mykey.db, tokens.json ({len(tokens)} principals), cards.json")
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    from server import keys
+
+    new_kek = keys.kek_from_file(args.to) if args.to.exists() else keys.write_kek_file(args.to)
+    conn = db.connect(args.db)
+    try:
+        kek_id = admin.rewrap_ticket_key(conn, new_kek)
+    finally:
+        conn.close()
+    print(
+        f"the ticket-signing key is now sealed with {kek_id} ({args.to}): set {keys.ENV_KEY_FILE}={args.to}"
+        f" (or {keys.ENV_KEY}) for every server process, then destroy the old key"
+    )
     return 0
 
 

@@ -23,6 +23,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "同じIDで内容の違う取引が送られました",
         "This id was already used with a different body",
     ),
+    "operation_id_taken": (
+        409,
+        "このIDは別の種類の取引にすでに使われています",
+        "This id already names an operation of another kind",
+    ),
     # Programs, cards and points
     "unknown_program": (404, "ポイント事業が見つかりません", "Unknown program"),
     "program_not_accepted": (
@@ -73,6 +78,27 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         409,
         "このレシートはすでに券と交換されています",
         "This receipt was already exchanged for tickets",
+    ),
+    "receipt_sale_voided": (
+        409,
+        "このレシートの取引は取り消されています",
+        "The sale on this receipt was voided",
+    ),
+    "receipt_mismatch": (
+        409,
+        "レシートの内容がサーバーの取引と一致しません",
+        "The receipt does not match the sale the server holds",
+    ),
+    "receipt_sale_unknown": (404, "このレシートの取引が見つかりません", "The server holds no such sale"),
+    "tickets_would_be_expired": (
+        409,
+        "有効期限が過ぎた券は発行できません",
+        "The program's tickets would already be past their last day",
+    ),
+    "ticket_cancelled": (
+        409,
+        "この券は取り消されています",
+        "This ticket was cancelled: the sale on its receipt was voided",
     ),
     "unknown_merchant": (404, "店舗が見つかりません", "Unknown merchant"),
     # Voids, awards and conversions

@@ -26,7 +26,7 @@ from points.wire import (
     TicketState,
     TicketStatus,
 )
-from server import cards, ledger
+from server import cards, ledger, receipts
 from server.auth import Principal
 from server.errors import ApiError
 
@@ -38,6 +38,13 @@ def _stored(conn: sqlite3.Connection, sql: str, key: tuple[str, ...], fingerprin
     if row[0] != fingerprint:
         raise ApiError("idempotency_mismatch", "/".join(key))
     return str(row[1])
+
+
+def _register(conn: sqlite3.Connection, kind: str, op_id: str, issuer: str, now: dt.datetime) -> None:
+    try:
+        ledger.register_operation(conn, kind, op_id, issuer, now)
+    except ledger.OperationIdTaken as error:
+        raise ApiError(error.code, str(error)) from None
 
 
 def _funding(conn: sqlite3.Connection, program: Program) -> int:
@@ -57,8 +64,13 @@ def issue_tickets(
 ) -> str:
     """Issue tickets for receipts under the program's percent rule (each receipt counted once).
 
+    Receipt numbers are compared normalised, and a receipt of a mykey-pos sale is checked against
+    it (:mod:`server.receipts`).
+
     Raises:
-        ApiError: ``no_award_rule``, ``unknown_merchant``, ``receipt_already_used``.
+        ApiError: ``no_award_rule``, ``tickets_would_be_expired``, ``unknown_merchant``,
+            ``receipt_already_used``, ``receipt_sale_unknown``, ``receipt_sale_voided``,
+            ``receipt_mismatch``.
     """
     stored = _stored(
         conn,
@@ -71,18 +83,27 @@ def issue_tickets(
     rule = program.award_rule
     if not isinstance(rule, PercentAward):
         raise ApiError("no_award_rule", program.id)
+    _register(conn, "ticket_issue", request.issue_id, principal.id, now)
     today = ledger.business_date(now)
+    expires_on = program.expiry.expires_on(today)
+    if expires_on < today:  # a program with a fixed last day that has passed
+        raise ApiError("tickets_would_be_expired", f"{program.id} tickets expire on {expires_on.isoformat()}")
     if request.card_key is not None:
         cards.check_eligible(conn, request.card_key, program, today)
     total = 0
     receipt_rows = []
+    # Tickets earned by a mykey-pos receipt are that sale's (its void cancels them); the rest in one lot.
+    batches: dict[str | None, int] = {None: 0}
     for receipt in request.receipts:
         if conn.execute("SELECT 1 FROM merchants WHERE id = ?", (receipt.merchant_id,)).fetchone() is None:
             raise ApiError("unknown_merchant", receipt.merchant_id)
+        receipt_no = receipts.normal_receipt_no(receipt.receipt_no)
+        sale_id = receipts.sale_of_receipt(conn, receipt, receipt_no)
         points = rule.points_for(receipt.amount)
         total += points
+        batches[sale_id] = batches.get(sale_id, 0) + points
         receipt_rows.append(
-            (receipt.merchant_id, receipt.receipt_no, receipt.date.isoformat(), receipt.amount, points)
+            (receipt.merchant_id, receipt_no, receipt.date.isoformat(), receipt.amount, points, sale_id)
         )
     conn.execute(
         "INSERT INTO ticket_issues(issue_id, program_id, principal_id, request_hash, points, result,"
@@ -90,26 +111,26 @@ def issue_tickets(
         " VALUES (?, ?, ?, ?, ?, '', ?)",
         (request.issue_id, program.id, principal.id, fingerprint, total, ledger.iso(now)),
     )
-    for merchant_id, receipt_no, day, amount, points in receipt_rows:
+    for merchant_id, receipt_no, day, amount, points, sale_id in receipt_rows:
         try:
             conn.execute(
-                "INSERT INTO ticket_receipts(merchant_id, receipt_no, date, issue_id, amount, points)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (merchant_id, receipt_no, day, request.issue_id, amount, points),
+                "INSERT INTO ticket_receipts(merchant_id, receipt_no, date, issue_id, amount, points,"
+                " sale_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (merchant_id, receipt_no, day, request.issue_id, amount, points, sale_id),
             )
         except sqlite3.IntegrityError:
             raise ApiError("receipt_already_used", f"{merchant_id} {receipt_no} {day}") from None
-    expires_on = program.expiry.expires_on(today)
     issued: list[IssuedTicket] = []
     funding = _funding(conn, program)
     outstanding = ledger.account(conn, "tickets", "outstanding", program.id)
-    for value in split_into_tickets(total, rule.unit) if total else []:
+    faces = [(sale_id, value) for sale_id, points in batches.items() for value in _faces(points, rule.unit)]
+    for sale_id, value in faces:
         serial = new_serial(conn)
         text = signer.issue(serial, program.id, value, expires_on)
         conn.execute(
             "INSERT INTO tickets(serial, program_id, value, expires_on, key_id, issue_id, text, state,"
-            " created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'issued', ?)",
+            " created_at, receipt_sale_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?)",
             (
                 serial,
                 program.id,
@@ -119,6 +140,7 @@ def issue_tickets(
                 request.issue_id,
                 text,
                 ledger.iso(now),
+                sale_id,
             ),
         )
         ledger.post(
@@ -145,6 +167,10 @@ def issue_tickets(
     text = TicketIssueResult(issue_id=request.issue_id, points=total, tickets=issued).model_dump_json()
     conn.execute("UPDATE ticket_issues SET result = ? WHERE issue_id = ?", (text, request.issue_id))
     return text
+
+
+def _faces(points: int, unit: int) -> list[int]:
+    return split_into_tickets(points, unit) if points else []
 
 
 def new_serial(conn: sqlite3.Connection) -> int:
@@ -223,6 +249,7 @@ def event_award(
         raise ApiError("no_award_rule", f"{program.id}: {request.kind}")
     today = ledger.business_date(now)
     cards.check_eligible(conn, request.card_key, program, today)
+    _register(conn, "award", request.award_id, principal.id, now)
     points = rule.points_for(request.kind)
     expires_on = program.expiry.expires_on(today)
     award = AwardLine(program_id=program.id, points=points, expires_on=expires_on)
@@ -255,6 +282,7 @@ def event_award(
             expires_on=expires_on,
             now=now,
             sale_id=request.award_id,
+            op_kind="award",
         )
     result = EventAwardResult(
         award_id=request.award_id,
@@ -290,6 +318,9 @@ def conversion(
         return stored
     today = ledger.business_date(now)
     cards.check_eligible(conn, request.card_key, program, today)
+    # A partner chooses its ids on its own: they are kept apart by the partner's id in front.
+    op_id = f"{principal.partner_id}:{request.conversion_id}"
+    _register(conn, "conversion", op_id, principal.partner_id, now)
     expires_on = program.expiry.expires_on(today)
     ledger.earn(
         conn,
@@ -300,7 +331,7 @@ def conversion(
         amount=request.points,
         expires_on=expires_on,
         now=now,
-        sale_id=f"{principal.partner_id}:{request.conversion_id}",
+        sale_id=op_id,
     )
     result = ConversionResult(
         conversion_id=request.conversion_id,

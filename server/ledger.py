@@ -23,15 +23,19 @@ Transfer kinds: ``redeem_points`` (resident → merchant), ``redeem_ticket`` (ti
 ``award`` (funding → resident, from a sale or an event), ``conversion`` (partner funding →
 resident), ``issue_ticket`` (funding → tickets), ``exchange`` (resident → tickets, points
 swapped for vouchers), ``expiry`` (resident or tickets → funding), ``grant`` (funding → resident,
-demo balances and admin grants), ``void`` (the reverse of a sale's transfer, same sale id).
+demo balances and admin grants), ``void`` (the reverse of a transfer of the same operation id:
+a sale's, by its void; a ticket issue's, by a ticket cancel).
 
 Tables and columns (DDL in :mod:`server.schema`'s migrations; times UTC ISO text, dates ``YYYY-MM-DD``):
 
 - ``accounts(id, kind, owner, program_id, balance, floor_zero, created_at)``
 - ``transfers(id, kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,
-  amount, created_at, reverses_id, ticket_serial)`` — ``sale_id`` holds the operation's id: the
-  sale id for ``redeem_*``/``award``/``void`` of a sale, else the award, conversion or ticket
-  issue id; ``merchant_id`` is the shop for sale transfers, else NULL
+  amount, created_at, reverses_id, ticket_serial, op_kind)`` — every transfer is part of one
+  operation: ``op_kind`` is its kind (:data:`OPERATION_TRANSFERS`) and ``sale_id`` its id (the sale
+  id for a sale and its void, else the award, ``partner:conversion`` or ticket issue id,
+  ``expiry:<date>``; NULL for grants); ``merchant_id`` is the shop for sale transfers, else NULL
+- ``operations(id, kind, issuer, created_at)`` — every id a client chose (sales, ticket issues,
+  awards, conversions, exchange runs), once: one namespace, so an id never names two kinds
 - ``lots(id, account_id, transfer_id, points, remaining, expires_on, created_at)`` — points that
   expire together; spent earliest-expiring first
 - ``lot_draws(transfer_id, lot_id, points)`` — which lots a spending transfer drew from (a void
@@ -58,11 +62,14 @@ Tables and columns (DDL in :mod:`server.schema`'s migrations; times UTC ISO text
   terminal_id, merchant_id, chamber_id, city_id, partner_id, created_at)``;
   ``tokens(token_hash, principal_id, created_at, revoked_at)``
 - ``tickets(serial, program_id, value, expires_on, key_id, issue_id, text, state,
-  redeemed_sale_id, redeemed_by, redeemed_at, created_at)``; ``ticket_issues(issue_id,
-  program_id, principal_id, request_hash, points, result, created_at)``;
-  ``ticket_receipts(merchant_id, receipt_no, date, issue_id, amount, points)``
+  redeemed_sale_id, redeemed_by, redeemed_at, created_at, receipt_sale_id)`` — ``state`` is
+  ``issued``, ``redeemed``, ``expired`` or ``cancelled`` (the mykey-pos sale ``receipt_sale_id``
+  whose receipt earned it was voided); ``ticket_issues(issue_id, program_id, principal_id,
+  request_hash, points, result, created_at)``; ``ticket_receipts(merchant_id, receipt_no, date,
+  issue_id, amount, points, sale_id)`` — ``receipt_no`` normalised (:func:`server.issuing.normal_receipt_no`)
 - ``event_awards(award_id, card_key, program_id, event_id, kind, points, principal_id,
-  request_hash, result, created_at)``; ``conversions(partner_id, conversion_id, card_key,
+  request_hash, result, created_at)`` — once per (program, event, card);
+  ``conversions(partner_id, conversion_id, card_key,
   program_id, points, request_hash, result, created_at)``
 - ``challenges(challenge_id, nonce, terminal_id, created_at, expires_at, used_at,
   used_by_sale)``; ``eligibility(card_key, city_id, tag, valid_until, set_by, set_at)``;
@@ -107,6 +114,12 @@ class AwardSpent(LedgerError):
     """A void would take back awarded points the resident has already spent."""
 
     code = "award_spent"
+
+
+class OperationIdTaken(LedgerError):
+    """An operation id already names an operation of another kind (a sale id that is a ticket issue's)."""
+
+    code = "operation_id_taken"
 
 
 # Times --------------------------------------------------------------------------------
@@ -159,6 +172,60 @@ def balance(conn: sqlite3.Connection, account_id: int) -> int:
     return 0 if row is None else int(row[0])
 
 
+# Operations ---------------------------------------------------------------------------
+
+#: Each operation kind and the transfer kinds its transfers may have (:func:`check` holds them to it).
+#: ``void`` and ``ticket_cancel`` reverse transfers of the operation of the same id named in
+#: :data:`REVERSES`; ``return`` and ``payout`` are reserved (no transfers yet).
+OPERATION_TRANSFERS: dict[str, frozenset[str]] = {
+    "sale": frozenset({"redeem_points", "redeem_ticket", "award"}),
+    "void": frozenset({"void"}),
+    "return": frozenset(),
+    "ticket_issue": frozenset({"issue_ticket"}),
+    "ticket_cancel": frozenset({"void"}),
+    "award": frozenset({"award"}),
+    "conversion": frozenset({"conversion"}),
+    "exchange": frozenset({"exchange"}),
+    "expiry": frozenset({"expiry"}),
+    "grant": frozenset({"grant"}),
+    "payout": frozenset(),
+}
+#: The operation whose transfers a reversing operation of the same id takes back.
+REVERSES = {"void": "sale", "ticket_cancel": "ticket_issue"}
+#: Operations whose ids clients choose: registered once in ``operations`` (one namespace).
+REGISTERED = ("sale", "return", "ticket_issue", "award", "conversion", "exchange", "payout")
+# The one transfer kind that two operations make (a sale's purchase award, an event's award) must be
+# told which; every other transfer kind belongs to one operation kind.
+_OPERATION_OF = {
+    transfer_kind: op_kind
+    for op_kind, kinds in OPERATION_TRANSFERS.items()
+    if op_kind != "ticket_cancel"
+    for transfer_kind in kinds
+    if transfer_kind != "award"
+}
+
+
+def register_operation(
+    conn: sqlite3.Connection, kind: str, op_id: str, issuer: str, now: dt.datetime
+) -> None:
+    """Claim ``op_id`` for an operation of ``kind`` by ``issuer`` (inside the operation's transaction).
+
+    Ids chosen by clients share one namespace: the same id with the same kind is the caller's
+    retry (its own table answers it before this is reached), with another kind a refusal.
+
+    Raises:
+        OperationIdTaken: ``op_id`` names an operation of another kind.
+    """
+    assert kind in REGISTERED, kind
+    row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
+    if row is not None and row[0] != kind:
+        raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
+    conn.execute(
+        "INSERT OR IGNORE INTO operations(id, kind, issuer, created_at) VALUES (?, ?, ?, ?)",
+        (op_id, kind, issuer, iso(now)),
+    )
+
+
 # Transfers ----------------------------------------------------------------------------
 
 
@@ -177,6 +244,7 @@ class Transfer:
     created_at: str
     reverses_id: int | None = None
     ticket_serial: int | None = None
+    op_kind: str | None = None
 
 
 def post(
@@ -192,18 +260,23 @@ def post(
     merchant_id: str | None = None,
     reverses_id: int | None = None,
     ticket_serial: int | None = None,
+    op_kind: str | None = None,
 ) -> int:
     """Append a transfer of ``amount`` from ``debit`` to ``credit`` and update both balances.
 
     Must run inside a transaction (:func:`server.db.atomic`): the transfer and the two balance
-    updates stand or fall together.
+    updates stand or fall together. ``sale_id`` is the operation's id and ``op_kind`` its kind
+    (by default the one operation kind that makes transfers of ``kind``; an ``award`` must say).
 
     Raises:
         InsufficientPoints: the debit account is floor-zero and would go below zero.
-        ValueError: a non-positive or non-int amount.
+        ValueError: a non-positive or non-int amount, or an operation kind that does not make ``kind``.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError(f"a transfer amount is a positive int, got {amount!r}")
+    op_kind = op_kind or _OPERATION_OF.get(kind)
+    if op_kind is None or kind not in OPERATION_TRANSFERS.get(op_kind, ()):
+        raise ValueError(f"a {kind} transfer is not part of a {op_kind} operation")
     try:
         conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, debit))
     except sqlite3.IntegrityError:
@@ -211,19 +284,32 @@ def post(
     conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, credit))
     cursor = conn.execute(
         "INSERT INTO transfers(kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,"
-        " amount, created_at, reverses_id, ticket_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, sale_id, merchant_id, program_id, debit, credit, amount, iso(now), reverses_id, ticket_serial),
+        " amount, created_at, reverses_id, ticket_serial, op_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            kind,
+            sale_id,
+            merchant_id,
+            program_id,
+            debit,
+            credit,
+            amount,
+            iso(now),
+            reverses_id,
+            ticket_serial,
+            op_kind,
+        ),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
 
 
-def transfers_of(conn: sqlite3.Connection, sale_id: str) -> list[Transfer]:
-    """Every transfer recorded under an operation id, oldest first."""
+def transfers_of(conn: sqlite3.Connection, sale_id: str, op_kind: str = "sale") -> list[Transfer]:
+    """Every transfer of the operation (``op_kind``, ``sale_id``), oldest first."""
     rows = conn.execute(
         "SELECT id, kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id, amount,"
-        " created_at, reverses_id, ticket_serial FROM transfers WHERE sale_id = ? ORDER BY id",
-        (sale_id,),
+        " created_at, reverses_id, ticket_serial, op_kind FROM transfers WHERE sale_id = ? AND op_kind = ?"
+        " ORDER BY id",
+        (sale_id, op_kind),
     ).fetchall()
     return [Transfer(*tuple(row)) for row in rows]
 
@@ -301,6 +387,7 @@ def spend(
     now: dt.datetime,
     sale_id: str | None = None,
     merchant_id: str | None = None,
+    op_kind: str | None = None,
 ) -> int:
     """Move points out of a resident account, drawing its lots: the transfer and the draws together."""
     transfer_id = post(
@@ -313,6 +400,7 @@ def spend(
         now=now,
         sale_id=sale_id,
         merchant_id=merchant_id,
+        op_kind=op_kind,
     )
     draw_lots(conn, resident, transfer_id, amount, business_date(now))
     return transfer_id
@@ -330,6 +418,7 @@ def earn(
     now: dt.datetime,
     sale_id: str | None = None,
     merchant_id: str | None = None,
+    op_kind: str | None = None,
 ) -> int:
     """Move points into a resident account as a new lot expiring on ``expires_on``."""
     transfer_id = post(
@@ -342,17 +431,24 @@ def earn(
         now=now,
         sale_id=sale_id,
         merchant_id=merchant_id,
+        op_kind=op_kind,
     )
     add_lot(conn, resident, transfer_id, amount, expires_on, now)
     return transfer_id
 
 
-def reverse(conn: sqlite3.Connection, original: Transfer, now: dt.datetime) -> int:
+def reverse(conn: sqlite3.Connection, original: Transfer, now: dt.datetime, op_kind: str = "void") -> int:
     """Post the reverse of ``original`` (kind ``void``), restoring lots it drew and removing lots it made.
+
+    The reverse belongs to the operation ``op_kind`` of the same id (``void`` takes back a sale's
+    transfers, ``ticket_cancel`` a ticket issue's).
 
     Raises:
         AwardSpent: ``original`` credited a lot that has since been (partly) spent.
+        ValueError: ``original`` is not a transfer of the operation ``op_kind`` reverses.
     """
+    if original.op_kind != REVERSES[op_kind]:
+        raise ValueError(f"a {op_kind} reverses {REVERSES[op_kind]} transfers, not {original.op_kind}")
     made = conn.execute(
         "SELECT id, points, remaining FROM lots WHERE transfer_id = ?", (original.id,)
     ).fetchall()
@@ -377,6 +473,7 @@ def reverse(conn: sqlite3.Connection, original: Transfer, now: dt.datetime) -> i
             merchant_id=original.merchant_id,
             reverses_id=original.id,
             ticket_serial=original.ticket_serial,
+            op_kind=op_kind,
         )
     except InsufficientPoints:
         raise AwardSpent("the points this sale awarded have been spent") from None
@@ -420,6 +517,7 @@ def expire(conn: sqlite3.Connection, today: dt.date, now: dt.datetime) -> Expiry
             credit=funders[program_id],
             amount=remaining,
             now=now,
+            sale_id=f"expiry:{today.isoformat()}",
         )
         conn.execute("UPDATE lots SET remaining = 0 WHERE id = ?", (lot_id,))
         conn.execute(
@@ -443,6 +541,7 @@ def expire(conn: sqlite3.Connection, today: dt.date, now: dt.datetime) -> Expiry
             credit=funders[program_id],
             amount=value,
             now=now,
+            sale_id=f"expiry:{today.isoformat()}",
             ticket_serial=serial,
         )
         conn.execute("UPDATE tickets SET state = 'expired' WHERE serial = ?", (serial,))
@@ -505,4 +604,109 @@ def check(conn: sqlite3.Connection) -> list[str]:
         problems.append(f"balances sum to {total}, not 0")
     for account_id in sorted(set(computed) - known):
         problems.append(f"transfers name account {account_id}, which does not exist")
+    problems.extend(operation_problems(conn))
+    return problems
+
+
+# A sale's answer (``sales.result``) against its transfers: points redeemed, tickets' face values,
+# points awarded. One pass over the sales and one grouped pass over their transfers.
+_SALE_SUMS = """
+WITH moved AS (
+    SELECT sale_id,
+        SUM(CASE kind WHEN 'redeem_points' THEN amount ELSE 0 END) || '/'
+        || SUM(CASE kind WHEN 'redeem_ticket' THEN amount ELSE 0 END) || '/'
+        || SUM(CASE kind WHEN 'award' THEN amount ELSE 0 END) AS sums
+    FROM transfers WHERE op_kind = 'sale' GROUP BY sale_id
+), promised AS (
+    SELECT sale_id,
+        (SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.points')) || '/'
+        || (SELECT COALESCE(SUM(json_extract(value, '$.value')), 0) FROM json_each(result, '$.tickets'))
+        || '/'
+        || (SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.awards'))
+        AS sums
+    FROM sales
+)
+SELECT p.sale_id, p.sums, COALESCE(m.sums, '0/0/0') FROM promised p LEFT JOIN moved m ON m.sale_id = p.sale_id
+WHERE p.sums != COALESCE(m.sums, '0/0/0') ORDER BY p.sale_id
+"""
+
+
+def operation_problems(conn: sqlite3.Connection) -> list[str]:
+    """Each operation's transfers belong to it and balance (empty: consistent).
+
+    Checks: every transfer names an operation kind that makes its kind, and an id where clients
+    choose one; that id is registered for that kind; a sale's transfers are its merchant's; a
+    reverse takes back one transfer of the operation of the same id, exactly; a voided sale's
+    transfers are all reversed and an accepted sale's none; a sale's transfers move what its
+    answer says (points, tickets, awards); a ticket issue's transfers are its
+    tickets' values and add up to its points; an award's and a conversion's to theirs.
+    """
+    problems: list[str] = []
+    for op_kind, kind, count in conn.execute(
+        "SELECT op_kind, kind, COUNT(*) FROM transfers GROUP BY op_kind, kind ORDER BY 1, 2"
+    ):
+        if kind not in OPERATION_TRANSFERS.get(op_kind, ()):
+            problems.append(f"{count} {kind} transfers are part of a {op_kind} operation, which makes none")
+    registered = ", ".join(f"'{k}'" for k in (*REGISTERED, *REVERSES))
+    bases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REVERSES.items())
+    for transfer_id, op_kind, op_id, found in conn.execute(
+        f"SELECT t.id, t.op_kind, t.sale_id, o.kind FROM transfers t"
+        f" LEFT JOIN operations o ON o.id = t.sale_id"
+        f" WHERE t.op_kind IN ({registered})"
+        f" AND (o.kind IS NULL OR o.kind != CASE t.op_kind {bases} ELSE t.op_kind END) ORDER BY t.id"
+    ):
+        problems.append(f"transfer {transfer_id} of {op_kind} {op_id}: that id is registered as {found}")
+    for transfer_id, op_id, merchant_id, owner in conn.execute(
+        "SELECT t.id, t.sale_id, t.merchant_id, s.merchant_id FROM transfers t"
+        " JOIN sales s ON s.sale_id = t.sale_id"
+        " WHERE t.op_kind IN ('sale', 'void') AND t.merchant_id IS NOT s.merchant_id ORDER BY t.id"
+    ):
+        problems.append(f"transfer {transfer_id} of sale {op_id} is {merchant_id}'s, the sale {owner}'s")
+    for transfer_id, op_kind, op_id in conn.execute(
+        f"SELECT v.id, v.op_kind, v.sale_id FROM transfers v LEFT JOIN transfers o ON o.id = v.reverses_id"
+        f" WHERE v.kind = 'void' AND (o.id IS NULL OR o.sale_id IS NOT v.sale_id"
+        f" OR o.op_kind IS NOT CASE v.op_kind {bases} END OR o.kind = 'void' OR o.amount != v.amount"
+        f" OR o.program_id != v.program_id OR o.debit_account_id != v.credit_account_id"
+        f" OR o.credit_account_id != v.debit_account_id) ORDER BY v.id"
+    ):
+        problems.append(f"transfer {transfer_id} ({op_kind} {op_id}) does not reverse a transfer of its own")
+    for original, count in conn.execute(
+        "SELECT reverses_id, COUNT(*) FROM transfers WHERE reverses_id IS NOT NULL GROUP BY reverses_id"
+        " HAVING COUNT(*) > 1"
+    ):
+        problems.append(f"transfer {original} is reversed {count} times")
+    for op_id, status, left in conn.execute(
+        "SELECT s.sale_id, s.status, COUNT(t.id) FROM sales s JOIN transfers t ON t.sale_id = s.sale_id"
+        " AND t.op_kind = 'sale' WHERE (s.status = 'voided') = NOT EXISTS"
+        " (SELECT 1 FROM transfers v WHERE v.reverses_id = t.id) GROUP BY s.sale_id ORDER BY s.sale_id"
+    ):
+        state = "not reversed" if status == "voided" else "reversed"
+        problems.append(f"sale {op_id} is {status} but {left} of its transfers are {state}")
+    for op_id, promised, moved in conn.execute(_SALE_SUMS):
+        problems.append(
+            f"sale {op_id} answered points/tickets/awards {promised} but its transfers move {moved}"
+        )
+    sums = (
+        ("ticket issue", "ticket_issues", "issue_id", "ticket_issue"),
+        ("award", "event_awards", "award_id", "award"),
+        ("conversion", "conversions", "partner_id || ':' || conversion_id", "conversion"),
+    )
+    for label, table, key, op_kind in sums:
+        for op_id, points, moved in conn.execute(
+            f"SELECT r.op_id, r.points, COALESCE(SUM(t.amount), 0)"
+            f" FROM (SELECT {key} AS op_id, points FROM {table}) r"
+            f" LEFT JOIN transfers t ON t.sale_id = r.op_id AND t.op_kind = ? GROUP BY r.op_id"
+            f" HAVING COALESCE(SUM(t.amount), 0) != r.points ORDER BY r.op_id",
+            (op_kind,),
+        ):
+            problems.append(f"{label} {op_id} is of {points} points but its transfers move {moved}")
+    for transfer_id, op_id, serial in conn.execute(
+        "SELECT t.id, t.sale_id, t.ticket_serial FROM transfers t"
+        " LEFT JOIN tickets k ON k.serial = t.ticket_serial"
+        " WHERE t.op_kind = 'ticket_issue' AND (k.serial IS NULL OR k.issue_id IS NOT t.sale_id"
+        " OR k.value != t.amount) ORDER BY t.id"
+    ):
+        problems.append(
+            f"transfer {transfer_id} of ticket issue {op_id} names ticket {serial}, not one of its own"
+        )
     return problems

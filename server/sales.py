@@ -28,7 +28,7 @@ from points.calendar import business_date
 from points.programs import PercentAward, Program
 from points.tender import TenderError, TicketOffer, cover, gives_change
 from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
-from server import cards, ledger
+from server import cards, ledger, receipts
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -230,6 +230,8 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
     merchant_id = sale.principal.merchant_id
     assert merchant_id is not None
     sale_id = request.sale_id
+    # A sale id is the sale's alone: one that is a ticket issue's or an award's is refused here.
+    ledger.register_operation(conn, "sale", sale_id, merchant_id, now)
     if request.pin_proof is not None and any(
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
@@ -263,7 +265,9 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             state = conn.execute("SELECT state FROM tickets WHERE serial = ?", (ticket.serial,)).fetchone()
             if state is None:
                 raise ApiError("ticket_invalid", f"ticket {ticket.human_serial} was never issued")
-            code = "ticket_expired" if state[0] == "expired" else "ticket_already_redeemed"
+            code = {"expired": "ticket_expired", "cancelled": "ticket_cancelled"}.get(
+                state[0], "ticket_already_redeemed"
+            )
             raise ApiError(code, ticket.human_serial)
         ledger.post(
             conn,
@@ -305,6 +309,7 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             now=now,
             sale_id=sale_id,
             merchant_id=merchant_id,
+            op_kind="sale",
         )
     balances = (
         [cards.balance_of(conn, request.card_key, p, today, account_id=a) for p, a in touched.items()]
@@ -399,6 +404,8 @@ def record_refusal(
 def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: str, now: dt.datetime) -> str:
     """Reverse every transfer of a sale of the same (Japan) day and return the voided answer.
 
+    The unredeemed tickets its receipt earned at the ticket counter are cancelled with it.
+
     Voiding a voided sale returns the same answer again.
 
     Raises:
@@ -415,7 +422,8 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         return str(row[3])
     if ledger.business_date(now).isoformat() != row[4]:
         raise ApiError("void_not_same_day", f"the sale is of {row[4]}")
-    originals = [t for t in ledger.transfers_of(conn, sale_id) if t.kind != "void"]
+    # Only this sale's own transfers: an operation of another kind never shares its id (one namespace).
+    originals = ledger.transfers_of(conn, sale_id, "sale")
     # Awards first: if their points were spent the void is refused before anything else moves.
     originals.sort(key=lambda t: (t.kind != "award", -t.id))
     try:
@@ -428,11 +436,13 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         " WHERE redeemed_sale_id = ? AND state = 'redeemed'",
         (sale_id,),
     )
+    # Tickets the counter gave for this sale's receipt go too, unless already redeemed.
+    receipts.cancel_tickets_of(conn, sale_id, now)
     result = SaleResult.model_validate_json(row[2])
     card_programs = [b.program_id for b in result.balances]
     card = conn.execute(
         "SELECT a.owner FROM transfers t JOIN accounts a ON a.id IN (t.debit_account_id, t.credit_account_id)"
-        " WHERE t.sale_id = ? AND a.kind = 'resident' LIMIT 1",
+        " WHERE t.sale_id = ? AND t.op_kind = 'sale' AND a.kind = 'resident' LIMIT 1",
         (sale_id,),
     ).fetchone()
     today = ledger.business_date(now)

@@ -456,11 +456,94 @@ INSERT INTO merchants SELECT id, name, address, phone, invoice_number, category,
 DROP TABLE merchants_v2;
 """
 
+# One namespace for operation ids (issue 12, finding 1). Every transfer names the kind of the
+# operation it belongs to (``op_kind``) beside its id (``sale_id``), and ``operations`` holds each
+# id a client chose, once, with its kind: a sale id that is a ticket issue's id is refused, and a
+# void reverses only transfers of its own sale. Existing transfers get their kind from what they
+# are (an award with a shop is a sale's, without one an event's); existing ids are registered
+# oldest first. Event awards are once per (program, event, card), not per (card, event): two
+# cities may both have a ``summer-festival``. Tickets can be cancelled (the sale whose receipt
+# earned them was voided) and remember that sale; a receipt brought to the counter remembers the
+# mykey-pos sale it is, and receipt numbers are stored normalised (``0000101`` is ``101``).
+_OPERATION_KINDS = """
+ALTER TABLE transfers ADD COLUMN op_kind TEXT CHECK (op_kind IN ('sale', 'void', 'return', 'ticket_issue',
+    'ticket_cancel', 'award', 'conversion', 'exchange', 'expiry', 'grant', 'payout'));
+UPDATE transfers SET op_kind = CASE kind
+    WHEN 'redeem_points' THEN 'sale' WHEN 'redeem_ticket' THEN 'sale' WHEN 'void' THEN 'void'
+    WHEN 'award' THEN CASE WHEN merchant_id IS NULL THEN 'award' ELSE 'sale' END
+    WHEN 'issue_ticket' THEN 'ticket_issue' WHEN 'conversion' THEN 'conversion'
+    WHEN 'exchange' THEN 'exchange' WHEN 'expiry' THEN 'expiry' WHEN 'grant' THEN 'grant' END;
+CREATE INDEX transfers_reverses ON transfers(reverses_id) WHERE reverses_id IS NOT NULL;
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('sale', 'return', 'ticket_issue', 'award', 'conversion', 'exchange',
+                                       'payout')),
+    issuer TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+INSERT OR IGNORE INTO operations(id, kind, issuer, created_at)
+    SELECT sale_id, 'sale', merchant_id, accepted_at FROM sales ORDER BY accepted_at, rowid;
+INSERT OR IGNORE INTO operations(id, kind, issuer, created_at)
+    SELECT issue_id, 'ticket_issue', principal_id, created_at FROM ticket_issues ORDER BY created_at, rowid;
+INSERT OR IGNORE INTO operations(id, kind, issuer, created_at)
+    SELECT award_id, 'award', principal_id, created_at FROM event_awards ORDER BY created_at, rowid;
+INSERT OR IGNORE INTO operations(id, kind, issuer, created_at)
+    SELECT partner_id || ':' || conversion_id, 'conversion', partner_id, created_at FROM conversions
+    ORDER BY created_at, rowid;
+INSERT OR IGNORE INTO operations(id, kind, issuer, created_at)
+    SELECT run_id, 'exchange', program_id, created_at FROM ranking_runs ORDER BY created_at, rowid;
+CREATE TABLE event_awards_v4 AS SELECT * FROM event_awards;
+DROP TABLE event_awards;
+CREATE TABLE event_awards (
+    award_id TEXT PRIMARY KEY,
+    card_key TEXT NOT NULL,
+    program_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    principal_id TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (program_id, event_id, card_key)
+);
+INSERT INTO event_awards SELECT * FROM event_awards_v4 ORDER BY rowid;
+DROP TABLE event_awards_v4;
+CREATE TABLE tickets_v4 AS SELECT * FROM tickets;
+DROP TABLE tickets;
+CREATE TABLE tickets (
+    serial INTEGER PRIMARY KEY,
+    program_id TEXT NOT NULL REFERENCES programs(id),
+    value INTEGER NOT NULL CHECK (value > 0),
+    expires_on TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('issued', 'redeemed', 'expired', 'cancelled')),
+    redeemed_sale_id TEXT,
+    redeemed_by TEXT,
+    redeemed_at TEXT,
+    created_at TEXT NOT NULL,
+    receipt_sale_id TEXT
+);
+INSERT INTO tickets(serial, program_id, value, expires_on, key_id, issue_id, text, state, redeemed_sale_id,
+    redeemed_by, redeemed_at, created_at)
+    SELECT serial, program_id, value, expires_on, key_id, issue_id, text, state, redeemed_sale_id,
+    redeemed_by, redeemed_at, created_at FROM tickets_v4 ORDER BY rowid;
+DROP TABLE tickets_v4;
+CREATE INDEX tickets_receipt_sale ON tickets(receipt_sale_id) WHERE receipt_sale_id IS NOT NULL;
+ALTER TABLE ticket_receipts ADD COLUMN sale_id TEXT;
+CREATE UNIQUE INDEX ticket_receipts_sale ON ticket_receipts(sale_id) WHERE sale_id IS NOT NULL;
+UPDATE OR IGNORE ticket_receipts SET receipt_no = COALESCE(NULLIF(ltrim(receipt_no, '0'), ''), '0')
+    WHERE receipt_no != '' AND receipt_no NOT GLOB '*[^0-9]*';
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "release 0.1: ledger, sales, tickets, settlement", _RELEASE_0_1),
     Migration(2, "one audit log for administration and settlement", _ONE_AUDIT_LOG),
     Migration(3, "bank account types stored as their Zengin code", _ACCOUNT_TYPE_CODES, rebuilds=True),
+    Migration(4, "one namespace of operation ids; awards per program; cancellable tickets", _OPERATION_KINDS),
 )
 
 #: The version this code writes and reads (``PRAGMA user_version``).

@@ -41,7 +41,8 @@ T = TypeVar("T")
 #: The most jobs one commit carries; bounds a group's latency when the queue is long.
 MAX_GROUP = 256
 #: How long cached tokens and programs are trusted before being read again (seconds): an admin
-#: change made from the command line in another process takes effect within this time.
+#: change made from the command line in another process takes effect within this time (a
+#: token's revocation at once: :meth:`Store.principal`).
 CACHE_SECONDS = 2.0
 #: How long a flush may hold up the event loop waiting for another process's write lock (ms):
 #: long enough for another worker's group commit, short enough not to stall requests.
@@ -180,11 +181,13 @@ class Store:
         self.reader = db.connect(self.path)
         # An older database is upgraded before anything reads it; a newer one is refused here.
         schema.upgrade(self.reader)
+        admin.seal_clear_ticket_key(self.reader)  # a release-0.1 database kept its key in the clear
         self.writer = Writer(self.path)
         self.signer: TicketSigner = admin.ticket_signer(self.reader)
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]
         self.trust_anchors: list[x509.Certificate] = [x509.load_pem_x509_certificate(p) for p in pems]
         self._tokens: dict[str, tuple[float, auth.Principal | None]] = {}
+        self._tokens_revocations: str | None = None
         self._merchants: dict[str, tuple[float, Merchant | None]] = {}
         self._programs: dict[str, Program] = {}
         self._programs_read = 0.0
@@ -199,8 +202,17 @@ class Store:
         return await self.writer.submit(job)
 
     def principal(self, token: str) -> auth.Principal | None:
-        """The principal of a bearer token (cached for :data:`CACHE_SECONDS`)."""
+        """The principal of a bearer token (cached for :data:`CACHE_SECONDS`, but never past a revocation).
+
+        Every revocation, from any process, bumps a counter in ``meta``
+        (:func:`server.admin.revoke_tokens`); it is read on every call (one primary-key lookup,
+        a few microseconds against a sale's millisecond), and a new value empties the cache.
+        """
         now = time.monotonic()
+        revocations = self._revocations()
+        if revocations != self._tokens_revocations:
+            self._tokens.clear()
+            self._tokens_revocations = revocations
         cached = self._tokens.get(token)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
@@ -209,6 +221,10 @@ class Store:
             self._tokens.clear()
         self._tokens[token] = (now, principal)
         return principal
+
+    def _revocations(self) -> str | None:
+        row = self.reader.execute("SELECT value FROM meta WHERE key = ?", (auth.REVOCATIONS,)).fetchone()
+        return None if row is None else str(row[0])
 
     def programs(self) -> dict[str, Program]:
         """Every program by id (re-read at most every :data:`CACHE_SECONDS`, so CLI changes show)."""

@@ -14,14 +14,19 @@ async def award(store: Store, principal: Principal, body: EventAwardRequest) -> 
     """Award the event's points to the card; returns the answer text (the stored one on a retry).
 
     Raises:
-        ApiError: another city's program, a station set up for another event, a second award.
+        ApiError: another city's program, a station set up for another event or kind, a second award.
     """
     found = city_program(store, principal, body.program_id)
     if principal.role == "terminal":
         assert principal.terminal_id is not None
         event = store.terminal_event(principal.terminal_id)
-        if event is not None and (event.event_id, event.program_id) != (body.event_id, body.program_id):
-            raise ApiError("forbidden", "this award station is set up for another event")
+        # The station's set-up decides the kind too: a volunteer event's station cannot award a walk rally.
+        if event is not None and (event.event_id, event.program_id, event.kind) != (
+            body.event_id,
+            body.program_id,
+            body.kind,
+        ):
+            raise ApiError("forbidden", "this award station is set up for another event or kind")
     fingerprint = sales.request_hash(principal.id, body)
     now = store.clock()
     return await store.write(lambda conn: issuing.event_award(conn, principal, body, found, fingerprint, now))

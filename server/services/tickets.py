@@ -31,6 +31,8 @@ def status(store: Store, principal: Principal, serial: int) -> TicketStatus:
     only for a ticket it can still take, so a torn QR code's printed serial can be typed in
     (serials are random: typing one means holding the ticket).
 
+    Who redeemed it (the shop, the time) is shown to its city and to the shop that redeemed it only.
+
     Raises:
         ApiError: ``not_found``, also for another city's ticket.
     """
@@ -44,6 +46,18 @@ def status(store: Store, principal: Principal, serial: int) -> TicketStatus:
     )
     if found is None:
         raise ApiError("not_found", f"ticket {serial}")
-    if principal.role == "city" and program(store, found.program_id).city != principal.city_id:
+    city = program(store, found.program_id).city
+    if principal.role == "city" and city != principal.city_id:
         raise ApiError("not_found", f"ticket {serial}")
+    # Which shop took a ticket, and when, is its city's (and its desks') and that shop's business.
+    city_side = (
+        principal.merchant_id is None and principal.role in ("city", "terminal") and principal.city_id == city
+    )
+    sees_redeemer = (
+        principal.is_admin
+        or city_side
+        or (principal.merchant_id is not None and principal.merchant_id == found.redeemed_by)
+    )
+    if not sees_redeemer:
+        found = found.model_copy(update={"redeemed_by": None, "redeemed_at": None})
     return found

@@ -79,6 +79,7 @@ def run(
         if stored is not None:
             return {**json.loads(stored[0]), "repeated": True}
         today = ledger.business_date(now)
+        ledger.register_operation(conn, "exchange", run_id, program.id, now)
         expires_on = program.expiry.expires_on(today)
         outstanding = ledger.account(conn, "tickets", "outstanding", program.id)
         holders = conn.execute(_TOP, (program.id, threshold, top_k)).fetchall()

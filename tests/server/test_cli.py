@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from server import admin, auth, cli, db, ledger
+from server import admin, auth, cli, db, keys, ledger
 from server.settlement import cli as settlement_cli
 from tests.server.conftest import Demo
 
@@ -29,6 +29,23 @@ def test_init_is_idempotent_and_keeps_the_ticket_key(tmp_path: pathlib.Path) -> 
     key = admin.ticket_signer(db.connect(path)).key_id
     assert cli.main(["init", "--db", str(path)]) == 0
     assert admin.ticket_signer(db.connect(path)).key_id == key
+
+
+def test_the_ticket_key_is_sealed_and_rewrapped_with_a_new_key_file(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    path = tmp_path / "sealed.db"
+    assert cli.main(["init", "--db", str(path)]) == 0
+    assert keys.default_key_file(path).exists()
+    key = admin.ticket_signer(db.connect(path)).key_id
+    new_file = tmp_path / "elsewhere" / "kek"
+    new_file.parent.mkdir()
+    assert cli.main(["key", "rewrap", "--db", str(path), "--to", str(new_file)]) == 0
+    assert "MYKEY_KEY_FILE" in capsys.readouterr().out
+    with pytest.raises(keys.KeyUnavailable, match="sealed with"):
+        admin.ticket_signer(db.connect(path))  # the old key file no longer opens it
+    monkeypatch.setenv("MYKEY_KEY_FILE", str(new_file))
+    assert admin.ticket_signer(db.connect(path)).key_id == key  # the same signing key
 
 
 def test_admin_verbs_set_up_a_city_from_nothing(tmp_path: pathlib.Path, capsys) -> None:

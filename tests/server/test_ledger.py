@@ -25,6 +25,8 @@ def conn(tmp_path: pathlib.Path) -> sqlite3.Connection:
             " fee_share_permille, definition, created_at, updated_at)"
             " VALUES ('p', 'tenri', 'city', 'tenri', 'payment', 'city_direct', 0, '{}', 'x', 'x')"
         )
+        for sale_id in ("S1", "S2"):  # the sales the tests' transfers are part of
+            ledger.register_operation(connection, "sale", sale_id, "shop", NOW)
     return connection
 
 
@@ -55,7 +57,7 @@ def test_transfers_keep_the_ledger_summing_to_zero(conn: sqlite3.Connection) -> 
         funding, resident, merchant = accounts(conn)
         ledger.earn(
             conn,
-            kind="award",
+            kind="grant",
             program_id="p",
             debit=funding,
             resident=resident,
@@ -87,7 +89,7 @@ def test_a_resident_never_goes_below_zero(conn: sqlite3.Connection) -> None:
         funding, resident, merchant = accounts(conn)
         ledger.earn(
             conn,
-            kind="award",
+            kind="grant",
             program_id="p",
             debit=funding,
             resident=resident,
@@ -117,7 +119,7 @@ def test_lots_are_spent_earliest_expiring_first(conn: sqlite3.Connection) -> Non
         early = TODAY + dt.timedelta(days=10)
         ledger.earn(
             conn,
-            kind="award",
+            kind="grant",
             program_id="p",
             debit=funding,
             resident=resident,
@@ -127,7 +129,7 @@ def test_lots_are_spent_earliest_expiring_first(conn: sqlite3.Connection) -> Non
         )
         ledger.earn(
             conn,
-            kind="award",
+            kind="grant",
             program_id="p",
             debit=funding,
             resident=resident,
@@ -153,7 +155,7 @@ def test_expired_lots_cannot_be_spent_and_expiry_returns_them(conn: sqlite3.Conn
         funding, resident, merchant = accounts(conn)
         ledger.earn(
             conn,
-            kind="award",
+            kind="grant",
             program_id="p",
             debit=funding,
             resident=resident,
@@ -207,6 +209,7 @@ def test_reversal_restores_drawn_lots_and_refuses_spent_awards(conn: sqlite3.Con
             expires_on=TODAY,
             now=NOW,
             sale_id="S1",
+            op_kind="sale",
         )
     with db.atomic(conn):
         ledger.spend(

@@ -6,18 +6,30 @@ cash and tickets, a void, a ticket issue, a closed period). Each test works on a
 
 from __future__ import annotations
 
+import base64
 import pathlib
 import shutil
 import sqlite3
 
 import pytest
 
-from server import admin, db, ledger, schema
+from server import admin, db, keys, ledger, schema
 from server.store import Store
 
 RELEASE_0_1 = pathlib.Path(__file__).parents[1] / "fixtures" / "release-0.1" / "server.db"
-#: What migrations 2 and 3 change on purpose; every other table must come through unchanged.
-CHANGED = {"admin_log", "settlement_log", "meta", "merchants", "chambers"}
+#: What migrations 2, 3 and 4 change on purpose; every other table must come through unchanged.
+CHANGED = {
+    "admin_log",
+    "settlement_log",
+    "meta",
+    "merchants",
+    "chambers",
+    "transfers",
+    "tickets",
+    "ticket_receipts",
+}
+#: Migration 4 adds a column at the end of these tables and keeps every row's other columns.
+GROWN = {"transfers", "tickets", "ticket_receipts"}
 CODES = {None: None, "ordinary": 1, "current": 2, "savings": 4}
 
 
@@ -83,10 +95,60 @@ def test_every_unchanged_table_keeps_every_row(old_db: pathlib.Path) -> None:
     assert sum(len(before[t]) for t in before.keys() - CHANGED) > 50
 
 
+def test_tables_that_grew_a_column_keep_every_row(old_db: pathlib.Path) -> None:
+    before = rows(old_db)
+    open_with_today(old_db)
+    after = rows(old_db)
+    for table in GROWN:
+        assert [row[: len(before[table][0])] for row in after[table]] == before[table], table
+        assert all(len(row) == len(before[table][0]) + 1 for row in after[table]), table
+
+
+def test_existing_transfers_get_the_kind_of_their_operation(old_db: pathlib.Path) -> None:
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    kinds = dict(
+        conn.execute("SELECT kind, group_concat(DISTINCT op_kind) FROM transfers GROUP BY kind").fetchall()
+    )
+    assert kinds == {
+        "grant": "grant",
+        "issue_ticket": "ticket_issue",
+        "redeem_points": "sale",
+        "redeem_ticket": "sale",
+        "void": "void",
+    }
+    registered = dict(conn.execute("SELECT kind, COUNT(*) FROM operations GROUP BY kind").fetchall())
+    assert registered == {"sale": 4, "ticket_issue": 1}
+    conn.close()
+
+
+def test_existing_receipts_are_found_by_their_number_written_another_way(old_db: pathlib.Path) -> None:
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    receipt = conn.execute("SELECT merchant_id, receipt_no, date FROM ticket_receipts").fetchone()
+    assert tuple(receipt) == ("yamato-bakery", "101", "2026-11-01")
+    conn.close()
+
+
 def test_meta_loses_only_the_old_version_row(old_db: pathlib.Path) -> None:
     before = rows(old_db)["meta"]
     open_with_today(old_db)
-    assert rows(old_db)["meta"] == [row for row in before if row[0] != "schema_version"]
+    after = dict(rows(old_db)["meta"])
+    clear = dict(before)
+    assert after.keys() == clear.keys() - {"schema_version"}
+    assert {k: v for k, v in after.items() if k != keys.META_KEY} == {
+        k: v for k, v in clear.items() if k not in ("schema_version", keys.META_KEY)
+    }
+
+
+def test_the_clear_signing_key_is_sealed_with_a_key_file_beside_it(old_db: pathlib.Path) -> None:
+    clear = dict(rows(old_db)["meta"])[keys.META_KEY]
+    open_with_today(old_db)
+    sealed = dict(rows(old_db)["meta"])[keys.META_KEY]
+    assert keys.is_sealed(sealed) and clear not in sealed
+    assert base64.b64decode(clear) not in old_db.read_bytes()
+    kek = keys.kek_from_file(keys.default_key_file(old_db))
+    assert keys.unseal(sealed, kek) == base64.b64decode(clear)  # the same key: printed tickets still verify
 
 
 def test_both_logs_become_one_audit_log_in_time_order(old_db: pathlib.Path) -> None:

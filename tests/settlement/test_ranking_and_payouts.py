@@ -40,7 +40,7 @@ def walkers(books: Books, balances: list[int]) -> list[int]:
         for number, points in enumerate(balances):
             resident = ledger.account(books.conn, "resident", f"uid:{number:064x}", BUNGO.id)
             ledger.earn(
-                books.conn, kind="award", program_id=BUNGO.id, debit=funding, resident=resident,
+                books.conn, kind="grant", program_id=BUNGO.id, debit=funding, resident=resident,
                 amount=points, expires_on=dt.date(2027, 6, 30), now=NOV,
             )  # fmt: skip
             ids.append(resident)
