@@ -123,6 +123,15 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "signin_paused": (429, N_("Too many failed sign-ins from this address: sign-in is paused.")),
     "signin_role": (403, N_("This token cannot use the settlement console.")),
     "ranking_invalid": (422, N_("The ranking parameters are not valid.")),
+    "operation_id_taken": (
+        409,
+        N_("This id already names another kind of operation. Update the terminal software."),
+    ),
+    "receipt_mismatch": (409, N_("The receipt does not match the sale the server holds.")),
+    "receipt_sale_unknown": (404, N_("The server holds no sale for this receipt.")),
+    "receipt_sale_voided": (409, N_("The sale on this receipt was voided.")),
+    "ticket_cancelled": (409, N_("This ticket was cancelled: the sale on its receipt was voided.")),
+    "tickets_would_be_expired": (409, N_("These tickets would already be past their last day.")),
 }
 
 

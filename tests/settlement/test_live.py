@@ -17,10 +17,12 @@ import httpx
 from textual.widgets import Static
 from ulid import ULID
 
+from points import calendar
+from server import db
 from server.console.app import SettleApp
 from server.console.client import SettleClient
 from server.ledger import JST
-from server.settlement import zengin
+from server.settlement import periods, zengin
 from tests.settlement.pilot import until
 from tests.support.server import RunningServer, running_server
 
@@ -84,8 +86,9 @@ async def test_close_approve_and_pay_against_a_live_server(tmp_path: pathlib.Pat
             recon = city.get(f"/v1/reconciliation/{month}").json()
             assert recon["balanced"] and recon["net_to_pay"] == 1300
         with srv.client("tenri-cci") as chamber:
-            late = chamber.post(f"/v1/periods/{following}/close").json()
-            assert late["gross"] == 300 and late["claims"] == 1
+            # The late sale waits for next month's close, which cannot happen before next month begins.
+            early = chamber.post(f"/v1/periods/{following}/close")
+            assert (early.status_code, early.json()["code"]) == (409, "period_not_started")
             again = chamber.post(f"/v1/periods/{month}/close").json()
             assert again["already_closed"] and again["gross"] == 1300
         with httpx.Client(base_url=srv.url) as anonymous:
@@ -122,8 +125,15 @@ def test_closing_while_shops_keep_selling_counts_every_sale_once(tmp_path: pathl
             stop.set()
             for worker in workers:
                 worker.join()
-        with srv.client("tenri-cci") as chamber:
-            second = chamber.post(f"/v1/periods/{following}/close").json()
+        # Next month cannot be closed before it begins: close it as the chamber would on its
+        # first day, through the server's own close on the same database.
+        next_period = calendar.parse_period(following)
+        conn = db.connect(srv.db_path)
+        try:
+            closed = periods.close(conn, "tenri-cci", next_period, "tenri-cci", now=next_period.start)
+        finally:
+            conn.close()
+        second = {"gross": closed.gross}
         # Each sale redeemed 1 point: the two periods together hold every sale exactly once.
         assert first["gross"] > 0 and second["gross"] > 0
         assert first["gross"] + second["gross"] == len(made)
