@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from points.money import format_points
 from points.wire import CardLookup
-from pos.i18n import _, language
+from pos.i18n import _, explain, language
 from pos.screens.base import CardRead, PosScreen
 from pos.sync import SyncError
 
@@ -68,7 +68,7 @@ class BalanceScreen(PosScreen):
             return
         outcome = await self.blocking(self.pos.counter.balance_slip, self.lookup)
         if outcome.error is not None:
-            self.say(outcome.error.message(language()), error=True)
+            self.say(explain(outcome.error), error=True)
         else:
             self.say(_("Balance slip printed."))
 

@@ -38,16 +38,23 @@ class EndOfDayScreen(PosScreen):
         report = receipts.end_of_day(counter.config, counter.today(), today, unsynced)
         lang = language()
         rows = [
-            f"{_('Sales')}  {report.sales.count}  {format_yen(report.sales.amount)}",
-            f"{_('Voids')}  {report.voids.count}  {format_yen(report.voids.amount)}",
-            f"{_('Cash')}  {format_yen(report.cash.amount - report.change)}",
+            "{label}  {n}  {amount}".format(
+                label=_("Sales"), n=report.sales.count, amount=format_yen(report.sales.amount)
+            ),
+            "{label}  {n}  {amount}".format(
+                label=_("Voids"), n=report.voids.count, amount=format_yen(report.voids.amount)
+            ),
+            "{label}  {amount}".format(
+                label=_("Cash"), amount=format_yen(report.cash.amount - report.change)
+            ),
         ]
         for day in report.programs:
             name = day.program.display_name(lang)
+            points, tickets, awarded = _("points"), _("tickets"), _("awarded")
             rows.append(
-                f"{name}: {_('points')} {format_points(day.redeemed.amount)} ({day.redeemed.count}), "
-                f"{_('tickets')} {format_yen(day.tickets.amount)} ({day.tickets.count}), "
-                f"{_('awarded')} {format_points(day.awarded.amount)}"
+                f"{name}: {points} {format_points(day.redeemed.amount)} ({day.redeemed.count}), "
+                f"{tickets} {format_yen(day.tickets.amount)} ({day.tickets.count}), "
+                f"{awarded} {format_points(day.awarded.amount)}"
             )
         rows.append(_("Offline sales: {n}, not yet synced: {m}").format(n=report.offline, m=report.unsynced))
         self.query_one("#figures", Static).update("\n".join(rows))

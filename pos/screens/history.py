@@ -10,17 +10,17 @@ from textual.widgets import DataTable
 
 from points.money import format_yen
 from pos.checkout import TenderRefused
-from pos.i18n import _, language
+from pos.i18n import N_, _, language
 from pos.journal import Entry
 from pos.screens.base import PosScreen
 from pos.sync import ServerRefused, SyncError
 
 STATE_LABELS = {
-    "pending": "Unconfirmed",
-    "accepted": "Done",
-    "refused": "Refused",
-    "offline": "Offline",
-    "synced": "Synced",
+    "pending": N_("Unconfirmed"),
+    "accepted": N_("Done"),
+    "refused": N_("Refused"),
+    "offline": N_("Offline"),
+    "synced": N_("Synced"),
 }
 
 

@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from pos.i18n import _, language
+from pos.i18n import _, explain
 from pos.printing import PrintOutcome
 from pos.screens.base import PosScreen
 
@@ -35,7 +35,7 @@ class ReceiptScreen(PosScreen):
         if self.outcome.error is not None:
             self.say(
                 _("Printer: {message} The receipt can be printed again from History.").format(
-                    message=self.outcome.error.message(language())
+                    message=explain(self.outcome.error)
                 ),
                 error=True,
             )

@@ -125,13 +125,14 @@ class TenderScreen(PosScreen):
                     name=program.display_name(lang), max=format_points(checkout.max_points(selected))
                 )
             )
-        rows = [f"{_('Total')}  {format_yen(checkout.total)}"]
+        total, ticket, cash, lost_word = _("Total"), _("Ticket"), _("Cash"), _("lost")
+        rows = [f"{total}  {format_yen(checkout.total)}"]
         for program_id, points in checkout.points.items():
             rows.append(f"{checkout.programs[program_id].display_name(lang)}  -{format_points(points)}")
         for held in checkout.tickets:
-            lost = f" ({_('lost')} {format_yen(held.lost)})" if held.lost else ""
-            rows.append(f"{_('Ticket')} {held.ticket.human_serial}  -{format_yen(held.applied)}{lost}")
-        rows.append(f"{_('Cash')}  {format_yen(checkout.cash)}")
+            lost = f" ({lost_word} {format_yen(held.lost)})" if held.lost else ""
+            rows.append(f"{ticket} {held.ticket.human_serial}  -{format_yen(held.applied)}{lost}")
+        rows.append(f"{cash}  {format_yen(checkout.cash)}")
         self.query_one("#sums", Static).update("\n".join(rows))
         due = _("Due {amount}").format(amount=format_yen(max(checkout.remainder, 0)))
         if checkout.cash:
