@@ -6,7 +6,6 @@ effect the next time the app starts.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -75,8 +74,8 @@ class SettingsScreen(PosScreen):
             if values["raster"] not in ("true", "false"):
                 raise ValueError("raster")
             values["raster"] = values["raster"] == "true"
-            updated = dataclasses.replace(self.pos.settings, **values)  # type: ignore[arg-type]
-        except (ValueError, settings_module.SettingsError):
+            updated = settings_module.replace(self.pos.settings, **values)
+        except ValueError:
             self.say(
                 _("Check the values: paper width 32, 42 or 48; raster true or false; language ja or en."),
                 error=True,
