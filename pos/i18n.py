@@ -34,8 +34,13 @@ _language = DEFAULT_LANGUAGE
 class Explained(Protocol):
     """Something with a message for people: an English message id and the values it names."""
 
-    text: str
-    params: Mapping[str, object]
+    @property
+    def text(self) -> str:
+        """The English message id."""
+
+    @property
+    def params(self) -> Mapping[str, object]:
+        """The values of the id's ``{fields}``."""
 
 
 def catalog_path(language: str, suffix: str = ".po") -> pathlib.Path:

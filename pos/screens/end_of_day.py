@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from points.money import format_points, format_yen
 from pos import receipts
-from pos.i18n import _, language
+from pos.i18n import N_, _, language
 from pos.screens.base import PosScreen
 
 
@@ -19,8 +19,8 @@ class EndOfDayScreen(PosScreen):
     """The day's figures from the journal."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "print_report", _("Print")),
-        Binding("escape", "back", _("Back")),
+        Binding("f5", "print_report", N_("Print")),
+        Binding("escape", "back", N_("Back")),
     ]
 
     def compose(self) -> ComposeResult:
@@ -31,7 +31,7 @@ class EndOfDayScreen(PosScreen):
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
-        counter = self.pos.counter
+        counter = self.counter
         assert counter.config is not None
         today = dt.date.today()
         unsynced = counter.day_totals()["unsynced"]
@@ -68,10 +68,10 @@ class EndOfDayScreen(PosScreen):
 
     async def action_print_report(self) -> None:
         """Print the 日計 report."""
-        outcome = await self.blocking(self.pos.counter.end_of_day)
+        outcome = await self.blocking(self.counter.end_of_day)
         from pos.screens.receipt import ReceiptScreen
 
-        self.app.push_screen(ReceiptScreen(outcome, _("End of day")))
+        self.app.push_screen(ReceiptScreen(self.counter, outcome, _("End of day")))
 
     def action_back(self) -> None:
         """Back home."""

@@ -10,6 +10,7 @@ import pathlib
 import re
 import stat
 import tomllib
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -114,6 +115,30 @@ def test_a_missing_or_older_mo_file_gives_way_to_its_po(
             i18n.translations("fr")
     finally:
         i18n.translations.cache_clear()
+
+
+@pytest.mark.parametrize(("language", "done"), [("en", "Done"), ("ja", "完了")])
+async def test_the_key_bar_speaks_the_language_set_after_the_screens_were_imported(
+    language: str, done: str
+) -> None:
+    from textual.app import App
+
+    from pos.printing import PrintOutcome
+    from pos.screens.receipt import ReceiptScreen  # its bindings were made at import
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            counter = SimpleNamespace(config=None)  # a screen needs only the config for its title
+            self.push_screen(ReceiptScreen(counter, PrintOutcome(data=b"", preview=[]), "t"))  # type: ignore[arg-type]
+
+    i18n.set_language(language)
+    try:
+        async with Host().run_test() as pilot:
+            await pilot.pause()
+            shown = {active.binding.description for active in pilot.app.screen.active_bindings.values()}
+            assert done in shown
+    finally:
+        i18n.set_language("ja")
 
 
 # Settings -----------------------------------------------------------------------------
