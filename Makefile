@@ -41,14 +41,14 @@ lint: $(VENV)/.installed
 # After adding or changing a _("...") in the code: collect the ids (pyproject.toml [tool.babel]) and
 # merge them into both catalogs, then translate the new Japanese entries by hand.
 catalogs: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F pyproject.toml --omit-header -q
-	$(VENV)/bin/pybabel update -D mykey-pos -i pos/locale/mykey-pos.pot -d pos/locale \
-	  --no-wrap --no-fuzzy-matching -q
+	$(VENV)/bin/pybabel -q extract -F pyproject.toml --omit-header
+	$(VENV)/bin/pybabel -q update -D mykey-pos -i pos/locale/mykey-pos.pot -d pos/locale \
+	  --no-wrap --no-fuzzy-matching
 	rm pos/locale/mykey-pos.pot
 
 # A .po compiled to the .mo pos.i18n loads (rebuilt whenever the .po is newer).
 %.mo: %.po $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -D mykey-pos -i $< -o $@ -l $(word 3,$(subst /, ,$<)) -q
+	$(VENV)/bin/pybabel -q compile -D mykey-pos -i $< -o $@ -l $(word 3,$(subst /, ,$<))
 
 # Installs the Debian packages when they are missing and we are root; otherwise says what to install.
 system-deps:
