@@ -8,30 +8,48 @@ PY := $(VENV)/bin/python
 # libusb for USB printers (pyusb).
 DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux libusb-1.0-0 chromium
 export ESCPOS_CAPABILITIES_PICKLE_DIR := $(CURDIR)/.cache/escpos
+# The counter's message catalogs: the .po files are the source, the .mo files are built here.
+CATALOGS := $(wildcard pos/locale/*/LC_MESSAGES/*.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: test demo bench soak lint system-deps clean
+.PHONY: install test demo bench soak lint catalogs system-deps clean
 
-test: $(VENV)/.installed
+# The install step: the venv with the project in it, and the compiled catalogs.
+install: $(VENV)/.installed $(COMPILED)
+
+test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict points
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
-demo: $(VENV)/.installed
+demo: install
 	$(PY) -m pos.demo
 
-bench: $(VENV)/.installed
+bench: install
 	$(PY) tests/bench/run.py
 
 # The long soak (DESIGN.md §5): SOAK_SECONDS of traffic through faults, then every invariant checked.
 SOAK_SECONDS ?= 1800
-soak: $(VENV)/.installed
+soak: install
 	$(PY) -m tests.e2e.soak --seconds $(SOAK_SECONDS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# After adding or changing a _("...") in the code: collect the ids (pyproject.toml [tool.babel]) and
+# merge them into both catalogs, then translate the new Japanese entries by hand.
+catalogs: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q extract -F pyproject.toml --omit-header
+	$(VENV)/bin/pybabel -q update -D mykey-pos -i pos/locale/mykey-pos.pot -d pos/locale \
+	  --no-wrap --no-fuzzy-matching
+	rm pos/locale/mykey-pos.pot
+
+# A .po compiled to the .mo pos.i18n loads (rebuilt whenever the .po is newer).
+%.mo: %.po $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -D mykey-pos -i $< -o $@ -l $(word 3,$(subst /, ,$<))
 
 # Installs the Debian packages when they are missing and we are root; otherwise says what to install.
 system-deps:

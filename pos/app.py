@@ -24,19 +24,31 @@ from pos import settings as settings_module
 from pos.card import errors as card_errors
 from pos.card import events as card_events
 from pos.card.base import CardIdentity, CardReader
+from pos.card.desk import CardDesk
 from pos.checkout import Basket
 from pos.counter import Counter, NoConfig, SaleDone
-from pos.i18n import _
+from pos.i18n import N_, _
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
+from pos.screens.award import AwardScreen
+from pos.screens.base import CardRead, PosScreen, SaleFinished, SettingsSaved, StatusStale
+from pos.screens.enroll import EnrollScreen
+from pos.screens.home import HomeScreen
+from pos.screens.issue import IssueScreen
+from pos.screens.problem import ProblemScreen
+from pos.screens.receipt import ReceiptScreen
+from pos.screens.resolve import ResolveScreen
+from pos.screens.sale import SaleScreen
+from pos.screens.settings import SettingsScreen
 from pos.sync import ServerClient, SyncError
+from pos.widgets.status import StatusLights
 
 #: Seconds between server health checks while offline (sync starts when it is back).
 HEALTH_SECONDS = 5.0
 
 
 class PosApp(App[int]):
-    """The counter terminal.
+    """The counter terminal: builds each screen with the parts it needs and reacts to what they report.
 
     Args:
         counter: the journal, server client and printer.
@@ -46,7 +58,7 @@ class PosApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "mykey-pos"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q,ctrl+c", "quit", _("Quit"), priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q,ctrl+c", "quit", N_("Quit"), priority=True)]
 
     def __init__(
         self,
@@ -62,16 +74,14 @@ class PosApp(App[int]):
         self.settings = settings or settings_module.Settings()
         self.counter = counter
         self.reader = reader
+        self.desk = CardDesk(reader)
         self.simulated_cards = simulated_cards or []
+        #: The sale in progress, shared by the items and payment screens until it is finished.
         self.basket = Basket()
-        self.card: CardIdentity | None = None
-        self.card_reader: str | None = None
         self.reader_ok: bool | None = None
         self.ready = asyncio.Event()
         #: True while a card event is being handled (tests and benchmarks wait on it).
         self.card_busy = False
-        #: Blocking calls screens are waiting on (see PosScreen.blocking); tests wait for 0.
-        self.calls_running = 0
         self.startup_error: str = ""
         if self.simulated_cards:
             for index, _card in enumerate(self.simulated_cards[:3]):
@@ -96,11 +106,9 @@ class PosApp(App[int]):
         except NoConfig:
             self.startup_error = _("Cannot reach the server and no saved configuration. Check the settings.")
         except SyncError as exc:
-            self.startup_error = exc.message(i18n.language())
+            self.startup_error = exc.message()
         if self.startup_error:
-            from pos.screens.problem import ProblemScreen
-
-            await self.push_screen(ProblemScreen(self.startup_error))
+            await self.push_screen(ProblemScreen(self.counter, self.startup_error))
             self.ready.set()
             return
         report = await asyncio.to_thread(self.counter.resume)
@@ -108,9 +116,7 @@ class PosApp(App[int]):
         for done in report.reprinted:
             self.show_receipt(done, recovered=True)
         if report.still_pending:
-            from pos.screens.resolve import ResolveScreen
-
-            await self.push_screen(ResolveScreen(report.still_pending[0]))
+            await self.push_screen(ResolveScreen(self.counter, report.still_pending[0]))
         if self.reader is not None:
             try:
                 self.reader.start()
@@ -123,36 +129,49 @@ class PosApp(App[int]):
         self.refresh_status()
         self.ready.set()
 
-    def first_screen(self) -> Any:
+    def first_screen(self) -> PosScreen:
         """The screen of the terminal's mode."""
         mode = self.counter.mode
         if mode is TerminalMode.AWARD:
-            from pos.screens.award import AwardScreen
-
-            return AwardScreen()
+            return AwardScreen(self.counter)
         if mode is TerminalMode.ISSUE:
-            from pos.screens.issue import IssueScreen
-
-            return IssueScreen()
+            return IssueScreen(self.counter)
         if mode is TerminalMode.ENROLL:
-            from pos.screens.enroll import EnrollScreen
+            return EnrollScreen(self.counter)
+        return HomeScreen(self.counter, sync=self.sync_now)
 
-            return EnrollScreen()
-        from pos.screens.home import HomeScreen
+    @property
+    def card(self) -> CardIdentity | None:
+        """The card lying on the reader (tapped and not yet removed)."""
+        return self.desk.card
 
-        return HomeScreen()
+    @property
+    def calls_running(self) -> int:
+        """Blocking calls the screens are waiting on (see PosScreen.blocking); tests wait for 0."""
+        return sum(s.calls_running for s in self.screen_stack if isinstance(s, PosScreen))
+
+    # Screens the home screen opens (its keys name these actions) ----------------------
+
+    def action_open_sale(self) -> None:
+        """The items of the sale in progress."""
+        self.push_screen(SaleScreen(self.counter, self.basket, self.desk))
+
+    def action_open_settings(self) -> None:
+        """Server, reader, printer, language."""
+        self.push_screen(SettingsScreen(self.counter, self.settings, self.desk))
+
+    def on_settings_saved(self, message: SettingsSaved) -> None:
+        """Keep what the settings screen saved (it applies at the next start)."""
+        self.settings = message.settings
+
+    def on_status_stale(self, message: StatusStale) -> None:
+        """A screen came back to the top: redraw its lights."""
+        self.refresh_status()
 
     def on_unmount(self) -> None:
         """Stop the reader thread; close the client and the journal."""
         if self.reader is not None:
             self.reader.stop()
-
-    def shop_title(self) -> str:
-        """The shop's name (and mode) for the header."""
-        config = self.counter.config
-        if config is None:
-            return "mykey-pos"
-        return f"{config.merchant.name}  [dim]{config.terminal_id}[/]"
 
     # Cards ---------------------------------------------------------------------------
 
@@ -171,45 +190,19 @@ class PosApp(App[int]):
         """Handle one card event on the app's loop (the card is read in a worker thread)."""
         if isinstance(event, card_events.CardPresent):
             try:
-                identity = await asyncio.to_thread(self._read_identity, event.reader)
+                identity = await asyncio.to_thread(self.desk.read, event.reader)
             except card_errors.CardError as exc:
-                self.notify(exc.message(i18n.language()), severity="error")
+                self.notify(exc.message(), severity="error")
                 return
-            self.card, self.card_reader = identity, event.reader
-            from pos.screens.base import CardRead
-
             self.screen.post_message(CardRead(identity, event.reader))
         elif isinstance(event, card_events.CardRemoved):
-            self.card = None
+            self.desk.removed()
         elif isinstance(event, card_events.ReaderGone):
             self.reader_ok = False
             self.refresh_status()
         elif isinstance(event, card_events.ReaderBack):
             self.reader_ok = True
             self.refresh_status()
-
-    def _read_identity(self, reader_name: str) -> CardIdentity:
-        assert self.reader is not None
-        with self.reader.connect(reader_name) as session:
-            return session.read_identity()
-
-    def pin_tries_left(self) -> int:
-        """The tapped card's PIN tries left (spends none). Runs in a worker thread."""
-        assert self.reader is not None
-        with self.reader.connect(self.card_reader) as session:
-            return session.pin_tries_left()
-
-    def sign(self, pin: str, nonce: bytes) -> tuple[bytes, bytes]:
-        """VERIFY the PIN and sign the challenge on the tapped card: (signature, certificate DER)."""
-        assert self.reader is not None
-        with self.reader.connect(self.card_reader) as session:
-            identity = session.read_identity()
-            if self.card is not None and identity.card_key != self.card.card_key:
-                raise card_errors.CardError("a different card is on the reader")
-            signature = session.sign_challenge(pin, nonce)
-        if identity.certificate_der is None:
-            raise card_errors.NotMyNumberCard()
-        return signature, identity.certificate_der
 
     def action_tap(self, index: int) -> None:
         """Simulated reader: put demo card ``index`` on it (a factory is called on the first tap)."""
@@ -231,8 +224,6 @@ class PosApp(App[int]):
 
     def refresh_status(self) -> None:
         """Redraw the lights on the current screen."""
-        from pos.widgets.status import StatusLights
-
         unsynced = self.counter.day_totals()["unsynced"]
         printer_ok = None if self.counter.printer.url == "none" else self.counter.printer.last_error is None
         for lights in self.screen.query(StatusLights):
@@ -281,25 +272,25 @@ class PosApp(App[int]):
 
     # Sales ---------------------------------------------------------------------------
 
+    def on_sale_finished(self, message: SaleFinished) -> None:
+        """A screen finished a sale: clear the basket, go home, show the receipt."""
+        self.finish_sale(message.done)
+
     def finish_sale(self, done: SaleDone) -> None:
         """A sale is done: clear the basket, go home, show the receipt."""
         self.basket = Basket()
-        from pos.screens.home import HomeScreen
-
         while len(self.screen_stack) > 2 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
         self.show_receipt(done)
 
     def show_receipt(self, done: SaleDone, *, recovered: bool = False) -> None:
         """Push the receipt preview of a sale."""
-        from pos.screens.receipt import ReceiptScreen
-
         title = _("Receipt {no}").format(no=done.entry.receipt_no)
         if recovered:
             title += "  " + _("(recovered after a restart)")
         if done.entry.offline and done.entry.answer is None:
             title += "  " + _("(offline)")
-        self.push_screen(ReceiptScreen(done.printed, title))
+        self.push_screen(ReceiptScreen(self.counter, done.printed, title))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

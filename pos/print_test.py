@@ -15,27 +15,16 @@ import argparse
 import sys
 from typing import TextIO
 
+from pos.i18n import LANGUAGES, N_, explain, translate
 from printers import PrinterError, open_printer, print_document
 from printers.samples import sample_receipt, sample_ticket
 
-_WORDS = {
-    "ja": {
-        "receipt": "テストレシート",
-        "ticket": "テストポイント券",
-        "sent": "{what}: {size:,} バイトを {url} に送信しました({ms:.0f} ms、うち描画 {render_ms:.1f} ms)",
-        "substituted": "  印刷できない文字を〓/?で印刷しました: {chars}",
-        "failed": "{what}を印刷できませんでした: {message}",
-        "settings": "設定を読めません({error})。--printer でプリンターを指定してください。",
-    },
-    "en": {
-        "receipt": "Test receipt",
-        "ticket": "Test point ticket",
-        "sent": "{what}: sent {size:,} bytes to {url} in {ms:.0f} ms (rendering {render_ms:.1f} ms)",
-        "substituted": "  characters the printer lacks were printed as 〓/?: {chars}",
-        "failed": "Could not print the {what}: {message}",
-        "settings": "Cannot read the settings ({error}). Name a printer with --printer.",
-    },
-}
+RECEIPT = N_("Test receipt")
+TICKET = N_("Test point ticket")
+SENT = N_("{what}: sent {size:,} bytes to {url} in {ms:.0f} ms (rendering {render_ms:.1f} ms)")
+SUBSTITUTED = N_("  characters the printer lacks were printed as 〓/?: {chars}")
+FAILED = N_("Could not print the {what}: {message}")
+UNREADABLE_SETTINGS = N_("Cannot read the settings ({error}). Name a printer with --printer.")
 
 
 def _configured() -> tuple[str, int, bool, str]:
@@ -79,30 +68,31 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         url, width, raster, language = _configured()
     except Exception as exc:  # a broken settings file must not stop a printer test given --printer
         if args.printer is None:
-            words = _WORDS[args.lang or "ja"]
-            print(words["settings"].format(error=exc), file=out)
+            print(translate(UNREADABLE_SETTINGS, args.lang or "ja", error=exc), file=out)
             return 1
     url = args.printer or url
     width = args.width or width
     raster = bool(args.raster) if args.raster is not None else raster
-    lang = args.lang or (language if language in _WORDS else "ja")
-    words = _WORDS[lang]
+    lang = args.lang or (language if language in LANGUAGES else "ja")
+    receipt = translate(RECEIPT, lang)
 
     try:
         printer = open_printer(url)
     except PrinterError as exc:
-        print(words["failed"].format(what=words["receipt"], message=exc.message(lang)), file=out)
+        print(translate(FAILED, lang, what=receipt, message=explain(exc, lang)), file=out)
         return 1
     failed = False
-    for what, document in ((words["receipt"], sample_receipt()), (words["ticket"], sample_ticket())):
+    for what, document in ((receipt, sample_receipt()), (translate(TICKET, lang), sample_ticket())):
         try:
             report = print_document(printer, document, width=width, raster=raster)
         except PrinterError as exc:
-            print(words["failed"].format(what=what, message=exc.message(lang)), file=out)
+            print(translate(FAILED, lang, what=what, message=explain(exc, lang)), file=out)
             failed = True
             continue
         print(
-            words["sent"].format(
+            translate(
+                SENT,
+                lang,
                 what=what,
                 size=report.bytes_sent,
                 url=report.url,
@@ -112,7 +102,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             file=out,
         )
         if report.substituted:
-            print(words["substituted"].format(chars="".join(report.substituted)), file=out)
+            print(translate(SUBSTITUTED, lang, chars="".join(report.substituted)), file=out)
     return 1 if failed else 0
 
 

@@ -10,20 +10,28 @@
     language = "ja"          # "ja" or "en"
     journal = "~/.local/share/mykey-pos/journal.db"
 
-The token lives next to it in ``token``, readable by its owner only; it is never written to
-the TOML file nor logged.
+:class:`Settings` is a pydantic model: a hand-edited file with a wrong type, a value out of
+range or a key the app does not know is refused at start, naming the key, rather than failing
+later at the counter. The token lives next to it in ``token``, readable by its owner only; it is
+never written to the TOML file nor logged.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pathlib
 import tomllib
-from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from points.wire import TerminalMode
+from printers.connections import open_printer
+from printers.errors import PrinterAddressError
 
 APP_DIR = "mykey-pos"
 LANGUAGES = ("ja", "en")
+PAPER_WIDTHS = (32, 42, 48)
 
 
 def config_dir() -> pathlib.Path:
@@ -39,37 +47,48 @@ def data_dir() -> pathlib.Path:
 
 
 class SettingsError(ValueError):
-    """A settings file that cannot be read, or a value out of range."""
+    """A settings file that cannot be read, a key it should not have, or a value out of range."""
 
 
-@dataclass
-class Settings:
-    """Everything the counter app needs to start; the token is kept out of the TOML file."""
+class Settings(BaseModel):
+    """Everything the counter app needs to start; the token is kept out of the TOML file.
 
-    server_url: str = "http://127.0.0.1:8000"
-    reader: str = "pcsc"
+    Strict: TOML gives each value its type, so ``paper_width = "48"`` or ``raster = 1`` is a
+    mistake in the file, not something to guess about.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", validate_assignment=True)
+
+    server_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+\S*$")
+    reader: str = Field("pcsc", min_length=1)
     printer: str = "none"
-    paper_width: int = 48
+    paper_width: Literal[32, 42, 48] = 48
     raster: bool = False
-    language: str = "ja"
+    language: Literal["ja", "en"] = "ja"
     journal: str = ""
     #: Overrides the mode the server's terminal config gives (one run only, from ``--mode``).
-    mode: str | None = None
-    token: str = field(default="", repr=False)
+    mode: TerminalMode | None = Field(None, strict=False)
+    token: str = Field("", repr=False)
     #: Where these settings were read from (and are saved to).
-    path: pathlib.Path | None = field(default=None, repr=False)
+    path: pathlib.Path | None = Field(None, repr=False)
 
-    def __post_init__(self) -> None:
-        # A hand-edited TOML file can hold any type: refuse it here rather than fail at the counter.
-        for name in ("server_url", "reader", "printer", "language", "journal"):
-            if not isinstance(getattr(self, name), str):
-                raise SettingsError(f"{name} must be text, not {getattr(self, name)!r}")
-        if not isinstance(self.raster, bool):
-            raise SettingsError(f"raster must be true or false, not {self.raster!r}")
-        if self.language not in LANGUAGES:
-            raise SettingsError(f"language must be one of {LANGUAGES}, not {self.language!r}")
-        if self.paper_width not in (32, 42, 48):
-            raise SettingsError(f"paper_width must be 32, 42 or 48, not {self.paper_width}")
+    @field_validator("paper_width", mode="before")
+    @classmethod
+    def _whole_columns(cls, value: object) -> object:
+        # A Literal takes 48.0 for 48; a column count is written as a whole number.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("Input should be 32, 42 or 48")
+        return value
+
+    @field_validator("printer")
+    @classmethod
+    def _printer_address(cls, value: str) -> str:
+        # The printer package owns the address format; nothing is opened here.
+        try:
+            open_printer(value)
+        except PrinterAddressError as exc:
+            raise ValueError(exc.detail or str(exc)) from None
+        return value
 
     @property
     def journal_path(self) -> pathlib.Path:
@@ -84,29 +103,57 @@ class Settings:
         return (self.path or config_dir() / "config.toml").with_name("token")
 
 
-_SAVED = ("server_url", "reader", "printer", "paper_width", "raster", "language", "journal")
+#: The keys of the TOML file (the token has a file of its own; mode and path are per run).
+SAVED = ("server_url", "reader", "printer", "paper_width", "raster", "language", "journal")
+
+
+def describe(error: ValidationError) -> str:
+    """One line per wrong setting, each starting with the key's name."""
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "settings"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {key!r} (known: {', '.join(SAVED)})")
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {message}, not {problem['input']!r}")
+    return "; ".join(lines)
+
+
+def make(**values: Any) -> Settings:
+    """Settings from keyword values, checked.
+
+    Raises:
+        SettingsError: a key the app does not know, a wrong type or a value out of range.
+    """
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
 
 
 def load(path: pathlib.Path | None = None) -> Settings:
     """Read the settings (defaults when the file does not exist) and the token file.
 
     Raises:
-        SettingsError: the TOML is broken or a value is wrong.
+        SettingsError: the TOML is broken, has a key the app does not know, or a value is wrong.
     """
     path = path or config_dir() / "config.toml"
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     if path.exists():
         try:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{path}: {exc}") from exc
-    unknown = set(values) - set(_SAVED)
+    unknown = sorted(set(values) - set(SAVED))
     if unknown:
-        raise SettingsError(f"{path}: unknown settings {sorted(unknown)}")
+        # The token, mode and path are settings too, but never the file's to set.
+        names = ", ".join(repr(name) for name in unknown)
+        raise SettingsError(f"{path}: unknown setting {names} (known: {', '.join(SAVED)})")
     try:
-        settings = Settings(**values, path=path)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise SettingsError(f"{path}: {exc}") from exc
+        settings = make(**values, path=path)
+    except SettingsError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
     if settings.token_path.exists():
         settings.token = settings.token_path.read_text(encoding="utf-8").strip()
     return settings
@@ -125,7 +172,7 @@ def save(settings: Settings) -> pathlib.Path:
     """Write the TOML file, and the token file with mode 0600 (created so, never widened)."""
     path = settings.path or config_dir() / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = "".join(f"{name} = {_toml_value(getattr(settings, name))}\n" for name in _SAVED)
+    body = "".join(f"{name} = {_toml_value(getattr(settings, name))}\n" for name in SAVED)
     path.write_text(body, encoding="utf-8")
     token_path = path.with_name("token")
     # Open with 0600 from the start, so the token is never readable by others even for a moment.
@@ -136,7 +183,11 @@ def save(settings: Settings) -> pathlib.Path:
     return path
 
 
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy with ``changes`` applied, checked like a file (:class:`SettingsError` if wrong)."""
+    return make(**{**dict(settings), **changes})
+
+
 def with_overrides(settings: Settings, **overrides: object) -> Settings:
     """A copy with the non-``None`` overrides applied (command-line options for one run)."""
-    changes = {name: value for name, value in overrides.items() if value is not None}
-    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    return replace(settings, **{name: value for name, value in overrides.items() if value is not None})

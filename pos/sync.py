@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -44,7 +44,7 @@ from points.wire import (
     TicketStatus,
     VoidRequest,
 )
-from pos.i18n import N_, translations
+from pos.i18n import N_, explain, translate
 from pos.journal import Entry, EntryKind, Journal
 
 M = TypeVar("M", bound=BaseModel)
@@ -135,14 +135,14 @@ REFUSALS: dict[str, tuple[int, str]] = {
 }
 
 
-def refusal_text(code: str, language: str) -> str:
+def refusal_text(code: str, language: str | None = None) -> str:
     """The counter's words for a server refusal ``code`` in ``language`` (the code itself added).
 
     The server's own message is not shown: the counter speaks for itself, by code.
     """
     known = REFUSALS.get(code)
     msgid = known[1] if known else N_("The server refused the request.")
-    return f"{translations(language).gettext(msgid)} ({code})"
+    return f"{translate(msgid, language)} ({code})"
 
 
 # Errors -------------------------------------------------------------------------------
@@ -152,44 +152,40 @@ class SyncError(Exception):
     """Something between the terminal and the server went wrong; ``code`` is stable."""
 
     code = "sync_error"
-    message_ja = "サーバーとの通信でエラーが発生しました。"
-    message_en = "Something went wrong talking to the server."
+    text = N_("Something went wrong talking to the server.")
+    params: Mapping[str, object] = {}
 
-    def message(self, language: str) -> str:
-        """The message for the shopkeeper in ``language``."""
-        return self.message_ja if language == "ja" else self.message_en
+    def message(self, language: str | None = None) -> str:
+        """The message for the shopkeeper in ``language`` (default: the counter's language)."""
+        return explain(self, language)
 
 
 class ServerUnreachable(SyncError):
     """The request never reached the server (refused, no route, connect timeout)."""
 
     code = "server_unreachable"
-    message_ja = "サーバーに接続できません。オフラインで続けます。"
-    message_en = "Cannot reach the server. Working offline."
+    text = N_("Cannot reach the server. Working offline.")
 
 
 class AnswerLost(SyncError):
     """The request may have reached the server but its answer was lost: retry with the same id."""
 
     code = "answer_lost"
-    message_ja = "サーバーの応答がありません。同じ取引を再送しています。"
-    message_en = "No answer from the server. Resending the same sale."
+    text = N_("No answer from the server. Resending the same sale.")
 
 
 class ServerFailed(SyncError):
     """The server answered with an error of its own (5xx or an unreadable body)."""
 
     code = "server_failed"
-    message_ja = "サーバーでエラーが発生しました。しばらくして再送します。"
-    message_en = "The server had an error. Will resend shortly."
+    text = N_("The server had an error. Will resend shortly.")
 
 
 class ServerRefused(SyncError):
     """The server refused the request (a 4xx); ``error`` carries its code and message."""
 
     code = "server_refused"
-    message_ja = "サーバーが取引を受け付けませんでした。"
-    message_en = "The server refused the request."
+    text = N_("The server refused the request.")
 
     def __init__(self, status: int, error: ErrorBody) -> None:
         super().__init__(f"{status} {error.code}: {error.message}")
@@ -197,7 +193,7 @@ class ServerRefused(SyncError):
         self.error = error
         self.code = error.code
 
-    def message(self, language: str) -> str:
+    def message(self, language: str | None = None) -> str:
         """The counter's own text for the refusal's code (:func:`refusal_text`)."""
         return refusal_text(self.error.code, language)
 

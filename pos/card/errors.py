@@ -10,21 +10,25 @@ modules (``from pos.card import errors, events``) and write ``errors.CardRemoved
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from pos.i18n import N_, explain
+
 
 class CardError(Exception):
-    """Base of every card error: ``code`` for programs, ``message_ja``/``message_en`` for people."""
+    """Base of every card error: ``code`` for programs, ``text`` (a message id) for people."""
 
     code = "card_error"
-    message_ja = "カードを読み取れませんでした。もう一度かざしてください。"
-    message_en = "The card could not be read. Please tap it again."
+    text = N_("The card could not be read. Please tap it again.")
+    params: Mapping[str, object] = {}
 
     def __init__(self, detail: str = "") -> None:
-        super().__init__(detail or self.message_en)
+        super().__init__(detail or self.text.format(**self.params))
         self.detail = detail
 
-    def message(self, lang: str = "ja") -> str:
-        """The message for the screen in ``lang`` (``"ja"`` or ``"en"``)."""
-        return self.message_ja if lang == "ja" else self.message_en
+    def message(self, language: str | None = None) -> str:
+        """The message for the screen in ``language`` (default: the counter's language)."""
+        return explain(self, language)
 
 
 # Reader and service -------------------------------------------------------------------
@@ -34,24 +38,21 @@ class PcscUnavailable(CardError):
     """The PC/SC service (pcscd) is not running or stopped answering."""
 
     code = "pcsc_unavailable"
-    message_ja = "カードリーダーのサービス(pcscd)が動いていません。"
-    message_en = "The card reader service (pcscd) is not running."
+    text = N_("The card reader service (pcscd) is not running.")
 
 
 class ReaderGone(CardError):
     """The reader vanished (unplugged, or its driver went away)."""
 
     code = "reader_gone"
-    message_ja = "カードリーダーが見つかりません。接続を確認してください。"
-    message_en = "The card reader is gone. Please check its cable."
+    text = N_("The card reader is gone. Please check its cable.")
 
 
 class NoReader(CardError):
     """No card reader is connected at all."""
 
     code = "no_reader"
-    message_ja = "カードリーダーが接続されていません。"
-    message_en = "No card reader is connected."
+    text = N_("No card reader is connected.")
 
 
 # Card presence ------------------------------------------------------------------------
@@ -61,16 +62,14 @@ class NoCard(CardError):
     """No card is on the reader."""
 
     code = "no_card"
-    message_ja = "カードがありません。カードをかざしてください。"
-    message_en = "No card on the reader. Please tap a card."
+    text = N_("No card on the reader. Please tap a card.")
 
 
 class CardRemoved(CardError):
     """The card left the reader before the reading finished."""
 
     code = "card_removed"
-    message_ja = "読み取り中にカードが離れました。もう一度かざしてください。"
-    message_en = "The card was removed while reading. Please tap it again."
+    text = N_("The card was removed while reading. Please tap it again.")
 
 
 # What the card answered ---------------------------------------------------------------
@@ -80,8 +79,7 @@ class CardMalformed(CardError):
     """A short, garbled or nonsensical answer, or a certificate that is not one."""
 
     code = "card_malformed"
-    message_ja = "カードの応答が正しくありません。もう一度かざしてください。"
-    message_en = "The card gave an invalid answer. Please tap it again."
+    text = N_("The card gave an invalid answer. Please tap it again.")
 
 
 class UnexpectedStatus(CardMalformed):
@@ -99,8 +97,7 @@ class UnsupportedCard(CardError):
     """A card we do not take (an old 住基カード, or one that has neither JPKI nor a UID)."""
 
     code = "card_unsupported"
-    message_ja = "このカードは使えません。マイナンバーカードか登録済みのカードをお使いください。"
-    message_en = "This card cannot be used. Please use a My Number Card or a registered card."
+    text = N_("This card cannot be used. Please use a My Number Card or a registered card.")
 
 
 # PIN ----------------------------------------------------------------------------------
@@ -116,33 +113,30 @@ class PinFormat(PinError):
     """The PIN typed is not 4 digits; nothing was sent to the card and no try was spent."""
 
     code = "pin_format"
-    message_ja = "暗証番号は数字4桁です。"
-    message_en = "The PIN is 4 digits."
+    text = N_("The PIN is 4 digits.")
 
 
 class WrongPin(PinError):
     """The card refused the PIN; ``tries_left`` more wrong PINs lock it."""
 
     code = "wrong_pin"
+    text = N_("Wrong PIN. {tries_left} more wrong tries will lock the card.")
 
     def __init__(self, tries_left: int) -> None:
+        self.params = {"tries_left": tries_left}
         super().__init__(f"wrong PIN, {tries_left} tries left")
         self.tries_left = tries_left
-        self.message_ja = f"暗証番号が違います。あと{tries_left}回間違えるとロックされます。"
-        self.message_en = f"Wrong PIN. {tries_left} more wrong tries will lock the card."
 
 
 class PinLocked(PinError):
     """The user-authentication PIN is locked: only the city hall can reset it."""
 
     code = "pin_locked"
-    message_ja = "暗証番号がロックされています。市区町村の窓口で解除してください。"
-    message_en = "The PIN is locked. Please go to your city hall to unlock it."
+    text = N_("The PIN is locked. Please go to your city hall to unlock it.")
 
 
 class NotMyNumberCard(PinError):
     """A PIN or signature was asked of a card without the JPKI application (a UID card)."""
 
     code = "not_jpki"
-    message_ja = "このカードでは暗証番号を使えません。マイナンバーカードをお使いください。"
-    message_en = "This card has no PIN. Please use a My Number Card."
+    text = N_("This card has no PIN. Please use a My Number Card.")

@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from points.money import format_points
 from pos.checkout import TenderRefused
-from pos.i18n import _, language
+from pos.i18n import _
 from pos.journal import EntryState
 from pos.screens.base import CardRead, PosScreen
 from pos.sync import ServerRefused, SyncError
@@ -18,7 +18,7 @@ class AwardScreen(PosScreen):
     """Waits for taps; each shows the award given, or why not (already awarded)."""
 
     def compose(self) -> ComposeResult:
-        event = self.pos.counter.config.event if self.pos.counter.config else None
+        event = self.counter.config.event if self.counter.config else None
         yield from self.compose_top()
         with Vertical(id="award"):
             yield Static(
@@ -32,18 +32,18 @@ class AwardScreen(PosScreen):
         """Award the event's points to the tapped card."""
         result = self.query_one("#result", Static)
         try:
-            entry = await self.blocking(self.pos.counter.award, message.identity.card_key)
+            entry = await self.blocking(self.counter.award, message.identity.card_key)
         except ServerRefused as refused:
             if refused.code == "already_awarded":
                 result.update(_("This card already received this award."))
             else:
-                result.update(refused.message(language()))
+                result.update(refused.message())
             return
         except TenderRefused as refused:
             result.update(refused.text())
             return
         except SyncError as exc:
-            result.update(exc.message(language()))
+            result.update(exc.message())
             return
         if entry.state is EntryState.OFFLINE:
             result.update(_("Offline: the award is queued and will be sent later."))

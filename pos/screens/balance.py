@@ -10,7 +10,8 @@ from textual.widgets import Static
 
 from points.money import format_points
 from points.wire import CardLookup
-from pos.i18n import _, language
+from pos.counter import Counter
+from pos.i18n import N_, _, explain, language
 from pos.screens.base import CardRead, PosScreen
 from pos.sync import SyncError
 
@@ -19,12 +20,12 @@ class BalanceScreen(PosScreen):
     """Balances per program, points expiring soon, eligibility."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "print_slip", _("Print slip")),
-        Binding("escape,enter", "back", _("Back")),
+        Binding("f5", "print_slip", N_("Print slip")),
+        Binding("escape,enter", "back", N_("Back")),
     ]
 
-    def __init__(self, card_key: str) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter, card_key: str) -> None:
+        super().__init__(counter)
         self.card_key = card_key
         self.lookup: CardLookup | None = None
 
@@ -40,12 +41,12 @@ class BalanceScreen(PosScreen):
     async def load(self) -> None:
         """Ask the server for the card's balances."""
         try:
-            self.lookup = await self.blocking(self.pos.counter.lookup, self.card_key)
+            self.lookup = await self.blocking(self.counter.lookup, self.card_key)
         except SyncError as exc:
             self.query_one("#balances", Static).update("")
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return
-        programs = {p.id: p for p in self.pos.counter.config.programs} if self.pos.counter.config else {}
+        programs = {p.id: p for p in self.counter.config.programs} if self.counter.config else {}
         rows = []
         for balance in self.lookup.balances:
             program = programs.get(balance.program_id)
@@ -66,9 +67,9 @@ class BalanceScreen(PosScreen):
         """Print the balance slip."""
         if self.lookup is None:
             return
-        outcome = await self.blocking(self.pos.counter.balance_slip, self.lookup)
+        outcome = await self.blocking(self.counter.balance_slip, self.lookup)
         if outcome.error is not None:
-            self.say(outcome.error.message(language()), error=True)
+            self.say(explain(outcome.error), error=True)
         else:
             self.say(_("Balance slip printed."))
 

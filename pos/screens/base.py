@@ -1,21 +1,35 @@
-"""What every counter screen shares: the status lights, a message line, card events, blocking calls."""
+"""What every counter screen shares: the status lights, a message line, card events, blocking calls.
+
+Screens are handed what they need in ``__init__`` (the :class:`~pos.counter.Counter` always;
+the basket, the card desk or the settings where they use them) and tell the app what happened
+with messages (:class:`SaleFinished`, :class:`StatusStale`, :class:`SettingsSaved`); they do not
+reach through the app for its parts.
+
+Key bindings name their description with :func:`pos.i18n.N_`; :func:`translated` puts them into
+the current language when the key bar draws them, so the language chosen at start applies
+whatever was imported first.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from pos.i18n import _
 from pos.widgets.status import StatusLights
 
 if TYPE_CHECKING:
-    from pos.app import PosApp
+    from pos import settings as settings_module
     from pos.card.base import CardIdentity
+    from pos.counter import Counter, SaleDone
 
 T = TypeVar("T")
 
@@ -29,17 +43,64 @@ class CardRead(Message):
         self.reader = reader
 
 
+class SaleFinished(Message):
+    """A sale is done (answered or queued offline): the app clears the basket and shows the receipt."""
+
+    def __init__(self, done: SaleDone) -> None:
+        super().__init__()
+        self.done = done
+
+
+class StatusStale(Message):
+    """The status lights on this screen need redrawing (it came back to the top)."""
+
+
+class SettingsSaved(Message):
+    """The settings screen saved new settings (they apply at the next start)."""
+
+    def __init__(self, settings: settings_module.Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+
+def translated(bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """Active bindings with their descriptions (message ids) in the current language."""
+    return {
+        key: active._replace(binding=dataclasses.replace(active.binding, description=_(description)))
+        if (description := active.binding.description)
+        else active
+        for key, active in bindings.items()
+    }
+
+
 class PosScreen(Screen[Any]):
-    """A screen with the status lights on top, a message line, and the key bar at the bottom."""
+    """A screen with the status lights on top, a message line, and the key bar at the bottom.
+
+    Args:
+        counter: the journal, the server client and the printer, with the counter's operations.
+    """
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__()
+        self.counter = counter
+        #: Blocking calls running off the loop for this screen (tests wait until none are left).
+        self.calls_running = 0
 
     @property
-    def pos(self) -> PosApp:
-        """The app, typed."""
-        return self.app  # type: ignore[return-value]
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The key bar's bindings, described in the current language."""
+        return translated(super().active_bindings)
+
+    def shop_title(self) -> str:
+        """The shop's name and terminal id for the header."""
+        config = self.counter.config
+        if config is None:
+            return "mykey-pos"
+        return f"{config.merchant.name}  [dim]{config.terminal_id}[/]"
 
     def compose_top(self) -> ComposeResult:
         """The header row: shop name and status lights."""
-        yield Static(self.pos.shop_title(), id="shop")
+        yield Static(self.shop_title(), id="shop")
         yield StatusLights(id="status")
 
     def compose_bottom(self) -> ComposeResult:
@@ -48,8 +109,8 @@ class PosScreen(Screen[Any]):
         yield Footer()
 
     def on_screen_resume(self) -> None:
-        """Redraw the lights when the screen comes back to the top."""
-        self.pos.refresh_status()
+        """Ask for the lights to be redrawn when the screen comes back to the top."""
+        self.post_message(StatusStale())
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show a message on the message line (red for errors)."""
@@ -59,8 +120,8 @@ class PosScreen(Screen[Any]):
 
     async def blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (network, disk, printer, card) off the app's loop."""
-        self.pos.calls_running += 1
+        self.calls_running += 1
         try:
             return await asyncio.to_thread(function, *args)
         finally:
-            self.pos.calls_running -= 1
+            self.calls_running -= 1

@@ -11,7 +11,7 @@ from textual.widgets import Static
 from points import calendar
 from points.money import format_points, format_yen
 from pos import receipts
-from pos.i18n import _, language
+from pos.i18n import N_, _, language
 from pos.screens.base import PosScreen
 from pos.sync import refusal_text
 
@@ -20,8 +20,8 @@ class EndOfDayScreen(PosScreen):
     """The day's figures from the journal."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "print_report", _("Print")),
-        Binding("escape", "back", _("Back")),
+        Binding("f5", "print_report", N_("Print")),
+        Binding("escape", "back", N_("Back")),
     ]
 
     def compose(self) -> ComposeResult:
@@ -32,23 +32,30 @@ class EndOfDayScreen(PosScreen):
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
-        counter = self.pos.counter
+        counter = self.counter
         assert counter.config is not None
         today = calendar.today()
         unsynced = counter.day_totals()["unsynced"]
         report = receipts.end_of_day(counter.config, counter.today(), today, unsynced)
         lang = language()
         rows = [
-            f"{_('Sales')}  {report.sales.count}  {format_yen(report.sales.amount)}",
-            f"{_('Voids')}  {report.voids.count}  {format_yen(report.voids.amount)}",
-            f"{_('Cash')}  {format_yen(report.cash.amount - report.change)}",
+            "{label}  {n}  {amount}".format(
+                label=_("Sales"), n=report.sales.count, amount=format_yen(report.sales.amount)
+            ),
+            "{label}  {n}  {amount}".format(
+                label=_("Voids"), n=report.voids.count, amount=format_yen(report.voids.amount)
+            ),
+            "{label}  {amount}".format(
+                label=_("Cash"), amount=format_yen(report.cash.amount - report.change)
+            ),
         ]
         for day in report.programs:
             name = day.program.display_name(lang)
+            points, tickets, awarded = _("points"), _("tickets"), _("awarded")
             rows.append(
-                f"{name}: {_('points')} {format_points(day.redeemed.amount)} ({day.redeemed.count}), "
-                f"{_('tickets')} {format_yen(day.tickets.amount)} ({day.tickets.count}), "
-                f"{_('awarded')} {format_points(day.awarded.amount)}"
+                f"{name}: {points} {format_points(day.redeemed.amount)} ({day.redeemed.count}), "
+                f"{tickets} {format_yen(day.tickets.amount)} ({day.tickets.count}), "
+                f"{awarded} {format_points(day.awarded.amount)}"
             )
         rows.append(_("Offline sales: {n}, not yet synced: {m}").format(n=report.offline, m=report.unsynced))
         self.query_one("#figures", Static).update("\n".join(rows))
@@ -63,10 +70,10 @@ class EndOfDayScreen(PosScreen):
 
     async def action_print_report(self) -> None:
         """Print the 日計 report."""
-        outcome = await self.blocking(self.pos.counter.end_of_day)
+        outcome = await self.blocking(self.counter.end_of_day)
         from pos.screens.receipt import ReceiptScreen
 
-        self.app.push_screen(ReceiptScreen(outcome, _("End of day")))
+        self.app.push_screen(ReceiptScreen(self.counter, outcome, _("End of day")))
 
     def action_back(self) -> None:
         """Back home."""

@@ -13,7 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from points.wire import EligibilityTag
-from pos.i18n import _, language
+from pos.counter import Counter
+from pos.i18n import N_, _
 from pos.screens.base import CardRead, PosScreen
 from pos.sync import ServerRefused, SyncError
 
@@ -21,10 +22,10 @@ from pos.sync import ServerRefused, SyncError
 class EnrollScreen(PosScreen):
     """Tap a card, type the tags (e.g. ``age65``) and the valid-until date, F10 saves."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f10", "save", _("Save"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f10", "save", N_("Save"))]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter) -> None:
+        super().__init__(counter)
         self.card_key: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -41,9 +42,9 @@ class EnrollScreen(PosScreen):
         self.card_key = message.identity.card_key
         self.query_one("#card", Static).update(_("Card {key}").format(key=self.card_key[:16] + "…"))
         try:
-            lookup = await self.blocking(self.pos.counter.lookup, self.card_key)
+            lookup = await self.blocking(self.counter.lookup, self.card_key)
         except SyncError as exc:
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return
         tags = ", ".join(f"{t.tag} ({t.valid_until})" for t in lookup.eligibility) or "-"
         self.query_one("#current", Static).update(_("Eligibility: {tags}").format(tags=tags))
@@ -61,9 +62,9 @@ class EnrollScreen(PosScreen):
             self.say(_("Check the tags and the date."), error=True)
             return
         try:
-            lookup = await self.blocking(self.pos.counter.enroll, self.card_key, tags)
+            lookup = await self.blocking(self.counter.enroll, self.card_key, tags)
         except (ServerRefused, SyncError) as exc:
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return
         current = ", ".join(f"{t.tag} ({t.valid_until})" for t in lookup.eligibility) or "-"
         self.query_one("#current", Static).update(_("Eligibility: {tags}").format(tags=current))

@@ -11,17 +11,18 @@ from textual.widgets import DataTable
 from points import calendar
 from points.money import format_yen
 from pos.checkout import TenderRefused
-from pos.i18n import _, language
+from pos.counter import Counter
+from pos.i18n import N_, _
 from pos.journal import Entry
 from pos.screens.base import PosScreen
 from pos.sync import ServerRefused, SyncError
 
 STATE_LABELS = {
-    "pending": "Unconfirmed",
-    "accepted": "Done",
-    "refused": "Refused",
-    "offline": "Offline",
-    "synced": "Synced",
+    "pending": N_("Unconfirmed"),
+    "accepted": N_("Done"),
+    "refused": N_("Refused"),
+    "offline": N_("Offline"),
+    "synced": N_("Synced"),
 }
 
 
@@ -29,13 +30,13 @@ class HistoryScreen(PosScreen):
     """A table of today's sales; R reprints, V voids (V again to confirm)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reprint", _("Reprint")),
-        Binding("v", "void", _("Void")),
-        Binding("escape", "back", _("Back")),
+        Binding("r", "reprint", N_("Reprint")),
+        Binding("v", "void", N_("Void")),
+        Binding("escape", "back", N_("Back")),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter) -> None:
+        super().__init__(counter)
         self.entries: list[Entry] = []
         self.confirm_void: str | None = None
 
@@ -54,7 +55,7 @@ class HistoryScreen(PosScreen):
         """Read today's sales from the journal."""
         table = self.query_one(DataTable)
         table.clear()
-        self.entries = [e for e in self.pos.counter.today() if e.kind.value == "sale"]
+        self.entries = [e for e in self.counter.today() if e.kind.value == "sale"]
         for entry in self.entries:
             state = _(STATE_LABELS[entry.state.value])
             if entry.voided_at is not None:
@@ -81,11 +82,11 @@ class HistoryScreen(PosScreen):
         if entry is None or (not entry.counts and entry.voided_at is None):
             self.say(_("Only finished sales can be reprinted."), error=True)
             return
-        outcome = await self.blocking(lambda: self.pos.counter.print_sale(entry, reprint=True))
+        outcome = await self.blocking(lambda: self.counter.print_sale(entry, reprint=True))
         self.reload()
         from pos.screens.receipt import ReceiptScreen
 
-        self.app.push_screen(ReceiptScreen(outcome, _("Reprint")))
+        self.app.push_screen(ReceiptScreen(self.counter, outcome, _("Reprint")))
 
     async def action_void(self) -> None:
         """Void the selected sale after a confirmation (press V twice)."""
@@ -103,17 +104,17 @@ class HistoryScreen(PosScreen):
             return
         self.confirm_void = None
         try:
-            entry, outcome = await self.blocking(self.pos.counter.void, entry)
+            entry, outcome = await self.blocking(self.counter.void, entry)
         except TenderRefused as refused:
             self.say(refused.text(), error=True)
             return
         except (ServerRefused, SyncError) as exc:
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return
         self.reload()
         from pos.screens.receipt import ReceiptScreen
 
-        self.app.push_screen(ReceiptScreen(outcome, _("Voided")))
+        self.app.push_screen(ReceiptScreen(self.counter, outcome, _("Voided")))
 
     def action_back(self) -> None:
         """Back home."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,21 +11,31 @@ from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
 from points.money import format_yen
-from pos.i18n import _
+from pos.counter import Counter
+from pos.i18n import N_, _
+from pos.screens.balance import BalanceScreen
 from pos.screens.base import CardRead, PosScreen
+from pos.screens.end_of_day import EndOfDayScreen
+from pos.screens.history import HistoryScreen
+from pos.screens.statement import StatementScreen
 
 
 class HomeScreen(PosScreen):
     """Where the counter waits: a tap shows the balance, F1 or Enter starts a sale."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1,enter", "sale", _("Sale")),
-        Binding("f2", "history", _("History")),
-        Binding("f3", "end_of_day", _("End of day")),
-        Binding("f4", "statement", _("Statement")),
-        Binding("f5", "settings", _("Settings")),
-        Binding("f9", "sync", _("Sync")),
+        # The sale and the settings need the app's basket, card desk and settings: it opens them.
+        Binding("f1,enter", "app.open_sale", N_("Sale")),
+        Binding("f2", "history", N_("History")),
+        Binding("f3", "end_of_day", N_("End of day")),
+        Binding("f4", "statement", N_("Statement")),
+        Binding("f5", "app.open_settings", N_("Settings")),
+        Binding("f9", "sync", N_("Sync")),
     ]
+
+    def __init__(self, counter: Counter, sync: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(counter)
+        self.sync = sync
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -45,7 +56,7 @@ class HomeScreen(PosScreen):
 
     def refresh_totals(self) -> None:
         """Today's sales and what waits to be synced."""
-        totals = self.pos.counter.day_totals()
+        totals = self.counter.day_totals()
         self.query_one("#totals", Static).update(
             _("Today: {count} sales, {total}").format(
                 count=totals["count"], total=format_yen(totals["total"])
@@ -54,43 +65,23 @@ class HomeScreen(PosScreen):
         waiting = _("{n} sales wait to be synced").format(n=totals["unsynced"]) if totals["unsynced"] else ""
         self.query_one("#pending", Static).update(waiting)
 
-    def action_sale(self) -> None:
-        """Start (or go back to) the sale in progress."""
-        from pos.screens.sale import SaleScreen
-
-        self.app.push_screen(SaleScreen())
-
     def action_history(self) -> None:
         """Today's sales: reprint and void."""
-        from pos.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen())
+        self.app.push_screen(HistoryScreen(self.counter))
 
     def action_end_of_day(self) -> None:
         """The end-of-day screen (日計)."""
-        from pos.screens.end_of_day import EndOfDayScreen
-
-        self.app.push_screen(EndOfDayScreen())
+        self.app.push_screen(EndOfDayScreen(self.counter))
 
     def action_statement(self) -> None:
         """The settlement statement (明細) of a closed period."""
-        from pos.screens.statement import StatementScreen
-
-        self.app.push_screen(StatementScreen())
-
-    def action_settings(self) -> None:
-        """Server, reader, printer, language."""
-        from pos.screens.settings import SettingsScreen
-
-        self.app.push_screen(SettingsScreen())
+        self.app.push_screen(StatementScreen(self.counter))
 
     async def action_sync(self) -> None:
         """Send the offline queue now."""
-        await self.pos.sync_now()
+        await self.sync()
         self.refresh_totals()
 
     async def on_card_read(self, message: CardRead) -> None:
         """A tap with no sale open: the balance inquiry (残高照会)."""
-        from pos.screens.balance import BalanceScreen
-
-        self.app.push_screen(BalanceScreen(message.identity.card_key))
+        self.app.push_screen(BalanceScreen(self.counter, message.identity.card_key))

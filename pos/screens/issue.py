@@ -13,7 +13,8 @@ from textual.widgets import Input, Static
 from points.money import format_points, format_yen
 from points.programs import PercentAward
 from points.wire import ReceiptForTickets
-from pos.i18n import _, language
+from pos.counter import Counter
+from pos.i18n import N_, _
 from pos.screens.base import PosScreen
 from pos.sync import SyncError
 
@@ -22,17 +23,17 @@ class IssueScreen(PosScreen):
     """Receipts in (shop id, receipt number, amount); F10 issues and prints the tickets."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f10", "issue", _("Issue")),
-        Binding("f3", "remove_last", _("Undo line")),
+        Binding("f10", "issue", N_("Issue")),
+        Binding("f3", "remove_last", N_("Undo line")),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter) -> None:
+        super().__init__(counter)
         self.receipts: list[ReceiptForTickets] = []
 
     def program_id(self) -> str | None:
         """The program whose percent rule makes tickets (the first such in the config)."""
-        config = self.pos.counter.config
+        config = self.counter.config
         for program in config.programs if config else []:
             if isinstance(program.award_rule, PercentAward):
                 return program.id
@@ -54,7 +55,7 @@ class IssueScreen(PosScreen):
 
     def show(self) -> None:
         """Redraw the receipts and the tickets they earn."""
-        config = self.pos.counter.config
+        config = self.counter.config
         program_id = self.program_id()
         rule = None
         if config and program_id:
@@ -102,10 +103,10 @@ class IssueScreen(PosScreen):
             return
         try:
             result, outcomes = await self.blocking(
-                self.pos.counter.issue_tickets, program_id, list(self.receipts)
+                self.counter.issue_tickets, program_id, list(self.receipts)
             )
         except SyncError as exc:
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return
         self.receipts.clear()
         self.show()
@@ -123,4 +124,4 @@ class IssueScreen(PosScreen):
             merged = PrintOutcome(
                 data=b"".join(o.data for o in outcomes), preview=preview, error=errors[0] if errors else None
             )
-            self.app.push_screen(ReceiptScreen(merged, _("Tickets")))
+            self.app.push_screen(ReceiptScreen(self.counter, merged, _("Tickets")))

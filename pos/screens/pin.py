@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from pos.i18n import _
+from pos.i18n import N_, _
+from pos.screens.base import translated
 
 
 class PinScreen(ModalScreen[str | None]):
@@ -20,7 +21,12 @@ class PinScreen(ModalScreen[str | None]):
     its input when it closes.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"))]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The key bar's bindings, described in the current language."""
+        return translated(super().active_bindings)
 
     def __init__(self, tries_left: int, points: int, note: str = "") -> None:
         super().__init__()

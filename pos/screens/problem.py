@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from pos.counter import Counter
 from pos.i18n import _
 from pos.screens.base import PosScreen
 
@@ -12,8 +13,8 @@ from pos.screens.base import PosScreen
 class ProblemScreen(PosScreen):
     """A clear message and what to do; Ctrl+Q quits."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter, problem: str) -> None:
+        super().__init__(counter)
         self.problem = problem
 
     def compose(self) -> ComposeResult:

@@ -9,7 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from pos.i18n import _, language
+from pos.counter import Counter
+from pos.i18n import N_, _, explain
 from pos.printing import PrintOutcome
 from pos.screens.base import PosScreen
 
@@ -17,10 +18,10 @@ from pos.screens.base import PosScreen
 class ReceiptScreen(PosScreen):
     """Shows a printed document; Enter or Escape goes back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,escape", "done", _("Done"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,escape", "done", N_("Done"))]
 
-    def __init__(self, outcome: PrintOutcome, title: str = "") -> None:
-        super().__init__()
+    def __init__(self, counter: Counter, outcome: PrintOutcome, title: str = "") -> None:
+        super().__init__(counter)
         self.outcome = outcome
         self.title_text = title
 
@@ -35,7 +36,7 @@ class ReceiptScreen(PosScreen):
         if self.outcome.error is not None:
             self.say(
                 _("Printer: {message} The receipt can be printed again from History.").format(
-                    message=self.outcome.error.message(language())
+                    message=explain(self.outcome.error)
                 ),
                 error=True,
             )

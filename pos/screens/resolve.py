@@ -11,10 +11,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from points.money import format_yen
-from pos.counter import SaleUnresolved
-from pos.i18n import _, language
+from pos.counter import Counter, SaleUnresolved
+from pos.i18n import _
 from pos.journal import Entry
-from pos.screens.base import PosScreen
+from pos.screens.base import PosScreen, SaleFinished
 from pos.sync import ServerRefused
 
 #: Seconds between resends.
@@ -24,8 +24,8 @@ RETRY_SECONDS = 2.0
 class ResolveScreen(PosScreen):
     """Waits for the answer to one pending sale, resending it every few seconds."""
 
-    def __init__(self, entry: Entry) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter, entry: Entry) -> None:
+        super().__init__(counter)
         self.entry = entry
         self.attempts = 0
 
@@ -49,11 +49,11 @@ class ResolveScreen(PosScreen):
         self.attempts += 1
         self.query_one("#attempts", Static).update(_("Attempts: {n}").format(n=self.attempts))
         try:
-            done = await self.blocking(self.pos.counter.resolve, self.entry)
+            done = await self.blocking(self.counter.resolve, self.entry)
         except SaleUnresolved as unresolved:
-            self.say(unresolved.cause.message(language()), error=True)
+            self.say(unresolved.cause.message(), error=True)
         except ServerRefused as refused:
-            self.say(refused.message(language()), error=True)
+            self.say(refused.message(), error=True)
             self.app.pop_screen()
         else:
-            self.pos.finish_sale(done)
+            self.post_message(SaleFinished(done))

@@ -12,7 +12,10 @@ from textual.widgets import Input, Static
 
 from points.money import MAX_AMOUNT, format_yen
 from points.tax import REDUCED_MARK, TaxRate
-from pos.i18n import _
+from pos.card.desk import CardDesk
+from pos.checkout import Basket
+from pos.counter import Counter
+from pos.i18n import N_, _
 from pos.screens.base import CardRead, PosScreen
 
 
@@ -34,14 +37,16 @@ class SaleScreen(PosScreen):
     """Items of the sale in progress (kept on the app: Escape goes home without losing it)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "toggle_rate", _("10%/8%")),
-        Binding("f3", "remove_last", _("Undo line")),
-        Binding("f10", "tender", _("Pay")),
-        Binding("escape", "home", _("Back")),
+        Binding("f2", "toggle_rate", N_("10%/8%")),
+        Binding("f3", "remove_last", N_("Undo line")),
+        Binding("f10", "tender", N_("Pay")),
+        Binding("escape", "home", N_("Back")),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter, basket: Basket, desk: CardDesk) -> None:
+        super().__init__(counter)
+        self.basket = basket
+        self.desk = desk
         self.rate = TaxRate.STANDARD
 
     def compose(self) -> ComposeResult:
@@ -62,7 +67,7 @@ class SaleScreen(PosScreen):
 
     def show_basket(self) -> None:
         """Redraw the lines, the rate and the total."""
-        basket = self.pos.basket
+        basket = self.basket
         rows = []
         for line in basket.lines:
             mark = REDUCED_MARK if line.rate is TaxRate.REDUCED else " "
@@ -83,7 +88,7 @@ class SaleScreen(PosScreen):
         except ValueError:
             self.say(_("Enter an amount in yen, e.g. 300 or 300*2."), error=True)
             return
-        self.pos.basket.add(price, quantity, self.rate)
+        self.basket.add(price, quantity, self.rate)
         event.input.value = ""
         self.say("")
         self.show_basket()
@@ -95,7 +100,7 @@ class SaleScreen(PosScreen):
 
     def action_remove_last(self) -> None:
         """Take back the last line."""
-        self.pos.basket.remove_last()
+        self.basket.remove_last()
         self.show_basket()
 
     def action_home(self) -> None:
@@ -104,15 +109,15 @@ class SaleScreen(PosScreen):
 
     def action_tender(self, card_key: str | None = None) -> None:
         """Go to payment (with the tapped card, when there is one)."""
-        if self.pos.basket.total <= 0:
+        if self.basket.total <= 0:
             self.say(_("Enter an amount first."), error=True)
             return
         from pos.screens.tender import TenderScreen
 
-        if card_key is None and self.pos.card is not None:
+        if card_key is None and self.desk.card is not None:
             # A card still lying on the reader (e.g. since a balance inquiry) is the resident's card.
-            card_key = self.pos.card.card_key
-        self.app.push_screen(TenderScreen(card_key))
+            card_key = self.desk.card.card_key
+        self.app.push_screen(TenderScreen(self.counter, self.basket, self.desk, card_key))
 
     async def on_card_read(self, message: CardRead) -> None:
         """The resident tapped: go to payment with the card's balances."""

@@ -6,7 +6,6 @@ effect the next time the app starts.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -16,8 +15,10 @@ from textual.widgets import Input, Label, Static
 
 from pos import settings as settings_module
 from pos.card import errors as card_errors
+from pos.card.desk import CardDesk
+from pos.counter import Counter
 from pos.i18n import N_, _
-from pos.screens.base import PosScreen
+from pos.screens.base import PosScreen, SettingsSaved
 
 FIELDS = (
     ("server_url", N_("Server URL")),
@@ -34,12 +35,17 @@ class SettingsScreen(PosScreen):
     """One input per setting; F10 saves."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f10", "save", _("Save")),
-        Binding("escape", "back", _("Back")),
+        Binding("f10", "save", N_("Save")),
+        Binding("escape", "back", N_("Back")),
     ]
 
+    def __init__(self, counter: Counter, settings: settings_module.Settings, desk: CardDesk) -> None:
+        super().__init__(counter)
+        self.settings = settings
+        self.desk = desk
+
     def compose(self) -> ComposeResult:
-        current = self.pos.settings
+        current = self.settings
         yield from self.compose_top()
         with VerticalScroll(id="settings"):
             for name, label in FIELDS:
@@ -54,9 +60,8 @@ class SettingsScreen(PosScreen):
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
-        reader = self.pos.reader
         try:
-            names = reader.readers() if reader is not None else []
+            names = self.desk.readers()
         except card_errors.CardError as exc:
             self.query_one("#readers", Static).update(exc.message())
             return
@@ -75,15 +80,16 @@ class SettingsScreen(PosScreen):
             if values["raster"] not in ("true", "false"):
                 raise ValueError("raster")
             values["raster"] = values["raster"] == "true"
-            updated = dataclasses.replace(self.pos.settings, **values)  # type: ignore[arg-type]
-        except (ValueError, settings_module.SettingsError):
+            updated = settings_module.replace(self.settings, **values)
+        except ValueError:
             self.say(
                 _("Check the values: paper width 32, 42 or 48; raster true or false; language ja or en."),
                 error=True,
             )
             return
         settings_module.save(updated)
-        self.pos.settings = updated
+        self.settings = updated
+        self.post_message(SettingsSaved(updated))
         self.say(_("Saved. The new settings apply when the app starts again."))
 
     def action_back(self) -> None:

@@ -9,7 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from points.money import format_yen
-from pos.i18n import _, language
+from pos.counter import Counter
+from pos.i18n import N_, _
 from pos.screens.base import PosScreen
 from pos.sync import SyncError
 
@@ -18,12 +19,12 @@ class StatementScreen(PosScreen):
     """Type a period (e.g. 2026-10) and Enter: the statement as the server gives it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5", "print_statement", _("Print")),
-        Binding("escape", "back", _("Back")),
+        Binding("f5", "print_statement", N_("Print")),
+        Binding("escape", "back", N_("Back")),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter) -> None:
+        super().__init__(counter)
         self.data: dict[str, object] | None = None
 
     def compose(self) -> ComposeResult:
@@ -39,9 +40,9 @@ class StatementScreen(PosScreen):
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         """Fetch the period's statement."""
         try:
-            statement = await self.blocking(self.pos.counter.statement, event.value.strip())
+            statement = await self.blocking(self.counter.statement, event.value.strip())
         except SyncError as exc:
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return
         self.data = statement
         totals = statement.get("totals", {})
@@ -58,10 +59,10 @@ class StatementScreen(PosScreen):
         """Print the statement slip."""
         if self.data is None:
             return
-        outcome = await self.blocking(self.pos.counter.print_statement, self.data)
+        outcome = await self.blocking(self.counter.print_statement, self.data)
         from pos.screens.receipt import ReceiptScreen
 
-        self.app.push_screen(ReceiptScreen(outcome, _("Settlement statement")))
+        self.app.push_screen(ReceiptScreen(self.counter, outcome, _("Settlement statement")))
 
     def action_back(self) -> None:
         """Back home."""

@@ -19,11 +19,12 @@ from textual.widgets import Input, Static
 from points.money import format_points, format_yen
 from points.wire import PinProof
 from pos.card import errors as card_errors
-from pos.checkout import Checkout, TenderRefused
-from pos.counter import SaleUnresolved
-from pos.i18n import _, language
+from pos.card.desk import CardDesk
+from pos.checkout import Basket, Checkout, TenderRefused
+from pos.counter import Counter, SaleUnresolved
+from pos.i18n import N_, _, language
 from pos.journal import TicketAlreadyUsed
-from pos.screens.base import CardRead, PosScreen
+from pos.screens.base import CardRead, PosScreen, SaleFinished
 from pos.screens.pin import PinScreen
 from pos.sync import ServerRefused, SyncError
 
@@ -32,14 +33,16 @@ class TenderScreen(PosScreen):
     """Tenders for the sale in progress."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "next_program", _("Program")),
-        Binding("f5", "max_points", _("All points")),
-        Binding("f10", "commit", _("Confirm")),
-        Binding("escape", "back", _("Back")),
+        Binding("f2", "next_program", N_("Program")),
+        Binding("f5", "max_points", N_("All points")),
+        Binding("f10", "commit", N_("Confirm")),
+        Binding("escape", "back", N_("Back")),
     ]
 
-    def __init__(self, card_key: str | None = None) -> None:
-        super().__init__()
+    def __init__(self, counter: Counter, basket: Basket, desk: CardDesk, card_key: str | None = None) -> None:
+        super().__init__(counter)
+        self.basket = basket
+        self.desk = desk
         self.card_key = card_key
         self.checkout: Checkout | None = None
         self.program_index = 0
@@ -60,7 +63,7 @@ class TenderScreen(PosScreen):
         yield from self.compose_bottom()
 
     async def on_mount(self) -> None:
-        self.checkout = self.pos.counter.checkout(self.pos.basket)
+        self.checkout = self.counter.checkout(self.basket)
         if self.card_key:
             await self.load_card(self.card_key)
         self.show()
@@ -70,10 +73,10 @@ class TenderScreen(PosScreen):
         """Look the card up (balances, expiring points, eligibility)."""
         assert self.checkout is not None
         try:
-            self.checkout.card = await self.blocking(self.pos.counter.lookup, card_key)
+            self.checkout.card = await self.blocking(self.counter.lookup, card_key)
         except SyncError as exc:
-            self.checkout.online = self.pos.counter.client.online is not False
-            self.say(exc.message(language()), error=True)
+            self.checkout.online = self.counter.client.online is not False
+            self.say(exc.message(), error=True)
             return
         self.checkout.online = True
         self.program_index = 0
@@ -125,13 +128,14 @@ class TenderScreen(PosScreen):
                     name=program.display_name(lang), max=format_points(checkout.max_points(selected))
                 )
             )
-        rows = [f"{_('Total')}  {format_yen(checkout.total)}"]
+        total, ticket, cash, lost_word = _("Total"), _("Ticket"), _("Cash"), _("lost")
+        rows = [f"{total}  {format_yen(checkout.total)}"]
         for program_id, points in checkout.points.items():
             rows.append(f"{checkout.programs[program_id].display_name(lang)}  -{format_points(points)}")
         for held in checkout.tickets:
-            lost = f" ({_('lost')} {format_yen(held.lost)})" if held.lost else ""
-            rows.append(f"{_('Ticket')} {held.ticket.human_serial}  -{format_yen(held.applied)}{lost}")
-        rows.append(f"{_('Cash')}  {format_yen(checkout.cash)}")
+            lost = f" ({lost_word} {format_yen(held.lost)})" if held.lost else ""
+            rows.append(f"{ticket} {held.ticket.human_serial}  -{format_yen(held.applied)}{lost}")
+        rows.append(f"{cash}  {format_yen(checkout.cash)}")
         self.query_one("#sums", Static).update("\n".join(rows))
         due = _("Due {amount}").format(amount=format_yen(max(checkout.remainder, 0)))
         if checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
@@ -179,7 +183,7 @@ class TenderScreen(PosScreen):
         try:
             from points import tickets
 
-            used = self.pos.counter.journal.ticket_used(tickets.decode(text).serial)
+            used = self.counter.journal.ticket_used(tickets.decode(text).serial)
         except Exception:
             used = False
         try:
@@ -213,7 +217,7 @@ class TenderScreen(PosScreen):
         except tickets.TicketGarbled:
             return typed  # not a serial: treat it as the QR text
         try:
-            status = self.pos.counter.client.ticket(serial)
+            status = self.counter.client.ticket(serial)
         except SyncError:
             raise TenderRefused(
                 "serial_offline", "A typed serial needs the server; scan the QR code."
@@ -284,19 +288,19 @@ class TenderScreen(PosScreen):
                     return
             self.say(_("Sending..."))
             try:
-                done = await self.blocking(self.pos.counter.sell, checkout, proof)
+                done = await self.blocking(self.counter.sell, checkout, proof)
             except TenderRefused as refused:
                 self.say(refused.text(), error=True)
             except TicketAlreadyUsed:
                 self.say(_("This ticket has already been used."), error=True)
             except ServerRefused as refused:
-                self.say(refused.message(language()), error=True)
+                self.say(refused.message(), error=True)
             except SaleUnresolved as unresolved:
                 from pos.screens.resolve import ResolveScreen
 
-                self.app.push_screen(ResolveScreen(unresolved.entry))
+                self.app.push_screen(ResolveScreen(self.counter, unresolved.entry))
             else:
-                self.pos.finish_sale(done)
+                self.post_message(SaleFinished(done))
         finally:
             self.busy = False
 
@@ -306,29 +310,29 @@ class TenderScreen(PosScreen):
         assert checkout is not None
         over = sum(checkout.points.values())
         try:
-            tries = await self.blocking(self.pos.pin_tries_left)
+            tries = await self.blocking(self.desk.pin_tries_left)
         except card_errors.CardError as exc:
-            self.say(exc.message(language()), error=True)
+            self.say(exc.message(), error=True)
             return None
         note = ""
         while True:
             if tries == 0:
-                self.say(card_errors.PinLocked().message(language()), error=True)
+                self.say(card_errors.PinLocked().message(), error=True)
                 return None
             pin = await self.app.push_screen_wait(PinScreen(tries, over, note))
             if pin is None:
                 return None
             try:
-                challenge_id, nonce = await self.blocking(self.pos.counter.pin_challenge)
-                signature, certificate = await self.blocking(self.pos.sign, pin, nonce)
+                challenge_id, nonce = await self.blocking(self.counter.pin_challenge)
+                signature, certificate = await self.blocking(self.desk.sign, pin, nonce)
             except card_errors.WrongPin as wrong:
-                tries, note = wrong.tries_left, wrong.message(language())
+                tries, note = wrong.tries_left, wrong.message()
                 continue
             except card_errors.CardError as exc:
-                self.say(exc.message(language()), error=True)
+                self.say(exc.message(), error=True)
                 return None
             except SyncError as exc:
-                self.say(exc.message(language()), error=True)
+                self.say(exc.message(), error=True)
                 return None
             finally:
                 pin = ""  # drop our reference to the PIN at once

@@ -25,5 +25,5 @@ class StatusLights(Static):
         parts = [light(_("Reader"), reader), light(_("Printer"), printer)]
         parts.append(light(_("Server") if server is not False else _("Offline"), server))
         if unsynced:
-            parts.append(f"[yellow]{_('Unsynced')} {unsynced}[/]")
+            parts.append("[yellow]{label} {n}[/]".format(label=_("Unsynced"), n=unsynced))
         self.update("  ".join(parts))

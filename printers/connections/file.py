@@ -11,6 +11,7 @@ import stat
 
 from printers.connections.base import DEFAULT_TIMEOUT, Deadline, Printer
 from printers.errors import (
+    N_,
     PrinterBusy,
     PrinterDisconnected,
     PrinterError,
@@ -19,8 +20,10 @@ from printers.errors import (
     PrinterTimeout,
 )
 
-PERMISSION_HINT_JA = "このユーザーを lp グループに追加してください(sudo usermod -aG lp $USER、再ログイン)。"
-PERMISSION_HINT_EN = "Add this user to the lp group (sudo usermod -aG lp $USER, then log in again)."
+PERMISSION_TEXT = N_(
+    "This user is not allowed to use the printer. "
+    "Add this user to the lp group (sudo usermod -aG lp $USER, then log in again)."
+)
 
 
 class FilePrinter(Printer):
@@ -61,15 +64,11 @@ class FilePrinter(Printer):
 def _translate(exc: OSError, url: str) -> PrinterError:
     detail = f"{url}: {exc.strerror}"
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return PrinterPermission(
-            detail,
-            message_ja=PrinterPermission.message_ja + PERMISSION_HINT_JA,
-            message_en=PrinterPermission.message_en + " " + PERMISSION_HINT_EN,
-        )
+        return PrinterPermission(detail, text=PERMISSION_TEXT)
     if exc.errno == errno.EBUSY:
         return PrinterBusy(detail)
     if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENXIO, errno.ENODEV):
         return PrinterNotFound(detail)
     if exc.errno == errno.ENOSPC:
-        return PrinterError(detail, message_ja="ディスクの空きがありません。", message_en="The disk is full.")
+        return PrinterError(detail, text=N_("The disk is full."))
     return PrinterDisconnected(detail)

@@ -8,6 +8,7 @@ import time
 from printers.connections import status
 from printers.connections.base import DEFAULT_TIMEOUT, Deadline, Printer
 from printers.errors import (
+    N_,
     PrinterBusy,
     PrinterDisconnected,
     PrinterError,
@@ -17,8 +18,10 @@ from printers.errors import (
     PrinterUnsupported,
 )
 
-PERMISSION_HINT_JA = "このユーザーを dialout グループに追加してください(sudo usermod -aG dialout $USER)。"
-PERMISSION_HINT_EN = "Add this user to the dialout group (sudo usermod -aG dialout $USER)."
+PERMISSION_TEXT = N_(
+    "This user is not allowed to use the printer. "
+    "Add this user to the dialout group (sudo usermod -aG dialout $USER)."
+)
 STATUS_WAIT = 0.3
 
 
@@ -76,11 +79,7 @@ class SerialPrinter(Printer):
 def _translate(exc: OSError, url: str) -> PrinterError:
     detail = f"{url}: {exc}"
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return PrinterPermission(
-            detail,
-            message_ja=PrinterPermission.message_ja + PERMISSION_HINT_JA,
-            message_en=PrinterPermission.message_en + " " + PERMISSION_HINT_EN,
-        )
+        return PrinterPermission(detail, text=PERMISSION_TEXT)
     if exc.errno == errno.EBUSY:
         return PrinterBusy(detail)
     return PrinterNotFound(detail)

@@ -14,6 +14,7 @@ from typing import Any
 from printers.connections import status
 from printers.connections.base import DEFAULT_TIMEOUT, Deadline, Printer
 from printers.errors import (
+    N_,
     PrinterBusy,
     PrinterDisconnected,
     PrinterError,
@@ -40,15 +41,12 @@ def permission_error(vendor: int, product: int, detail: str) -> PrinterPermissio
     rule = udev_rule(vendor, product)
     return PrinterPermission(
         detail,
-        message_ja=(
-            f"{PrinterPermission.message_ja}/etc/udev/rules.d/99-mykey-printer.rules に次の1行を書き、"
-            "sudo udevadm control --reload && sudo udevadm trigger を実行して"
-            f"プリンターを挿し直してください: {rule}"
+        text=N_(
+            "This user is not allowed to use the printer. Put this line in "
+            "/etc/udev/rules.d/99-mykey-printer.rules, run sudo udevadm control --reload && "
+            "sudo udevadm trigger, and plug the printer in again: {rule}"
         ),
-        message_en=(
-            f"{PrinterPermission.message_en} Put this line in /etc/udev/rules.d/99-mykey-printer.rules, run "
-            f"sudo udevadm control --reload && sudo udevadm trigger, and plug the printer in again: {rule}"
-        ),
+        rule=rule,
     )
 
 

@@ -61,7 +61,7 @@ def read(applet: Applet) -> CardIdentity | errors.CardError:
     try:
         return InProcessSession(applet).read_identity()
     except errors.CardError as exc:
-        assert exc.message_ja and exc.message_en  # something to show the shopkeeper
+        assert exc.message("ja") and exc.message("en")  # something to show the shopkeeper
         return exc
 
 
@@ -170,7 +170,7 @@ def test_hostile_cards_on_real_pcscd_give_typed_errors(empty_readers: None) -> N
                         identity = session.read_identity()
                     assert identity.card_key.startswith("uid:")
                 except errors.CardError as exc:
-                    assert exc.message_ja and exc.message_en
+                    assert exc.message("ja") and exc.message("en")
             finally:
                 card.remove()
                 next_event(reader, events.CardRemoved)

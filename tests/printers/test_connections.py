@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pos.i18n import explain
 from printers import (
     PrinterAddressError,
     PrinterBusy,
@@ -55,7 +56,7 @@ def test_printer_addresses_as_urls() -> None:
 def test_addresses_that_are_not_understood(url: str) -> None:
     with pytest.raises(PrinterAddressError) as caught:
         open_printer(url)
-    assert "tcp://" in caught.value.message_ja and "tcp://" in caught.value.message_en
+    assert "tcp://" in explain(caught.value, "ja") and "tcp://" in explain(caught.value, "en")
 
 
 def test_every_printer_error_has_a_code_and_words_in_japanese_and_english() -> None:
@@ -65,8 +66,8 @@ def test_every_printer_error_has_a_code_and_words_in_japanese_and_english() -> N
     assert len(codes) == len(kinds)
     for kind in kinds:
         error = kind("detail")
-        assert error.message("ja") != error.message("en")
-        assert not error.message_ja.isascii() and error.message_en.isascii()
+        japanese, english = explain(error, "ja"), explain(error, "en")
+        assert japanese != english and not japanese.isascii() and english.isascii()
 
 
 # File -------------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def test_a_file_printer_in_a_missing_folder(tmp_path: pathlib.Path) -> None:
 def test_file_permission_and_busy_errors_say_what_to_do() -> None:
     denied = file_connection._translate(OSError(errno.EACCES, "Permission denied"), "file:///dev/usb/lp0")
     assert isinstance(denied, PrinterPermission)
-    assert "lp" in denied.message_ja and "usermod -aG lp" in denied.message_en
+    assert "lp" in explain(denied, "ja") and "usermod -aG lp" in explain(denied, "en")
     assert isinstance(file_connection._translate(OSError(errno.EBUSY, "busy"), "x"), PrinterBusy)
 
 
@@ -249,8 +250,8 @@ def test_usb_errors_are_typed_and_permission_carries_the_udev_rule() -> None:
             usb_printer(device).send(b"x")
         if kind is PrinterPermission:
             rule = 'ATTRS{idVendor}=="04b8", ATTRS{idProduct}=="0202"'
-            assert rule in caught.value.message_ja and rule in caught.value.message_en
-            assert "udevadm" in caught.value.message_en
+            assert rule in explain(caught.value, "ja") and rule in explain(caught.value, "en")
+            assert "udevadm" in explain(caught.value, "en")
 
 
 def test_the_real_usb_backend_loads_and_finds_no_such_printer() -> None:

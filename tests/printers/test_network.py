@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from pos.i18n import explain
 from printers import (
     PrinterCoverOpen,
     PrinterDisconnected,
@@ -82,7 +83,7 @@ def test_paper_out_stops_the_job_before_anything_is_printed(tcp_printer: TcpPrin
     tcp_printer.paper_out = True
     with pytest.raises(PrinterPaperOut) as caught:
         open_printer(tcp_printer.url).send(render(sample_receipt()))
-    assert "用紙切れ" in caught.value.message_ja and "out of paper" in caught.value.message_en
+    assert "用紙切れ" in explain(caught.value, "ja") and "out of paper" in explain(caught.value, "en")
     tcp_printer.close()
     assert tcp_printer.jobs[0].data == b""
 

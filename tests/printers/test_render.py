@@ -13,6 +13,7 @@ from points import tickets
 from points.money import format_yen
 from points.programs import TenderKind
 from points.tax import Line, TaxRate, receipt_tax, totals_by_rate
+from pos.i18n import explain
 from printers import FontMissing, PointsUsed, SaleReceipt, decode, render, render_report
 from printers import text as tx
 from printers.layout import Cut, Qr, Text, layout
@@ -201,8 +202,8 @@ def test_raster_mode_without_a_japanese_font_says_what_to_install(monkeypatch: p
             render(sample_receipt(), raster=True)
     finally:
         raster._font.cache_clear()
-    assert "fonts-ipafont-gothic" in caught.value.message_ja
-    assert "fonts-ipafont-gothic" in caught.value.message_en
+    assert "fonts-ipafont-gothic" in explain(caught.value, "ja")
+    assert "fonts-ipafont-gothic" in explain(caught.value, "en")
 
 
 def test_the_font_is_found_on_this_machine() -> None:

@@ -126,7 +126,7 @@ def test_wrong_pins_show_the_tries_left_then_lock(
     with watcher.connect(present.reader) as session:
         with pytest.raises(errors.WrongPin) as first:
             session.sign_challenge("1111", b"n")
-        assert first.value.tries_left == 2 and "2" in first.value.message_ja
+        assert first.value.tries_left == 2 and "2" in first.value.message("ja")
         assert session.pin_tries_left() == 2
         with pytest.raises(errors.WrongPin) as second:
             session.sign_challenge("1111", b"n")
@@ -135,7 +135,7 @@ def test_wrong_pins_show_the_tries_left_then_lock(
             session.sign_challenge("1111", b"n")
         with pytest.raises(errors.PinLocked) as locked:
             session.sign_challenge("2580", b"n")  # the right PIN no longer helps
-        assert "窓口" in locked.value.message_ja
+        assert "窓口" in locked.value.message("ja")
         assert session.pin_tries_left() == 0
     # Every VERIFY carried one PIN, and the card's record never shows its digits.
     assert all(b"2580" not in c and b"1111" not in c for c in applet.received)

@@ -36,7 +36,7 @@ def test_pcscd_stopped_and_restarted_while_watching(
     assert {g.reason for g in gone} == {"pcsc_unavailable"}
     with pytest.raises(errors.PcscUnavailable) as info:
         watcher.readers()
-    assert "pcscd" in info.value.message_ja
+    assert "pcscd" in info.value.message("ja")
     with pytest.raises(errors.PcscUnavailable):
         watcher.connect()
     assert watcher.watching  # the watcher is still there, waiting for pcscd

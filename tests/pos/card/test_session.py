@@ -68,7 +68,7 @@ def test_certificates_of_any_size_come_back_byte_for_byte(credentials: CardCrede
 def test_an_old_juki_card_is_refused(credentials: CardCredentials) -> None:
     with pytest.raises(errors.UnsupportedCard) as info:
         Direct(JpkiCard(credentials, token=apdu.TOKEN_JUKI)).read_identity()
-    assert "マイナンバーカード" in info.value.message_ja
+    assert "マイナンバーカード" in info.value.message("ja")
 
 
 def test_a_processor_card_without_jpki_falls_back_to_its_uid() -> None:

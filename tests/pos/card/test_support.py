@@ -55,7 +55,7 @@ def test_every_error_speaks_japanese_and_english_with_its_own_code() -> None:
     instances = [c(*special.get(c, ())) for c in classes]
     for err in instances:
         assert err.message("ja") != err.message("en")
-        assert any("\u3040" <= ch <= "\u9fff" for ch in err.message_ja)
+        assert any("\u3040" <= ch <= "\u9fff" for ch in err.message("ja"))
     codes = [c.code for c in classes]
     assert len(codes) == len(set(codes))
 
