@@ -255,6 +255,8 @@ def start(directory: pathlib.Path, template: pathlib.Path, clock: Clock) -> Coun
     directory.mkdir(parents=True, exist_ok=True)
     db_path = directory / "mykey.db"
     shutil.copyfile(template / "mykey.db", db_path)
+    # The ticket-signing key is sealed with the key file beside the database: it travels with it.
+    shutil.copyfile(template / "mykey.db.key", directory / "mykey.db.key")
     tokens = json.loads((template / "tokens.json").read_text())
     app = create_app(db_path, clock=clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
