@@ -72,7 +72,7 @@ async def test_ticket_counter_issues_tickets_by_the_tenri_rule_and_prints_them(
         assert isinstance(app.screen, ReceiptScreen)
         preview = text_of(pilot, "#receipt")
     issued = real_server.query("SELECT serial, value FROM tickets ORDER BY serial")
-    assert [value for _serial, value in issued] == [1000, 100, 100]  # as few tickets as the faces allow
+    assert sorted((value for _serial, value in issued), reverse=True) == [1000, 100, 100]  # few tickets
     assert all(tickets.format_human_serial(int(serial)) in preview for serial, _value in issued)
 
 
