@@ -297,7 +297,7 @@ class PosApp(App[int]):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line of ``mykey-pos`` (defined in :mod:`pos.cli`, with the other verbs)."""
-    return cli.build_parser().parse_args(argv)
+    return cli.counter_parser().parse_args(argv)
 
 
 def build(

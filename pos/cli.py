@@ -13,13 +13,16 @@ import pathlib
 import sys
 
 from points.wire import TerminalMode
-from pos import print_test
 from pos import settings as settings_module
-from pos.card import probe
 
 
 def build_parser() -> argparse.ArgumentParser:
     """``mykey-pos``: the counter app's options, and every verb of every part."""
+    # The verbs' modules (printers, cryptography) load only when the tree is built, never for
+    # the counter app's own start (:func:`counter_parser`).
+    from pos import print_test
+    from pos.card import probe
+
     parser = argparse.ArgumentParser(
         prog="mykey-pos", description="The counter app (レジ); a verb runs one of its tools instead."
     )
@@ -27,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     probe.register(verbs)
     print_test.register(verbs)
+    return parser
+
+
+def counter_parser() -> argparse.ArgumentParser:
+    """The counter app's options alone (what ``mykey-pos`` with no verb reads)."""
+    parser = argparse.ArgumentParser(prog="mykey-pos", description="The counter app (レジ).")
+    add_counter_options(parser)
     return parser
 
 

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
 from pydantic import BaseModel
 
 from points import calendar
@@ -184,6 +183,23 @@ def _line_from_json(data: dict[str, Any]) -> Line:
     return Line(data["name"], int(data["unit_price"]), int(data["quantity"]), TaxRate(int(data["rate"])))
 
 
+class _Db:
+    """The few calls the journal makes on its connection (plain ``sqlite3``: importing
+    sqlite-utils was a tenth of the counter app's start-up)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+
 class Journal:
     """The journal file of one terminal. Thread-safe: the app writes from worker threads.
 
@@ -198,7 +214,7 @@ class Journal:
         self.path = pathlib.Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
-        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self.db = _Db(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged sale must survive a power cut, not just a crash of the app.
         self.db.execute("PRAGMA synchronous=FULL")
