@@ -324,12 +324,15 @@ def build(
         journal=args.journal,
         language=args.language,
         mode=args.mode,
+        training=getattr(args, "training", None),
     )
     i18n.set_language(settings.language)
     journal = Journal(settings.journal_path)
     client = ServerClient(settings.server_url, settings.token)
     printer = ReceiptPrinter(settings.printer, settings.paper_width, settings.raster)
     counter = Counter(journal, client, printer)
+    if settings.training:
+        counter.start_training()
     if settings.mode:
         counter.mode_override = TerminalMode(settings.mode)
     reader: CardReader | None

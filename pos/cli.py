@@ -54,6 +54,12 @@ def add_counter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="terminal token for this run (else the token file)")
     parser.add_argument("--journal", help="journal file for this run")
     parser.add_argument("--language", choices=settings_module.LANGUAGES, help="ja or en")
+    parser.add_argument(
+        "--training",
+        action="store_true",
+        default=None,
+        help="training mode (練習モード): receipts marked, nothing sent, its own journal",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

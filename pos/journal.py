@@ -500,6 +500,11 @@ class Journal:
             raise DayAlreadyClosed(closed)
         return closed
 
+    def next_z_no(self) -> int:
+        """The number the next Z close will get."""
+        with self._lock:
+            return int(self.db.execute("SELECT COALESCE(MAX(z_no), 0) + 1 FROM day_closes").fetchone()[0])
+
     def day_close(self, day: dt.date) -> DayClose | None:
         """The Z close of ``day``, if it was closed."""
         with self._lock:
