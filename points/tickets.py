@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from points.money import MAX_AMOUNT
 
@@ -123,13 +122,13 @@ class PointTicket:
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
     """A short stable id of a public key: the first 4 bytes of SHA-256 of its raw form, in hex."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = public_key.public_bytes_raw()
     return hashlib.sha256(raw).hexdigest()[:8]
 
 
 def public_key_to_text(public_key: Ed25519PublicKey) -> str:
     """A public key as base64 of its 32 raw bytes, as terminals receive it in their config."""
-    return base64.b64encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    return base64.b64encode(public_key.public_bytes_raw()).decode()
 
 
 def public_key_from_text(text: str) -> Ed25519PublicKey:

@@ -297,7 +297,7 @@ class PosApp(App[int]):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line of ``mykey-pos`` (defined in :mod:`pos.cli`, with the other verbs)."""
-    return cli.build_parser().parse_args(argv)
+    return cli.counter_parser().parse_args(argv)
 
 
 def build(
@@ -324,12 +324,15 @@ def build(
         journal=args.journal,
         language=args.language,
         mode=args.mode,
+        training=getattr(args, "training", None),
     )
     i18n.set_language(settings.language)
     journal = Journal(settings.journal_path)
     client = ServerClient(settings.server_url, settings.token)
     printer = ReceiptPrinter(settings.printer, settings.paper_width, settings.raster)
     counter = Counter(journal, client, printer)
+    if settings.training:
+        counter.start_training()
     if settings.mode:
         counter.mode_override = TerminalMode(settings.mode)
     reader: CardReader | None

@@ -13,13 +13,16 @@ import pathlib
 import sys
 
 from points.wire import TerminalMode
-from pos import print_test
 from pos import settings as settings_module
-from pos.card import probe
 
 
 def build_parser() -> argparse.ArgumentParser:
     """``mykey-pos``: the counter app's options, and every verb of every part."""
+    # The verbs' modules (printers, cryptography) load only when the tree is built, never for
+    # the counter app's own start (:func:`counter_parser`).
+    from pos import print_test
+    from pos.card import probe
+
     parser = argparse.ArgumentParser(
         prog="mykey-pos", description="The counter app (レジ); a verb runs one of its tools instead."
     )
@@ -27,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     probe.register(verbs)
     print_test.register(verbs)
+    return parser
+
+
+def counter_parser() -> argparse.ArgumentParser:
+    """The counter app's options alone (what ``mykey-pos`` with no verb reads)."""
+    parser = argparse.ArgumentParser(prog="mykey-pos", description="The counter app (レジ).")
+    add_counter_options(parser)
     return parser
 
 
@@ -44,6 +54,12 @@ def add_counter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="terminal token for this run (else the token file)")
     parser.add_argument("--journal", help="journal file for this run")
     parser.add_argument("--language", choices=settings_module.LANGUAGES, help="ja or en")
+    parser.add_argument(
+        "--training",
+        action="store_true",
+        default=None,
+        help="training mode (練習モード): receipts marked, nothing sent, its own journal",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ from points.wire import (
     TicketIssueResult,
 )
 from pos.checkout import Checkout, TenderRefused
-from pos.journal import Entry, EntryState, Journal
+from pos.journal import DayAlreadyClosed, DayClose, Entry, EntryState, Journal
 from pos.printing import PrintOutcome, ReceiptPrinter
 from pos.sync import (
     REFUSALS,
@@ -106,6 +106,13 @@ class Counter:
         self.printer = printer
         self.config: TerminalConfig | None = None
         self.mode_override: TerminalMode | None = None
+        #: Training mode (練習モード): sales stay in this (training) journal, nothing goes to the server.
+        self.training = False
+
+    def start_training(self) -> None:
+        """Practise: receipts marked 練習, sales kept in the journal only, never sent or synced."""
+        self.training = True
+        self.printer.training = True
 
     # Start ---------------------------------------------------------------------------
 
@@ -192,11 +199,16 @@ class Counter:
         now = dt.datetime.now().astimezone()
         request = checkout.request(sale_id, receipt_no, now, pin_proof)
         serials = [t.ticket.serial for t in checkout.tickets]
+        if self.training:
+            # Nothing reaches the server: the sale is kept as made offline in the training journal.
+            request = request.model_copy(update={"offline": True, "pin_proof": None})
+            entry = self.journal.begin_sale(request, checkout.basket.lines, serials, offline=True)
+            return self._done(entry)
         if request.offline:
             if not self.offline_allowed(request):
                 raise TenderRefused("offline_points", "Points cannot be used while the server is offline.")
             entry = self.journal.begin_sale(request, checkout.basket.lines, serials, offline=True)
-            return SaleDone(entry, self.print_sale(entry))
+            return self._done(entry)
         entry = self.journal.begin_sale(request, checkout.basket.lines, serials)
         try:
             result = self.client.post_sale(request)
@@ -212,11 +224,22 @@ class Counter:
                     "offline_points", "Points cannot be used while the server is offline."
                 ) from exc
             entry = self.journal.go_offline(entry.id, offline.model_dump(mode="json"))
-            return SaleDone(entry, self.print_sale(entry))
+            return self._done(entry)
         except SyncError as exc:
             raise SaleUnresolved(entry, exc) from exc
         entry = self.journal.accept(entry.id, result)
-        return SaleDone(entry, self.print_sale(entry))
+        return self._done(entry)
+
+    def _done(self, entry: Entry) -> SaleDone:
+        # Print the receipt, then open the drawer when cash was taken (ドロア: ESC p on the printer).
+        done = SaleDone(entry, self.print_sale(entry))
+        if entry.request.get("cash"):
+            self.open_drawer()
+        return done
+
+    def open_drawer(self) -> PrintOutcome:
+        """Open the cash drawer through the printer (the drawer key, and after a cash sale)."""
+        return self.printer.open_drawer()
 
     def resolve(self, entry: Entry) -> SaleDone:
         """Retry a pending sale with the same id and body; print it once the answer is known.
@@ -260,7 +283,11 @@ class Counter:
         return entry, self.printer.print(_receipts().void_receipt(entry, self.config, reason))
 
     def sync(self, progress: object = None) -> object:
-        """Send pending and offline entries (see :class:`pos.sync.Syncer`)."""
+        """Send pending and offline entries (see :class:`pos.sync.Syncer`); never in training mode."""
+        if self.training:
+            from pos.sync import SyncReport
+
+            return SyncReport()
         return Syncer(self.journal, self.client, progress=progress).sync()  # type: ignore[arg-type]
 
     def balance_slip(self, card: CardLookup) -> PrintOutcome:
@@ -351,6 +378,61 @@ class Counter:
         return self.printer.print(
             _receipts().end_of_day(self.config, self.today(), calendar.today(), unsynced)
         )
+
+    def set_change_float(self, yen: int) -> None:
+        """The change float (釣銭準備金) put in the drawer at the start of today."""
+        self.journal.set_change_float(calendar.today(), yen)
+
+    def change_float(self) -> int | None:
+        """Today's change float, or ``None`` before it was entered."""
+        return self.journal.change_float(calendar.today())
+
+    def day_report(
+        self, pieces: dict[int, int] | None = None, *, closing: bool = False, z_no: int = 0
+    ) -> Any:
+        """Today's X report (or the Z report's figures with ``closing``), from the journal."""
+        assert self.config is not None
+        return _receipts().day_report(
+            self.config,
+            self.today(),
+            calendar.today(),
+            unsynced=0 if self.training else self.day_totals()["unsynced"],
+            change_float=self.change_float() or 0,
+            pieces=pieces,
+            closing=closing,
+            z_no=z_no,
+        )
+
+    def x_report(self, pieces: dict[int, int] | None = None) -> PrintOutcome:
+        """Print the X report (点検): the day so far, closing nothing."""
+        return self.printer.print(self.day_report(pieces))
+
+    def z_close(self, pieces: dict[int, int] | None = None) -> tuple[DayClose, PrintOutcome]:
+        """Close today with the Z report (精算), once; the journal keeps the report as printed.
+
+        Raises:
+            DayAlreadyClosed: today has its Z already (``first`` holds it, to show again).
+        """
+        day = calendar.today()
+        closed = self.journal.day_close(day)
+        if closed is not None:
+            raise DayAlreadyClosed(closed)
+        number = self.journal.next_z_no()
+        report = self.day_report(pieces, closing=True, z_no=number)
+        from printers import decode, render
+
+        preview = decode(render(report, width=self.printer.width))
+        closed = self.journal.close_day(
+            day,
+            {
+                "z_no": number,
+                "preview": preview,
+                "counted": report.counted,
+                "over_short": report.over_short,
+                "sales": report.sales.amount,
+            },
+        )
+        return closed, self.printer.print(report)
 
     def statement(self, period: str) -> Any:
         """The merchant's settlement statement (明細) for a closed period, as the server sends it."""

@@ -21,7 +21,8 @@ Tables (SQLite, WAL, ``synchronous=FULL``; every write in one ``BEGIN IMMEDIATE`
   ``answer`` (JSON), ``error_code``, ``error_message``, ``printed_at``, ``print_count``,
   ``recovered``, ``voided_at``, ``updated_at``.
 - ``used_tickets``: ``serial``, ``sale_id``, ``used_at``.
-- ``meta``: ``key``, ``value`` (the receipt counter).
+- ``meta``: ``key``, ``value`` (the receipt counter, the day's change float ``float:<day>``).
+- ``day_closes``: ``day``, ``z_no``, ``closed_at``, ``report`` (JSON): one Z close per business day.
 
 The file carries ``PRAGMA user_version``: opening applies the steps of :data:`MIGRATIONS` it
 lacks, and refuses a journal of a newer release (:class:`JournalTooNew`).
@@ -40,7 +41,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
 from pydantic import BaseModel
 
 from points import calendar
@@ -101,6 +101,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "serial INTEGER PRIMARY KEY, sale_id TEXT NOT NULL, used_at TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # 2: the Z close (精算), once per business day; its report is kept as it was printed.
+    (
+        "CREATE TABLE day_closes (day TEXT PRIMARY KEY, z_no INTEGER NOT NULL UNIQUE,"
+        " closed_at TEXT NOT NULL, report TEXT NOT NULL)",
+    ),
 )
 #: The version this code reads and writes.
 JOURNAL_VERSION = len(MIGRATIONS)
@@ -120,6 +125,24 @@ class TicketAlreadyUsed(JournalError):
     def __init__(self, serial: int) -> None:
         super().__init__(f"ticket {serial} already used on this terminal")
         self.serial = serial
+
+
+@dataclass(frozen=True, slots=True)
+class DayClose:
+    """A business day's Z close (精算): its number, when, and the report's figures as printed."""
+
+    day: dt.date
+    z_no: int
+    closed_at: dt.datetime
+    report: dict[str, Any]
+
+
+class DayAlreadyClosed(JournalError):
+    """The day already has its Z close; ``first`` is that one."""
+
+    def __init__(self, first: DayClose) -> None:
+        super().__init__(f"{first.day} was closed already (Z {first.z_no})")
+        self.first = first
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +207,23 @@ def _line_from_json(data: dict[str, Any]) -> Line:
     return Line(data["name"], int(data["unit_price"]), int(data["quantity"]), TaxRate(int(data["rate"])))
 
 
+class _Db:
+    """The few calls the journal makes on its connection (plain ``sqlite3``: importing
+    sqlite-utils was a tenth of the counter app's start-up)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+
 class Journal:
     """The journal file of one terminal. Thread-safe: the app writes from worker threads.
 
@@ -198,7 +238,7 @@ class Journal:
         self.path = pathlib.Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
-        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self.db = _Db(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged sale must survive a power cut, not just a crash of the app.
         self.db.execute("PRAGMA synchronous=FULL")
@@ -429,6 +469,53 @@ class Journal:
                 (_now().isoformat(), None if answer is None else _answer_json(answer), entry_id),
             )
         return self.get(entry_id)
+
+    def set_change_float(self, day: dt.date, yen: int) -> None:
+        """The change float (釣銭準備金) put in the drawer at the start of ``day``."""
+        self.set_meta(f"float:{day.isoformat()}", str(int(yen)))
+
+    def change_float(self, day: dt.date) -> int | None:
+        """The change float of ``day``, or ``None`` when none was entered."""
+        value = self.get_meta(f"float:{day.isoformat()}")
+        return None if value is None else int(value)
+
+    def close_day(self, day: dt.date, report: dict[str, Any]) -> DayClose:
+        """Record the Z close of ``day`` (numbered from 1 on this terminal).
+
+        Raises:
+            DayAlreadyClosed: ``day`` has its Z already (the first one is kept, never replaced).
+        """
+        now = _now()
+        with self._write() as conn:
+            first = conn.execute("SELECT 1 FROM day_closes WHERE day = ?", (day.isoformat(),)).fetchone()
+            if first is None:
+                number = int(conn.execute("SELECT COALESCE(MAX(z_no), 0) + 1 FROM day_closes").fetchone()[0])
+                conn.execute(
+                    "INSERT INTO day_closes (day, z_no, closed_at, report) VALUES (?, ?, ?, ?)",
+                    (day.isoformat(), number, now.isoformat(), json.dumps(report, ensure_ascii=False)),
+                )
+        closed = self.day_close(day)
+        assert closed is not None
+        if first is not None:
+            raise DayAlreadyClosed(closed)
+        return closed
+
+    def next_z_no(self) -> int:
+        """The number the next Z close will get."""
+        with self._lock:
+            return int(self.db.execute("SELECT COALESCE(MAX(z_no), 0) + 1 FROM day_closes").fetchone()[0])
+
+    def day_close(self, day: dt.date) -> DayClose | None:
+        """The Z close of ``day``, if it was closed."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT day, z_no, closed_at, report FROM day_closes WHERE day = ?", (day.isoformat(),)
+            ).fetchone()
+        if row is None:
+            return None
+        return DayClose(
+            dt.date.fromisoformat(row[0]), int(row[1]), dt.datetime.fromisoformat(row[2]), json.loads(row[3])
+        )
 
     # Reading ---------------------------------------------------------------------------
 

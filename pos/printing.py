@@ -42,13 +42,38 @@ class ReceiptPrinter:
         self.width = width
         self.raster = raster
         self.last_error: PrinterError | None = None
+        #: Training mode (練習モード): every document is printed with the 練習 mark.
+        self.training = False
 
     def print(self, document: object) -> PrintOutcome:
         """Render ``document``, send it, and return the outcome (never raises a printer error)."""
+        import dataclasses
+
         from printers import decode, render
         from printers.errors import PrinterError
 
+        if self.training and dataclasses.is_dataclass(document) and hasattr(document, "training"):
+            document = dataclasses.replace(document, training=True)  # type: ignore[type-var]
+
         data = render(document, width=self.width, raster=self.raster)
+        outcome = PrintOutcome(data=data, preview=decode(data))
+        if self.url == "none":
+            return outcome
+        try:
+            self.send(data)
+        except PrinterError as exc:
+            outcome.error = exc
+        else:
+            outcome.sent = True
+        self.last_error = outcome.error
+        return outcome
+
+    def open_drawer(self) -> PrintOutcome:
+        """Kick the cash drawer on the printer's connector (``ESC p``); never raises a printer error."""
+        from printers import decode, drawer_pulse
+        from printers.errors import PrinterError
+
+        data = drawer_pulse()
         outcome = PrintOutcome(data=data, preview=decode(data))
         if self.url == "none":
             return outcome

@@ -11,13 +11,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from points import calendar, tender, tickets
+from points import calendar, dayreport, tender, tickets
 from points.programs import Program
+from points.tax import RateTotal, TaxRate
 from points.wire import Balance, CardLookup, TerminalConfig
 from pos.journal import Entry
 from printers.documents import (
     BalanceAfter,
     BalanceSlip,
+    DayReport,
     EndOfDayReport,
     ExpiringLot,
     PointsAwarded,
@@ -27,6 +29,7 @@ from printers.documents import (
     SettlementStatement,
     StatementLine,
     Tally,
+    TenderLine,
     TicketUsed,
     VoidReceipt,
 )
@@ -202,4 +205,92 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
         lines=tuple(lines),
         payer="・".join(payers),
         status="・".join(states),
+    )
+
+
+def _sale_figures(receipt: SaleReceipt, voided: bool) -> dayreport.SaleFigures:
+    # The receipt as printed is the one source: tax per rate as rounded on it, cash net of change.
+    tenders = [dayreport.TenderAmount("cash", "", receipt.cash - receipt.change)] if receipt.cash else []
+    tenders += [dayreport.TenderAmount("points", p.program.id, p.points) for p in receipt.points]
+    tenders += [dayreport.TenderAmount("ticket", t.program.id, t.amount) for t in receipt.tickets]
+    rates = tuple((int(r.rate), r.amount, r.tax) for r in receipt.tax)
+    return dayreport.SaleFigures(rates, tuple(tenders), voided=voided)
+
+
+def _tender_label(kind: str, key: str, programs: dict[str, Program]) -> str:
+    name = programs[key].name_ja if key in programs else key
+    if kind == "cash":
+        return "現金"
+    if kind == "points":
+        return f"ポイント {name}"
+    if kind == "ticket":
+        return f"ポイント券 {name}"
+    return f"{kind} {name}".strip()  # a tender kind this release does not name (other tenders)
+
+
+def day_report(
+    config: TerminalConfig,
+    entries: list[Entry],
+    day: dt.date,
+    *,
+    unsynced: int = 0,
+    change_float: int = 0,
+    pieces: dict[int, int] | None = None,
+    closing: bool = False,
+    z_no: int = 0,
+) -> DayReport:
+    """The X (点検) or Z (精算) report of ``day`` from the journal; sums by :mod:`points.dayreport`."""
+    programs = _programs(config)
+    figures = []
+    awarded: dict[str, Tally] = {}
+    for entry in entries:
+        if entry.kind.value != "sale" or not (entry.counts or entry.voided_at is not None):
+            continue
+        receipt = sale_receipt(entry, config)
+        figures.append(_sale_figures(receipt, entry.voided_at is not None))
+        if entry.voided_at is None:
+            for award in receipt.awards:
+                t = awarded.get(award.program.id, Tally())
+                awarded[award.program.id] = Tally(t.count + 1, t.amount + award.points)
+    day_sums = dayreport.summarise(figures)
+
+    def tally(s: dayreport.Sum) -> Tally:
+        return Tally(s.count, s.amount)
+
+    used = {key: s for (kind, key), s in day_sums.tenders.items() if kind == "points"}
+    tickets_taken = {key: s for (kind, key), s in day_sums.tenders.items() if kind == "ticket"}
+    touched = sorted((set(used) | set(tickets_taken) | set(awarded)) & set(programs))
+    counted = None if pieces is None else dayreport.counted_total(pieces)
+    return DayReport(
+        merchant=config.merchant,
+        terminal_id=config.terminal_id,
+        business_date=day,
+        printed_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
+        closing=closing,
+        z_no=z_no,
+        sales=tally(day_sums.sales),
+        voids=tally(day_sums.voids),
+        returns=tally(day_sums.returns),
+        rates=tuple(RateTotal(TaxRate(rate), amount, tax) for rate, (amount, tax) in day_sums.rates.items()),
+        tenders=tuple(
+            TenderLine(_tender_label(kind, key, programs), tally(s))
+            for (kind, key), s in day_sums.tenders.items()
+        ),
+        programs=tuple(
+            ProgramDay(
+                program=programs[pid],
+                redeemed=tally(used.get(pid, dayreport.Sum())),
+                tickets=tally(tickets_taken.get(pid, dayreport.Sum())),
+                awarded=awarded.get(pid, Tally()),
+            )
+            for pid in touched
+        ),
+        change_float=change_float,
+        expected_cash=dayreport.expected_cash(change_float, day_sums),
+        pieces=tuple((d, (pieces or {}).get(d, 0)) for d in dayreport.DENOMINATIONS)
+        if pieces is not None
+        else (),
+        counted=counted,
+        offline=sum(1 for e in entries if e.kind.value == "sale" and e.counts and e.offline),
+        unsynced=unsynced,
     )

@@ -9,6 +9,7 @@
     raster = false           # true: print text as an image (printers without a Kanji ROM)
     language = "ja"          # "ja" or "en"
     journal = "~/.local/share/mykey-pos/journal.db"
+    training = false         # true: 練習モード (marked receipts, nothing sent, journal.training.db)
 
 :class:`Settings` is a pydantic model: a hand-edited file with a wrong type, a value out of
 range or a key the app does not know is refused at start, naming the key, rather than failing
@@ -66,6 +67,8 @@ class Settings(BaseModel):
     raster: bool = False
     language: Literal["ja", "en"] = "ja"
     journal: str = ""
+    #: Training mode (練習モード): receipts marked 練習, nothing sent, a journal of its own.
+    training: bool = False
     #: Overrides the mode the server's terminal config gives (one run only, from ``--mode``).
     mode: TerminalMode | None = Field(None, strict=False)
     token: str = Field("", repr=False)
@@ -93,9 +96,9 @@ class Settings(BaseModel):
     @property
     def journal_path(self) -> pathlib.Path:
         """The journal file (in the data dir unless the settings name one)."""
-        if self.journal:
-            return pathlib.Path(self.journal).expanduser()
-        return data_dir() / "journal.db"
+        path = pathlib.Path(self.journal).expanduser() if self.journal else data_dir() / "journal.db"
+        # Training sales never mix with the day's real ones: a file of their own beside it.
+        return path.with_name(f"{path.stem}.training{path.suffix}") if self.training else path
 
     @property
     def token_path(self) -> pathlib.Path:
@@ -104,7 +107,7 @@ class Settings(BaseModel):
 
 
 #: The keys of the TOML file (the token has a file of its own; mode and path are per run).
-SAVED = ("server_url", "reader", "printer", "paper_width", "raster", "language", "journal")
+SAVED = ("server_url", "reader", "printer", "paper_width", "raster", "language", "journal", "training")
 
 
 def describe(error: ValidationError) -> str:

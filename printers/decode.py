@@ -3,8 +3,9 @@
 What the screen shows is decoded from the very bytes sent to the printer. Kanji mode
 (``FS &`` / ``FS .``) with Shift_JIS (cp932) is understood, ``ESC R 8`` makes 0x5C a ¥, and
 ``ESC t 1`` makes 0xA1-0xDF half-width katakana. Non-text output becomes a bracketed line:
-``[qr DATA]``, ``[barcode DATA]``, ``[image WxH]``, ``[cut]``. Formatting (double size, bold,
-alignment) leaves the text as it is; the layout pads with spaces, so lines read like the paper.
+``[qr DATA]``, ``[barcode DATA]``, ``[image WxH]``, ``[cut]``, ``[drawer PIN ONms OFFms]``.
+Formatting (double size, bold, alignment) leaves the text as it is; the layout pads with spaces,
+so lines read like the paper.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ def _esc(data: bytes, i: int, s: _State) -> int:
         m, n = arg, _le(data, i + 3)
         s.mark(f"image {n}x{24 if m in (32, 33) else 8}")
         return i + 5 + n * (3 if m in (32, 33) else 1)
+    elif cmd == b"p":  # drawer kick: ESC p m t1 t2 (pin 2 or 5, on and off time in 2 ms units)
+        pulse = data[i + 2 : i + 5]
+        if len(pulse) == 3:
+            s.mark(f"drawer {pulse[0] & 1} {pulse[1] * 2}ms {pulse[2] * 2}ms")
+        return i + 5
     elif cmd == b"D":  # tab stops, NUL-terminated
         end = data.find(b"\x00", i + 2)
         return len(data) if end < 0 else end + 1

@@ -144,6 +144,8 @@ class SaleReceipt:
     #: Text printed as a QR code at the foot (e.g. the sale id, scanned at the ticket counter).
     qr: str = ""
     reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -205,6 +207,8 @@ class VoidReceipt:
     voided_at: dt.datetime
     reason: str = ""
     reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +221,8 @@ class TicketSlip:
     issued_at: dt.datetime
     terminal_id: str = ""
     reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
 
     def __post_init__(self) -> None:
         ticket = tickets.decode(self.text)  # refuses text that is not a ticket
@@ -238,6 +244,8 @@ class BalanceSlip:
     printed_at: dt.datetime
     balances: tuple[BalanceAfter, ...]
     reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
 
 
 # Reports -------------------------------------------------------------------------------
@@ -284,6 +292,53 @@ class EndOfDayReport:
     offline: int = 0
     unsynced: int = 0
     reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TenderLine:
+    """One tender of the day on the X/Z report: its printed name and its count and sum."""
+
+    label: str
+    tally: Tally
+
+
+@dataclass(frozen=True, slots=True)
+class DayReport:
+    """The X report (点検, read any time) or Z report (精算, closes the day once) of one terminal.
+
+    Sums come from :mod:`points.dayreport`; the drawer part shows the change float (釣銭準備金),
+    the cash expected, the count by denomination and 過不足 when cash was counted.
+    """
+
+    merchant: Merchant
+    terminal_id: str
+    business_date: dt.date
+    printed_at: dt.datetime
+    closing: bool = False
+    z_no: int = 0
+    sales: Tally = Tally()
+    voids: Tally = Tally()
+    returns: Tally = Tally()
+    rates: tuple[RateTotal, ...] = ()
+    tenders: tuple[TenderLine, ...] = ()
+    programs: tuple[ProgramDay, ...] = ()
+    change_float: int = 0
+    expected_cash: int = 0
+    #: (denomination, pieces) as counted; ``counted`` is ``None`` until the drawer is counted.
+    pieces: tuple[tuple[int, int], ...] = ()
+    counted: int | None = None
+    offline: int = 0
+    unsynced: int = 0
+    #: Printed in training mode (練習): not a record of real sales.
+    training: bool = False
+    reprint: bool = False
+
+    @property
+    def over_short(self) -> int | None:
+        """過不足: counted − expected (``None`` before the count)."""
+        return None if self.counted is None else self.counted - self.expected_cash
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +372,8 @@ class SettlementStatement:
     payer: str = ""
     status: str = ""
     reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
 
     @property
     def payable(self) -> int:

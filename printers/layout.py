@@ -20,6 +20,7 @@ from printers import text as tx
 from printers.documents import (
     BalanceAfter,
     BalanceSlip,
+    DayReport,
     EndOfDayReport,
     SaleReceipt,
     SettlementStatement,
@@ -312,6 +313,55 @@ def _end_of_day(report: EndOfDayReport, page: _Page) -> None:
     page.cut()
 
 
+_YEN_NAMES = {10_000: "1万円", 5_000: "5千円", 2_000: "2千円", 1_000: "千円"}
+
+
+@_layout.register
+def _day_report(report: DayReport, page: _Page) -> None:
+    _header(page, report.merchant, report.reprint)
+    page.title(f"精算(Z) No.{report.z_no}" if report.closing else "点検(X)")
+    page.pair("営業日", _date(report.business_date))
+    page.pair(f"端末 {report.terminal_id}", f"{report.printed_at:%H:%M}出力")
+    page.rule()
+    _tally(page, "売上", report.sales, format_yen(report.sales.amount))
+    for rate in report.rates:
+        page.pair(_rate_label(rate.rate), format_yen(rate.amount))
+        page.pair("    内消費税等", format_yen(rate.tax))
+    _tally(page, "取消", report.voids, _minus(report.voids.amount))
+    _tally(page, "返品", report.returns, _minus(report.returns.amount))
+    page.rule()
+    page.line("支払別")
+    for tender in report.tenders:
+        _tally(page, f"  {tender.label}", tender.tally, format_yen(tender.tally.amount))
+    for day in report.programs:
+        page.rule()
+        page.wrapped(day.program.name_ja)
+        _tally(page, "  ポイント利用", day.redeemed, format_points(day.redeemed.amount))
+        _tally(page, "  ポイント券", day.tickets, format_yen(day.tickets.amount))
+        _tally(page, "  ポイント付与", day.awarded, format_points(day.awarded.amount))
+    page.rule()
+    page.pair("釣銭準備金", format_yen(report.change_float))
+    page.pair("現金在高(予定)", format_yen(report.expected_cash))
+    if report.counted is not None:
+        for denomination, pieces in report.pieces:
+            if pieces:
+                name = _YEN_NAMES.get(denomination, f"{denomination}円")
+                page.pair(f"  {name} × {pieces:,}", format_yen(denomination * pieces))
+        page.pair("現金在高(実査)", format_yen(report.counted))
+        over = report.over_short or 0
+        page.pair(
+            "過不足", _minus(-over) if over < 0 else ("+" if over else "") + format_yen(over), double=True
+        )
+    else:
+        page.line("現金は未確認です")
+    page.rule()
+    page.pair("オフライン取引", f"{report.offline:,}件")
+    page.pair("未送信", f"{report.unsynced:,}件")
+    if report.unsynced:
+        page.wrapped("未送信の取引があります。通信を確認してください。")
+    page.cut()
+
+
 @_layout.register
 def _statement(statement: SettlementStatement, page: _Page) -> None:
     _header(page, statement.merchant, statement.reprint)
@@ -347,6 +397,15 @@ def layout_report(document: object, width: int = PAPER_80MM) -> tuple[list[Block
     """
     page = _Page(width)
     _layout(document, page)
+    if getattr(document, "training", False):
+        # 練習モード: marked at the top and the foot of every slip, in one place for all documents.
+        mark = _Page(width)
+        mark.title("【練習】")
+        mark.centered("練習モード(取引ではありません)")
+        page.blocks[:0] = mark.blocks
+        cut = len(page.blocks) - 1 if page.blocks and isinstance(page.blocks[-1], Cut) else len(page.blocks)
+        page.blocks[cut:cut] = mark.blocks[:1]
+        page.lost += mark.lost
     return page.blocks, page.lost
 
 

@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, field
 
 from printers import text as tx
-from printers._escpos import QR_ECLEVEL_M, Dummy
 from printers.layout import PAPER_80MM, Block, Cut, Qr, Text, layout_report
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,9 @@ def _qr_size(width: int) -> int:
 
 
 def _kanji(blocks: list[Block], width: int) -> bytes:
+    # python-escpos on the first render, not on import: it is a fifth of the counter's start.
+    from printers._escpos import QR_ECLEVEL_M, Dummy
+
     printer = Dummy(profile=PROFILE)
     printer._raw(JAPANESE_SETUP)
     for block in blocks:

@@ -25,8 +25,7 @@ import abc
 import datetime as dt
 from dataclasses import dataclass, field
 from types import TracebackType
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from pos.card import errors, events
 from pos.card.apdu import CardKind, digest_info
@@ -45,6 +44,9 @@ from pos.card.errors import (
     WrongPin,
 )
 from pos.card.events import CardEvent, CardPresent, EventQueue, ReaderBack
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "CardError",
@@ -95,7 +97,11 @@ class CardIdentity:
     @property
     def certificate(self) -> x509.Certificate | None:
         """The parsed certificate (``cryptography``), or ``None`` for a UID card."""
-        return None if self.certificate_der is None else x509.load_der_x509_certificate(self.certificate_der)
+        if self.certificate_der is None:
+            return None
+        from cryptography import x509  # on first use: x509 is 20 ms of the app's start
+
+        return x509.load_der_x509_certificate(self.certificate_der)
 
     def certificate_summary(self) -> dict[str, str] | None:
         """Subject, issuer, serial and validity of the certificate, for ``card probe``."""

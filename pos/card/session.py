@@ -10,8 +10,6 @@ from __future__ import annotations
 import abc
 import logging
 
-from cryptography import x509
-
 from pos.card import apdu, errors
 from pos.card.apdu import CardKind
 from pos.card.base import CardIdentity, CardSession
@@ -95,6 +93,8 @@ class ApduSession(CardSession):
         size = int.from_bytes(header[2:4], "big") + 4
         der = header + self._read_ef(size - 4, offset=4)
         try:
+            from cryptography import x509  # on the first My Number Card, not at start
+
             cert = x509.load_der_x509_certificate(der)
             cert.public_key()
         except ValueError as exc:

@@ -15,12 +15,17 @@ the one PC/SC uses (:class:`pos.card.session.ApduSession`)::
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from pos.card import apdu, errors, events
 from pos.card.base import CardReader
 from pos.card.session import ApduSession
-from pos.virtualcard.applet import Applet, CardPulled, JpkiCard, UidCard
-from pos.virtualcard.credentials import CardCredentials, make_credentials
+
+if TYPE_CHECKING:
+    # The virtual cards (and the RSA/x509 parts of cryptography under them) load on the first
+    # tap or demo card, not when the counter app starts with the simulated reader.
+    from pos.virtualcard.applet import Applet, JpkiCard, UidCard
+    from pos.virtualcard.credentials import CardCredentials
 
 #: UIDs of the demo point/library cards (7-byte ISO 14443-A), in the order of the demo keys.
 DEMO_UIDS = ("04A1B2C3D4E5F6", "04112233445566", "0477665544332A")
@@ -35,12 +40,16 @@ def demo_credentials() -> CardCredentials:
     global _demo_credentials
     with _demo_lock:
         if _demo_credentials is None:
+            from pos.virtualcard.credentials import make_credentials
+
             _demo_credentials = make_credentials()
         return _demo_credentials
 
 
 def demo_jpki_card(credentials: CardCredentials | None = None, tries_left: int = 3) -> JpkiCard:
     """A simulated My Number Card with PIN ``1234`` (``credentials`` default: the demo ones)."""
+    from pos.virtualcard.applet import JpkiCard
+
     return JpkiCard(credentials or demo_credentials(), pin=DEMO_PIN, tries_left=tries_left)
 
 
@@ -58,6 +67,8 @@ class SimulatedSession(ApduSession):
             raise errors.CardRemoved()
         if not self._owner.plugged:
             raise errors.ReaderGone()
+        from pos.virtualcard.applet import CardPulled  # loaded with the card that was tapped
+
         try:
             return card.process(command)
         except CardPulled:
@@ -85,6 +96,8 @@ class SimulatedReader(CardReader):
     @staticmethod
     def uid_card(uid_hex: str, *, felica: bool = False) -> UidCard:
         """A plain card whose key is ``uid:`` + SHA-256 of these UID bytes."""
+        from pos.virtualcard.applet import UidCard
+
         return UidCard(bytes.fromhex(uid_hex), felica=felica)
 
     # Keys the app binds --------------------------------------------------------------

@@ -101,6 +101,8 @@ class PosScreen(Screen[Any]):
     def compose_top(self) -> ComposeResult:
         """The header row: shop name and status lights."""
         yield Static(self.shop_title(), id="shop")
+        if getattr(self.counter, "training", False):  # a stand-in counter in tests has none
+            yield Static(_("TRAINING MODE: practice only, nothing is sent"), id="training-banner")
         yield StatusLights(id="status")
 
     def compose_bottom(self) -> ComposeResult:

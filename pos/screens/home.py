@@ -31,6 +31,7 @@ class HomeScreen(PosScreen):
         Binding("f4", "statement", N_("Statement")),
         Binding("f5", "app.open_settings", N_("Settings")),
         Binding("f9", "sync", N_("Sync")),
+        Binding("f11", "open_drawer", N_("Open drawer")),
     ]
 
     def __init__(self, counter: Counter, sync: Callable[[], Awaitable[None]]) -> None:
@@ -76,6 +77,14 @@ class HomeScreen(PosScreen):
     def action_statement(self) -> None:
         """The settlement statement (明細) of a closed period."""
         self.app.push_screen(StatementScreen(self.counter))
+
+    async def action_open_drawer(self) -> None:
+        """The drawer key (ドロア): open the cash drawer through the printer."""
+        outcome = await self.blocking(self.counter.open_drawer)
+        if outcome.error is not None:
+            self.notify(str(outcome.error), severity="error")
+        else:
+            self.notify(_("Drawer opened"), timeout=2)
 
     async def action_sync(self) -> None:
         """Send the offline queue now."""

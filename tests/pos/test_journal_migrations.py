@@ -51,7 +51,9 @@ def test_the_fixture_has_no_version_and_one_entry_per_state() -> None:
 def test_opening_keeps_every_row_and_sets_the_version(old_journal: pathlib.Path) -> None:
     before = rows(old_journal)
     Journal(old_journal).close()
-    assert rows(old_journal) == before
+    after = rows(old_journal)
+    assert {table: after[table] for table in before} == before
+    assert all(not after[table] for table in set(after) - set(before))  # later steps' tables start empty
     assert version(old_journal) == JOURNAL_VERSION
 
 
@@ -105,3 +107,22 @@ def test_a_journal_of_a_newer_release_is_refused_untouched(old_journal: pathlib.
     with pytest.raises(JournalTooNew, match="newer release"):
         Journal(old_journal)
     assert rows(old_journal) == before
+
+
+def test_a_day_closes_once_and_a_reopened_journal_remembers(tmp_path: pathlib.Path) -> None:
+    import datetime as dt
+
+    from pos.journal import DayAlreadyClosed
+
+    day = dt.date(2026, 12, 1)
+    journal = Journal(tmp_path / "j.db")
+    first = journal.close_day(day, {"sales": 3})
+    journal.close()
+    journal = Journal(tmp_path / "j.db")
+    try:
+        with pytest.raises(DayAlreadyClosed) as refused:
+            journal.close_day(day, {"sales": 4})
+        assert refused.value.first == first and first.z_no == 1 and first.report == {"sales": 3}
+        assert journal.close_day(day + dt.timedelta(days=1), {}).z_no == 2
+    finally:
+        journal.close()

@@ -67,8 +67,15 @@ def test_cuts_and_feeds() -> None:
     assert decode(p.output) == ["a", "[cut]", "b", "[cut]"]
 
 
-def test_status_requests_and_drawer_kicks_are_skipped() -> None:
-    assert decode(b"\x10\x04\x02\x10\x04\x04x\x1bp\x00\x19\xfay\n") == ["xy"]
+def test_status_requests_are_skipped_and_drawer_kicks_named() -> None:
+    assert decode(b"\x10\x04\x02\x10\x04\x04x\x1bp\x00\x19\xfay\n") == ["x", "[drawer 0 50ms 500ms]", "y"]
+
+
+def test_the_drawer_pulse_is_esc_p_on_pin_2() -> None:
+    from printers import drawer_pulse
+
+    assert drawer_pulse().startswith(b"\x1bp\x00")
+    assert decode(drawer_pulse(5)) == ["[drawer 1 100ms 100ms]"]
 
 
 @settings(max_examples=300, deadline=None)

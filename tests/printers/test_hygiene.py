@@ -43,6 +43,23 @@ def test_with_the_pickle_folder_set_nothing_lands_in_the_temporary_folder(tmp_pa
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp), "ESCPOS_CAPABILITIES_PICKLE_DIR": str(pickles)}
     env["PYTHONPATH"] = str(ROOT)
-    subprocess.run([sys.executable, "-c", "import printers"], env=env, check=True, cwd=tmp_path)
+    # python-escpos loads on the first render (not on import: the counter's start-up).
+    code = "import printers, printers.samples as s; printers.render(s.sample_receipt())"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path)
     assert list(temp.iterdir()) == []
     assert list(pickles.glob("*.capabilities.pickle"))
+
+
+def test_importing_printers_leaves_python_escpos_and_the_layout_unloaded() -> None:
+    code = (
+        "import sys, printers.connections; "
+        "print(sorted(m for m in sys.modules if m.startswith(('escpos', 'printers.layout'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == "[]"

@@ -48,11 +48,12 @@ async def test_end_of_day_prints_the_days_figures(
         await settle(pilot)
         await pilot.press("f3")
         await settle(pilot)
-        assert "売上  1  ¥1,500" in text_of(pilot, "#figures")
+        figures = text_of(pilot, "#figures")
+        assert "点検(X)" in figures and "売上 1件" in figures and "¥1,500" in figures
         await pilot.press("f5")
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
-        assert "日計" in text_of(pilot, "#receipt")
+        assert "点検(X)" in text_of(pilot, "#receipt")
 
 
 async def test_settings_are_saved_to_the_toml_file_with_a_private_token(
