@@ -22,7 +22,7 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, backup, db, ledger
+from server import admin, auth, backup, db, dbcopy, ledger
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     register(verbs)
     settlement_cli.register(verbs)
     backup.register(verbs)
+    dbcopy.register(verbs)
     return parser
 
 
