@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # What the tests need from Debian: pcscd and the vpcd virtual reader for card tests (pyscard
 # compiles against libpcsclite-dev), a Japanese font for raster receipts, tmux for the TUI end-to-end test,
-# libusb for USB printers (pyusb).
-DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux libusb-1.0-0 chromium
+# libusb for USB printers (pyusb),
+# postgresql for the throwaway clusters of the PostgreSQL tests (initdb, pg_ctl, pg_basebackup, pg_dump).
+DEBS := pcscd libpcsclite-dev vsmartcard-vpcd fonts-ipafont-gothic tmux libusb-1.0-0 chromium postgresql
 export ESCPOS_CAPABILITIES_PICKLE_DIR := $(CURDIR)/.cache/escpos
 # The counter's message catalogs: the .po files are the source, the .mo files are built here.
 CATALOGS := $(wildcard pos/locale/*/LC_MESSAGES/*.po)

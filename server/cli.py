@@ -22,7 +22,7 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, db, ledger
+from server import admin, auth, backup, db, dbcopy, ledger
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     register(verbs)
     settlement_cli.register(verbs)
+    backup.register(verbs)
+    dbcopy.register(verbs)
     return parser
 
 

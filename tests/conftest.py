@@ -1,0 +1,3 @@
+"""Fixtures every test package may use: PostgreSQL (``pg_server``, ``pg_database``) from one plugin."""
+
+pytest_plugins = ["tests.support.pg_fixtures"]
