@@ -54,7 +54,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     init = with_db(verbs.add_parser("init", help="create the database and its ticket issuing key"))
     init.set_defaults(run=_init)
     migrate = with_db(
-        verbs.add_parser("migrate", help="bring the database's schema up to this release (refuses a newer one)")
+        verbs.add_parser("migrate", help="bring the schema up to this release (refuses a newer one)")
     )
     migrate.set_defaults(run=_migrate)
 
@@ -284,7 +284,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
-    tokens = demo.build(args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca], db_url=args.db)
+    tokens = demo.build(
+        args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca], db_url=args.db
+    )
     where = db.redact(args.db) if args.db else "mykey.db"
     print(f"demo data in {args.dir}: {where}, tokens.json ({len(tokens)} principals), cards.json")
     return 0

@@ -147,7 +147,9 @@ def build(
     if db_url is not None and db.is_postgres_url(db_url):
         path = db_url
         if _has_cities(db_url):
-            raise FileExistsError(f"{db.redact(db_url)} holds server data; demo data goes into a fresh database")
+            raise FileExistsError(
+                f"{db.redact(db_url)} holds server data; demo data goes into a fresh database"
+            )
     elif db_url is not None:
         path = db.sqlite_path(db_url)
     if isinstance(path, pathlib.Path) and path.exists():

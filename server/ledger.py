@@ -594,7 +594,7 @@ def check(conn: sqlite3.Connection) -> list[str]:
         row[0]: int(row[1])
         for row in conn.execute(
             "SELECT account_id, SUM(delta) FROM (SELECT credit_account_id AS account_id, amount AS delta"
-            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) GROUP BY account_id"
+            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) AS moves GROUP BY account_id"
         )
     }
     in_lots: dict[int, int] = {
@@ -659,20 +659,13 @@ WHERE p.sums != COALESCE(m.sums, '0/0/0') ORDER BY p.sale_id
 
 
 # The same on PostgreSQL: its JSON functions instead of SQLite's.
-_SALE_SUMS_PG = (
-    _SALE_SUMS.replace(
-        "(SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.points'))",
-        "(SELECT COALESCE(SUM((v->>'points')::bigint), 0) FROM jsonb_array_elements(result::jsonb->'points') v)",
+_SALE_SUMS_PG = _SALE_SUMS
+for _field, _list in (("points", "points"), ("value", "tickets"), ("points", "awards")):
+    _SALE_SUMS_PG = _SALE_SUMS_PG.replace(
+        f"(SELECT COALESCE(SUM(json_extract(value, '$.{_field}')), 0) FROM json_each(result, '$.{_list}'))",
+        f"(SELECT COALESCE(SUM((v->>'{_field}')::bigint), 0)"
+        f" FROM jsonb_array_elements(result::jsonb->'{_list}') v)",
     )
-    .replace(
-        "(SELECT COALESCE(SUM(json_extract(value, '$.value')), 0) FROM json_each(result, '$.tickets'))",
-        "(SELECT COALESCE(SUM((v->>'value')::bigint), 0) FROM jsonb_array_elements(result::jsonb->'tickets') v)",
-    )
-    .replace(
-        "(SELECT COALESCE(SUM(json_extract(value, '$.points')), 0) FROM json_each(result, '$.awards'))",
-        "(SELECT COALESCE(SUM((v->>'points')::bigint), 0) FROM jsonb_array_elements(result::jsonb->'awards') v)",
-    )
-)
 
 
 def operation_problems(conn: sqlite3.Connection) -> list[str]:
@@ -739,7 +732,7 @@ def operation_problems(conn: sqlite3.Connection) -> list[str]:
         for op_id, points, moved in conn.execute(
             f"SELECT r.op_id, r.points, COALESCE(SUM(t.amount), 0)"
             f" FROM (SELECT {key} AS op_id, points FROM {table}) r"
-            f" LEFT JOIN transfers t ON t.sale_id = r.op_id AND t.op_kind = ? GROUP BY r.op_id"
+            f" LEFT JOIN transfers t ON t.sale_id = r.op_id AND t.op_kind = ? GROUP BY r.op_id, r.points"
             f" HAVING COALESCE(SUM(t.amount), 0) != r.points ORDER BY r.op_id",
             (op_kind,),
         ):

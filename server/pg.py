@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 from psycopg.adapt import Dumper
+from psycopg.types.numeric import NumericLoader
 
 #: Tables whose callers read the new row's id (``cursor.lastrowid``): their INSERTs return it.
 RETURNS_ID = frozenset({"accounts", "transfers", "lots"})
@@ -50,6 +51,18 @@ class LooseInt(Dumper):
     def dump(self, obj: Any) -> bytes:
         """The integer's decimal digits."""
         return str(int(obj)).encode()
+
+
+class WholeNumeric(NumericLoader):
+    """``numeric`` read as an int when it is whole: PostgreSQL's ``SUM(bigint)`` is numeric, SQLite's an int.
+
+    Amounts are whole yen and points; the answers are written with :mod:`json`, which has no Decimal.
+    """
+
+    def load(self, data: Any) -> Any:
+        """The value, as an int when it has no fraction."""
+        value = super().load(data)
+        return int(value) if value == value.to_integral_value() else float(value)
 
 
 class Row(tuple[Any, ...]):
@@ -87,11 +100,21 @@ _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECAS
 
 
 @functools.lru_cache(maxsize=4096)
-def translate(sql: str) -> tuple[str, bool]:
-    """``sql`` (SQLite's dialect) in PostgreSQL's, and whether it was made to return the new row's id."""
+def translate(sql: str) -> tuple[str, bool, bool]:
+    """``sql`` (SQLite's dialect) in PostgreSQL's.
+
+    Returns:
+        The statement, whether it was made to return the new row's id, and whether its
+        placeholders are numbered (``?1``: the parameters are then passed by name ``p1``).
+    """
     parts = _QUOTED.split(sql)
+    numbered = False
     for index in range(0, len(parts), 2):  # even parts are outside quotes
-        text = parts[index].replace("%", "%%").replace("?", "%s")
+        text = parts[index].replace("%", "%%")
+        if re.search(r"\?\d", text):
+            numbered = True
+            text = re.sub(r"\?(\d+)", r"%(p\1)s", text)
+        text = text.replace("?", "%s")
         text = _NAMED.sub(r"%(\1)s", text)
         text = _IS_NOT.sub("IS DISTINCT FROM ", text)
         text = _IS.sub("IS NOT DISTINCT FROM ", text)
@@ -102,7 +125,7 @@ def translate(sql: str) -> tuple[str, bool]:
         parts[index] = text
     out = "".join(parts).strip().rstrip(";")
     if re.match(r"BEGIN\s+IMMEDIATE\b", out, re.IGNORECASE):
-        return "BEGIN", False
+        return "BEGIN", False, False
     returns_id = False
     insert = _INSERT.match(out)
     if insert is not None:
@@ -113,12 +136,14 @@ def translate(sql: str) -> tuple[str, bool]:
         if insert.group(2) in RETURNS_ID and not has_returning:
             out += " RETURNING id"
             returns_id = True
-    return out, returns_id
+    return out, returns_id, numbered
 
 
-def _params(params: Any) -> Any:
+def _params(params: Any, numbered: bool = False) -> Any:
     if isinstance(params, Mapping) or params is None:
         return params
+    if numbered:
+        return {f"p{index}": value for index, value in enumerate(params, start=1)}
     return tuple(params)
 
 
@@ -167,6 +192,7 @@ class PgConnection:
         self._conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
         self._conn.adapters.register_dumper(int, LooseInt)
         self._conn.adapters.register_dumper(bool, LooseInt)
+        self._conn.adapters.register_loader("numeric", WholeNumeric)
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -182,9 +208,9 @@ class PgConnection:
         """Run one statement written in SQLite's dialect."""
         if sql.lstrip()[:6].upper() == "PRAGMA":
             return _EMPTY  # SQLite's tuning (busy timeout, temp store, secure delete) has no meaning here
-        statement, returns_id = translate(sql)
+        statement, returns_id, numbered = translate(sql)
         try:
-            cursor = self._conn.execute(statement, _params(params) or None)
+            cursor = self._conn.execute(statement, _params(params, numbered) or None)
         except psycopg.errors.IntegrityError as error:
             raise sqlite3.IntegrityError(str(error).splitlines()[0]) from error
         if returns_id:
@@ -196,8 +222,8 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> Cursor:
         """Run one statement for each parameter row."""
-        statement, _returns_id = translate(sql)
-        batch = [_params(row) for row in rows]
+        statement, _returns_id, numbered = translate(sql)
+        batch = [_params(row, numbered) for row in rows]
         if not batch:
             return _EMPTY
         try:

@@ -77,7 +77,7 @@ def stored_answer(conn: sqlite3.Connection, sale_id: str, fingerprint: str) -> s
     row = conn.execute(
         "SELECT request_hash, status, result, void_result, NULL, NULL FROM sales WHERE sale_id = ?1"
         " UNION ALL SELECT * FROM (SELECT request_hash, 'refused', NULL, NULL, error_code, message"
-        " FROM refused_sales WHERE sale_id = ?1 ORDER BY line_no LIMIT 1) LIMIT 1",
+        " FROM refused_sales WHERE sale_id = ?1 ORDER BY line_no LIMIT 1) AS refused LIMIT 1",
         (sale_id,),
     ).fetchone()
     if row is None:
@@ -232,7 +232,10 @@ def _accounts_of(conn: sqlite3.Connection, sale: PreparedSale) -> list[int]:
     wanted: list[tuple[str, str, str]] = []
     for tender in request.points:
         assert request.card_key is not None
-        wanted += [("resident", request.card_key, tender.program_id), ("merchant", merchant_id, tender.program_id)]
+        wanted += [
+            ("resident", request.card_key, tender.program_id),
+            ("merchant", merchant_id, tender.program_id),
+        ]
     for use in sale.tickets:
         program_id = use.ticket.program_id
         wanted += [("tickets", "outstanding", program_id), ("merchant", merchant_id, program_id)]

@@ -635,16 +635,25 @@ UPDATE ticket_receipts r SET receipt_no = COALESCE(NULLIF(ltrim(r.receipt_no, '0
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
-        1, "release 0.1: ledger, sales, tickets, settlement", _RELEASE_0_1,
+        1,
+        "release 0.1: ledger, sales, tickets, settlement",
+        _RELEASE_0_1,
         postgres=_postgres_types(_RELEASE_0_1),
     ),
-    Migration(2, "one audit log for administration and settlement", _ONE_AUDIT_LOG, postgres=_ONE_AUDIT_LOG_PG),
     Migration(
-        3, "bank account types stored as their Zengin code", _ACCOUNT_TYPE_CODES, rebuilds=True,
+        2, "one audit log for administration and settlement", _ONE_AUDIT_LOG, postgres=_ONE_AUDIT_LOG_PG
+    ),
+    Migration(
+        3,
+        "bank account types stored as their Zengin code",
+        _ACCOUNT_TYPE_CODES,
+        rebuilds=True,
         postgres=_ACCOUNT_TYPE_CODES_PG,
     ),
     Migration(
-        4, "one namespace of operation ids; awards per program; cancellable tickets", _OPERATION_KINDS,
+        4,
+        "one namespace of operation ids; awards per program; cancellable tickets",
+        _OPERATION_KINDS,
         postgres=_OPERATION_KINDS_PG,
     ),
 )
