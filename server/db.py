@@ -146,6 +146,11 @@ def savepoint(conn: sqlite3.Connection, name: str = "step") -> Iterator[sqlite3.
     The writer applies many sales in one commit (group commit); each sale runs in its
     own savepoint so a refused sale leaves no trace while its neighbours are kept.
     """
+    if is_postgres(conn) and not conn.in_transaction:
+        # SQLite opens a transaction for a savepoint outside one; PostgreSQL refuses: open it here.
+        with atomic(conn):
+            yield conn
+        return
     conn.execute(f"SAVEPOINT {name}")
     try:
         yield conn

@@ -120,6 +120,10 @@ def translate(sql: str) -> tuple[str, bool, bool]:
         text = _IS.sub("IS NOT DISTINCT FROM ", text)
         text = re.sub(r"\btemp\.", "pg_temp.", text)
         text = re.sub(r"\bWITHOUT ROWID\b", "", text)
+        # SQLite's CROSS JOIN ... ON fixes the join order; PostgreSQL's CROSS JOIN takes no ON.
+        text = re.sub(r"\bCROSS JOIN(\s+\w+(?:\s+(?:AS\s+)?(?!ON\b)\w+)?\s+ON)\b", r"JOIN\1", text)
+        # A parameter tested for NULL alone has no type PostgreSQL could infer.
+        text = re.sub(r"(%\(\w+\)s|%s)(\s+IS\s+(?:NOT\s+)?NULL\b)", r"CAST(\1 AS TEXT)\2", text)
         # SQLite's unary plus that keeps the planner off an index: PostgreSQL has no ``+text``.
         text = re.sub(r"(?<=[\s(])\+(?=[A-Za-z_]\w*\.\w)", "", text)
         parts[index] = text
