@@ -594,7 +594,8 @@ def check(conn: sqlite3.Connection) -> list[str]:
         row[0]: int(row[1])
         for row in conn.execute(
             "SELECT account_id, SUM(delta) FROM (SELECT credit_account_id AS account_id, amount AS delta"
-            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) AS moves GROUP BY account_id"
+            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) AS moves"
+            " GROUP BY account_id"
         )
     }
     in_lots: dict[int, int] = {
