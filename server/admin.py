@@ -184,7 +184,11 @@ def put_program(conn: sqlite3.Connection, program: Program) -> None:
             now,
         ),
     )
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('programs_changed', ?)", (now,))
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('programs_changed', ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (now,),
+    )
 
 
 def add_terminal(
@@ -243,7 +247,7 @@ def revoke_tokens(conn: sqlite3.Connection, principal_id: str) -> int:
     )
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?, '1')"
-        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        " ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
         (auth.REVOCATIONS,),
     )
     return cursor.rowcount

@@ -106,7 +106,9 @@ def set_tags(
     conn.executemany(
         "INSERT INTO eligibility(card_key, city_id, tag, valid_until, set_by, set_at) VALUES (?, ?, ?, ?,"
         " ?, ?)"
-        " ON CONFLICT DO UPDATE SET valid_until = MAX(valid_until, excluded.valid_until)",
+        " ON CONFLICT(card_key, city_id, tag) DO UPDATE SET valid_until = CASE"
+        " WHEN excluded.valid_until > eligibility.valid_until THEN excluded.valid_until"
+        " ELSE eligibility.valid_until END",
         [(card_key, city_id, t.tag, t.valid_until.isoformat(), set_by, ledger.iso(now)) for t in tags],
     )
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, backup, db, dbcopy, ledger
+from server import admin, auth, backup, db, dbcopy, ledger, schema
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -46,12 +46,19 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     def with_db(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
-            "--db", default=DEFAULT_DB, help="the SQLite database (default $MYKEY_DB or mykey.db)"
+            "--db",
+            default=DEFAULT_DB,
+            help="the database: a SQLite file or sqlite:///path, or a postgresql:// URL"
+            " (default $MYKEY_DB or mykey.db)",
         )
         return sub
 
     init = with_db(verbs.add_parser("init", help="create the database and its ticket issuing key"))
     init.set_defaults(run=_init)
+    migrate = with_db(
+        verbs.add_parser("migrate", help="bring the schema up to this release (refuses a newer one)")
+    )
+    migrate.set_defaults(run=_migrate)
 
     serve = with_db(verbs.add_parser("serve", help="serve the API over HTTP(S)"))
     serve.add_argument("--host", default="127.0.0.1")
@@ -75,6 +82,10 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.set_defaults(run=_serve)
 
     demo = verbs.add_parser("demo-data", help="a demo database with tokens and cards in --dir")
+    demo.add_argument(
+        "--db",
+        help="put the demo data in this (empty) postgresql:// database instead of DIR/mykey.db",
+    )
     demo.add_argument(
         "--dir",
         type=pathlib.Path,
@@ -199,7 +210,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     admin.init(args.db)
-    print(f"initialised {args.db}")
+    print(f"initialised {db.redact(str(args.db))}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    try:
+        before = db.schema_version(conn)
+        applied = schema.upgrade(conn)
+    except db.SchemaTooNew as error:
+        print(error, file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    if not applied:
+        print(f"{db.redact(str(args.db))} is at schema version {before}: nothing to do")
+    for version in applied:
+        print(f"applied {version}: {schema.MIGRATIONS[version - 1].why}")
     return 0
 
 
@@ -223,7 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app, tune_gc
 
-    if not pathlib.Path(args.db).exists():
+    if not db.is_postgres_url(args.db) and not db.sqlite_path(args.db).exists():
         print(f"no database at {args.db}: run `mykey-server init --db {args.db}` first", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
@@ -243,7 +271,8 @@ def _serve(args: argparse.Namespace) -> int:
         from uvicorn.supervisors import Multiprocess
 
         # Worker processes import the app by name and read their settings from the environment.
-        os.environ["MYKEY_SERVE_DB"] = str(pathlib.Path(args.db).resolve())
+        location = db.location(args.db)
+        os.environ["MYKEY_SERVE_DB"] = location if isinstance(location, str) else str(location.resolve())
         os.environ["MYKEY_SERVE_TRUST"] = os.pathsep.join(str(p.resolve()) for p in args.trust_ca)
         config = uvicorn.Config("server.app:app_from_env", factory=True, workers=args.workers, **options)
         Multiprocess(config, sockets=[sock]).run()
@@ -257,8 +286,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from server import demo
 
-    tokens = demo.build(args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca])
-    print(f"demo data in {args.dir}: mykey.db, tokens.json ({len(tokens)} principals), cards.json")
+    tokens = demo.build(
+        args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca], db_url=args.db
+    )
+    where = db.redact(args.db) if args.db else "mykey.db"
+    print(f"demo data in {args.dir}: {where}, tokens.json ({len(tokens)} principals), cards.json")
     return 0
 
 
@@ -316,14 +348,17 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    database = db.open_database(args.db)
-    conn = database.conn
+    conn = db.connect(args.db)
     problems = ledger.check(conn)
     for problem in problems:
         print(problem)
-    count = database["transfers"].count
-    sizes = ", ".join(f"{name} {database[name].count}" for name in ("accounts", "sales", "lots", "tickets"))
-    print(f"{sizes}, refused offline sales {database['refused_sales'].count}")
+
+    def rows(table: str) -> int:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    count = rows("transfers")
+    sizes = ", ".join(f"{name} {rows(name)}" for name in ("accounts", "sales", "lots", "tickets"))
+    print(f"{sizes}, refused offline sales {rows('refused_sales')}")
     if problems:
         print(
             f"台帳に不整合があります / ledger inconsistent: {len(problems)} problem(s) in {count} transfers"

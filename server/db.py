@@ -20,11 +20,19 @@ from __future__ import annotations
 
 import pathlib
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
+
+from server import pg
+from server.pg import PgConnection
+
+#: A connection to either database: SQLite's own, or the PostgreSQL one speaking its API.
+Connection = sqlite3.Connection | PgConnection
 
 #: How long a writer waits for another process's write lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
@@ -37,13 +45,65 @@ PRAGMAS = (
 )
 
 
-def connect(path: str | pathlib.Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open ``path`` with the ledger's pragmas; transactions are explicit (see :func:`atomic`).
+def is_postgres_url(url: str | pathlib.Path) -> bool:
+    """Whether ``url`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(url, str) and url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url: str | pathlib.Path) -> pathlib.Path:
+    """The file of a SQLite location: a path, or a ``sqlite:///path`` URL (``sqlite:////abs`` too).
+
+    Raises:
+        ValueError: ``url`` is a PostgreSQL URL.
+    """
+    if is_postgres_url(url):
+        raise ValueError(f"{redact(str(url))} is a PostgreSQL database, not a SQLite file")
+    text = str(url)
+    if text.startswith("sqlite://"):
+        return pathlib.Path(urllib.parse.unquote(text.removeprefix("sqlite://").removeprefix("/")) or ".")
+    return pathlib.Path(text)
+
+
+def location(url: str | pathlib.Path) -> str | pathlib.Path:
+    """``--db`` as given, normalised: a PostgreSQL URL as it is, anything else as a file path."""
+    return str(url) if is_postgres_url(url) else sqlite_path(url)
+
+
+def redact(url: str) -> str:
+    """A database URL fit for a log line: the password, if any, replaced by ``***``."""
+    if not is_postgres_url(url):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_postgres(conn: Any) -> bool:
+    """Whether ``conn`` is a PostgreSQL connection (for the few statements written per dialect)."""
+    return isinstance(conn, PgConnection)
+
+
+def connect(path: str | pathlib.Path, *, readonly: bool = False) -> Any:
+    """Open the database at ``path`` (a file, ``sqlite:///…`` or ``postgresql://…``).
+
+    A SQLite file gets the ledger's pragmas; transactions are explicit on both (see :func:`atomic`).
 
     Args:
-        path: the database file (created if missing, unless ``readonly``).
-        readonly: open with ``mode=ro`` (for readers that must never write).
+        path: the database file (created if missing, unless ``readonly``) or a libpq URL.
+        readonly: open with ``mode=ro`` (for readers that must never write); on PostgreSQL,
+            a session whose transactions default to read-only.
+
+    Returns:
+        a :class:`sqlite3.Connection`, or a :class:`server.pg.PgConnection` for a PostgreSQL URL.
     """
+    if is_postgres_url(path):
+        conn = PgConnection(str(path))
+        if readonly:
+            conn.execute("SET default_transaction_read_only = on")
+        return conn
+    path = sqlite_path(path)
     if readonly:
         uri = pathlib.Path(path).resolve().as_uri() + "?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -86,6 +146,11 @@ def savepoint(conn: sqlite3.Connection, name: str = "step") -> Iterator[sqlite3.
     The writer applies many sales in one commit (group commit); each sale runs in its
     own savepoint so a refused sale leaves no trace while its neighbours are kept.
     """
+    if is_postgres(conn) and not conn.in_transaction:
+        # SQLite opens a transaction for a savepoint outside one; PostgreSQL refuses: open it here.
+        with atomic(conn):
+            yield conn
+        return
     conn.execute(f"SAVEPOINT {name}")
     try:
         yield conn
@@ -97,6 +162,18 @@ def savepoint(conn: sqlite3.Connection, name: str = "step") -> Iterator[sqlite3.
         conn.execute(f"RELEASE {name}")
 
 
+class Retry(RuntimeError):
+    """The operation lost a race with another server process and is to be run again as it was."""
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether the writer may run the job that raised ``error`` again in its next transaction.
+
+    A :class:`Retry`, or on PostgreSQL a serialization failure, a deadlock or a lock timeout.
+    """
+    return isinstance(error, Retry) or pg.retryable(error)
+
+
 # Schema versions ----------------------------------------------------------------------
 
 
@@ -104,38 +181,57 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer release than this code: opening it could lose data."""
 
 
+#: The advisory lock key migrations take on PostgreSQL (one step at a time, across processes).
+MIGRATION_LOCK = 0x6D796B6579  # "mykey"
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One step of a database's history: plain SQL statements, applied in one transaction.
 
     Attributes:
-        version: the ``PRAGMA user_version`` the database has once this step is applied.
+        version: the version the database has once this step is applied (SQLite's
+            ``PRAGMA user_version``, PostgreSQL's ``schema_version`` table).
         why: one line saying what the step changes and why (shown by ``upgrade``'s callers).
         sql: statements separated by ``;`` at the end of a line (no triggers, so no ``;`` inside one).
         rebuilds: the step rebuilds tables other tables point to (SQLite cannot alter a column in
             place): foreign keys are switched off around it and checked once before the commit.
+        postgres: the same step in PostgreSQL's dialect (types, ``ALTER ... TYPE`` where SQLite
+            rebuilds a table); empty when the step is the same SQL on both.
     """
 
     version: int
     why: str
     sql: str
     rebuilds: bool = False
+    postgres: str = ""
 
-    def statements(self) -> list[str]:
-        """The step's statements in order."""
-        return [part.strip() for part in self.sql.split(";\n") if part.strip().strip(";")]
+    def statements(self, postgres: bool = False) -> list[str]:
+        """The step's statements in order (in PostgreSQL's dialect when ``postgres``)."""
+        sql = (self.postgres or self.sql) if postgres else self.sql
+        return [part.strip() for part in sql.split(";\n") if part.strip().strip(";")]
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The database's ``PRAGMA user_version`` (0 for a new file or one of release 0.1)."""
+def schema_version(conn: Any) -> int:
+    """The database's schema version (0 for a new database or a file of release 0.1).
+
+    SQLite keeps it in ``PRAGMA user_version``; PostgreSQL in the one-row table ``schema_version``.
+    """
+    if is_postgres(conn):
+        row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+        if not row[0]:
+            return 0
+        found = conn.execute("SELECT version FROM schema_version").fetchone()
+        return 0 if found is None else int(found[0])
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str = "database") -> list[int]:
+def upgrade(conn: Any, migrations: Sequence[Migration], what: str = "database") -> list[int]:
     """Apply every migration newer than the database, oldest first, each in its own transaction.
 
-    Safe to call from several processes at once: the version is read again under the write lock,
-    so a step is applied once. Call it outside a transaction.
+    Safe to call from several processes at once: the version is read again under the write lock
+    (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's advisory lock), so a step is applied once. Call it
+    outside a transaction.
 
     Args:
         conn: a connection made by :func:`connect` (or any with ``isolation_level=None``).
@@ -154,13 +250,27 @@ def upgrade(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str
     if found > latest:
         raise SchemaTooNew(
             f"the {what} is at schema version {found}, but this program knows versions up to {latest}:"
-            " it was written by a newer release; upgrade the program (the file is left untouched)"
+            " it was written by a newer release; upgrade the program (the database is left untouched)"
         )
     applied: list[int] = []
     for migration in migrations[found:]:
-        if _apply(conn, migration, what):
+        applied_now = _apply_postgres(conn, migration) if is_postgres(conn) else _apply(conn, migration, what)
+        if applied_now:
             applied.append(migration.version)
     return applied
+
+
+def _apply_postgres(conn: Any, migration: Migration) -> bool:
+    with atomic(conn):
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        if schema_version(conn) >= migration.version:
+            return False  # another process applied it while this one waited for the lock
+        for statement in migration.statements(postgres=True):
+            conn.execute(statement)
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version(version) VALUES (?)", (migration.version,))
+    return True
 
 
 def _apply(conn: sqlite3.Connection, migration: Migration, what: str) -> bool:

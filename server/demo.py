@@ -127,15 +127,32 @@ def programs() -> list[Program]:
 BALANCES = {"tenri-megumi": 5000, "toshima-points": 1200, "oguni-kitasato": 3000}
 
 
-def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) -> dict[str, str]:
+def build(
+    directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes], *, db_url: str | None = None
+) -> dict[str, str]:
     """Create the demo database and files in ``directory``; returns the tokens by principal name.
 
+    Args:
+        directory: where ``tokens.json``, ``cards.json`` (and the SQLite ``mykey.db``) go.
+        card_keys: more card keys to give the demo balances.
+        trust_ca: CA certificates (PEM) the database trusts for card certificates.
+        db_url: a ``postgresql://`` database to fill instead of ``directory/mykey.db`` (it must
+            hold no server data yet).
+
     Raises:
-        FileExistsError: ``directory/mykey.db`` exists already.
+        FileExistsError: ``directory/mykey.db`` exists already, or the database already has data.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "mykey.db"
-    if path.exists():
+    path: str | pathlib.Path = directory / "mykey.db"
+    if db_url is not None and db.is_postgres_url(db_url):
+        path = db_url
+        if _has_cities(db_url):
+            raise FileExistsError(
+                f"{db.redact(db_url)} holds server data; demo data goes into a fresh database"
+            )
+    elif db_url is not None:
+        path = db.sqlite_path(db_url)
+    if isinstance(path, pathlib.Path) and path.exists():
         raise FileExistsError(f"{path} exists; demo data goes into a fresh directory")
     admin.init(path)
     conn = db.connect(path)
@@ -222,6 +239,16 @@ def build(directory: pathlib.Path, card_keys: list[str], trust_ca: list[bytes]) 
     (directory / "cards.json").write_text(json.dumps(cards, indent=2, ensure_ascii=False) + "\n")
     (directory / "tokens.json").chmod(0o600)
     return tokens
+
+
+def _has_cities(url: str) -> bool:
+    conn = db.connect(url)
+    try:
+        if db.schema_version(conn) == 0:
+            return False
+        return conn.execute("SELECT 1 FROM cities LIMIT 1").fetchone() is not None
+    finally:
+        conn.close()
 
 
 def _grant_demo(conn: sqlite3.Connection, card_key: str, by_id: dict[str, Program]) -> None:

@@ -46,8 +46,10 @@ class KeyUnavailable(RuntimeError):
     """The ticket-signing key cannot be unsealed: no key-encryption key, or not the one it was sealed with."""
 
 
-def database_file(conn: sqlite3.Connection) -> pathlib.Path:
-    """The file of the connection's main database."""
+def database_file(conn: sqlite3.Connection) -> pathlib.Path | None:
+    """The file of the connection's main database (``None`` on PostgreSQL: no file to keep a key beside)."""
+    if not isinstance(conn, sqlite3.Connection):
+        return None
     for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
         if name == "main" and file:
             return pathlib.Path(file)
@@ -73,7 +75,7 @@ def write_kek_file(path: pathlib.Path) -> bytes:
     return _parse(text, str(path))
 
 
-def kek_for(database: pathlib.Path, *, create: bool = False) -> bytes:
+def kek_for(database: pathlib.Path | None, *, create: bool = False) -> bytes:
     """The key-encryption key for ``database`` (see the module's order).
 
     Args:
@@ -87,9 +89,16 @@ def kek_for(database: pathlib.Path, *, create: bool = False) -> bytes:
         return _parse(os.environ[ENV_KEY], ENV_KEY)
     if os.environ.get(ENV_KEY_FILE):
         path = pathlib.Path(os.environ[ENV_KEY_FILE])
+        if not path.exists() and create and database is None:
+            return write_kek_file(path)  # PostgreSQL's init makes the file the variable names
         if not path.exists():
             raise KeyUnavailable(f"{ENV_KEY_FILE} names {path}, which does not exist")
         return _parse(path.read_text(), str(path))
+    if database is None:
+        raise KeyUnavailable(
+            f"a PostgreSQL database keeps no key file beside it: set {ENV_KEY} or {ENV_KEY_FILE}"
+            f" for every process (`init` makes the file {ENV_KEY_FILE} names when it does not exist yet)"
+        )
     path = default_key_file(database)
     if path.exists():
         return _parse(path.read_text(), str(path))

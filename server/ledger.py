@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Business dates (same-day voids, expiry) are the shared calendar's: Japan time, in ``points``.
@@ -89,6 +90,7 @@ from dataclasses import dataclass, field
 from points.calendar import JST as JST
 from points.calendar import business_date as business_date
 from points.calendar import stored_text as iso
+from server import db
 
 # Errors -------------------------------------------------------------------------------
 
@@ -220,10 +222,28 @@ def register_operation(
     row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
     if row is not None and row[0] != kind:
         raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
-    conn.execute(
+    inserted = conn.execute(
         "INSERT OR IGNORE INTO operations(id, kind, issuer, created_at) VALUES (?, ?, ?, ?)",
         (op_id, kind, issuer, iso(now)),
-    )
+    ).rowcount
+    if row is None and inserted == 0:
+        # Another server process registered the id between the read and the insert (PostgreSQL:
+        # its transaction committed while this one waited on the unique key): run this one again,
+        # and its own table answers it.
+        raise db.Retry(f"{kind} {op_id} was registered meanwhile by another writer")
+
+
+def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
+    """Lock the accounts an operation will move, in one fixed order (ascending id), up front.
+
+    On PostgreSQL several server processes write at once: taking every row lock in the same order
+    means two sales never wait for each other in a cycle. SQLite needs nothing: ``BEGIN IMMEDIATE``
+    already lets one writer in at a time.
+    """
+    ids = sorted(set(account_ids))
+    if ids and db.is_postgres(conn):
+        marks = ", ".join("?" * len(ids))
+        conn.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
 
 
 # Transfers ----------------------------------------------------------------------------
@@ -277,10 +297,17 @@ def post(
     op_kind = op_kind or _OPERATION_OF.get(kind)
     if op_kind is None or kind not in OPERATION_TRANSFERS.get(op_kind, ()):
         raise ValueError(f"a {kind} transfer is not part of a {op_kind} operation")
+    # The floor is checked by the UPDATE itself (no error: a PostgreSQL transaction survives it),
+    # and the table's CHECK stays the last line.
     try:
-        conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, debit))
+        debited = conn.execute(
+            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND (floor_zero = 0 OR balance >= ?)",
+            (amount, debit, amount),
+        ).rowcount
     except sqlite3.IntegrityError:
-        raise InsufficientPoints(f"not enough points for {amount} in {program_id}") from None
+        debited = 0
+    if debited != 1:
+        raise InsufficientPoints(f"not enough points for {amount} in {program_id}")
     conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, credit))
     cursor = conn.execute(
         "INSERT INTO transfers(kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,"
@@ -567,7 +594,8 @@ def check(conn: sqlite3.Connection) -> list[str]:
         row[0]: int(row[1])
         for row in conn.execute(
             "SELECT account_id, SUM(delta) FROM (SELECT credit_account_id AS account_id, amount AS delta"
-            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) GROUP BY account_id"
+            " FROM transfers UNION ALL SELECT debit_account_id, -amount FROM transfers) AS moves"
+            " GROUP BY account_id"
         )
     }
     in_lots: dict[int, int] = {
@@ -631,6 +659,16 @@ WHERE p.sums != COALESCE(m.sums, '0/0/0') ORDER BY p.sale_id
 """
 
 
+# The same on PostgreSQL: its JSON functions instead of SQLite's.
+_SALE_SUMS_PG = _SALE_SUMS
+for _field, _list in (("points", "points"), ("value", "tickets"), ("points", "awards")):
+    _SALE_SUMS_PG = _SALE_SUMS_PG.replace(
+        f"(SELECT COALESCE(SUM(json_extract(value, '$.{_field}')), 0) FROM json_each(result, '$.{_list}'))",
+        f"(SELECT COALESCE(SUM((v->>'{_field}')::bigint), 0)"
+        f" FROM jsonb_array_elements(result::jsonb->'{_list}') v)",
+    )
+
+
 def operation_problems(conn: sqlite3.Connection) -> list[str]:
     """Each operation's transfers belong to it and balance (empty: consistent).
 
@@ -682,7 +720,7 @@ def operation_problems(conn: sqlite3.Connection) -> list[str]:
     ):
         state = "not reversed" if status == "voided" else "reversed"
         problems.append(f"sale {op_id} is {status} but {left} of its transfers are {state}")
-    for op_id, promised, moved in conn.execute(_SALE_SUMS):
+    for op_id, promised, moved in conn.execute(_SALE_SUMS_PG if db.is_postgres(conn) else _SALE_SUMS):
         problems.append(
             f"sale {op_id} answered points/tickets/awards {promised} but its transfers move {moved}"
         )
@@ -695,7 +733,7 @@ def operation_problems(conn: sqlite3.Connection) -> list[str]:
         for op_id, points, moved in conn.execute(
             f"SELECT r.op_id, r.points, COALESCE(SUM(t.amount), 0)"
             f" FROM (SELECT {key} AS op_id, points FROM {table}) r"
-            f" LEFT JOIN transfers t ON t.sale_id = r.op_id AND t.op_kind = ? GROUP BY r.op_id"
+            f" LEFT JOIN transfers t ON t.sale_id = r.op_id AND t.op_kind = ? GROUP BY r.op_id, r.points"
             f" HAVING COALESCE(SUM(t.amount), 0) != r.points ORDER BY r.op_id",
             (op_kind,),
         ):

@@ -28,7 +28,7 @@ from points.calendar import business_date
 from points.programs import PercentAward, Program
 from points.tender import TenderError, TicketOffer, cover, gives_change
 from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
-from server import cards, ledger, receipts
+from server import cards, db, ledger, receipts
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -77,7 +77,7 @@ def stored_answer(conn: sqlite3.Connection, sale_id: str, fingerprint: str) -> s
     row = conn.execute(
         "SELECT request_hash, status, result, void_result, NULL, NULL FROM sales WHERE sale_id = ?1"
         " UNION ALL SELECT * FROM (SELECT request_hash, 'refused', NULL, NULL, error_code, message"
-        " FROM refused_sales WHERE sale_id = ?1 ORDER BY line_no LIMIT 1) LIMIT 1",
+        " FROM refused_sales WHERE sale_id = ?1 ORDER BY line_no LIMIT 1) AS refused LIMIT 1",
         (sale_id,),
     ).fetchone()
     if row is None:
@@ -225,6 +225,27 @@ def _refused(conn: sqlite3.Connection, sale: PreparedSale, error: ApiError) -> A
     return error
 
 
+def _accounts_of(conn: sqlite3.Connection, sale: PreparedSale) -> list[int]:
+    """Every account the sale will move (opened if new), for :func:`server.ledger.lock_accounts`."""
+    request, merchant_id = sale.request, sale.principal.merchant_id
+    assert merchant_id is not None
+    wanted: list[tuple[str, str, str]] = []
+    for tender in request.points:
+        assert request.card_key is not None
+        wanted += [
+            ("resident", request.card_key, tender.program_id),
+            ("merchant", merchant_id, tender.program_id),
+        ]
+    for use in sale.tickets:
+        program_id = use.ticket.program_id
+        wanted += [("tickets", "outstanding", program_id), ("merchant", merchant_id, program_id)]
+    for program, points in sale.awards:
+        if points and request.card_key is not None:
+            funding = ledger.funding_owner(program.funding.kind, program.funding.id)
+            wanted += [("funding", funding, program.id), ("resident", request.card_key, program.id)]
+    return [ledger.account(conn, *key) for key in dict.fromkeys(wanted)]
+
+
 def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
     request, now = sale.request, sale.now
     merchant_id = sale.principal.merchant_id
@@ -236,6 +257,8 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
         cards.use_challenge(conn, request.pin_proof.challenge_id, sale_id, now)
+    if db.is_postgres(conn):
+        ledger.lock_accounts(conn, _accounts_of(conn, sale))
     touched: dict[str, int] = {}  # program → the card's account in it (for the balances after)
     for tender in request.points:
         assert request.card_key is not None

@@ -49,6 +49,9 @@ CACHE_SECONDS = 2.0
 LOCK_WAIT_MS = 20
 #: How long a flush waits before asking again when the lock stays taken (a long batch job).
 LOCK_RETRY_SECONDS = 0.010
+#: How often a job that lost a race with another server process (PostgreSQL: a deadlock, a
+#: serialization failure, an operation id registered meanwhile) is run again before its caller hears so.
+MAX_RETRIES = 8
 
 
 class Writer:
@@ -62,6 +65,7 @@ class Writer:
     def __init__(self, path: str | pathlib.Path) -> None:
         self._conn = db.connect(path)
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._retries: dict[asyncio.Future[Any], int] = {}
         self._scheduled = False
         self._committing = False
         self._fsync = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mykey-commit")
@@ -119,6 +123,7 @@ class Writer:
             conn.execute(f"PRAGMA busy_timeout={db.BUSY_TIMEOUT_MS}")
         group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        again: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         for job, future in group:
             if future.done():
                 continue
@@ -126,7 +131,15 @@ class Writer:
                 with db.savepoint(conn, "job"):
                     outcomes.append((future, job(conn), None))
             except Exception as error:
+                tries = self._retries.get(future, 0)
+                if db.retryable(error) and tries < MAX_RETRIES:
+                    # Lost a race with another process: its savepoint is undone; run it in the next
+                    # group, once this one's locks are released by the commit.
+                    self._retries[future] = tries + 1
+                    again.append((job, future))
+                    continue
                 outcomes.append((future, None, error))
+        self._pending[:0] = again
         self._committing = True
         commit = loop.run_in_executor(self._fsync, conn.execute, "COMMIT")
         commit.add_done_callback(lambda done: self._committed(done, outcomes))
@@ -148,6 +161,7 @@ class Writer:
                     future.set_exception(error)
         else:
             for future, result, failure in outcomes:
+                self._retries.pop(future, None)
                 if future.done():
                     continue
                 if failure is None:
@@ -176,7 +190,7 @@ class Store:
         clock: Callable[[], dt.datetime] = ledger.utc_now,
         trust_anchors: list[bytes] | None = None,
     ) -> None:
-        self.path = pathlib.Path(path)
+        self.path = db.location(path)
         self.clock = clock
         self.reader = db.connect(self.path)
         # An older database is upgraded before anything reads it; a newer one is refused here.

@@ -53,7 +53,11 @@ def _friendly(verb: Handler) -> Handler:
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=os.environ.get("MYKEY_DB", "mykey.db"), help="the SQLite database")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("MYKEY_DB", "mykey.db"),
+        help="the database: a SQLite file or a postgresql:// URL",
+    )
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

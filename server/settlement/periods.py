@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from points import calendar
 from points.calendar import Period
 from points.settlement import fee_share
-from server.db import atomic
+from server.db import atomic, is_postgres
 from server.ledger import iso, utc_now
 from server.settlement import store
 from server.settlement.errors import SettlementError
@@ -79,6 +79,13 @@ def close(
         # A period not yet begun would freeze this month's claims under next month's name.
         raise SettlementError("period_not_started", period.id)
     with atomic(conn):
+        if is_postgres(conn):
+            # One close of a chamber at a time (across server processes), and no sale half-way:
+            # SHARE waits for every transaction writing transfers to commit and holds new ones
+            # back until this one does, as SQLite's write lock does. Without it a transfer whose id
+            # was taken before the close but committed after it would fall below the low-water mark.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"settlement close {chamber_id}",))
+            conn.execute("LOCK TABLE transfers IN SHARE MODE")
         row = conn.execute(
             "SELECT state, low_water FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
             (chamber_id, period.id),
@@ -152,6 +159,43 @@ def _next_low_water(conn: sqlite3.Connection, chamber_id: str, low_water: int, c
     return int(top) + 1
 
 
+# What a claim counts: transfers into or out of a merchant's receivable by redeeming or by
+# voiding a redemption, accepted before the cutoff, counted by no earlier close.
+_COUNTED = """
+INSERT INTO claim_transfers(transfer_id, claim_seq)
+SELECT t.id, {seq} FROM transfers t
+JOIN temp.close_map m ON m.merchant_id = t.merchant_id AND m.program_id = t.program_id
+LEFT JOIN transfers o ON o.id = t.reverses_id
+WHERE t.id >= :low AND +t.created_at < :cutoff
+  AND (t.kind IN ('redeem_points', 'redeem_ticket')
+       OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')))
+  AND NOT EXISTS (SELECT 1 FROM claim_transfers c WHERE c.transfer_id = t.id)
+ORDER BY t.id
+"""
+
+
+def _count_postgres(
+    conn: sqlite3.Connection, low_water: int, cutoff: str, sums: dict[int, list[int]], span: list[int]
+) -> int:
+    # PostgreSQL has no Python aggregate: the same INSERT returns the rows it kept, and one grouped
+    # pass over them gives the sums ``tally`` keeps on SQLite.
+    rows = conn.execute(
+        "WITH counted AS (" + _COUNTED.format(seq="m.seq") + " RETURNING transfer_id, claim_seq)"
+        " SELECT c.claim_seq, t.kind, SUM(t.amount), COUNT(*), MIN(t.id), MAX(t.id)"
+        " FROM counted c JOIN transfers t ON t.id = c.transfer_id GROUP BY c.claim_seq, t.kind",
+        {"low": low_water, "cutoff": cutoff},
+    ).fetchall()
+    inserted = 0
+    for seq, kind, amount, count, first, last in rows:
+        line = sums.setdefault(int(seq), [0, 0, 0, 0, 0])
+        line[_COLUMN[kind]] += int(amount)
+        line[3] += int(count)
+        inserted += int(count)
+        span[0] = int(first) if span[1] < 0 else min(span[0], int(first))
+        span[1] = max(span[1], int(last))
+    return inserted
+
+
 def _freeze(
     conn: sqlite3.Connection, chamber_id: str, period_id: str, cutoff: str, low_water: int, now: str
 ) -> tuple[int, int]:
@@ -184,24 +228,15 @@ def _freeze(
         span[1] = transfer_id
         return seq
 
-    conn.create_function("settlement_tally", 4, tally)
-    # What a claim counts: transfers into or out of a merchant's receivable by redeeming or by
-    # voiding a redemption, accepted before the cutoff, counted by no earlier close.
-    inserted = conn.execute(
-        """
-        INSERT INTO claim_transfers(transfer_id, claim_seq)
-        SELECT t.id, settlement_tally(m.seq, t.id, t.kind, t.amount) FROM transfers t
-        JOIN temp.close_map m ON m.merchant_id = t.merchant_id AND m.program_id = t.program_id
-        LEFT JOIN transfers o ON o.id = t.reverses_id
-        WHERE t.id >= :low AND +t.created_at < :cutoff
-          AND (t.kind IN ('redeem_points', 'redeem_ticket')
-               OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')))
-          AND NOT EXISTS (SELECT 1 FROM claim_transfers c WHERE c.transfer_id = t.id)
-        ORDER BY t.id
-        """,
-        {"low": low_water, "cutoff": cutoff},
-    ).rowcount
-    conn.create_function("settlement_tally", 4, None)
+    if is_postgres(conn):
+        inserted = _count_postgres(conn, low_water, cutoff, sums, span)
+    else:
+        conn.create_function("settlement_tally", 4, tally)
+        inserted = conn.execute(
+            _COUNTED.format(seq="settlement_tally(m.seq, t.id, t.kind, t.amount)"),
+            {"low": low_water, "cutoff": cutoff},
+        ).rowcount
+        conn.create_function("settlement_tally", 4, None)
     if inserted != sum(line[3] for line in sums.values()):  # the sums must describe exactly the rows kept
         raise RuntimeError(
             f"close counted {inserted} transfers but summed {sum(x[3] for x in sums.values())}"

@@ -258,7 +258,7 @@ def partner_report(
     for partner_id, program_id, program_city, points in conn.execute(
         "SELECT v.partner_id, v.program_id, p.city_id, SUM(v.points) FROM conversions v"
         " JOIN programs p ON p.id = v.program_id WHERE v.created_at >= ? AND v.created_at < ?"
-        " GROUP BY 1, 2",
+        " GROUP BY 1, 2, 3",
         (period.starts_at, period.ends_at),
     ):
         line(partner_id, program_id, program_city)["converted"] += points

@@ -4,6 +4,10 @@
 - ``clock`` — the app's clock; ``clock.advance(days=1)`` moves it
 - ``api`` — ``api(principal)`` gives an ``httpx.AsyncClient`` over ASGI as that principal
 - ``live_server`` — :func:`tests.support.server.running_server` (uvicorn subprocess on 127.0.0.1)
+
+``demo`` (and so ``app`` and ``api``) runs each test on both databases: SQLite, and PostgreSQL
+(a fresh copy of a demo database made once per session; skipped when no cluster is at hand,
+see :mod:`tests.support.pgdb`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from fastapi import FastAPI
 
 from server import demo as demo_data
 from server.app import create_app
+from tests.support.pgdb import KEK, Cluster, pg_cluster, pg_kek, pg_url
 from tests.support.server import RunningServer, running_server
+
+__all__ = ["pg_cluster", "pg_kek", "pg_url"]  # fixtures, shared with the tests of this folder
+
+#: The databases every test of the server's suite runs on.
+DATABASES = ["sqlite", "postgresql"]
 
 
 @dataclass
@@ -28,7 +38,8 @@ class Demo:
     """Demo data written by :func:`server.demo.build`."""
 
     directory: pathlib.Path
-    db_path: pathlib.Path
+    #: the SQLite file, or the ``postgresql://`` URL of the test's own database
+    db_path: pathlib.Path | str
     tokens: dict[str, str]
     cards: dict[str, dict[str, str | None]]
 
@@ -54,16 +65,47 @@ class Clock:
 
 
 def build_demo(
-    directory: pathlib.Path, card_keys: list[str] | None = None, trust_ca: list[bytes] | None = None
+    directory: pathlib.Path,
+    card_keys: list[str] | None = None,
+    trust_ca: list[bytes] | None = None,
+    *,
+    db_url: str | None = None,
 ) -> Demo:
-    """Write demo data into ``directory``."""
-    tokens = demo_data.build(directory, card_keys or [], trust_ca or [])
-    return Demo(directory, directory / "mykey.db", tokens, json.loads((directory / "cards.json").read_text()))
+    """Write demo data into ``directory`` (or into the PostgreSQL database ``db_url``)."""
+    tokens = demo_data.build(directory, card_keys or [], trust_ca or [], db_url=db_url)
+    cards = json.loads((directory / "cards.json").read_text())
+    return Demo(directory, db_url or directory / "mykey.db", tokens, cards)
+
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    """The database the test runs on: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The demo data in a PostgreSQL database, made once: each test gets a copy of it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MYKEY_KEY", KEK)
+        return build_demo(tmp_path_factory.mktemp("pg-demo"), db_url=pg_cluster.create())
 
 
 @pytest.fixture
-def demo(tmp_path: pathlib.Path) -> Demo:
-    return build_demo(tmp_path / "demo")
+def demo(database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[Demo]:
+    if database == "sqlite":
+        yield build_demo(tmp_path / "demo")
+        return
+    template: Demo = request.getfixturevalue("pg_demo_template")
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    request.getfixturevalue("pg_kek")
+    url = cluster.create(template=cluster.name_of(str(template.db_path)))
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    for name in ("tokens.json", "cards.json"):
+        (directory / name).write_text((template.directory / name).read_text())
+    yield Demo(directory, url, template.tokens, template.cards)
+    cluster.drop(url)
 
 
 @pytest.fixture

@@ -103,7 +103,10 @@ def test_expire_returns_expired_points_to_their_funders(demo: Demo, capsys) -> N
 
 def test_demo_data_refuses_to_overwrite(demo: Demo) -> None:
     with pytest.raises(FileExistsError):
-        cli.main(["demo-data", "--dir", str(demo.directory)])
+        if isinstance(demo.db_path, str):  # PostgreSQL: a database that holds data is not overwritten
+            cli.main(["demo-data", "--dir", str(demo.directory / "again"), "--db", demo.db_path])
+        else:
+            cli.main(["demo-data", "--dir", str(demo.directory)])
 
 
 def test_help_lists_every_verb_of_every_part(capsys) -> None:

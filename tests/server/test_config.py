@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 from points import tickets
+from server import db
 from tests.server.conftest import Demo
 from tests.server.helpers import SHOP, issue, sale
 
@@ -50,11 +50,11 @@ async def test_an_offline_ticket_already_redeemed_is_a_disputed_line(api, demo: 
     items = (await api("sakura-books-t1").post("/v1/sales/batch", json={"sales": [late]})).json()["items"]
     assert items[0]["error"]["code"] == "ticket_already_redeemed"
     row = (
-        sqlite3.connect(demo.db_path)
+        db.connect(demo.db_path)
         .execute(
             "SELECT merchant_id, program_id, amount, error_code FROM refused_sales WHERE sale_id = ?",
             (late["sale_id"],),
         )
         .fetchone()
     )
-    assert row == ("sakura-books", "tenri-megumi", 1000, "ticket_already_redeemed")
+    assert tuple(row) == ("sakura-books", "tenri-megumi", 1000, "ticket_already_redeemed")

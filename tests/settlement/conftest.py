@@ -18,6 +18,12 @@ from points.programs import FundingSource, PayoutChain, Program
 from server import db, ledger, schema
 from server.settlement import payouts, store
 from server.settlement.zengin import BankAccount
+from tests.support.pgdb import Cluster, pg_cluster, pg_kek, pg_url
+
+__all__ = ["pg_cluster", "pg_kek", "pg_url"]  # fixtures, shared with the tests of this folder
+
+#: The databases every settlement test on ``books`` runs on.
+DATABASES = ["sqlite", "postgresql"]
 
 NOV = dt.datetime(2026, 11, 10, 3, 0, tzinfo=dt.UTC)
 DEC = dt.datetime(2026, 12, 3, 3, 0, tzinfo=dt.UTC)
@@ -167,10 +173,41 @@ def seed(conn: sqlite3.Connection) -> None:
         )
 
 
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    """The database the test runs on: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def pg_schema_template(pg_cluster: Cluster) -> str:
+    """A PostgreSQL database with the server's schema and nothing else, made once."""
+    url = pg_cluster.create()
+    conn = db.connect(url)
+    schema.upgrade(conn)
+    conn.close()
+    return url
+
+
 @pytest.fixture
-def books(tmp_path: pathlib.Path) -> Iterator[Books]:
-    """A fresh server database on disk, seeded, with the ledger helper."""
-    conn = db.connect(tmp_path / "mykey.db")
+def books_url(
+    database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> Iterator[str | pathlib.Path]:
+    """Where the test's server database is: a SQLite file, or a fresh PostgreSQL database."""
+    if database == "sqlite":
+        yield tmp_path / "mykey.db"
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    request.getfixturevalue("pg_kek")
+    url = cluster.create(template=cluster.name_of(request.getfixturevalue("pg_schema_template")))
+    yield url
+    cluster.drop(url)
+
+
+@pytest.fixture
+def books(books_url: str | pathlib.Path) -> Iterator[Books]:
+    """A fresh server database (on both databases, in turn), seeded, with the ledger helper."""
+    conn = db.connect(books_url)
     seed(conn)
     yield Books(conn)
     conn.close()
