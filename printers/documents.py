@@ -317,6 +317,8 @@ class SettlementStatement:
     payer: str = ""
     status: str = ""
     reprint: bool = False
+    #: False while the period is open (未締め): nothing is payable yet, so no ¥0 is printed as due.
+    closed: bool = True
 
     @property
     def payable(self) -> int:
