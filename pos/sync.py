@@ -122,6 +122,9 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "signin_paused": (429, N_("Too many failed sign-ins from this address: sign-in is paused.")),
     "signin_role": (403, N_("This token cannot use the settlement console.")),
     "ranking_invalid": (422, N_("The ranking parameters are not valid.")),
+    "payout_not_approved": (409, N_("No claim is approved for payment yet: no transfer file.")),
+    "transfer_date_past": (422, N_("The transfer date must be a bank business day after today.")),
+    "transfer_date_closed": (422, N_("Banks are closed on that transfer date.")),
 }
 
 
