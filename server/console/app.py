@@ -49,6 +49,11 @@ STATES = {
 }
 
 
+#: Names for the codes the server sends (a clerk reads ポイント利用, not ``redeem_points``).
+KINDS = {"redeem_points": "ポイント利用", "redeem_ticket": "ポイント券", "void": "取消"}
+PERIOD_STATES = {"open": "未締め", "closed": "締め済み"}
+
+
 def save_new(path: pathlib.Path, data: bytes) -> pathlib.Path:
     """Write ``data`` to ``path``, or beside it as ``name-2.ext``, ``name-3.ext``... if it exists."""
     candidate, number = path, 1
@@ -213,7 +218,8 @@ class SettleApp(App[None]):
         periods_table.clear()
         for p in periods:
             periods_table.add_row(
-                p.chamber_id, p.period_id, p.state, calendar.display_text(p.cutoff_at or ""), str(p.claims),
+                p.chamber_id, p.period_id, PERIOD_STATES.get(p.state, p.state),
+                calendar.display_text(p.cutoff_at or ""), str(p.claims),
                 yen(p.gross), yen(p.net),
             )  # fmt: skip
         if self.selected not in self.claims:
@@ -254,7 +260,7 @@ class SettleApp(App[None]):
         for line in lines:
             sign = -1 if line.kind == "void" else 1
             table.add_row(
-                line.sale_id or "", line.kind, yen(sign * line.amount),
+                line.sale_id or "", KINDS.get(line.kind, line.kind), yen(sign * line.amount),
                 calendar.display_text(line.created_at),
                 "" if line.receipt_no is None else str(line.receipt_no),
             )  # fmt: skip

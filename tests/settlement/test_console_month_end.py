@@ -1,4 +1,4 @@
-"""The console at month end as a clerk meets it (issue 12, findings 9 and 10): what it says, what it asks, what it saves."""
+"""The console at month end as a clerk meets it (issue 12, findings 9 and 10): its words, questions, files."""
 
 from __future__ import annotations
 
@@ -87,3 +87,17 @@ async def test_a_statement_is_saved_as_csv_and_as_excel(month: Demo, tmp_path: p
     rows = list(sheet.iter_rows(values_only=True))
     total = next(row for row in rows if "合計" in row)
     assert rows[0][0] == "期間" and 1200 in total  # a number Excel can sum, not text
+
+
+async def test_the_drill_down_and_the_periods_say_names_not_codes(
+    month: Demo, tmp_path: pathlib.Path
+) -> None:
+    await sell(month, "yamato-bakery", "sato", 1200)
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber:
+        await chamber.post("/v1/periods/2026-11/close")
+    app = console(month, "tenri-cci", tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        lines, periods = app.query_one("#lines", DataTable), app.query_one("#periods", DataTable)
+        await until(pilot, lambda: lines.row_count == 1 and periods.row_count == 1)
+        assert lines.get_row_at(0)[1] == "ポイント利用" and periods.get_row_at(0)[2] == "締め済み"
