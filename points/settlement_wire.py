@@ -178,6 +178,8 @@ class DisputedLine(_Out):
     message: str
     terminal_time: str
     accepted_at: str
+    #: The program's name (empty for a program the server does not know).
+    program_name: str = ""
 
 
 class StatementMerchant(_Out):
@@ -196,14 +198,23 @@ class StatementLine(_Out):
     program_id: str
     program_name: str
     city_id: str
+    city_name: str = ""
     payout: str
+    #: Who pays the merchant, in words (e.g. 「天理商工会議所（天理市から）」).
+    payer_name: str = ""
     redeemed_points: int
     redeemed_tickets: int
     voided: int
+    #: How many redemptions, tickets, voids and disputed sales the amounts above are made of.
+    redeemed_points_count: int = 0
+    redeemed_tickets_count: int = 0
+    voided_count: int = 0
+    disputed_count: int = 0
     gross: int
     fee_share_permille: int
     fee: int
     fee_remainder: str
+    fee_remainder_permille: int = 0
     net: int
     disputed: int
     state: ClaimState
@@ -219,6 +230,13 @@ class StatementTotals(_Out):
     net: int
     disputed: int
     voided: int
+    redeemed_points: int = 0
+    redeemed_tickets: int = 0
+    fee_remainder_permille: int = 0
+    redeemed_points_count: int = 0
+    redeemed_tickets_count: int = 0
+    voided_count: int = 0
+    disputed_count: int = 0
 
 
 class Statement(_Out):
@@ -226,6 +244,9 @@ class Statement(_Out):
 
     merchant: StatementMerchant
     period_id: str
+    #: ``open`` until the chamber closes the period (未締め: its ¥0 is not a final amount), then ``closed``.
+    period_state: Literal["open", "closed"] = "closed"
+    period_state_ja: str = "締め済み"
     claims: list[StatementLine]
     disputed: list[DisputedLine]
     totals: StatementTotals

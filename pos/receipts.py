@@ -163,6 +163,9 @@ def end_of_day(config: TerminalConfig, entries: list[Entry], day: dt.date, unsyn
     )
 
 
+_PAYOUT_JA = {"city_direct": "市から直接", "via_chamber": "商工会経由"}
+
+
 def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStatement:
     """The settlement statement (明細) slip from the server's ``GET /v1/statements/...`` answer.
 
@@ -184,9 +187,9 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
         lines.append(
             StatementLine(
                 program=program,
-                redeemed=Tally(0, int(claim["redeemed_points"])),
-                tickets=Tally(0, int(claim["redeemed_tickets"])),
-                voided=Tally(0, int(claim["voided"])),
+                redeemed=Tally(int(claim.get("redeemed_points_count", 0)), int(claim["redeemed_points"])),
+                tickets=Tally(int(claim.get("redeemed_tickets_count", 0)), int(claim["redeemed_tickets"])),
+                voided=Tally(int(claim.get("voided_count", 0)), int(claim["voided"])),
                 fee=int(claim["fee"]),
                 disputed=Tally(
                     sum(1 for d in data.get("disputed", []) if d.get("program_id") == program.id),
@@ -194,8 +197,18 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
                 ),
             )
         )
+    closed = data.get("period_state", "closed") == "closed"
     states = sorted({str(c.get("state_ja") or c.get("state")) for c in data.get("claims", [])})
-    payers = sorted({str(c.get("payout", "")) for c in data.get("claims", []) if c.get("payout")})
+    if not closed:
+        states = [str(data.get("period_state_ja") or "未締め")]
+    # Names, not codes (a server from before names were sent gives codes: said in words here).
+    payers = sorted(
+        {
+            str(c.get("payer_name") or _PAYOUT_JA.get(c["payout"], c["payout"]))
+            for c in data.get("claims", [])
+            if c.get("payout")
+        }
+    )
     return SettlementStatement(
         merchant=config.merchant,
         period=period,
@@ -205,6 +218,7 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
         lines=tuple(lines),
         payer="・".join(payers),
         status="・".join(states),
+        closed=closed,
     )
 
 

@@ -374,6 +374,8 @@ class SettlementStatement:
     reprint: bool = False
     #: Printed in training mode (練習モード): marked on paper, never a real sale.
     training: bool = False
+    #: False while the period is open (未締め): nothing is payable yet, so no ¥0 is printed as due.
+    closed: bool = True
 
     @property
     def payable(self) -> int:

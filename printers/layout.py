@@ -384,7 +384,11 @@ def _statement(statement: SettlementStatement, page: _Page) -> None:
         if line.disputed.count:
             _tally(page, "  保留(確認中)", line.disputed, format_yen(line.disputed.amount))
     page.rule()
-    page.pair("お支払額", format_yen(statement.payable), double=True)
+    if statement.closed:
+        page.pair("お支払額", format_yen(statement.payable), double=True)
+    else:
+        page.pair("お支払額", "未締め", double=True)
+        page.wrapped("期間が締められると支払額が確定します。")
     page.cut()
 
 

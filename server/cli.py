@@ -62,7 +62,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     serve = with_db(verbs.add_parser("serve", help="serve the API over HTTP(S)"))
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed on start)")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed on start)")
     serve.add_argument("--tls-cert", type=pathlib.Path)
     serve.add_argument("--tls-key", type=pathlib.Path)
     serve.add_argument(

@@ -61,10 +61,13 @@ EVENT = EventInfo(
 )
 
 
-#: (owner, 依頼人コード, name in bank kana, account number) for the demo's Zengin files.
+#: (owner, 依頼人コード, name in bank kana, bank, branch, account number) for the demo's Zengin files:
+#: every city that pays merchants, and the chamber that pays on, so each can download its file.
 DEMO_PAYERS = (
-    ("city:tenri", "1000000001", "ﾃﾝﾘｼ", "1111111"),
-    ("chamber:tenri-cci", "1000000002", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ", "7654321"),
+    ("city:tenri", "1000000001", "ﾃﾝﾘｼ", BANK, "180", "1111111"),
+    ("city:toshima", "1000000003", "ﾄｼﾏｸ", "0001", "230", "2222222"),  # みずほ 池袋
+    ("city:oguni", "1000000004", "ｵｸﾞﾆﾏﾁ", "0182", "223", "3333333"),  # 肥後 小国
+    ("chamber:tenri-cci", "1000000002", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ", BANK, "180", "7654321"),
 )
 
 
@@ -230,8 +233,8 @@ def build(
                 admin.add_trust_anchor(conn, pem)
             audit.append(conn, "demo-data", "demo-data", principals=len(tokens), cards=len(cards))
         # The payers (依頼人) of the Zengin files: the city pays directly, the chamber pays on.
-        for owner, code, kana, number in DEMO_PAYERS:
-            account = BankAccount(BANK, "180", AccountType.ORDINARY, number, kana)
+        for owner, code, kana, bank, branch, number in DEMO_PAYERS:
+            account = BankAccount(bank, branch, AccountType.ORDINARY, number, kana)
             payouts.set_payer(conn, payouts.Payer(owner, code, kana, account))
     finally:
         conn.close()

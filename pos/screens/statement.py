@@ -50,7 +50,11 @@ class StatementScreen(PosScreen):
         for claim in statement.get("claims", []):
             state = claim.get("state_ja") or claim["state"]
             rows.append(f"{claim['program_name']}: {format_yen(claim['net'])}  ({state})")
-        rows.append(_("Total paid: {amount}").format(amount=format_yen(int(totals.get("net", 0)))))
+        if statement.get("period_state", "closed") == "closed":
+            paid = format_yen(int(totals.get("net", 0)))
+        else:  # an open month pays nothing yet: say 未締め rather than ¥0
+            paid = str(statement.get("period_state_ja") or "未締め")
+        rows.append(_("Total paid: {amount}").format(amount=paid))
         if totals.get("disputed"):
             rows.append(_("Disputed: {amount}").format(amount=format_yen(int(totals["disputed"]))))
         self.query_one("#statement", Static).update("\n".join(rows))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from textual import events, on, work
@@ -33,9 +34,11 @@ from textual.widgets import (
     TabPane,
 )
 
-from points import calendar
+from points import bank_days, calendar
 from points.settlement_wire import Claim, ConsoleSession, NameFinding, Reconciliation
 from server.console.client import ConsoleError, SettleClient
+from server.console.confirm import ConfirmScreen
+from server.console.excel import csv_to_xlsx
 from server.console.signin import SignInScreen
 
 STATES = {
@@ -44,6 +47,38 @@ STATES = {
     "returned": "差し戻し returned",
     "payment_approved": "支払承認 payment approved",
 }
+
+
+#: Names for the codes the server sends (a clerk reads ポイント利用, not ``redeem_points``).
+KINDS = {"redeem_points": "ポイント利用", "redeem_ticket": "ポイント券", "void": "取消"}
+PERIOD_STATES = {"open": "未締め", "closed": "締め済み"}
+
+
+def save_new(path: pathlib.Path, data: bytes) -> pathlib.Path:
+    """Write ``data`` to ``path``, or beside it as ``name-2.ext``, ``name-3.ext``... if it exists."""
+    candidate, number = path, 1
+    while True:
+        try:
+            with candidate.open("xb") as out:  # "x": fails rather than overwrite, even in a race
+                out.write(data)
+            return candidate
+        except FileExistsError:
+            number += 1
+            candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
+def early_close_warning(period: str, today: dt.date) -> str:
+    """A warning when ``period`` has not ended by ``today`` (Japan time), else ``""``."""
+    try:
+        last = calendar.parse_period(period).last_day
+    except calendar.PeriodError:
+        return ""  # the server says what is wrong with the name
+    if today > last:
+        return ""
+    return (
+        f"注意: この期間はまだ終わっていません（最終日 {last:%Y-%m-%d}）。今締めると、"
+        "最終日までの残りの取引はこの期間の請求に入りません。"
+    )
 
 
 def yen(amount: int) -> str:
@@ -183,7 +218,8 @@ class SettleApp(App[None]):
         periods_table.clear()
         for p in periods:
             periods_table.add_row(
-                p.chamber_id, p.period_id, p.state, calendar.display_text(p.cutoff_at or ""), str(p.claims),
+                p.chamber_id, p.period_id, PERIOD_STATES.get(p.state, p.state),
+                calendar.display_text(p.cutoff_at or ""), str(p.claims),
                 yen(p.gross), yen(p.net),
             )  # fmt: skip
         if self.selected not in self.claims:
@@ -224,7 +260,7 @@ class SettleApp(App[None]):
         for line in lines:
             sign = -1 if line.kind == "void" else 1
             table.add_row(
-                line.sale_id or "", line.kind, yen(sign * line.amount),
+                line.sale_id or "", KINDS.get(line.kind, line.kind), yen(sign * line.amount),
                 calendar.display_text(line.created_at),
                 "" if line.receipt_no is None else str(line.receipt_no),
             )  # fmt: skip
@@ -244,11 +280,32 @@ class SettleApp(App[None]):
         """Load the period typed."""
         self.action_reload()
 
+    def confirm(self, question: str, then: Callable[[], Awaitable[None]], warning: str = "") -> None:
+        """Ask before ``then``: approvals, returns and closes are not taken back with a key."""
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await then()
+            else:
+                self.say("取り消しました / Cancelled")
+
+        self.push_screen(ConfirmScreen(question, warning), callback=answered)
+
     @on(Button.Pressed, "#approve")
-    async def action_approve(self) -> None:
-        """Approve the selected claim (the chamber) or its payment (the city)."""
+    def action_approve(self) -> None:
+        """Approve the selected claim (the chamber) or its payment (the city), once the clerk confirms."""
         if self.selected is None:
             self.say("請求を選んでください / Select a claim", error=True)
+            return
+        claim = self.claims[self.selected]
+        shop = claim.merchant_name or claim.merchant_id
+        self.confirm(
+            f"{shop} の {claim.program_id} {yen(claim.net)} 円を承認しますか？", self.approve_selected
+        )
+
+    async def approve_selected(self) -> None:
+        """Approve the selected claim at the server."""
+        if self.selected is None:
             return
         try:
             claim = await self.client.approve(self.selected)
@@ -259,11 +316,21 @@ class SettleApp(App[None]):
         self.load(quiet=True)
 
     @on(Button.Pressed, "#return")
-    async def return_pressed(self) -> None:
-        """Return the selected claim with the reason typed."""
+    def return_pressed(self) -> None:
+        """Return the selected claim with the reason typed, once the clerk confirms."""
         reason = self.query_one("#reason", Input).value.strip()
         if self.selected is None or not reason:
             self.say("請求を選び、理由を入力してください / Select a claim and enter a reason", error=True)
+            return
+        claim = self.claims[self.selected]
+        self.confirm(
+            f"{claim.merchant_name or claim.merchant_id} の請求を差し戻しますか？\n理由: {reason}",
+            lambda: self.return_selected(reason),
+        )
+
+    async def return_selected(self, reason: str) -> None:
+        """Return the selected claim at the server."""
+        if self.selected is None:
             return
         try:
             claim = await self.client.return_claim(self.selected, reason)
@@ -275,8 +342,14 @@ class SettleApp(App[None]):
         self.load(quiet=True)
 
     @on(Button.Pressed, "#close")
-    async def close_pressed(self) -> None:
-        """Close the period (a chamber's own; closing again changes nothing)."""
+    def close_pressed(self) -> None:
+        """Close the period once the clerk confirms, warned when the period has not ended yet."""
+        self.period = self.query_one("#period", Input).value.strip()
+        self.confirm(f"{self.period} を締めますか？ 締めた後の取引は次の期間に入ります。", self.close_period,
+                     warning=early_close_warning(self.period, calendar.today()))  # fmt: skip
+
+    async def close_period(self) -> None:
+        """Close the period at the server (a chamber's own; closing again changes nothing)."""
         try:
             result = await self.client.close_period(self.period)
         except ConsoleError as error:
@@ -287,9 +360,14 @@ class SettleApp(App[None]):
         self.load(quiet=True)
 
     def _save(self, name: str, data: bytes) -> pathlib.Path:
+        """Write a download; a file already there is never overwritten (the new one is ``-2``, ...)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / name
-        path.write_bytes(data)
+        return save_new(self.out_dir / name, data)
+
+    def _save_csv(self, name: str, data: bytes) -> pathlib.Path:
+        """Write a CSV and its Excel copy beside it (same name, ``.xlsx``); the CSV's path."""
+        path = self._save(name, data)
+        save_new(path.with_suffix(".xlsx"), csv_to_xlsx(data, path.stem))
         return path
 
     async def show_names(self) -> bool:
@@ -322,7 +400,8 @@ class SettleApp(App[None]):
     @on(Button.Pressed, "#zengin")
     async def action_zengin(self) -> None:
         """Download the Zengin file of the period, once the names pre-check has nothing left to resolve."""
-        day = self.transfer_date or calendar.today()
+        # Banks need the file before the day: by default the next bank business day (as the server).
+        day = self.transfer_date or bank_days.next_bank_business_day(calendar.today())
         try:
             if not await self.show_names():
                 # Focus follows to the tab (a focused claim would pull the claims tab back).
@@ -351,8 +430,8 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        path = self._save(f"summary-{self.period}.csv", data)
-        self.say(f"集計CSVを保存しました / Saved the summary: {path}")
+        path = self._save_csv(f"summary-{self.period}.csv", data)
+        self.say(f"集計CSVを保存しました / Saved the summary: {path} (+ .xlsx)")
 
     @on(Button.Pressed, "#statement")
     async def statement_pressed(self) -> None:
@@ -366,8 +445,8 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        path = self._save(f"statement-{merchant}-{self.period}.csv", data)
-        self.say(f"明細を保存しました / Saved the statement: {path}")
+        path = self._save_csv(f"statement-{merchant}-{self.period}.csv", data)
+        self.say(f"明細を保存しました / Saved the statement: {path} (+ .xlsx)")
 
     # Sessions -----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """``mykey-settle``: the settlement console's launcher, for chamber and city clerks, over HTTP.
 
-``mykey-settle --url http://127.0.0.1:8080 [--token-file TOKEN] [--period 2026-11] [--out DIR]`` runs
+``mykey-settle --url http://127.0.0.1:8000 [--token-file TOKEN] [--period 2026-11] [--out DIR]`` runs
 the console in the terminal; without a token it asks for one on its sign-in screen. The token comes
 from ``--token-file``, ``$MYKEY_SETTLE_TOKEN`` or ``--token`` (in that order of preference: a token
 on the command line is visible to other users of the machine).
@@ -22,6 +22,8 @@ import sys
 from server.console.client import SettleClient
 
 DEFAULT_IDLE_MINUTES = 15.0
+#: The server as the README starts it (``mykey-server serve --port 8000``, its default port).
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run (the default): the console in this terminal; serve: the console for browsers;"
         " session: one browser's console (started by serve)",
     )
-    parser.add_argument("--url", default=os.environ.get("MYKEY_SERVER", "http://127.0.0.1:8080"))
+    parser.add_argument("--url", default=os.environ.get("MYKEY_SERVER", DEFAULT_URL))
     parser.add_argument("--token-file", type=pathlib.Path, help="run: a file holding the clerk's token")
     parser.add_argument("--token", help="run: the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)")
     parser.add_argument("--period", help="the period to open (default: last month)")

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from points import bank_days
 from points import settlement_wire as models
 from points.programs import Program
 from server import audit, db
@@ -290,8 +291,10 @@ def payout_zengin(
     """120-byte cp932 records, read back and checked before it is sent."""
     periods.parse_period(period)
     who = _payer_for(principal, payer)
-    day = transfer_date or business_date(_now(request))
-    data = payouts.zengin_file(conn, period, who, day)
+    # Banks need the file before the day: the default is the next bank business day.
+    today = business_date(_now(request))
+    day = transfer_date or bank_days.next_bank_business_day(today)
+    data = payouts.zengin_file(conn, period, who, day, today=today)
     subject = f"payout:{who}:{period}"
     audit.append(conn, principal.id, "zengin", subject, bytes=len(data), date=day.isoformat())
     name = f"zengin-{who.replace(':', '-')}-{period}.txt"

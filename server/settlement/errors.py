@@ -44,6 +44,21 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "This name cannot be accepted (not the proposed form, or the record must be fixed)",
     ),
     "unknown_payee": (404, "支払先が見つかりません", "Unknown payee"),
+    "payout_not_approved": (
+        409,
+        "支払承認済みの請求がないため振込ファイルは作れません（市の支払承認の後にお試しください）",
+        "No claim is approved for payment yet: the transfer file is written after the city approves",
+    ),
+    "transfer_date_past": (
+        422,
+        "振込指定日は明日以降の銀行営業日にしてください",
+        "The transfer date must be a bank business day after today",
+    ),
+    "transfer_date_closed": (
+        422,
+        "振込指定日が銀行休業日です（土日・祝日・12/31〜1/3）",
+        "The transfer date is not a bank business day (weekend, national holiday or 12/31-1/3)",
+    ),
     "ranking_invalid": (422, "ランキングの条件が正しくありません", "The ranking parameters are not valid"),
 }
 

@@ -17,6 +17,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from points import bank_days
 from points.banking import AccountType
 from server.settlement import namecheck, store, zengin
 from server.settlement.claims import Scope
@@ -204,17 +205,39 @@ def accept_name(
     )
 
 
-def zengin_file(conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date) -> bytes:
-    """The 総合振込 file for a payer's plan, checked by reading it back.
-
-    Accepted names are written in their accepted form; every other name as it is.
+def check_transfer_date(transfer_date: dt.date, today: dt.date) -> None:
+    """A transfer is dated on a bank business day after today (the bank needs the file beforehand).
 
     Raises:
-        SettlementError: ``no_payer`` (no registered account), ``payout_precheck`` listing each
-            unresolved finding of the pre-check, or ``payout_invalid`` naming the payee whose
-            account the banks would refuse.
+        SettlementError: ``transfer_date_past`` or ``transfer_date_closed`` (naming why banks are shut).
     """
+    if transfer_date <= today:
+        raise SettlementError(
+            "transfer_date_past", f"{transfer_date.isoformat()} (today {today.isoformat()})"
+        )
+    if (why := bank_days.closed_because(transfer_date)) is not None:
+        raise SettlementError("transfer_date_closed", f"{transfer_date.isoformat()}: {why}")
+
+
+def zengin_file(
+    conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date, today: dt.date | None = None
+) -> bytes:
+    """The 総合振込 file for a payer's plan, checked by reading it back.
+
+    Accepted names are written in their accepted form; every other name as it is. With ``today``
+    the transfer date is checked against it (:func:`check_transfer_date`).
+
+    Raises:
+        SettlementError: ``transfer_date_past`` / ``transfer_date_closed``, ``no_payer`` (no
+            registered account), ``payout_not_approved`` (nothing approved for payment: an empty
+            file is never written), ``payout_precheck`` listing each unresolved finding of the
+            pre-check, or ``payout_invalid`` naming the payee whose account the banks would refuse.
+    """
+    if today is not None:
+        check_transfer_date(transfer_date, today)
     checked, request = _checked(conn, period_id, payer, transfer_date)
+    if not request.transfers:
+        raise SettlementError("payout_not_approved", f"{payer} {period_id}")
     if checked.unresolved:
         raise SettlementError("payout_precheck", "\n".join(namecheck.describe(checked.unresolved)))
     request = namecheck.apply(request, checked.findings)

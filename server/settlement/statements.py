@@ -24,6 +24,14 @@ STATE_JA = {
     "returned": "差し戻し",
     "payment_approved": "支払承認済み",
 }
+#: A period with no close yet (or reopened) pays nothing *yet*: the statement says so.
+PERIOD_STATE_JA = {"open": "未締め", "closed": "締め済み"}
+#: Transfer kinds a claim counts, and the statement's count field for each.
+_COUNT_FIELD = {
+    "redeem_points": "redeemed_points_count",
+    "redeem_ticket": "redeemed_tickets_count",
+    "void": "voided_count",
+}
 
 
 def _program_names(conn: sqlite3.Connection) -> dict[str, str]:
@@ -31,6 +39,47 @@ def _program_names(conn: sqlite3.Connection) -> dict[str, str]:
         row[0]: json.loads(row[1]).get("name_ja", row[0])
         for row in conn.execute("SELECT id, definition FROM programs")
     }
+
+
+def _names(conn: sqlite3.Connection, table: str) -> dict[str, str]:
+    return {row[0]: row[1] for row in conn.execute(f"SELECT id, name FROM {table}")}
+
+
+def _counts(conn: sqlite3.Connection, claim_ids: list[str]) -> dict[str, dict[str, int]]:
+    """How many transfers of each kind each claim counted (sales redeeming, tickets, voids)."""
+    counts: dict[str, dict[str, int]] = {cid: dict.fromkeys(_COUNT_FIELD.values(), 0) for cid in claim_ids}
+    if not claim_ids:
+        return counts
+    marks = ", ".join("?" * len(claim_ids))
+    rows = conn.execute(
+        f"""
+        SELECT c.id, t.kind, COUNT(*) FROM claims c
+        CROSS JOIN settlement_periods p ON p.chamber_id = c.chamber_id AND p.period_id = c.period_id
+        CROSS JOIN claim_transfers ct ON ct.transfer_id BETWEEN p.first_transfer AND p.last_transfer
+                                     AND ct.claim_seq = c.seq
+        JOIN transfers t ON t.id = ct.transfer_id
+        WHERE c.id IN ({marks}) GROUP BY c.id, t.kind
+        """,
+        claim_ids,
+    ).fetchall()
+    for claim_id, kind, count in rows:
+        if kind in _COUNT_FIELD:
+            counts[claim_id][_COUNT_FIELD[kind]] = count
+    return counts
+
+
+def payer_name(payout: str, city_name: str, chamber_name: str) -> str:
+    """Who pays the merchant, in words: the city directly, or the chamber (the city pays it)."""
+    return f"{city_name}（直接）" if payout == "city_direct" else f"{chamber_name}（{city_name}から）"
+
+
+def period_state(conn: sqlite3.Connection, chamber_id: str | None, period_id: str) -> str:
+    """``closed`` once the chamber closed the period (and did not reopen it), else ``open``."""
+    row = conn.execute(
+        "SELECT state FROM settlement_periods WHERE chamber_id = ? AND period_id = ?",
+        (chamber_id or "", period_id),
+    ).fetchone()
+    return "closed" if row is not None and row[0] == "closed" else "open"
 
 
 def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_id: str) -> dict[str, Any]:
@@ -45,21 +94,39 @@ def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_i
         "SELECT id, name, invoice_number, chamber_id FROM merchants WHERE id = ?", (merchant_id,)
     ).fetchone()
     names = _program_names(conn)
+    cities, chambers = _names(conn, "cities"), _names(conn, "chambers")
     rows = claims.list_claims(conn, scope, period_id=period_id, merchant_id=merchant_id)
+    counts = _counts(conn, [c["id"] for c in rows])
+    disputed = claims.disputed_lines(conn, period_id, merchant_id=merchant_id)
+    if scope.role == "city":
+        # A city sees the disputed lines of its own programs only, like the claims.
+        own = {row[0] for row in conn.execute("SELECT id FROM programs WHERE city_id = ?", (scope.city_id,))}
+        disputed = [line for line in disputed if line["program_id"] in own]
+    for line in disputed:
+        line["program_name"] = names.get(line["program_id"], line["program_id"] or "")
     lines = [
         {
             "claim_id": c["id"],
             "program_id": c["program_id"],
             "program_name": names.get(c["program_id"], c["program_id"]),
             "city_id": c["city_id"],
+            "city_name": cities.get(c["city_id"], c["city_id"]),
             "payout": c["payout"],
+            "payer_name": payer_name(
+                c["payout"],
+                cities.get(c["city_id"], c["city_id"]),
+                chambers.get(c["chamber_id"], c["chamber_id"]),
+            ),
             "redeemed_points": c["redeemed_points"],
             "redeemed_tickets": c["redeemed_tickets"],
             "voided": c["voided"],
+            **counts[c["id"]],
+            "disputed_count": sum(1 for d in disputed if d["program_id"] == c["program_id"]),
             "gross": c["gross"],
             "fee_share_permille": c["fee_share_permille"],
             "fee": c["fee"],
             "fee_remainder": c["fee_remainder"],
+            "fee_remainder_permille": c["fee_remainder_permille"],
             "net": c["net"],
             "disputed": c["disputed"],
             "state": c["state"],
@@ -68,11 +135,12 @@ def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_i
         }
         for c in rows
     ]
-    disputed = claims.disputed_lines(conn, period_id, merchant_id=merchant_id)
-    if scope.role == "city":
-        # A city sees the disputed lines of its own programs only, like the claims.
-        own = {row[0] for row in conn.execute("SELECT id FROM programs WHERE city_id = ?", (scope.city_id,))}
-        disputed = [line for line in disputed if line["program_id"] in own]
+    state = period_state(conn, merchant[3] if merchant else None, period_id)
+    summed = (
+        "gross", "fee", "net", "disputed", "voided", "redeemed_points", "redeemed_tickets",
+        "fee_remainder_permille", "disputed_count", *_COUNT_FIELD.values(),
+    )  # fmt: skip
+    totals = {key: sum(line[key] for line in lines) for key in summed}
     return {
         "merchant": {
             "id": merchant_id,
@@ -81,11 +149,12 @@ def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_i
             "chamber_id": merchant[3] if merchant else None,
         },
         "period_id": period_id,
+        # An open period has no claims yet: its ¥0 is "not closed", never "nothing to pay".
+        "period_state": state,
+        "period_state_ja": PERIOD_STATE_JA[state],
         "claims": lines,
         "disputed": disputed,
-        "totals": {
-            key: sum(line[key] for line in lines) for key in ("gross", "fee", "net", "disputed", "voided")
-        },
+        "totals": totals,
     }
 
 
@@ -98,77 +167,89 @@ def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
 
 
 def statement_csv(doc: dict[str, Any]) -> bytes:
-    """A statement as CSV (UTF-8 with BOM): one row per claim, then the disputed lines."""
+    """A statement as CSV (UTF-8 with BOM): one row per claim, a total row, then the disputed lines.
+
+    Every count and amount is a whole number (counts in 件, amounts in 円, the fee's fraction of a
+    yen in 1/1000 円), so Excel sums the columns as they are; the total row fills every one of them.
+    """
     header = [
         "期間",
         "加盟店",
         "事業",
         "自治体",
+        "支払元",
+        "ポイント利用件数",
         "ポイント利用",
+        "ポイント券枚数",
         "ポイント券",
+        "取消件数",
         "取消",
         "請求額",
         "手数料",
-        "手数料端数",
+        "手数料端数（1/1000円）",
         "支払額",
+        "保留件数",
         "保留（係争）",
         "状態",
         "差し戻し理由",
     ]
-    rows: list[list[Any]] = [
-        [
-            doc["period_id"],
-            doc["merchant"]["id"],
-            line["program_name"],
-            line["city_id"],
+    merchant = doc["merchant"]["name"] or doc["merchant"]["id"]
+
+    def figures(line: dict[str, Any]) -> list[Any]:
+        return [
+            line["redeemed_points_count"],
             line["redeemed_points"],
+            line["redeemed_tickets_count"],
             line["redeemed_tickets"],
+            line["voided_count"],
             line["voided"],
             line["gross"],
             line["fee"],
-            line["fee_remainder"],
+            line["fee_remainder_permille"],
             line["net"],
+            line["disputed_count"],
             line["disputed"],
+        ]
+
+    rows: list[list[Any]] = [
+        [
+            doc["period_id"],
+            merchant,
+            line["program_name"],
+            line["city_name"],
+            line["payer_name"],
+            *figures(line),
             line["state_ja"],
             line["return_reason"] or "",
         ]
         for line in doc["claims"]
     ]
     totals = doc["totals"]
+    closed = doc["period_state"] == "closed"
     rows.append(
         [
             doc["period_id"],
-            doc["merchant"]["id"],
+            merchant,
             "合計",
             "",
             "",
-            "",
-            totals["voided"],
-            totals["gross"],
-            totals["fee"],
-            "",
-            totals["net"],
-            totals["disputed"],
-            "",
-            "",
+            *figures(totals),
+            doc["period_state_ja"],
+            "" if closed else "期間が締められるまで支払額は確定しません",
         ]
     )
     for line in doc["disputed"]:
         rows.append(
             [
                 doc["period_id"],
-                doc["merchant"]["id"],
-                line["program_id"] or "",
-                "係争",
+                merchant,
+                line.get("program_name") or line["program_id"] or "",
                 "",
                 "",
-                "",
-                "",
-                "",
-                "",
-                "",
+                *([""] * 10),
+                1,
                 line["amount"],
-                line["error_code"],
+                f"係争 {line['error_code']}",
                 f"{line['sale_id']} {line['message']}",
             ]
         )
@@ -178,6 +259,7 @@ def statement_csv(doc: dict[str, Any]) -> bytes:
 def summary_csv(conn: sqlite3.Connection, scope: Scope, period_id: str) -> bytes:
     """A chamber's or a city's summary for a period: one row per claim in scope, and a total row."""
     names = _program_names(conn)
+    cities = _names(conn, "cities")
     rows_in = claims.list_claims(conn, scope, period_id=period_id)
     header = [
         "期間",
@@ -200,7 +282,7 @@ def summary_csv(conn: sqlite3.Connection, scope: Scope, period_id: str) -> bytes
             c["merchant_id"],
             c["merchant_name"] or "",
             names.get(c["program_id"], c["program_id"]),
-            c["city_id"],
+            cities.get(c["city_id"], c["city_id"]),
             "市から直接" if c["payout"] == "city_direct" else "商工会経由",
             c["gross"],
             c["fee"],

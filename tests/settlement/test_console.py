@@ -25,6 +25,7 @@ from server.console import cli as settle_cli
 from server.console import serve
 from server.console.app import SettleApp
 from server.console.client import ConsoleError, SettleClient
+from server.console.confirm import ConfirmScreen
 from server.console.signin import SignInScreen
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
@@ -51,6 +52,12 @@ def status(app: SettleApp) -> str:
 YAMATO = "2026-11:yamato-bakery:tenri-megumi"
 
 
+async def confirm(pilot: object, app: SettleApp) -> None:
+    """Answer はい to the console's question (close, approve and return each ask)."""
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.press("y")  # type: ignore[attr-defined]
+
+
 async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
     month: Demo, tmp_path: pathlib.Path
 ) -> None:
@@ -63,6 +70,7 @@ async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
         table = app.query_one("#claims", DataTable)
         assert table.row_count == 0
         await pilot.click("#close")
+        await confirm(pilot, app)
         # The first claim is selected: its sales are listed below.
         await until(pilot, lambda: table.row_count == 2 and app.query_one("#lines", DataTable).row_count == 1)
         assert "締めました" in status(app)
@@ -72,11 +80,13 @@ async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
         app.query_one("#reason", Input).value = "レシートの写しをお願いします"
         await pilot.pause(0.3)
         await pilot.click("#return")
+        await confirm(pilot, app)
         await until(pilot, lambda: app.claims[first].state == "returned")
         assert app.claims[first].return_reason == "レシートの写しをお願いします"
         table.move_cursor(row=1)
         await until(pilot, lambda: app.selected == YAMATO)
         await pilot.press("a")
+        await confirm(pilot, app)
         await until(pilot, lambda: app.claims[YAMATO].state == "approved")
         assert app.selected == YAMATO
         assert "一致 balanced" in str(app.query_one("#recon", Static).content)
@@ -99,12 +109,14 @@ async def test_a_city_clerk_approves_payment_and_downloads_the_zengin_file(
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: app.query_one("#claims", DataTable).row_count == 1)
         await pilot.press("a")
+        await confirm(pilot, app)
         await until(pilot, lambda: app.claims[YAMATO].state == "payment_approved")
         await pilot.press("z")
         await until(pilot, zengin_file.exists)
         assert "全銀" in status(app)
         # A city cannot close a chamber's period: the server says so, the console shows it.
         await pilot.click("#close")
+        await confirm(pilot, app)
         await until(pilot, lambda: "権限" in status(app))
     assert zengin.read(zengin_file.read_bytes(), 2026).total == 1200
 

@@ -17,10 +17,11 @@ import httpx
 from textual.widgets import Static
 from ulid import ULID
 
-from points import calendar
+from points import bank_days, calendar
 from server import db
 from server.console.app import SettleApp
 from server.console.client import SettleClient
+from server.console.confirm import ConfirmScreen
 from server.ledger import JST
 from server.settlement import periods, zengin
 from tests.settlement.pilot import until
@@ -71,6 +72,10 @@ async def test_close_approve_and_pay_against_a_live_server(tmp_path: pathlib.Pat
         async with app.run_test(size=(140, 40)) as pilot:
             await until(pilot, lambda: "請求 0 件" in str(app.query_one("#status", Static).content))
             await pilot.click("#close")
+            # Mid-month: the console warns before it closes; the clerk answers はい.
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "まだ終わっていません" in str(app.screen.query_one("#warning", Static).content)
+            await pilot.press("y")
             await until(pilot, lambda: len(app.claims) == 2)
             for claim_id in list(app.claims):
                 await app.client.approve(claim_id)
@@ -78,9 +83,11 @@ async def test_close_approve_and_pay_against_a_live_server(tmp_path: pathlib.Pat
         with srv.client("tenri") as city:
             for claim in city.get("/v1/claims", params={"period": month}).json():
                 assert city.post(f"/v1/claims/{claim['id']}/approve").json()["state"] == "payment_approved"
-            answer = city.get(f"/v1/payouts/{month}/zengin", params={"date": "2026-12-10"})
+            answer = city.get(f"/v1/payouts/{month}/zengin")  # dated the next bank business day
             assert answer.status_code == 200, answer.text
-            paid = zengin.read(answer.content, 2026)
+            paid = zengin.read(
+                answer.content, bank_days.next_bank_business_day(dt.datetime.now(JST).date()).year
+            )
             # One transfer, to the chamber's account (Tenri's points are paid via the chamber).
             assert paid.total == 1300 and [t.account.number for t in paid.transfers] == ["7654321"]
             recon = city.get(f"/v1/reconciliation/{month}").json()
