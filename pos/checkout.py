@@ -16,8 +16,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from points import calendar, tender, tickets
+from points.discounts import Discount, DiscountError
 from points.programs import Program, TenderKind
-from points.tax import Line, TaxRate, totals_by_rate
+from points.tax import Line, TaxRate, discounted_totals, totals_by_rate
 from points.wire import (
     CardLookup,
     PinProof,
@@ -47,30 +48,91 @@ class TenderRefused(ValueError):
 
 @dataclass
 class Basket:
-    """Item lines of the sale in progress; prices are tax-inclusive (総額表示)."""
+    """Item lines of the sale in progress and a subtotal discount; prices are tax-inclusive (総額表示).
+
+    A line discount (値引・割引・見切り) lowers its line at the line's rate; the subtotal discount
+    (小計値引) is spread over the rates by :func:`points.tax.discounted_totals` when the totals are
+    sent, the same rule the receipt's tax uses.
+    """
 
     lines: list[Line] = field(default_factory=list)
+    #: Yen off the whole sale (小計値引), and the receipt's word for it.
+    subtotal_discount: int = 0
+    subtotal_label: str = ""
 
     def add(
-        self, unit_price: int, quantity: int = 1, rate: TaxRate = TaxRate.STANDARD, name: str = ""
+        self,
+        unit_price: int,
+        quantity: int = 1,
+        rate: TaxRate = TaxRate.STANDARD,
+        name: str = "",
+        code: str = "",
     ) -> Line:
         """Add a line (``name`` defaults to 「商品」 with the rate)."""
-        line = Line(name or ("食品" if rate is TaxRate.REDUCED else "商品"), unit_price, quantity, rate)
+        line = Line(
+            name or ("食品" if rate is TaxRate.REDUCED else "商品"), unit_price, quantity, rate, code=code
+        )
         self.lines.append(line)
+        self._keep_subtotal_discount()
         return line
 
     def remove_last(self) -> Line | None:
-        """Take back the last line (a mistyped amount)."""
-        return self.lines.pop() if self.lines else None
+        """Take back the last line (a mistyped amount); a subtotal discount goes with any line."""
+        line = self.lines.pop() if self.lines else None
+        if line is not None:
+            self.subtotal_discount, self.subtotal_label = 0, ""
+        return line
+
+    def discount_last(self, discount: Discount) -> Line:
+        """Give a discount on the last line (replacing one it had).
+
+        Raises:
+            DiscountError: no line yet, or more than the line's amount.
+        """
+        if not self.lines:
+            raise DiscountError("no line to discount")
+        line = self.lines[-1]
+        off = discount.off(line.gross)
+        if off == 0:
+            raise DiscountError("the discount rounds to nothing")
+        self.lines[-1] = Line(
+            line.name, line.unit_price, line.quantity, line.rate, off, discount.label, line.code
+        )
+        self.subtotal_discount, self.subtotal_label = 0, ""
+        return self.lines[-1]
+
+    def discount_subtotal(self, discount: Discount) -> int:
+        """Give a discount on the whole sale (replacing one it had); returns the yen off.
+
+        Raises:
+            DiscountError: no lines, or more than the subtotal.
+        """
+        if not self.lines:
+            raise DiscountError("no line to discount")
+        off = discount.off(self.items_total)
+        if off == 0:
+            raise DiscountError("the discount rounds to nothing")
+        self.subtotal_discount, self.subtotal_label = off, "小計" + discount.label
+        return off
+
+    def _keep_subtotal_discount(self) -> None:
+        # A subtotal discount was given on the lines then present: a new line ends it, as a
+        # register's 小計 key does (press it again after the last item).
+        self.subtotal_discount, self.subtotal_label = 0, ""
+
+    @property
+    def items_total(self) -> int:
+        """The lines' total after line discounts (小計), before the subtotal discount."""
+        return sum(line.amount for line in self.lines)
 
     @property
     def total(self) -> int:
-        """The tax-inclusive total."""
-        return sum(line.amount for line in self.lines)
+        """The tax-inclusive total the customer pays before points (after all shop discounts)."""
+        return self.items_total - self.subtotal_discount
 
     def totals(self) -> list[RateAmount]:
-        """Totals per rate for the wire (10 % first)."""
-        by_rate = totals_by_rate(self.lines)
+        """Totals per rate for the wire (10 % first), after the subtotal discount."""
+        by_rate = discounted_totals(totals_by_rate(self.lines), self.subtotal_discount)
         return [
             RateAmount(rate=rate, amount=amount) for rate, amount in sorted(by_rate.items(), reverse=True)
         ]

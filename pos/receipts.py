@@ -94,6 +94,9 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
         sale_id=entry.id,
         offline=entry.offline and result is None,
         reprint=reprint,
+        # The server knows the totals after the shop's discounts: what the lines leave over is
+        # the subtotal discount (小計値引), so the journal needs no column of its own for it.
+        subtotal_discount=sum(line.amount for line in entry.lines) - request.total,
     )
 
 
