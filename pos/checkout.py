@@ -21,6 +21,8 @@ from points.programs import Program, TenderKind
 from points.tax import Line, TaxRate, discounted_totals, totals_by_rate
 from points.wire import (
     CardLookup,
+    ExternalKind,
+    ExternalTender,
     PinProof,
     PointTender,
     RateAmount,
@@ -180,6 +182,8 @@ class Checkout:
     points: dict[str, int] = field(default_factory=dict)
     scanned: list[ScannedTicket] = field(default_factory=list)
     cash: int = 0
+    #: Other tenders (credit, QR, IC) the shop's own terminals charged, in the order given.
+    external: list[ExternalTender] = field(default_factory=list)
 
     @property
     def programs(self) -> dict[str, Program]:
@@ -226,15 +230,42 @@ class Checkout:
         return self.cover().due
 
     @property
+    def external_total(self) -> int:
+        """What other tenders (credit, QR, IC) pay."""
+        return sum(t.amount for t in self.external)
+
+    @property
+    def cash_due(self) -> int:
+        """What is left to pay in cash after points, tickets and other tenders."""
+        return max(self.remainder - self.external_total, 0)
+
+    @property
     def change(self) -> int:
         """お釣り: cash beyond the remainder, plus a change-giving ticket's excess (0 while unpaid)."""
         covered = self.cover()
-        return covered.change(self.cash) if self.cash >= covered.due else 0
+        if self.external_total > covered.due or self.cash < covered.due - self.external_total:
+            return 0
+        return covered.change(self.cash, self.external_total)
 
     @property
     def complete(self) -> bool:
         """True when the tenders cover the total."""
-        return self.total > 0 and self.cash >= self.remainder
+        return self.total > 0 and self.external_total <= self.remainder and self.cash >= self.cash_due
+
+    def add_external(self, kind: ExternalKind, amount: int | None = None) -> ExternalTender:
+        """Record another tender (credit, QR, IC); ``None`` pays all that is left for cash.
+
+        Raises:
+            TenderRefused: nothing is left to pay, or more than is left (a card gives no change).
+        """
+        amount = self.cash_due if amount is None else amount
+        if amount <= 0 or self.cash_due == 0:
+            raise TenderRefused("ticket_not_needed", "Nothing left to pay.")
+        if amount > self.cash_due:
+            raise TenderRefused("external_exceeds_due", "Card, QR and IC payments exceed the amount due.")
+        tendered = ExternalTender(kind=kind, amount=amount)
+        self.external.append(tendered)
+        return tendered
 
     # Points --------------------------------------------------------------------------
 
@@ -284,7 +315,8 @@ class Checkout:
             return 0
         # Room only while something is due: more points would make a ticket's loss larger than
         # the shopkeeper confirmed, or a scanned ticket not needed at all.
-        room = self.remainder + self.points.get(program_id, 0)
+        # Other tenders already charged keep their share: points never push them past what is due.
+        room = max(self.remainder + self.points.get(program_id, 0) - self.external_total, 0)
         limit = min(self.balance(program_id), room)
         if not self.online:
             limit = min(limit, program.offline_limit)
@@ -399,6 +431,7 @@ class Checkout:
             points=[PointTender(program_id=pid, points=p) for pid, p in self.points.items()],
             tickets=[TicketTender(text=t.text) for t in self.scanned],
             cash=self.cash,
+            external=list(self.external),
             award_programs=self.award_programs(),
             pin_proof=pin_proof,
             offline=not self.online,
@@ -409,6 +442,7 @@ _MESSAGES = {
     "points_exceed_total": "More points than the amount due.",
     "ticket_not_needed": "Nothing left to pay.",
     "underpaid": "The tenders do not cover the total.",
+    "external_exceeds_due": "Card, QR and IC payments exceed the amount due.",
 }
 
 

@@ -144,6 +144,8 @@ class SaleReceipt:
     #: Text printed as a QR code at the foot (e.g. the sale id, scanned at the ticket counter).
     qr: str = ""
     reprint: bool = False
+    #: Other tenders (credit, QR, IC) as the receipt words them, with their amounts.
+    external: tuple[tuple[str, int], ...] = ()
     #: The shop's discount on the whole sale (小計値引), spread over the rates, and its words.
     subtotal_discount: int = 0
     subtotal_label: str = "小計値引"
@@ -189,6 +191,7 @@ class SaleReceipt:
             sum(p.points for p in self.points)
             + sum(t.amount for t in self.tickets)
             + self.cash
+            + sum(amount for _kind, amount in self.external)
             - self.discount
         )
 

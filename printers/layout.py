@@ -198,6 +198,8 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
             page.pair(f"ポイント券 {ticket.human_serial}", format_yen(ticket.amount), wrap_left=True)
         if ticket.lost:
             page.wrapped(f"  (額面{format_yen(ticket.value)}・お釣りは出ません)")
+    for words, amount in receipt.external:
+        page.pair(words, format_yen(amount))
     if receipt.cash or not receipt.paid:
         page.pair("現金", format_yen(receipt.cash))
     page.pair("お釣り", format_yen(receipt.change))

@@ -538,12 +538,23 @@ UPDATE OR IGNORE ticket_receipts SET receipt_no = COALESCE(NULLIF(ltrim(receipt_
     WHERE receipt_no != '' AND receipt_no NOT GLOB '*[^0-9]*';
 """
 
+_EXTERNAL_TENDERS = """
+CREATE TABLE sale_external_tenders (
+    sale_id TEXT NOT NULL REFERENCES sales(sale_id),
+    line_no INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('credit', 'qr', 'ic')),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (sale_id, line_no)
+);
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "release 0.1: ledger, sales, tickets, settlement", _RELEASE_0_1),
     Migration(2, "one audit log for administration and settlement", _ONE_AUDIT_LOG),
     Migration(3, "bank account types stored as their Zengin code", _ACCOUNT_TYPE_CODES, rebuilds=True),
     Migration(4, "one namespace of operation ids; awards per program; cancellable tickets", _OPERATION_KINDS),
+    Migration(5, "other tenders (credit, QR, IC) recorded per sale, outside the ledger", _EXTERNAL_TENDERS),
 )
 
 #: The version this code writes and reads (``PRAGMA user_version``).

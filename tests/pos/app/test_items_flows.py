@@ -16,6 +16,7 @@ from pos.screens.sale import SaleScreen
 from pos.screens.tender import TenderScreen
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import fill, ready, settle, text_of, type_in
+from tests.support.counter_server import CounterServer
 
 BREAD = "4901234567894"
 
@@ -115,3 +116,33 @@ async def test_line_and_subtotal_discounts_and_markdown_reach_the_receipt(
     (entry,) = [e for e in app.counter.today() if e.kind.value == "sale"]
     totals = {t["rate"]: t["amount"] for t in entry.request["totals"]}
     assert sum(totals.values()) == 465 and totals == {10: 250 - 25, 8: 266 - 26}
+
+
+async def test_other_tenders_pay_by_kind_and_the_receipt_shows_them(
+    make_app: Callable[..., PosApp], real_server: CounterServer
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        await type_in(pilot, "1500")
+        await pilot.press("f10")
+        await settle(pilot)
+        await pilot.press("f4")  # credit card
+        await pilot.pause()
+        await pilot.press("f4")  # F4 again: QR (PayPay …)
+        await pilot.pause()
+        assert "QR" in text_of(pilot, "#external-kind")
+        await type_in(pilot, "1000")
+        assert "¥500" in text_of(pilot, "#due")  # what is left for cash
+        await fill(pilot, "#cash", "1000")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        receipt = text_of(pilot, "#receipt")
+    assert "QR決済" in receipt and "¥1,000" in receipt
+    (entry,) = [e for e in app.counter.today() if e.kind.value == "sale"]
+    assert entry.request["external"] == [{"kind": "qr", "amount": 1000}]
+    assert entry.sale_result is not None and entry.sale_result.change == 500
+    rows = real_server.query("SELECT kind, amount FROM sale_external_tenders")
+    assert [tuple(r) for r in rows] == [("qr", 1000)]
