@@ -37,22 +37,37 @@ REDUCED_MARK = "※"
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One item line: a tax-inclusive unit price, a quantity and a rate."""
+    """One item line: a tax-inclusive unit price, a quantity, a rate, and yen off it (値引・見切り).
+
+    ``code`` is the product's JAN code when it was scanned (the shop's journal keeps it; the
+    server never sees lines). ``discount_label`` is the receipt's word for ``discount``.
+    """
 
     name: str
     unit_price: int
     quantity: int = 1
     rate: TaxRate = TaxRate.STANDARD
+    discount: int = 0
+    discount_label: str = ""
+    code: str = ""
 
     def __post_init__(self) -> None:
         check_amount(self.unit_price)
         if not 0 < self.quantity <= 9999:
             raise ValueError(f"quantity out of range: {self.quantity}")
+        check_amount(self.discount)
+        if self.discount > self.gross:
+            raise ValueError(f"discount {self.discount} exceeds the line's {self.gross}")
+
+    @property
+    def gross(self) -> int:
+        """The line's tax-inclusive amount before its discount."""
+        return self.unit_price * self.quantity
 
     @property
     def amount(self) -> int:
-        """The line's tax-inclusive amount."""
-        return self.unit_price * self.quantity
+        """The line's tax-inclusive amount after its discount."""
+        return self.gross - self.discount
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +125,20 @@ def split_discount(totals: Mapping[TaxRate, int], discount: int) -> dict[TaxRate
     return shares
 
 
+def discounted_totals(totals: Mapping[TaxRate, int], discount: int) -> dict[TaxRate, int]:
+    """Totals per rate less a discount spread over them by :func:`split_discount`.
+
+    The one way a discount reaches the rates: a shop's subtotal discount (小計値引) and the points
+    of a discount program both go through it, so each rate's amount never goes below zero and
+    the amounts always sum to the total less the discount, to the yen.
+
+    Raises:
+        ValueError: the discount exceeds the receipt total.
+    """
+    shares = split_discount(totals, discount)
+    return {rate: amount - shares[rate] for rate, amount in totals.items()}
+
+
 def receipt_tax(
     totals: Mapping[TaxRate, int], discount: int = 0, rounding: Rounding = Rounding.FLOOR
 ) -> list[RateTotal]:
@@ -122,9 +151,9 @@ def receipt_tax(
     """
     for amount in totals.values():
         check_amount(amount)
-    shares = split_discount(totals, discount)
+    after = discounted_totals(totals, discount)
     result = []
     for rate in sorted(totals, reverse=True):
-        amount = totals[rate] - shares[rate]
+        amount = after[rate]
         result.append(RateTotal(rate=rate, amount=amount, tax=included_tax(amount, rate, rounding)))
     return result

@@ -17,8 +17,11 @@ all amounts are ``int`` yen (1 pt = 1 yen).
      from the till, as a shopkeeper does with a 1,000-yen gift certificate for a 700-yen loaf.
      It is taken at face value, never refused: giving change is what the program promises.
    In both cases the merchant is credited the ticket's face value (as with paper vouchers).
-3. **Cash pays the rest.** Cash must cover what is still due (``underpaid``); the change is the
-   cash beyond it plus a change-giving ticket's excess.
+3. **Other tenders, then cash, pay the rest.** Credit, QR (PayPay …) and 交通系 IC are recorded
+   by kind and amount (the shop's own terminal charged them): together they pay at most what is
+   still due (``external_exceeds_due``: a card charge never gives change). Cash must cover what
+   is left after them (``underpaid``); the change is the cash beyond it plus a change-giving
+   ticket's excess. Other tenders are the shop's own money: no claim ever counts them.
 
 Sale awards (a program's percent rule) are computed on what the resident paid beyond points and
 tickets (:attr:`Cover.due`). The codes of :class:`TenderError` are the server's error codes.
@@ -109,16 +112,21 @@ class Cover:
             self.total, self.points, (*self.tickets, TicketCover(ticket.value, ticket.gives_change, applied))
         )
 
-    def change(self, cash: int) -> int:
-        """お釣り for ``cash`` tendered: cash beyond what is due, plus a ticket's excess.
+    def change(self, cash: int, external: int = 0) -> int:
+        """お釣り for ``cash`` tendered after ``external`` (other tenders): cash beyond what is due,
+        plus a ticket's excess.
 
         Raises:
-            TenderError: ``underpaid`` when cash does not cover what is due.
+            TenderError: ``external_exceeds_due`` when other tenders pay more than is due,
+                ``underpaid`` when cash does not cover what they leave.
         """
         _check(cash)
-        if cash < self.due:
-            raise TenderError("underpaid", f"{self.due - cash} yen still due")
-        return cash - self.left
+        _check(external)
+        if external > self.due:
+            raise TenderError("external_exceeds_due", f"other tenders {external} on {self.due} due")
+        if cash < self.due - external:
+            raise TenderError("underpaid", f"{self.due - external - cash} yen still due")
+        return cash + external - self.left
 
 
 def _check(amount: int) -> None:
@@ -158,16 +166,20 @@ class Settlement:
     cover: Cover
     cash: int
     change: int
+    external: int = 0
 
 
-def settle(total: int, points: int | Iterable[int], tickets: Sequence[TicketOffer], cash: int) -> Settlement:
-    """The whole verdict on a sale's tenders: :func:`cover` and then the cash.
+def settle(
+    total: int, points: int | Iterable[int], tickets: Sequence[TicketOffer], cash: int, external: int = 0
+) -> Settlement:
+    """The whole verdict on a sale's tenders: :func:`cover`, then other tenders and cash.
 
     Raises:
-        TenderError: ``points_exceed_total``, ``ticket_not_needed`` or ``underpaid``.
+        TenderError: ``points_exceed_total``, ``ticket_not_needed``, ``external_exceeds_due`` or
+            ``underpaid``.
     """
     covered = cover(total, points, tickets)
-    return Settlement(covered, cash, covered.change(cash))
+    return Settlement(covered, cash, covered.change(cash, external), external)
 
 
 def offer_order(soonest: Mapping[str, dt.date | None]) -> list[str]:

@@ -205,6 +205,24 @@ class TicketTender(WireModel):
     text: str = Field(min_length=8, max_length=400)
 
 
+class ExternalKind(StrEnum):
+    """Other tenders the shop's own terminals charge (no integration here): recorded by kind."""
+
+    #: クレジットカード
+    CREDIT = "credit"
+    #: QRコード決済 (PayPay, d払い, …)
+    QR = "qr"
+    #: 交通系IC (Suica, ICOCA, …) and other e-money
+    IC = "ic"
+
+
+class ExternalTender(WireModel):
+    """An amount paid by another tender (credit, QR, IC): the shop's money, never in a claim."""
+
+    kind: ExternalKind
+    amount: PositiveAmount
+
+
 class SaleRequest(WireModel):
     """One sale as the terminal sends it; ``sale_id`` is chosen by the terminal (idempotency key)."""
 
@@ -216,6 +234,8 @@ class SaleRequest(WireModel):
     points: list[PointTender] = Field(default=[], max_length=16)
     tickets: list[TicketTender] = Field(default=[], max_length=50)
     cash: Amount = 0
+    #: Other tenders (credit, QR, IC), paid after points and tickets, before cash.
+    external: list[ExternalTender] = Field(default=[], max_length=8)
     #: Programs that award points on this purchase (where the program has a percent rule).
     award_programs: list[Ident] = Field(default=[], max_length=8)
     pin_proof: PinProof | None = None
@@ -241,6 +261,11 @@ class SaleRequest(WireModel):
     def total(self) -> int:
         """The sale's tax-inclusive total before points."""
         return sum(t.amount for t in self.totals)
+
+    @property
+    def external_total(self) -> int:
+        """What other tenders (credit, QR, IC) paid."""
+        return sum(t.amount for t in self.external)
 
 
 class AwardLine(WireModel):

@@ -28,6 +28,8 @@ from pos.card.desk import CardDesk
 from pos.checkout import Basket
 from pos.counter import Counter, NoConfig, SaleDone
 from pos.i18n import N_, _
+from pos.items import ItemList, ItemsError, path_beside
+from pos.items import load as load_items
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
 from pos.screens.award import AwardScreen
@@ -68,8 +70,11 @@ class PosApp(App[int]):
         simulated_cards: list[Any] | None = None,
         card_toggle: Callable[[], None] | None = None,
         settings: settings_module.Settings | None = None,
+        items: ItemList | None = None,
     ) -> None:
         super().__init__()
+        #: The shop's department keys, products and default rate (``items.toml``).
+        self.items = items or ItemList()
         #: What the settings screen edits (and saves to the TOML file).
         self.settings = settings or settings_module.Settings()
         self.counter = counter
@@ -154,7 +159,7 @@ class PosApp(App[int]):
 
     def action_open_sale(self) -> None:
         """The items of the sale in progress."""
-        self.push_screen(SaleScreen(self.counter, self.basket, self.desk))
+        self.push_screen(SaleScreen(self.counter, self.basket, self.desk, self.items))
 
     def action_open_settings(self) -> None:
         """Server, reader, printer, language."""
@@ -351,7 +356,10 @@ def build(
         from pos.card.base import make_reader
 
         reader = make_reader("pcsc")
-    return PosApp(counter, reader, simulated_cards=cards, card_toggle=card_toggle, settings=loaded)
+    items = load_items(path_beside(loaded.path))
+    return PosApp(
+        counter, reader, simulated_cards=cards, card_toggle=card_toggle, settings=loaded, items=items
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         app = build(args)
-    except settings_module.SettingsError as exc:
+    except (settings_module.SettingsError, ItemsError) as exc:
         print(f"mykey-pos: {exc}", file=sys.stderr)
         return 2
     app.run()

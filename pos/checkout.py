@@ -16,10 +16,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from points import calendar, tender, tickets
+from points.discounts import Discount, DiscountError
 from points.programs import Program, TenderKind
-from points.tax import Line, TaxRate, totals_by_rate
+from points.tax import Line, TaxRate, discounted_totals, totals_by_rate
 from points.wire import (
     CardLookup,
+    ExternalKind,
+    ExternalTender,
     PinProof,
     PointTender,
     RateAmount,
@@ -47,30 +50,91 @@ class TenderRefused(ValueError):
 
 @dataclass
 class Basket:
-    """Item lines of the sale in progress; prices are tax-inclusive (総額表示)."""
+    """Item lines of the sale in progress and a subtotal discount; prices are tax-inclusive (総額表示).
+
+    A line discount (値引・割引・見切り) lowers its line at the line's rate; the subtotal discount
+    (小計値引) is spread over the rates by :func:`points.tax.discounted_totals` when the totals are
+    sent, the same rule the receipt's tax uses.
+    """
 
     lines: list[Line] = field(default_factory=list)
+    #: Yen off the whole sale (小計値引), and the receipt's word for it.
+    subtotal_discount: int = 0
+    subtotal_label: str = ""
 
     def add(
-        self, unit_price: int, quantity: int = 1, rate: TaxRate = TaxRate.STANDARD, name: str = ""
+        self,
+        unit_price: int,
+        quantity: int = 1,
+        rate: TaxRate = TaxRate.STANDARD,
+        name: str = "",
+        code: str = "",
     ) -> Line:
         """Add a line (``name`` defaults to 「商品」 with the rate)."""
-        line = Line(name or ("食品" if rate is TaxRate.REDUCED else "商品"), unit_price, quantity, rate)
+        line = Line(
+            name or ("食品" if rate is TaxRate.REDUCED else "商品"), unit_price, quantity, rate, code=code
+        )
         self.lines.append(line)
+        self._keep_subtotal_discount()
         return line
 
     def remove_last(self) -> Line | None:
-        """Take back the last line (a mistyped amount)."""
-        return self.lines.pop() if self.lines else None
+        """Take back the last line (a mistyped amount); a subtotal discount goes with any line."""
+        line = self.lines.pop() if self.lines else None
+        if line is not None:
+            self.subtotal_discount, self.subtotal_label = 0, ""
+        return line
+
+    def discount_last(self, discount: Discount) -> Line:
+        """Give a discount on the last line (replacing one it had).
+
+        Raises:
+            DiscountError: no line yet, or more than the line's amount.
+        """
+        if not self.lines:
+            raise DiscountError("no line to discount")
+        line = self.lines[-1]
+        off = discount.off(line.gross)
+        if off == 0:
+            raise DiscountError("the discount rounds to nothing")
+        self.lines[-1] = Line(
+            line.name, line.unit_price, line.quantity, line.rate, off, discount.label, line.code
+        )
+        self.subtotal_discount, self.subtotal_label = 0, ""
+        return self.lines[-1]
+
+    def discount_subtotal(self, discount: Discount) -> int:
+        """Give a discount on the whole sale (replacing one it had); returns the yen off.
+
+        Raises:
+            DiscountError: no lines, or more than the subtotal.
+        """
+        if not self.lines:
+            raise DiscountError("no line to discount")
+        off = discount.off(self.items_total)
+        if off == 0:
+            raise DiscountError("the discount rounds to nothing")
+        self.subtotal_discount, self.subtotal_label = off, "小計" + discount.label
+        return off
+
+    def _keep_subtotal_discount(self) -> None:
+        # A subtotal discount was given on the lines then present: a new line ends it, as a
+        # register's 小計 key does (press it again after the last item).
+        self.subtotal_discount, self.subtotal_label = 0, ""
+
+    @property
+    def items_total(self) -> int:
+        """The lines' total after line discounts (小計), before the subtotal discount."""
+        return sum(line.amount for line in self.lines)
 
     @property
     def total(self) -> int:
-        """The tax-inclusive total."""
-        return sum(line.amount for line in self.lines)
+        """The tax-inclusive total the customer pays before points (after all shop discounts)."""
+        return self.items_total - self.subtotal_discount
 
     def totals(self) -> list[RateAmount]:
-        """Totals per rate for the wire (10 % first)."""
-        by_rate = totals_by_rate(self.lines)
+        """Totals per rate for the wire (10 % first), after the subtotal discount."""
+        by_rate = discounted_totals(totals_by_rate(self.lines), self.subtotal_discount)
         return [
             RateAmount(rate=rate, amount=amount) for rate, amount in sorted(by_rate.items(), reverse=True)
         ]
@@ -118,6 +182,8 @@ class Checkout:
     points: dict[str, int] = field(default_factory=dict)
     scanned: list[ScannedTicket] = field(default_factory=list)
     cash: int = 0
+    #: Other tenders (credit, QR, IC) the shop's own terminals charged, in the order given.
+    external: list[ExternalTender] = field(default_factory=list)
 
     @property
     def programs(self) -> dict[str, Program]:
@@ -164,15 +230,42 @@ class Checkout:
         return self.cover().due
 
     @property
+    def external_total(self) -> int:
+        """What other tenders (credit, QR, IC) pay."""
+        return sum(t.amount for t in self.external)
+
+    @property
+    def cash_due(self) -> int:
+        """What is left to pay in cash after points, tickets and other tenders."""
+        return max(self.remainder - self.external_total, 0)
+
+    @property
     def change(self) -> int:
         """お釣り: cash beyond the remainder, plus a change-giving ticket's excess (0 while unpaid)."""
         covered = self.cover()
-        return covered.change(self.cash) if self.cash >= covered.due else 0
+        if self.external_total > covered.due or self.cash < covered.due - self.external_total:
+            return 0
+        return covered.change(self.cash, self.external_total)
 
     @property
     def complete(self) -> bool:
         """True when the tenders cover the total."""
-        return self.total > 0 and self.cash >= self.remainder
+        return self.total > 0 and self.external_total <= self.remainder and self.cash >= self.cash_due
+
+    def add_external(self, kind: ExternalKind, amount: int | None = None) -> ExternalTender:
+        """Record another tender (credit, QR, IC); ``None`` pays all that is left for cash.
+
+        Raises:
+            TenderRefused: nothing is left to pay, or more than is left (a card gives no change).
+        """
+        amount = self.cash_due if amount is None else amount
+        if amount <= 0 or self.cash_due == 0:
+            raise TenderRefused("ticket_not_needed", "Nothing left to pay.")
+        if amount > self.cash_due:
+            raise TenderRefused("external_exceeds_due", "Card, QR and IC payments exceed the amount due.")
+        tendered = ExternalTender(kind=kind, amount=amount)
+        self.external.append(tendered)
+        return tendered
 
     # Points --------------------------------------------------------------------------
 
@@ -222,7 +315,8 @@ class Checkout:
             return 0
         # Room only while something is due: more points would make a ticket's loss larger than
         # the shopkeeper confirmed, or a scanned ticket not needed at all.
-        room = self.remainder + self.points.get(program_id, 0)
+        # Other tenders already charged keep their share: points never push them past what is due.
+        room = max(self.remainder + self.points.get(program_id, 0) - self.external_total, 0)
         limit = min(self.balance(program_id), room)
         if not self.online:
             limit = min(limit, program.offline_limit)
@@ -337,6 +431,7 @@ class Checkout:
             points=[PointTender(program_id=pid, points=p) for pid, p in self.points.items()],
             tickets=[TicketTender(text=t.text) for t in self.scanned],
             cash=self.cash,
+            external=list(self.external),
             award_programs=self.award_programs(),
             pin_proof=pin_proof,
             offline=not self.online,
@@ -347,6 +442,7 @@ _MESSAGES = {
     "points_exceed_total": "More points than the amount due.",
     "ticket_not_needed": "Nothing left to pay.",
     "underpaid": "The tenders do not cover the total.",
+    "external_exceeds_due": "Card, QR and IC payments exceed the amount due.",
 }
 
 

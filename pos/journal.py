@@ -195,16 +195,30 @@ def _now() -> dt.datetime:
 
 
 def _line_to_json(line: Line) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "name": line.name,
         "unit_price": line.unit_price,
         "quantity": line.quantity,
         "rate": int(line.rate),
     }
+    # Written only when set, so lines of release 0.1 and plain lines read the same.
+    if line.discount:
+        data["discount"], data["discount_label"] = line.discount, line.discount_label
+    if line.code:
+        data["code"] = line.code
+    return data
 
 
 def _line_from_json(data: dict[str, Any]) -> Line:
-    return Line(data["name"], int(data["unit_price"]), int(data["quantity"]), TaxRate(int(data["rate"])))
+    return Line(
+        data["name"],
+        int(data["unit_price"]),
+        int(data["quantity"]),
+        TaxRate(int(data["rate"])),
+        discount=int(data.get("discount", 0)),
+        discount_label=str(data.get("discount_label", "")),
+        code=str(data.get("code", "")),
+    )
 
 
 class _Db:

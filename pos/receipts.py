@@ -14,7 +14,7 @@ from typing import Any
 from points import calendar, dayreport, tender, tickets
 from points.programs import Program
 from points.tax import RateTotal, TaxRate
-from points.wire import Balance, CardLookup, TerminalConfig
+from points.wire import Balance, CardLookup, ExternalKind, TerminalConfig
 from pos.journal import Entry
 from printers.documents import (
     BalanceAfter,
@@ -51,6 +51,14 @@ def balances_after(config: TerminalConfig, balances: Iterable[Balance]) -> tuple
         for b in balances
         if b.program_id in programs
     )
+
+
+#: How a receipt words other tenders (printed in Japanese, like the rest of the receipt).
+EXTERNAL_WORDS = {
+    ExternalKind.CREDIT: "クレジット",
+    ExternalKind.QR: "QR決済",
+    ExternalKind.IC: "電子マネー(交通系IC)",
+}
 
 
 def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False) -> SaleReceipt:
@@ -97,6 +105,10 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
         sale_id=entry.id,
         offline=entry.offline and result is None,
         reprint=reprint,
+        # The server knows the totals after the shop's discounts: what the lines leave over is
+        # the subtotal discount (小計値引), so the journal needs no column of its own for it.
+        subtotal_discount=sum(line.amount for line in entry.lines) - request.total,
+        external=tuple((EXTERNAL_WORDS[t.kind], t.amount) for t in request.external),
     )
 
 

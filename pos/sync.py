@@ -79,6 +79,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "insufficient_points": (409, N_("Not enough points on the card.")),
     "points_exceed_total": (400, N_("The points exceed the amount due.")),
     "underpaid": (400, N_("The tenders do not cover the total.")),
+    "external_exceeds_due": (400, N_("Card, QR and IC payments exceed the amount due.")),
     "no_award_rule": (400, N_("These points have no award rule for this.")),
     "pin_required": (409, N_("This amount needs the resident's PIN on the card.")),
     "challenge_invalid": (409, N_("The PIN check timed out. Enter the PIN again.")),

@@ -20,7 +20,7 @@ from typing import TypeVar
 from points import tender, tickets
 from points.money import check_amount
 from points.programs import Program, TenderKind
-from points.tax import Line, RateTotal, Rounding, receipt_tax, totals_by_rate
+from points.tax import Line, RateTotal, Rounding, discounted_totals, receipt_tax, totals_by_rate
 from points.wire import Merchant
 
 # Parts of a sale -----------------------------------------------------------------------
@@ -146,10 +146,18 @@ class SaleReceipt:
     reprint: bool = False
     #: Printed in training mode (練習モード): marked on paper, never a real sale.
     training: bool = False
+    #: Other tenders (credit, QR, IC) as the receipt words them, with their amounts.
+    external: tuple[tuple[str, int], ...] = ()
+    #: The shop's discount on the whole sale (小計値引), spread over the rates, and its words.
+    subtotal_discount: int = 0
+    subtotal_label: str = "小計値引"
 
     def __post_init__(self) -> None:
         if not self.lines:
             raise ValueError("a receipt needs at least one item line")
+        check_amount(self.subtotal_discount)
+        if self.subtotal_discount > self.items_total:
+            raise ValueError("the subtotal discount exceeds the items")
         check_amount(self.cash)
         check_amount(self.total)
         if self.discount > self.total:
@@ -159,9 +167,14 @@ class SaleReceipt:
             raise ValueError(f"tenders do not match the amount due (change {self.change}, cash {self.cash})")
 
     @property
-    def total(self) -> int:
-        """The tax-inclusive total of the items, before points."""
+    def items_total(self) -> int:
+        """The items after their line discounts (小計), before the subtotal discount."""
         return sum(line.amount for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        """The tax-inclusive total after the shop's discounts, before points."""
+        return self.items_total - self.subtotal_discount
 
     @property
     def discount(self) -> int:
@@ -180,6 +193,7 @@ class SaleReceipt:
             sum(p.points for p in self.points)
             + sum(t.amount for t in self.tickets)
             + self.cash
+            + sum(amount for _kind, amount in self.external)
             - self.discount
         )
 
@@ -191,7 +205,10 @@ class SaleReceipt:
     @property
     def tax(self) -> list[RateTotal]:
         """Totals and tax per rate after discounts, from :func:`points.tax.receipt_tax`."""
-        return receipt_tax(totals_by_rate(self.lines), self.discount, self.rounding)
+        # Both discounts reach the rates by the one rule (points.tax.split_discount); the tax is
+        # rounded once per rate, at the end.
+        after_shop = discounted_totals(totals_by_rate(self.lines), self.subtotal_discount)
+        return receipt_tax(after_shop, self.discount, self.rounding)
 
     @property
     def has_reduced_rate(self) -> bool:

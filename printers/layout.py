@@ -153,12 +153,14 @@ def _rate_label(rate: TaxRate) -> str:
 def _items(page: _Page, receipt: SaleReceipt, sign: int) -> None:
     for item in receipt.lines:
         mark = REDUCED_MARK if item.rate is TaxRate.REDUCED else "  "
-        amount = format_yen(sign * item.amount)
+        amount = format_yen(sign * item.gross)
         if item.quantity == 1:
             page.pair(f"{mark}{item.name}", amount)
         else:
             page.line(f"{mark}{item.name}")
             page.pair(f"    {format_yen(item.unit_price)} × {item.quantity}", amount)
+        if item.discount:
+            page.pair(f"    {item.discount_label or '値引'}", format_yen(-sign * item.discount))
 
 
 @singledispatch
@@ -175,7 +177,9 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
     _items(page, receipt, 1)
     page.rule()
     count = sum(item.quantity for item in receipt.lines)
-    page.pair(f"小計 {count}点", format_yen(receipt.total))
+    page.pair(f"小計 {count}点", format_yen(receipt.items_total))
+    if receipt.subtotal_discount:
+        page.pair(receipt.subtotal_label, _minus(receipt.subtotal_discount))
     for used in receipt.points:
         if used.program.tender_kind is TenderKind.DISCOUNT:
             page.pair(f"値引 {used.program.name_ja}", _minus(used.points))
@@ -195,6 +199,8 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
             page.pair(f"ポイント券 {ticket.human_serial}", format_yen(ticket.amount), wrap_left=True)
         if ticket.lost:
             page.wrapped(f"  (額面{format_yen(ticket.value)}・お釣りは出ません)")
+    for words, amount in receipt.external:
+        page.pair(words, format_yen(amount))
     if receipt.cash or not receipt.paid:
         page.pair("現金", format_yen(receipt.cash))
     page.pair("お釣り", format_yen(receipt.change))

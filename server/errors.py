@@ -43,6 +43,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "insufficient_points": (409, "ポイントが足りません", "Not enough points"),
     "points_exceed_total": (400, "ポイントが支払額を超えています", "Points exceed the amount due"),
     "underpaid": (400, "支払額が足りません", "The tenders do not cover the total"),
+    "external_exceeds_due": (
+        400,
+        "クレジット・QR・電子マネーが支払額を超えています",
+        "Other tenders exceed the amount due",
+    ),
     "no_award_rule": (400, "この事業には付与ルールがありません", "This program has no award rule for this"),
     # PIN and signature
     "pin_required": (

@@ -632,6 +632,16 @@ UPDATE ticket_receipts r SET receipt_no = COALESCE(NULLIF(ltrim(r.receipt_no, '0
         AND o.receipt_no = COALESCE(NULLIF(ltrim(r.receipt_no, '0'), ''), '0'));
 """
 
+_EXTERNAL_TENDERS = """
+CREATE TABLE sale_external_tenders (
+    sale_id TEXT NOT NULL REFERENCES sales(sale_id),
+    line_no INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('credit', 'qr', 'ic')),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (sale_id, line_no)
+);
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -655,6 +665,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "one namespace of operation ids; awards per program; cancellable tickets",
         _OPERATION_KINDS,
         postgres=_OPERATION_KINDS_PG,
+    ),
+    Migration(
+        5,
+        "other tenders (credit, QR, IC) recorded per sale, outside the ledger",
+        _EXTERNAL_TENDERS,
+        postgres=_postgres_types(_EXTERNAL_TENDERS),
     ),
 )
 

@@ -27,6 +27,7 @@ from pos.journal import TicketAlreadyUsed
 from pos.screens.base import CardRead, PosScreen, SaleFinished
 from pos.screens.pin import PinScreen
 from pos.sync import ServerRefused, SyncError
+from pos.widgets.external import ExternalTenderField, kind_words
 
 
 class TenderScreen(PosScreen):
@@ -34,6 +35,7 @@ class TenderScreen(PosScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "next_program", N_("Program")),
+        Binding("f4", "other_tender", N_("Card/QR/IC")),
         Binding("f5", "max_points", N_("All points")),
         Binding("f10", "commit", N_("Confirm")),
         Binding("escape", "back", N_("Back")),
@@ -57,6 +59,7 @@ class TenderScreen(PosScreen):
                 yield Input(placeholder=_("Points, Enter"), id="points", restrict=r"[0-9]*")
                 yield Input(placeholder=_("Scan or type a ticket, Enter"), id="ticket")
                 yield Input(placeholder=_("Cash received, Enter"), id="cash", restrict=r"[0-9]*")
+                yield ExternalTenderField()
             with Vertical(id="tender-sums"):
                 yield Static("", id="sums")
                 yield Static("", id="due", classes="big")
@@ -135,9 +138,11 @@ class TenderScreen(PosScreen):
         for held in checkout.tickets:
             lost = f" ({lost_word} {format_yen(held.lost)})" if held.lost else ""
             rows.append(f"{ticket} {held.ticket.human_serial}  -{format_yen(held.applied)}{lost}")
+        for paid in checkout.external:
+            rows.append(f"{kind_words(paid.kind)}  -{format_yen(paid.amount)}")
         rows.append(f"{cash}  {format_yen(checkout.cash)}")
         self.query_one("#sums", Static).update("\n".join(rows))
-        due = _("Due {amount}").format(amount=format_yen(max(checkout.remainder, 0)))
+        due = _("Due {amount}").format(amount=format_yen(checkout.cash_due))
         if checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
             due += "\n" + _("Change {amount}").format(amount=format_yen(checkout.change))
         self.query_one("#due", Static).update(due)
@@ -173,6 +178,26 @@ class TenderScreen(PosScreen):
         else:
             self.say("")
         self.show()
+
+    def action_other_tender(self) -> None:
+        """F4: credit, QR or IC (F4 again: the next kind)."""
+        self.query_one(ExternalTenderField).next_kind()
+
+    def on_external_tender_field_added(self, event: ExternalTenderField.Added) -> None:
+        """Record another tender; when it pays everything, the sale is complete."""
+        checkout = self.checkout
+        assert checkout is not None
+        try:
+            checkout.add_external(event.kind, event.amount)
+        except TenderRefused as refused:
+            self.say(refused.text(), error=True)
+            return
+        self.say("")
+        self.show()
+        if checkout.complete:
+            self.action_commit()
+        else:
+            self.query_one("#cash", Input).focus()
 
     def add_ticket(self, text: str) -> None:
         """Verify and add a scanned ticket (a no-change loss needs the same ticket scanned twice)."""

@@ -7,6 +7,9 @@
   ``lookup_roundtrip_ms``, the lookup alone. Target < 100 ms.
 - ``z_report_ms``: the Z report's figures for a day of 2,000 sales, from the journal to the
   rendered bytes; baseline ``day_read_ms``, reading the day's entries alone. Target < 500 ms.
+- ``scan_to_line_ms``: median of a keyboard-wedge scan (13 digits and Enter, as the scanner types
+  them) of a product among 5,000 in ``items.toml`` → its line on the sale screen; baseline
+  ``typed_amount_to_line_ms``, a 3-digit amount typed and Enter. Target < 50 ms.
 - ``sync_10k_s``: 10,000 queued offline sales synced in journal order (``POST /v1/sales/batch``);
   baseline ``journal_queue_10k_s``, writing them to the journal. Target < 10 s.
 """
@@ -112,6 +115,56 @@ async def taps(app_args: list[str], rounds: int) -> list[float]:
     return times
 
 
+def bakery_items(path: pathlib.Path, count: int) -> list[str]:
+    """Write an ``items.toml`` of ``count`` products; returns their JAN codes."""
+    from points import jan
+
+    codes = [jan.make(f"49{n:010d}") for n in range(count)]
+    rows = ["default_rate = 8", '[[department]]\nkey = "A"\nname = "パン"\nrate = 8']
+    rows += [
+        f'[[product]]\njan = "{code}"\nname = "パン {n}"\nprice = {100 + n % 400}'
+        for n, code in enumerate(codes)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return codes
+
+
+async def scans(app_args: list[str], codes: list[str], rounds: int) -> tuple[list[float], list[float]]:
+    """Scan ``rounds`` codes and type ``rounds`` amounts; ms from the first key to the line shown."""
+    from textual import events
+    from textual.widgets import Static
+
+    from pos.app import build, parse_args
+    from pos.screens.sale import SaleScreen
+
+    app = build(parse_args(app_args))
+    scanned, typed = [], []
+    async with app.run_test(headless=True, size=(100, 34)) as pilot:
+        await app.ready.wait()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, SaleScreen)
+        lines = app.screen.query_one("#lines", Static)
+        for round_no in range(rounds):
+            for keys, times in ((codes[round_no * 97 % len(codes)], scanned), ("380", typed)):
+                before = len(app.basket.lines)
+                start = time.perf_counter()
+                # A wedge scanner's burst: key events queued at once, as the terminal driver posts
+                # them (Pilot.press waits ~70 ms for the app to go idle after each key).
+                for key in keys:
+                    app.post_message(events.Key(key, key))
+                app.post_message(events.Key("enter", "\r"))
+                deadline = time.perf_counter() + 10
+                while len(app.basket.lines) == before or str(lines.content).count("\n") < before:
+                    assert time.perf_counter() < deadline, "the line never appeared"
+                    await asyncio.sleep(0.0005)
+                times.append((time.perf_counter() - start) * 1000)
+            if len(app.basket.lines) > 40:
+                app.basket.lines.clear()
+                app.screen.show_basket()  # type: ignore[attr-defined]
+    return scanned, typed
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = pathlib.Path(tmp_name)
@@ -137,6 +190,13 @@ def main() -> None:
             tap = round(statistics.median(asyncio.run(taps(args, 30))), 2)
             record("lookup_roundtrip_ms", lookup, "baseline: the lookup alone")
             record("tap_to_balance_ms", tap, f"target < 100; {tap / lookup:.1f}x the lookup")
+
+            codes = bakery_items(tmp / "items.toml", 5_000)  # beside none.toml: the app reads it
+            scanned, typed = asyncio.run(scans(args, codes, 30))
+            scan, amount = round(statistics.median(scanned), 2), round(statistics.median(typed), 2)
+            record("typed_amount_to_line_ms", amount, "baseline: 3 digits typed and Enter")
+            record("scan_to_line_ms", scan, f"target < 50; {scan / amount:.1f}x a typed amount")
+            (tmp / "items.toml").unlink()
 
             journal = Journal(tmp / "sync.db")
             lines = [Line("商品", 550, 2, TaxRate.REDUCED)]

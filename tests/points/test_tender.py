@@ -136,3 +136,32 @@ def test_one_ticket_at_a_time_is_the_same_as_all_at_once(
     for offer in offers:
         step = step.take(offer)
     assert step == whole
+
+
+# Other tenders (credit, QR, IC) -----------------------------------------------------------
+
+
+def test_other_tenders_pay_before_cash_and_never_give_change() -> None:
+    from points.tender import settle
+
+    paid = settle(1_000, 300, [], cash=200, external=500)
+    assert paid.change == 0 and paid.external == 500
+    assert settle(1_000, 0, [], cash=1_000, external=500).change == 500  # change comes from cash
+    with pytest.raises(TenderError) as refused:
+        settle(1_000, 300, [], cash=0, external=800)
+    assert refused.value.code == "external_exceeds_due"
+    with pytest.raises(TenderError) as short:
+        settle(1_000, 0, [], cash=100, external=500)
+    assert short.value.code == "underpaid"
+
+
+@given(st.integers(0, 100_000), st.data())
+def test_other_tenders_and_cash_always_add_up(total: int, data: st.DataObject) -> None:
+    from points.tender import settle
+
+    points = data.draw(st.integers(0, total))
+    external = data.draw(st.integers(0, total - points))
+    cash = data.draw(st.integers(total - points - external, total + 10_000))
+    paid = settle(total, points, [], cash, external)
+    assert points + external + cash - paid.change == total
+    assert 0 <= paid.change <= cash

@@ -199,3 +199,34 @@ def test_sqlite_refuses_a_negative_resident_balance_even_without_the_app(demo: D
     except sqlite3.IntegrityError:
         return
     raise AssertionError("a negative resident balance was stored")
+
+
+async def test_other_tenders_are_recorded_and_never_reach_the_ledger(api, demo: Demo) -> None:
+    body = sale(
+        total=2000, cash=700, external=[{"kind": "credit", "amount": 800}, {"kind": "qr", "amount": 500}]
+    )
+    answer = await api(SHOP).post("/v1/sales", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["change"] == 0
+    conn = db.connect(demo.db_path)
+    rows = conn.execute("SELECT kind, amount FROM sale_external_tenders ORDER BY line_no").fetchall()
+    assert [tuple(r) for r in rows] == [("credit", 800), ("qr", 500)]
+    assert ledger_problems(demo) == []
+    again = await api(SHOP).post("/v1/sales", json=body)
+    assert again.content == answer.content  # idempotent: recorded once
+    assert conn.execute("SELECT COUNT(*) FROM sale_external_tenders").fetchone()[0] == 2
+    too_much = sale(total=1000, cash=0, external=[{"kind": "ic", "amount": 1200}])
+    refused = await api(SHOP).post("/v1/sales", json=too_much)
+    assert refused.status_code == 400 and refused.json()["code"] == "external_exceeds_due"
+
+
+async def test_a_sale_without_other_tenders_hashes_as_before_they_existed(api, demo: Demo) -> None:
+    from points.wire import ExternalKind, ExternalTender, SaleRequest
+    from server.sales import request_hash
+
+    body = sale(total=1000)
+    request = SaleRequest.model_validate(body)
+    assert "external" not in request.model_dump_json(exclude={"external"})
+    assert request_hash("t", request) == request_hash("t", request.model_copy(update={"external": []}))
+    with_card = request.model_copy(update={"external": [ExternalTender(kind=ExternalKind.QR, amount=1)]})
+    assert request_hash("t", request) != request_hash("t", with_card)

@@ -12,6 +12,7 @@ from pos import i18n
 from pos.app import PosApp
 from pos.card.simulated import SimulatedReader
 from pos.counter import Counter
+from pos.items import ItemList
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
 from tests.support.counter_server import TERMINALS, CounterServer
@@ -34,10 +35,12 @@ def make_app(
     receipts go to a file printer so their bytes can be read back."""
     i18n.set_language("ja")
 
-    def build(mode: TerminalMode | None = None, printer: str | None = None) -> PosApp:
+    def build(
+        mode: TerminalMode | None = None, printer: str | None = None, items: ItemList | None = None
+    ) -> PosApp:
         client = real_server.client(TERMINALS[(mode or TerminalMode.SHOP).value])
         url = printer or f"file://{tmp_path / 'receipts.bin'}"
         counter = Counter(Journal(tmp_path / "journal.db"), client, ReceiptPrinter(url))
-        return PosApp(counter, reader)
+        return PosApp(counter, reader, items=items)
 
     return build
