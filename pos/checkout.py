@@ -50,6 +50,8 @@ class Basket:
     """Item lines of the sale in progress; prices are tax-inclusive (総額表示)."""
 
     lines: list[Line] = field(default_factory=list)
+    #: The journal id once the sale is written (from then on it is never rung up again as new).
+    written_as: str | None = None
 
     def add(
         self, unit_price: int, quantity: int = 1, rate: TaxRate = TaxRate.STANDARD, name: str = ""

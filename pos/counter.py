@@ -79,6 +79,8 @@ class SaleDone:
     entry: Entry
     printed: PrintOutcome
     recovered: bool = False
+    #: お釣り handed back (shown large after the sale); ``None`` when not a cash sale at this counter.
+    change: int | None = None
 
 
 @dataclass
@@ -187,6 +189,12 @@ class Counter:
             ServerRefused: the server refused the sale (recorded as ``refused``).
             SaleUnresolved: the answer was lost: retry with :meth:`resolve`.
         """
+        done = self._sell(checkout, pin_proof)
+        if checkout.cash or checkout.change:
+            done.change = checkout.change
+        return done
+
+    def _sell(self, checkout: Checkout, pin_proof: PinProof | None) -> SaleDone:
         receipt_no = self.journal.next_receipt_no()
         sale_id = str(ULID())
         now = dt.datetime.now().astimezone()
@@ -196,8 +204,10 @@ class Counter:
             if not self.offline_allowed(request):
                 raise TenderRefused("offline_points", "Points cannot be used while the server is offline.")
             entry = self.journal.begin_sale(request, checkout.basket.lines, serials, offline=True)
+            checkout.basket.written_as = entry.id
             return SaleDone(entry, self.print_sale(entry))
         entry = self.journal.begin_sale(request, checkout.basket.lines, serials)
+        checkout.basket.written_as = entry.id
         try:
             result = self.client.post_sale(request)
         except ServerRefused as exc:

@@ -17,6 +17,10 @@ from pos.checkout import Basket
 from pos.counter import Counter
 from pos.i18n import N_, _
 from pos.screens.base import CardRead, PosScreen
+from pos.typed import looks_like_ticket
+
+#: The lines' default names (in the journal and on the receipt) as the screen words them.
+DEFAULT_NAMES = {"商品": N_("Item"), "食品": N_("Food")}
 
 
 def parse_entry(text: str) -> tuple[int, int]:
@@ -72,7 +76,8 @@ class SaleScreen(PosScreen):
         for line in basket.lines:
             mark = REDUCED_MARK if line.rate is TaxRate.REDUCED else " "
             quantity = f" x{line.quantity}" if line.quantity > 1 else ""
-            rows.append(f"{mark}{line.name}{quantity}  {format_yen(line.amount):>10}")
+            name = _(DEFAULT_NAMES[line.name]) if line.name in DEFAULT_NAMES else line.name
+            rows.append(f"{mark}{name}{quantity}  {format_yen(line.amount):>10}")
         self.query_one("#lines", Static).update("\n".join(rows) or _("No items yet."))
         self.query_one("#total", Static).update(_("Total {amount}").format(amount=format_yen(basket.total)))
         rate = _("Reduced rate 8% (food)") if self.rate is TaxRate.REDUCED else _("Standard rate 10%")
@@ -83,10 +88,18 @@ class SaleScreen(PosScreen):
         if not event.value.strip():
             self.action_tender()
             return
+        if looks_like_ticket(event.value):
+            # A ticket scanned while the items are typed: it is a tender, taken on the payment screen.
+            event.input.value = ""
+            self.action_tender(ticket_text=event.value)
+            return
         try:
             price, quantity = parse_entry(event.value)
         except ValueError:
             self.say(_("Enter an amount in yen, e.g. 300 or 300*2."), error=True)
+            return
+        if self.basket.total + price * quantity > MAX_AMOUNT:
+            self.say(_("A sale is at most {amount}.").format(amount=format_yen(MAX_AMOUNT)), error=True)
             return
         self.basket.add(price, quantity, self.rate)
         event.input.value = ""
@@ -107,7 +120,7 @@ class SaleScreen(PosScreen):
         """Back to the home screen; the sale stays open."""
         self.app.pop_screen()
 
-    def action_tender(self, card_key: str | None = None) -> None:
+    def action_tender(self, card_key: str | None = None, ticket_text: str | None = None) -> None:
         """Go to payment (with the tapped card, when there is one)."""
         if self.basket.total <= 0:
             self.say(_("Enter an amount first."), error=True)
@@ -117,7 +130,7 @@ class SaleScreen(PosScreen):
         if card_key is None and self.desk.card is not None:
             # A card still lying on the reader (e.g. since a balance inquiry) is the resident's card.
             card_key = self.desk.card.card_key
-        self.app.push_screen(TenderScreen(self.counter, self.basket, self.desk, card_key))
+        self.app.push_screen(TenderScreen(self.counter, self.basket, self.desk, card_key, ticket_text))
 
     async def on_card_read(self, message: CardRead) -> None:
         """The resident tapped: go to payment with the card's balances."""

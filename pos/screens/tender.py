@@ -27,6 +27,7 @@ from pos.journal import TicketAlreadyUsed
 from pos.screens.base import CardRead, PosScreen, SaleFinished
 from pos.screens.pin import PinScreen
 from pos.sync import ServerRefused, SyncError
+from pos.typed import looks_like_ticket, read_points, read_yen
 
 
 class TenderScreen(PosScreen):
@@ -39,11 +40,20 @@ class TenderScreen(PosScreen):
         Binding("escape", "back", N_("Back")),
     ]
 
-    def __init__(self, counter: Counter, basket: Basket, desk: CardDesk, card_key: str | None = None) -> None:
+    def __init__(
+        self,
+        counter: Counter,
+        basket: Basket,
+        desk: CardDesk,
+        card_key: str | None = None,
+        ticket_text: str | None = None,
+    ) -> None:
         super().__init__(counter)
         self.basket = basket
         self.desk = desk
         self.card_key = card_key
+        #: A ticket scanned on the items screen, taken as the first tender.
+        self.ticket_text = ticket_text
         self.checkout: Checkout | None = None
         self.program_index = 0
         self.busy = False
@@ -54,9 +64,10 @@ class TenderScreen(PosScreen):
             with Vertical(id="tender-inputs"):
                 yield Static("", id="card")
                 yield Static("", id="program")
-                yield Input(placeholder=_("Points, Enter"), id="points", restrict=r"[0-9]*")
+                # No ``restrict``: a scanner types a ticket's letters into whatever field has focus.
+                yield Input(placeholder=_("Points, Enter"), id="points")
                 yield Input(placeholder=_("Scan or type a ticket, Enter"), id="ticket")
-                yield Input(placeholder=_("Cash received, Enter"), id="cash", restrict=r"[0-9]*")
+                yield Input(placeholder=_("Cash received, Enter"), id="cash")
             with Vertical(id="tender-sums"):
                 yield Static("", id="sums")
                 yield Static("", id="due", classes="big")
@@ -68,6 +79,8 @@ class TenderScreen(PosScreen):
             await self.load_card(self.card_key)
         self.show()
         self.query_one("#points" if self.checkout.card else "#cash", Input).focus()
+        if self.ticket_text:
+            self.take_ticket(self.ticket_text)
 
     async def load_card(self, card_key: str) -> None:
         """Look the card up (balances, expiring points, eligibility)."""
@@ -138,40 +151,55 @@ class TenderScreen(PosScreen):
         rows.append(f"{cash}  {format_yen(checkout.cash)}")
         self.query_one("#sums", Static).update("\n".join(rows))
         due = _("Due {amount}").format(amount=format_yen(max(checkout.remainder, 0)))
-        if checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
+        short = checkout.remainder - checkout.cash
+        if checkout.cash and short > 0:
+            due += "\n[red]" + _("Short {amount}").format(amount=format_yen(short)) + "[/]"
+        elif checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
             due += "\n" + _("Change {amount}").format(amount=format_yen(checkout.change))
         self.query_one("#due", Static).update(due)
 
     # Inputs --------------------------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in a field applies it."""
+        """Enter in a field applies it (a scanned ticket counts as a ticket in any field)."""
         checkout = self.checkout
         assert checkout is not None
+        value = event.value
+        if event.input.id == "ticket" or looks_like_ticket(value):
+            # A scanner types the next ticket into the same field: clear it whatever happens.
+            event.input.value = ""
+            if value.strip():
+                self.take_ticket(value)
+            else:
+                self.query_one("#cash", Input).focus()
+                self.say("")
+                self.show()
+            return
         try:
             if event.input.id == "points":
                 program = self.selected_program()
                 if program is None:
                     raise TenderRefused("no_points", "No points usable here.")
-                checkout.use_points(program, int(event.value or "0"))
+                checkout.use_points(program, read_points(value))
                 self.query_one("#ticket", Input).focus()
-            elif event.input.id == "ticket":
-                # A scanner types the next ticket into the same field: clear it whatever happens.
-                event.input.value = ""
-                if event.value.strip():
-                    self.add_ticket(event.value)
-                    self.show()
-                    return  # keep the ticket's confirmation on screen
-                else:
-                    self.query_one("#cash", Input).focus()
             elif event.input.id == "cash":
-                checkout.cash = int(event.value or "0")
-                if checkout.complete:
-                    self.action_commit()
+                checkout.cash = read_yen(value)
+                short = checkout.remainder - checkout.cash
+                if short > 0:
+                    raise TenderRefused("underpaid", "Short by {amount}.", amount=format_yen(short))
+                self.action_commit()
         except TenderRefused as refused:
             self.say(refused.text(), error=True)
         else:
             self.say("")
+        self.show()
+
+    def take_ticket(self, text: str) -> None:
+        """Add a scanned or typed ticket and keep its confirmation (or refusal) on screen."""
+        try:
+            self.add_ticket(text)
+        except TenderRefused as refused:
+            self.say(refused.text(), error=True)
         self.show()
 
     def add_ticket(self, text: str) -> None:
