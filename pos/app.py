@@ -310,10 +310,14 @@ class PosApp(App[int]):
                 await self.pop_screen()
 
             def after(_result: object = None) -> None:
-                if entry is not None and entry.state.value == "pending":
-                    self.push_screen(ResolveScreen(self.counter, entry))
+                # Still unanswered (the background sync may have resolved it meanwhile): resend it.
+                if entry is not None and self.counter.journal.get(entry.id).state.value == "pending":
+                    self.push_screen(ResolveScreen(self.counter, self.counter.journal.get(entry.id)))
 
             await self.push_screen(FailureScreen(self.counter, error, entry, log), after)
+        except Exception as failed:  # the failure screen itself failed: log it, never loop
+            self.log_failure(failed)
+            self.notify(_("Something went wrong") + f": {error}", severity="error", timeout=30)
         finally:
             self.recovering = False
 

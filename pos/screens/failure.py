@@ -39,7 +39,7 @@ class FailureScreen(PosScreen):
         super().__init__(counter)
         self.error = error
         self.entry = entry
-        self.log = log
+        self.log_path = log
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -48,7 +48,7 @@ class FailureScreen(PosScreen):
             yield Static(self.sale_words(), id="failure-sale")
             detail = f"{type(self.error).__name__}: {self.error}"[:300]
             yield Static(
-                _("Details: {detail} (written to {log})").format(detail=detail, log=self.log),
+                _("Details: {detail} (written to {log})").format(detail=detail, log=self.log_path),
                 id="failure-detail",
                 markup=False,
             )

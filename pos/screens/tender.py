@@ -111,12 +111,17 @@ class TenderScreen(PosScreen):
             self.query_one("#card", Static).update(_("No card. Tap the card to use points."))
         else:
             rows = []
-            for program in checkout.config.programs:
+            # The order F2 cycles through (soonest-expiring first), then the programs not usable here.
+            offered = checkout.offer_order()
+            selected_id = self.selected_program()
+            rest = [p for p in checkout.config.programs if p not in offered]
+            for program in [*offered, *rest]:
                 balance = checkout.balance(program.id)
                 if balance == 0 and not checkout.accepted(program):
                     continue
                 reason = checkout.why_not(program)
-                line = f"{program.display_name(lang)}: {format_points(balance)}"
+                pointer = "▶ " if program.id == selected_id else "  "
+                line = f"{pointer}{program.display_name(lang)}: {format_points(balance)}"
                 expiring = [
                     lot for b in checkout.card.balances if b.program_id == program.id for lot in b.expiring
                 ]
