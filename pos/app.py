@@ -35,7 +35,7 @@ from pos.i18n import N_, _
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
 from pos.screens.award import AwardScreen
-from pos.screens.base import CardRead, PosScreen, SaleFinished, SettingsSaved, StatusStale
+from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
 from pos.screens.enroll import EnrollScreen
 from pos.screens.failure import FailureScreen
 from pos.screens.home import HomeScreen
@@ -266,6 +266,7 @@ class PosApp(App[int]):
             )
         self.show_sync_progress(0, 0)
         self.refresh_status()
+        self.screen.post_message(JournalChanged())
 
     def show_sync_progress(self, done: int, total: int) -> None:
         """The progress bar of a long sync on the home screen (hidden when nothing is left)."""

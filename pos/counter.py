@@ -265,8 +265,16 @@ class Counter:
             raise TenderRefused("void_not_today", "Only today's sales can be voided, once.")
         if entry.state not in (EntryState.ACCEPTED, EntryState.SYNCED):
             raise TenderRefused("void_unsynced", "Sync this sale before voiding it.")
-        result = self.client.void(entry.id, reason)
-        entry = self.journal.mark_voided(entry.id, result)
+        try:
+            result = self.client.void(entry.id, reason)
+        except ServerUnreachable:
+            # Voids need the server (it holds the points to give back): say so, never pretend.
+            raise TenderRefused(
+                "void_offline", "The server cannot be reached: nothing was voided. Void it when it is back."
+            ) from None
+        # The sale's own answer stays (a reprint shows the balance at the sale); the void's is kept apart.
+        self.journal.set_meta(f"void_answer:{entry.id}", result.model_dump_json())
+        entry = self.journal.mark_voided(entry.id)
         return entry, self.printer.print(_receipts().void_receipt(entry, self.config, reason))
 
     def sync(self, progress: object = None) -> object:

@@ -94,6 +94,7 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
         sale_id=entry.id,
         offline=entry.offline and result is None,
         reprint=reprint,
+        voided=reprint and entry.voided_at is not None,
     )
 
 

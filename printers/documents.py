@@ -144,6 +144,8 @@ class SaleReceipt:
     #: Text printed as a QR code at the foot (e.g. the sale id, scanned at the ticket counter).
     qr: str = ""
     reprint: bool = False
+    #: The sale was voided since (取消済): a copy printed again says so.
+    voided: bool = False
 
     def __post_init__(self) -> None:
         if not self.lines:

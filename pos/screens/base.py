@@ -55,6 +55,10 @@ class StatusStale(Message):
     """The status lights on this screen need redrawing (it came back to the top)."""
 
 
+class JournalChanged(Message):
+    """The journal changed behind the current screen (a sync): screens showing it reload."""
+
+
 class SettingsSaved(Message):
     """The settings screen saved new settings (they apply at the next start)."""
 

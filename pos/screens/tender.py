@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from points.money import format_points, format_yen
-from points.wire import PinProof
+from points.wire import Balance, CardLookup, PinProof
 from pos.card import errors as card_errors
 from pos.card.desk import CardDesk
 from pos.checkout import Basket, Checkout, TenderRefused
@@ -28,6 +28,18 @@ from pos.screens.base import CardRead, PosScreen, SaleFinished
 from pos.screens.pin import PinScreen
 from pos.sync import ServerRefused, SyncError
 from pos.typed import looks_like_ticket, read_points, read_yen
+
+
+def offline_card(checkout: Checkout, card_key: str) -> CardLookup:
+    """A card read while the server is unreachable: each accepted program at its offline limit."""
+    return CardLookup(
+        card_key=card_key,
+        balances=[
+            Balance(program_id=p.id, points=p.offline_limit)
+            for p in checkout.config.programs
+            if p.offline_limit > 0 and checkout.accepted(p)
+        ],
+    )
 
 
 class TenderScreen(PosScreen):
@@ -57,6 +69,8 @@ class TenderScreen(PosScreen):
         self.checkout: Checkout | None = None
         self.program_index = 0
         self.busy = False
+        #: The card was read offline: the balances shown are the offline limits, not the card's.
+        self.balance_unknown = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -89,9 +103,17 @@ class TenderScreen(PosScreen):
             self.checkout.card = await self.blocking(self.counter.lookup, card_key)
         except SyncError as exc:
             self.checkout.online = self.counter.client.online is not False
-            self.say(exc.message(), error=True)
+            if self.checkout.online:
+                self.say(exc.message(), error=True)
+                return
+            # Offline the balance is unknown: offer each program up to its offline limit (the
+            # server checks the balance on sync; what it refuses lands in the claim as disputed).
+            self.checkout.card = offline_card(self.checkout, card_key)
+            self.balance_unknown = True
+            self.say(_("Offline: the balance is not known. Points up to each program's offline limit."))
             return
         self.checkout.online = True
+        self.balance_unknown = False
         self.program_index = 0
 
     def selected_program(self) -> str | None:
@@ -122,6 +144,10 @@ class TenderScreen(PosScreen):
                 reason = checkout.why_not(program)
                 pointer = "▶ " if program.id == selected_id else "  "
                 line = f"{pointer}{program.display_name(lang)}: {format_points(balance)}"
+                if self.balance_unknown:
+                    line = f"{pointer}{program.display_name(lang)}: " + _("up to {points} (offline)").format(
+                        points=format_points(balance)
+                    )
                 expiring = [
                     lot for b in checkout.card.balances if b.program_id == program.id for lot in b.expiring
                 ]
