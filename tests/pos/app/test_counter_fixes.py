@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import pathlib
 from collections.abc import Callable
 
 from textual.pilot import Pilot
 
+from pos import print_test
+from pos import settings as settings_module
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
 from pos.journal import EntryState
@@ -193,3 +197,45 @@ async def test_programs_are_listed_and_cycled_soonest_expiring_first(
         await pilot.pause()
         rows = text_of(pilot, "#card").splitlines()
         assert rows[1].startswith("▶ ") and rows[1][2:].split(":")[0] in text_of(pilot, "#program")
+
+
+# 6. Settings show what is running; F10 never writes an empty token file silently ----------
+
+
+async def test_settings_show_what_is_running_and_keep_the_token_file_when_the_token_is_empty(
+    make_app: Callable[..., PosApp], tmp_path: pathlib.Path
+) -> None:
+    (tmp_path / "token").write_text("kept\n")
+    app = make_app(printer=f"file://{tmp_path / 'running.bin'}")
+    app.settings = settings_module.Settings(path=tmp_path / "config.toml", printer="tcp://192.0.2.1:9100")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        running = text_of(pilot, "#running")
+        assert "running.bin" in running and app.counter.client.base_url in running
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "トークンが空" in text_of(pilot, "#message")
+    assert (tmp_path / "token").read_text() == "kept\n"
+
+
+# 7. print-test takes --language like the app (--lang still works) --------------------------
+
+
+def test_print_test_takes_language_like_the_app() -> None:
+    out = io.StringIO()
+    assert print_test.main(["--printer", "none", "--language", "en"], out) == 0
+    assert "Test receipt" in out.getvalue()
+    out = io.StringIO()
+    assert print_test.main(["--printer", "none", "--lang", "en"], out) == 0
+    assert "Test receipt" in out.getvalue()
+    assert "--lang " not in print_test_help()
+
+
+def print_test_help() -> str:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    print_test._add_options(parser)
+    return parser.format_help()
