@@ -231,6 +231,8 @@ class PosApp(App[int]):
 
     def refresh_status(self) -> None:
         """Redraw the lights on the current screen."""
+        if not self.screen_stack:
+            return  # quitting: no screen left to draw on
         unsynced = self.counter.day_totals()["unsynced"]
         printer_ok = None if self.counter.printer.url == "none" else self.counter.printer.last_error is None
         for lights in self.screen.query(StatusLights):
