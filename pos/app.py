@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.worker import WorkerFailed
 
 from points.wire import TerminalMode
 from pos import cli, i18n
@@ -33,8 +37,9 @@ from pos.items import load as load_items
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
 from pos.screens.award import AwardScreen
-from pos.screens.base import CardRead, PosScreen, SaleFinished, SettingsSaved, StatusStale
+from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
 from pos.screens.enroll import EnrollScreen
+from pos.screens.failure import FailureScreen
 from pos.screens.home import HomeScreen
 from pos.screens.issue import IssueScreen
 from pos.screens.problem import ProblemScreen
@@ -88,6 +93,8 @@ class PosApp(App[int]):
         #: True while a card event is being handled (tests and benchmarks wait on it).
         self.card_busy = False
         self.startup_error: str = ""
+        #: True while the failure screen is being put up (a second failure then is only logged).
+        self.recovering = False
         if self.simulated_cards:
             for index, _card in enumerate(self.simulated_cards[:3]):
                 self.bind(
@@ -266,6 +273,7 @@ class PosApp(App[int]):
             )
         self.show_sync_progress(0, 0)
         self.refresh_status()
+        self.screen.post_message(JournalChanged())
 
     def show_sync_progress(self, done: int, total: int) -> None:
         """The progress bar of a long sync on the home screen (hidden when nothing is left)."""
@@ -276,6 +284,80 @@ class PosApp(App[int]):
             bar.update(total=total or None, progress=done)
         if total > 500:
             self.notify(_("Syncing {done}/{total}").format(done=done, total=total), timeout=1)
+
+    # Failures: an unexpected exception becomes the failure screen, never an exit --------
+
+    def recover(self, error: BaseException) -> None:
+        """Log an unexpected error, keep the sale safe and show the failure screen; the app goes on."""
+        log = self.log_failure(error)
+        if self.recovering:
+            return
+        self.recovering = True
+        self.call_later(self.show_failure, error, log)
+
+    def log_failure(self, error: BaseException) -> str:
+        """Append the error's traceback to ``errors.log`` beside the journal; returns its path."""
+        path = self.counter.journal.path.parent / "errors.log"
+        lines = traceback.format_exception(type(error), error, error.__traceback__)
+        try:
+            with path.open("a", encoding="utf-8") as log:
+                log.write(f"--- {dt.datetime.now().astimezone().isoformat()}\n{''.join(lines)}")
+        except OSError:
+            return "-"
+        return str(path)
+
+    async def show_failure(self, error: BaseException, log: str) -> None:
+        """Go back to the first screen (the ones above may be half-built) and explain."""
+        try:
+            entry = None
+            if self.basket.written_as is not None:
+                # Written to the journal: from now on it is that entry, never a new sale.
+                entry = await asyncio.to_thread(self.counter.journal.get, self.basket.written_as)
+                self.basket = Basket()
+            while len(self.screen_stack) > 2:
+                await self.pop_screen()
+
+            def after(_result: object = None) -> None:
+                # Still unanswered (the background sync may have resolved it meanwhile): resend it.
+                if entry is not None and self.counter.journal.get(entry.id).state.value == "pending":
+                    self.push_screen(ResolveScreen(self.counter, self.counter.journal.get(entry.id)))
+
+            await self.push_screen(FailureScreen(self.counter, error, entry, log), after)
+        except Exception as failed:  # the failure screen itself failed: log it, never loop
+            self.log_failure(failed)
+            self.notify(_("Something went wrong") + f": {error}", severity="error", timeout=30)
+        finally:
+            self.recovering = False
+
+    def running_counter(self) -> bool:
+        """True once the counter took its first screen and until it quits (failures are caught then)."""
+        return self.ready.is_set() and not self._exit_renderables and self.is_running
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # The app's own handlers (finish a sale, show a receipt): a failure must not end the app.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            if not self.running_counter():
+                raise
+            self.recover(error)
+
+    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
+        # Keys run screen actions from here: a failing action becomes the failure screen.
+        try:
+            return await super()._dispatch_action(namespace, action_name, params)
+        except Exception as error:
+            if not self.running_counter():
+                raise
+            self.recover(error)
+            return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's last stop (workers, timers, callbacks) exits the app; the counter goes on instead.
+        if self.running_counter() and not self.recovering:
+            self.recover(error.error if isinstance(error, WorkerFailed) else error)
+            return
+        super()._handle_exception(error)
 
     # Sales ---------------------------------------------------------------------------
 
@@ -297,7 +379,7 @@ class PosApp(App[int]):
             title += "  " + _("(recovered after a restart)")
         if done.entry.offline and done.entry.answer is None:
             title += "  " + _("(offline)")
-        self.push_screen(ReceiptScreen(self.counter, done.printed, title))
+        self.push_screen(ReceiptScreen(self.counter, done.printed, title, change=done.change))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

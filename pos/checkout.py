@@ -61,6 +61,8 @@ class Basket:
     #: Yen off the whole sale (小計値引), and the receipt's word for it.
     subtotal_discount: int = 0
     subtotal_label: str = ""
+    #: The journal id once the sale is written (from then on it is never rung up again as new).
+    written_as: str | None = None
 
     def add(
         self,

@@ -79,6 +79,8 @@ class SaleDone:
     entry: Entry
     printed: PrintOutcome
     recovered: bool = False
+    #: お釣り handed back (shown large after the sale); ``None`` when not a cash sale at this counter.
+    change: int | None = None
 
 
 @dataclass
@@ -194,6 +196,12 @@ class Counter:
             ServerRefused: the server refused the sale (recorded as ``refused``).
             SaleUnresolved: the answer was lost: retry with :meth:`resolve`.
         """
+        done = self._sell(checkout, pin_proof)
+        if checkout.cash or checkout.change:
+            done.change = checkout.change
+        return done
+
+    def _sell(self, checkout: Checkout, pin_proof: PinProof | None) -> SaleDone:
         receipt_no = self.journal.next_receipt_no()
         sale_id = str(ULID())
         now = dt.datetime.now().astimezone()
@@ -203,13 +211,16 @@ class Counter:
             # Nothing reaches the server: the sale is kept as made offline in the training journal.
             request = request.model_copy(update={"offline": True, "pin_proof": None})
             entry = self.journal.begin_sale(request, checkout.basket.lines, serials, offline=True)
+            checkout.basket.written_as = entry.id
             return self._done(entry)
         if request.offline:
             if not self.offline_allowed(request):
                 raise TenderRefused("offline_points", "Points cannot be used while the server is offline.")
             entry = self.journal.begin_sale(request, checkout.basket.lines, serials, offline=True)
+            checkout.basket.written_as = entry.id
             return self._done(entry)
         entry = self.journal.begin_sale(request, checkout.basket.lines, serials)
+        checkout.basket.written_as = entry.id
         try:
             result = self.client.post_sale(request)
         except ServerRefused as exc:
@@ -278,8 +289,16 @@ class Counter:
             raise TenderRefused("void_not_today", "Only today's sales can be voided, once.")
         if entry.state not in (EntryState.ACCEPTED, EntryState.SYNCED):
             raise TenderRefused("void_unsynced", "Sync this sale before voiding it.")
-        result = self.client.void(entry.id, reason)
-        entry = self.journal.mark_voided(entry.id, result)
+        try:
+            result = self.client.void(entry.id, reason)
+        except ServerUnreachable:
+            # Voids need the server (it holds the points to give back): say so, never pretend.
+            raise TenderRefused(
+                "void_offline", "The server cannot be reached: nothing was voided. Void it when it is back."
+            ) from None
+        # The sale's own answer stays (a reprint shows the balance at the sale); the void's is kept apart.
+        self.journal.set_meta(f"void_answer:{entry.id}", result.model_dump_json())
+        entry = self.journal.mark_voided(entry.id)
         return entry, self.printer.print(_receipts().void_receipt(entry, self.config, reason))
 
     def sync(self, progress: object = None) -> object:

@@ -10,7 +10,9 @@
    (``receipts.bin`` in the demo folder) and to the on-screen preview.
 
 Quitting the app (Ctrl+Q) or Ctrl+C stops everything the demo started: the server, the virtual
-card and pcscd if the demo started it.
+card and pcscd if the demo started it. The demo folder is removed only when nothing in it is
+unconfirmed: no sale waiting in the journal for the server, no error the app logged, a clean exit
+(:func:`keep_reason`); otherwise it stays, and the demo says where.
 """
 
 from __future__ import annotations
@@ -127,6 +129,32 @@ def pcscd() -> Iterator[None]:
         yield
 
 
+def keep_reason(work: pathlib.Path, exit_code: int | None) -> str | None:
+    """Why the demo folder must stay (unsent sales, a logged error, an unclean exit), or ``None``."""
+    journal_path = work / "journal.db"
+    if journal_path.exists():
+        from pos.journal import EntryState, Journal
+
+        try:
+            journal = Journal(journal_path)
+        except Exception as exc:  # an unreadable journal is data we cannot vouch for
+            return f"the journal cannot be read ({exc})"
+        try:
+            waiting = journal.count(EntryState.PENDING) + journal.count(EntryState.OFFLINE)
+            unprinted = len(journal.unprinted())
+        finally:
+            journal.close()
+        if waiting:
+            return f"{waiting} sales the server has not confirmed (未送信 {waiting} 件)"
+        if unprinted:
+            return f"{unprinted} receipts not printed"
+    if (work / "errors.log").exists():
+        return f"the app logged errors ({work / 'errors.log'})"
+    if exit_code not in (0, None):
+        return f"the app ended with status {exit_code}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the server, the cards and the counter app; stop them all when the app quits."""
     from pos.app import build, parse_args
@@ -171,10 +199,24 @@ def main(argv: list[str] | None = None) -> int:
             how = "F6/F7: ポイントカード、F8: マイナンバーカード(PIN 1234)、F12: カードを外す"
         print(f"mykey-pos demo in {work}\n  server {url}\n  {how}\n  receipts: {work / 'receipts.bin'}")
         app = build(parse_args(args), simulated_cards=simulated, card_toggle=toggle)
-        app.run()
-    if os.environ.get("MYKEY_DEMO_KEEP") != "1":
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+        exit_code: int | None = 1  # until the app returns normally
+        try:
+            app.run()
+            exit_code = app.return_code
+        finally:
+            stack.close()  # stop the server before its database is judged
+            reason = keep_reason(work, exit_code) or (
+                "MYKEY_DEMO_KEEP=1" if os.environ.get("MYKEY_DEMO_KEEP") == "1" else None
+            )
+            if reason is None:
+                shutil.rmtree(work, ignore_errors=True)
+            else:
+                print(
+                    f"mykey-pos demo: kept {work} because of {reason}.\n  journal: {work / 'journal.db'}"
+                    f"\n  server database: {work / 'server' / 'mykey.db'}",
+                    file=sys.stderr,
+                )
+    return 0 if exit_code in (0, None) else 1
 
 
 if __name__ == "__main__":

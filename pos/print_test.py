@@ -2,7 +2,7 @@
 
 ::
 
-    mykey-pos print-test [--printer URL] [--width 48|32] [--raster] [--lang ja|en]
+    mykey-pos print-test [--printer URL] [--width 48|32] [--raster] [--language ja|en]
 
 The receipt has ten Japanese items at both tax rates, points and a ticket as tenders and an
 award; the ticket's QR code is signed with a key made for the test. It says what it sent (bytes
@@ -50,7 +50,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--width", type=int, choices=(48, 42, 32), help="columns: 48 on 80 mm, 32 on 58 mm")
     parser.add_argument("--raster", action="store_true", default=None, help="print text as an image")
-    parser.add_argument("--lang", choices=("ja", "en"), help="language of these messages")
+    # --language as the app takes it; --lang, the old spelling, still works but is not shown.
+    parser.add_argument("--language", dest="lang", choices=("ja", "en"), help="language of these messages")
+    parser.add_argument("--lang", dest="lang", choices=("ja", "en"), help=argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:

@@ -109,6 +109,7 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
         # the subtotal discount (小計値引), so the journal needs no column of its own for it.
         subtotal_discount=sum(line.amount for line in entry.lines) - request.total,
         external=tuple((EXTERNAL_WORDS[t.kind], t.amount) for t in request.external),
+        voided=reprint and entry.voided_at is not None,
     )
 
 

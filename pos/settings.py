@@ -172,11 +172,14 @@ def _toml_value(value: object) -> str:
 
 
 def save(settings: Settings) -> pathlib.Path:
-    """Write the TOML file, and the token file with mode 0600 (created so, never widened)."""
+    """Write the TOML file, and the token file with mode 0600 (created so, never widened; not at all
+    when the token is empty)."""
     path = settings.path or config_dir() / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "".join(f"{name} = {_toml_value(getattr(settings, name))}\n" for name in SAVED)
     path.write_text(body, encoding="utf-8")
+    if not settings.token:
+        return path  # no token typed: never replace a token file with an empty one
     token_path = path.with_name("token")
     # Open with 0600 from the start, so the token is never readable by others even for a moment.
     fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -151,6 +151,8 @@ class SaleReceipt:
     #: The shop's discount on the whole sale (小計値引), spread over the rates, and its words.
     subtotal_discount: int = 0
     subtotal_label: str = "小計値引"
+    #: The sale was voided since (取消済): a copy printed again says so.
+    voided: bool = False
 
     def __post_init__(self) -> None:
         if not self.lines:

@@ -171,6 +171,8 @@ def _layout(document: object, page: _Page) -> None:
 @_layout.register
 def _sale(receipt: SaleReceipt, page: _Page) -> None:
     _header(page, receipt.merchant, receipt.reprint)
+    if receipt.voided:
+        page.title("【取消済】")
     page.line(_datetime(receipt.issued_at))
     page.pair(f"端末 {receipt.terminal_id}", f"No.{receipt.receipt_no:06d}")
     page.rule()

@@ -55,6 +55,10 @@ class StatusStale(Message):
     """The status lights on this screen need redrawing (it came back to the top)."""
 
 
+class JournalChanged(Message):
+    """The journal changed behind the current screen (a sync): screens showing it reload."""
+
+
 class SettingsSaved(Message):
     """The settings screen saved new settings (they apply at the next start)."""
 
@@ -113,6 +117,17 @@ class PosScreen(Screen[Any]):
     def on_screen_resume(self) -> None:
         """Ask for the lights to be redrawn when the screen comes back to the top."""
         self.post_message(StatusStale())
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # A failing handler would stop this screen's message loop and end the app: the app's
+        # failure screen takes it instead (the sale stays in the basket or the journal).
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            recover = getattr(self.app, "recover", None)
+            if recover is None:
+                raise
+            recover(error)
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show a message on the message line (red for errors)."""

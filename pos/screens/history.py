@@ -14,7 +14,7 @@ from pos.checkout import TenderRefused
 from pos.counter import Counter
 from pos.i18n import N_, _
 from pos.journal import Entry
-from pos.screens.base import PosScreen
+from pos.screens.base import JournalChanged, PosScreen
 from pos.sync import ServerRefused, SyncError
 
 STATE_LABELS = {
@@ -51,9 +51,19 @@ class HistoryScreen(PosScreen):
         self.reload()
         table.focus()
 
+    def on_journal_changed(self, message: JournalChanged) -> None:
+        """A sync moved entries on (オフライン → 送信済): show what the journal says now."""
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        """Back from a receipt or a reprint: the rows and the message start fresh."""
+        super().on_screen_resume()
+        self.reload()
+
     def reload(self) -> None:
-        """Read today's sales from the journal."""
+        """Read today's sales from the journal (the cursor stays on its row)."""
         table = self.query_one(DataTable)
+        row = table.cursor_row
         table.clear()
         self.entries = [e for e in self.counter.today() if e.kind.value == "sale"]
         for entry in self.entries:
@@ -68,6 +78,8 @@ class HistoryScreen(PosScreen):
                 str(entry.print_count),
                 key=entry.id,
             )
+        if self.entries:
+            table.move_cursor(row=min(max(row, 0), len(self.entries) - 1))
 
     def selected(self) -> Entry | None:
         """The entry under the cursor."""
@@ -112,6 +124,7 @@ class HistoryScreen(PosScreen):
             self.say(exc.message(), error=True)
             return
         self.reload()
+        self.say(_("Receipt {no} voided.").format(no=entry.receipt_no))
         from pos.screens.receipt import ReceiptScreen
 
         self.app.push_screen(ReceiptScreen(self.counter, outcome, _("Voided")))

@@ -13,10 +13,12 @@ from textual.widgets import Input, Static
 from points.money import format_points, format_yen
 from points.programs import PercentAward
 from points.wire import ReceiptForTickets
+from pos.checkout import TenderRefused
 from pos.counter import Counter
 from pos.i18n import N_, _
 from pos.screens.base import PosScreen
 from pos.sync import SyncError
+from pos.typed import read_yen
 
 
 class IssueScreen(PosScreen):
@@ -45,7 +47,7 @@ class IssueScreen(PosScreen):
         with Horizontal(id="issue-inputs"):
             yield Input(placeholder=_("Shop id"), id="issue-shop")
             yield Input(placeholder=_("Receipt no."), id="issue-receipt")
-            yield Input(placeholder=_("Amount, Enter"), id="issue-amount", restrict=r"[0-9]*")
+            yield Input(placeholder=_("Amount, Enter"), id="issue-amount")
         yield Static("", id="receipts")
         yield from self.compose_bottom()
 
@@ -74,11 +76,16 @@ class IssueScreen(PosScreen):
             self.query_one("#issue-amount", Input).focus()
         else:
             try:
+                amount = read_yen(event.value)
+            except TenderRefused as refused:
+                self.say(refused.text(), error=True)
+                return
+            try:
                 receipt = ReceiptForTickets(
                     merchant_id=self.query_one("#issue-shop", Input).value.strip(),
                     receipt_no=self.query_one("#issue-receipt", Input).value.strip(),
                     date=dt.date.today(),
-                    amount=int(event.value or "0"),
+                    amount=amount,
                 )
             except ValueError:
                 self.say(_("Enter the shop id, the receipt number and the amount."), error=True)

@@ -6,9 +6,10 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Digits, Static
 
+from points.money import format_yen
 from pos.counter import Counter
 from pos.i18n import N_, _, explain
 from pos.printing import PrintOutcome
@@ -20,16 +21,25 @@ class ReceiptScreen(PosScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,escape", "done", N_("Done"))]
 
-    def __init__(self, counter: Counter, outcome: PrintOutcome, title: str = "") -> None:
+    def __init__(
+        self, counter: Counter, outcome: PrintOutcome, title: str = "", *, change: int | None = None
+    ) -> None:
         super().__init__(counter)
         self.outcome = outcome
         self.title_text = title
+        #: お釣り of the sale just made, shown large beside the receipt (``None``: not a cash sale).
+        self.change = change
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield Static(self.title_text, id="receipt-title", classes="big")
-        with VerticalScroll(id="receipt-scroll"):
-            yield Static("\n".join(self.outcome.preview), id="receipt", markup=False)
+        with Horizontal(id="receipt-row"):
+            with VerticalScroll(id="receipt-scroll"):
+                yield Static("\n".join(self.outcome.preview), id="receipt", markup=False)
+            if self.change is not None:
+                with Vertical(id="change-box"):
+                    yield Static(_("Change {amount}").format(amount=format_yen(self.change)), id="change")
+                    yield Digits(f"{self.change:,}", id="change-digits")
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:

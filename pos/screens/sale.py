@@ -20,7 +20,11 @@ from pos.counter import Counter
 from pos.i18n import N_, _
 from pos.items import ItemList
 from pos.screens.base import CardRead, PosScreen
+from pos.typed import looks_like_ticket
 from pos.widgets.entry import EntryError, EntryInput, ItemEntry, read_entry
+
+#: The lines' default names (in the journal and on the receipt) as the screen words them.
+DEFAULT_NAMES = {"商品": N_("Item"), "食品": N_("Food")}
 
 
 def parse_entry(text: str) -> tuple[int, int]:
@@ -91,7 +95,8 @@ class SaleScreen(PosScreen):
         for line in basket.lines:
             mark = REDUCED_MARK if line.rate is TaxRate.REDUCED else " "
             quantity = f" x{line.quantity}" if line.quantity > 1 else ""
-            rows.append(f"{mark}{line.name}{quantity}  {format_yen(line.gross):>10}")
+            name = _(DEFAULT_NAMES[line.name]) if line.name in DEFAULT_NAMES else line.name
+            rows.append(f"{mark}{name}{quantity}  {format_yen(line.gross):>10}")
             if line.discount:
                 rows.append(f"   {line.discount_label}  {format_yen(-line.discount):>10}")
         if basket.subtotal_discount:
@@ -106,6 +111,11 @@ class SaleScreen(PosScreen):
         if not event.value.strip():
             self.action_tender()
             return
+        if looks_like_ticket(event.value):
+            # A ticket scanned while the items are typed: it is a tender, taken on the payment screen.
+            event.input.value = ""
+            self.action_tender(ticket_text=event.value)
+            return
         self.ring_up(event.input, event.value)
 
     def on_entry_input_department_key(self, event: EntryInput.DepartmentKey) -> None:
@@ -119,6 +129,9 @@ class SaleScreen(PosScreen):
             item: ItemEntry = read_entry(text, self.items, self.products, department)
         except EntryError as exc:
             self.say(_(str(exc)), error=True)
+            return
+        if self.basket.total + item.price * item.quantity > MAX_AMOUNT:
+            self.say(_("A sale is at most {amount}.").format(amount=format_yen(MAX_AMOUNT)), error=True)
             return
         if item.product is not None:
             product = item.product
@@ -183,7 +196,7 @@ class SaleScreen(PosScreen):
         """Back to the home screen; the sale stays open."""
         self.app.pop_screen()
 
-    def action_tender(self, card_key: str | None = None) -> None:
+    def action_tender(self, card_key: str | None = None, ticket_text: str | None = None) -> None:
         """Go to payment (with the tapped card, when there is one)."""
         if self.basket.total <= 0:
             self.say(_("Enter an amount first."), error=True)
@@ -193,7 +206,7 @@ class SaleScreen(PosScreen):
         if card_key is None and self.desk.card is not None:
             # A card still lying on the reader (e.g. since a balance inquiry) is the resident's card.
             card_key = self.desk.card.card_key
-        self.app.push_screen(TenderScreen(self.counter, self.basket, self.desk, card_key))
+        self.app.push_screen(TenderScreen(self.counter, self.basket, self.desk, card_key, ticket_text))
 
     async def on_card_read(self, message: CardRead) -> None:
         """The resident tapped: go to payment with the card's balances."""

@@ -48,6 +48,7 @@ class SettingsScreen(PosScreen):
         current = self.settings
         yield from self.compose_top()
         with VerticalScroll(id="settings"):
+            yield Static(self.running(), id="running", markup=False)
             for name, label in FIELDS:
                 yield Label(_(label))
                 value = getattr(current, name)
@@ -58,6 +59,13 @@ class SettingsScreen(PosScreen):
                 )
             yield Static("", id="readers")
         yield from self.compose_bottom()
+
+    def running(self) -> str:
+        """What this run uses (the command line may differ from the file shown below)."""
+        counter = self.counter
+        return _("Running now: server {server}, printer {printer}, journal {journal}").format(
+            server=counter.client.base_url, printer=counter.printer.url, journal=counter.journal.path
+        )
 
     def on_mount(self) -> None:
         try:
@@ -90,6 +98,12 @@ class SettingsScreen(PosScreen):
         settings_module.save(updated)
         self.settings = updated
         self.post_message(SettingsSaved(updated))
+        if not updated.token:
+            self.say(
+                _("Saved, but without a token: the token file was left as it was. Enter the token."),
+                error=True,
+            )
+            return
         self.say(_("Saved. The new settings apply when the app starts again."))
 
     def action_back(self) -> None:

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from points.money import format_points, format_yen
-from points.wire import PinProof
+from points.wire import Balance, CardLookup, PinProof
 from pos.card import errors as card_errors
 from pos.card.desk import CardDesk
 from pos.checkout import Basket, Checkout, TenderRefused
@@ -27,7 +27,20 @@ from pos.journal import TicketAlreadyUsed
 from pos.screens.base import CardRead, PosScreen, SaleFinished
 from pos.screens.pin import PinScreen
 from pos.sync import ServerRefused, SyncError
+from pos.typed import looks_like_ticket, read_points, read_yen
 from pos.widgets.external import ExternalTenderField, kind_words
+
+
+def offline_card(checkout: Checkout, card_key: str) -> CardLookup:
+    """A card read while the server is unreachable: each accepted program at its offline limit."""
+    return CardLookup(
+        card_key=card_key,
+        balances=[
+            Balance(program_id=p.id, points=p.offline_limit)
+            for p in checkout.config.programs
+            if p.offline_limit > 0 and checkout.accepted(p)
+        ],
+    )
 
 
 class TenderScreen(PosScreen):
@@ -41,14 +54,25 @@ class TenderScreen(PosScreen):
         Binding("escape", "back", N_("Back")),
     ]
 
-    def __init__(self, counter: Counter, basket: Basket, desk: CardDesk, card_key: str | None = None) -> None:
+    def __init__(
+        self,
+        counter: Counter,
+        basket: Basket,
+        desk: CardDesk,
+        card_key: str | None = None,
+        ticket_text: str | None = None,
+    ) -> None:
         super().__init__(counter)
         self.basket = basket
         self.desk = desk
         self.card_key = card_key
+        #: A ticket scanned on the items screen, taken as the first tender.
+        self.ticket_text = ticket_text
         self.checkout: Checkout | None = None
         self.program_index = 0
         self.busy = False
+        #: The card was read offline: the balances shown are the offline limits, not the card's.
+        self.balance_unknown = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -56,9 +80,10 @@ class TenderScreen(PosScreen):
             with Vertical(id="tender-inputs"):
                 yield Static("", id="card")
                 yield Static("", id="program")
-                yield Input(placeholder=_("Points, Enter"), id="points", restrict=r"[0-9]*")
+                # No ``restrict``: a scanner types a ticket's letters into whatever field has focus.
+                yield Input(placeholder=_("Points, Enter"), id="points")
                 yield Input(placeholder=_("Scan or type a ticket, Enter"), id="ticket")
-                yield Input(placeholder=_("Cash received, Enter"), id="cash", restrict=r"[0-9]*")
+                yield Input(placeholder=_("Cash received, Enter"), id="cash")
                 yield ExternalTenderField()
             with Vertical(id="tender-sums"):
                 yield Static("", id="sums")
@@ -71,6 +96,8 @@ class TenderScreen(PosScreen):
             await self.load_card(self.card_key)
         self.show()
         self.query_one("#points" if self.checkout.card else "#cash", Input).focus()
+        if self.ticket_text:
+            self.take_ticket(self.ticket_text)
 
     async def load_card(self, card_key: str) -> None:
         """Look the card up (balances, expiring points, eligibility)."""
@@ -79,9 +106,17 @@ class TenderScreen(PosScreen):
             self.checkout.card = await self.blocking(self.counter.lookup, card_key)
         except SyncError as exc:
             self.checkout.online = self.counter.client.online is not False
-            self.say(exc.message(), error=True)
+            if self.checkout.online:
+                self.say(exc.message(), error=True)
+                return
+            # Offline the balance is unknown: offer each program up to its offline limit (the
+            # server checks the balance on sync; what it refuses lands in the claim as disputed).
+            self.checkout.card = offline_card(self.checkout, card_key)
+            self.balance_unknown = True
+            self.say(_("Offline: the balance is not known. Points up to each program's offline limit."))
             return
         self.checkout.online = True
+        self.balance_unknown = False
         self.program_index = 0
 
     def selected_program(self) -> str | None:
@@ -101,12 +136,21 @@ class TenderScreen(PosScreen):
             self.query_one("#card", Static).update(_("No card. Tap the card to use points."))
         else:
             rows = []
-            for program in checkout.config.programs:
+            # The order F2 cycles through (soonest-expiring first), then the programs not usable here.
+            offered = checkout.offer_order()
+            selected_id = self.selected_program()
+            rest = [p for p in checkout.config.programs if p not in offered]
+            for program in [*offered, *rest]:
                 balance = checkout.balance(program.id)
                 if balance == 0 and not checkout.accepted(program):
                     continue
                 reason = checkout.why_not(program)
-                line = f"{program.display_name(lang)}: {format_points(balance)}"
+                pointer = "▶ " if program.id == selected_id else "  "
+                line = f"{pointer}{program.display_name(lang)}: {format_points(balance)}"
+                if self.balance_unknown:
+                    line = f"{pointer}{program.display_name(lang)}: " + _("up to {points} (offline)").format(
+                        points=format_points(balance)
+                    )
                 expiring = [
                     lot for b in checkout.card.balances if b.program_id == program.id for lot in b.expiring
                 ]
@@ -143,36 +187,43 @@ class TenderScreen(PosScreen):
         rows.append(f"{cash}  {format_yen(checkout.cash)}")
         self.query_one("#sums", Static).update("\n".join(rows))
         due = _("Due {amount}").format(amount=format_yen(checkout.cash_due))
-        if checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
+        short = checkout.cash_due - checkout.cash
+        if checkout.cash and short > 0:
+            due += "\n[red]" + _("Short {amount}").format(amount=format_yen(short)) + "[/]"
+        elif checkout.cash or checkout.change:  # a change-giving ticket's excess is change too
             due += "\n" + _("Change {amount}").format(amount=format_yen(checkout.change))
         self.query_one("#due", Static).update(due)
 
     # Inputs --------------------------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in a field applies it."""
+        """Enter in a field applies it (a scanned ticket counts as a ticket in any field)."""
         checkout = self.checkout
         assert checkout is not None
+        value = event.value
+        if event.input.id == "ticket" or looks_like_ticket(value):
+            # A scanner types the next ticket into the same field: clear it whatever happens.
+            event.input.value = ""
+            if value.strip():
+                self.take_ticket(value)
+            else:
+                self.query_one("#cash", Input).focus()
+                self.say("")
+                self.show()
+            return
         try:
             if event.input.id == "points":
                 program = self.selected_program()
                 if program is None:
                     raise TenderRefused("no_points", "No points usable here.")
-                checkout.use_points(program, int(event.value or "0"))
+                checkout.use_points(program, read_points(value))
                 self.query_one("#ticket", Input).focus()
-            elif event.input.id == "ticket":
-                # A scanner types the next ticket into the same field: clear it whatever happens.
-                event.input.value = ""
-                if event.value.strip():
-                    self.add_ticket(event.value)
-                    self.show()
-                    return  # keep the ticket's confirmation on screen
-                else:
-                    self.query_one("#cash", Input).focus()
             elif event.input.id == "cash":
-                checkout.cash = int(event.value or "0")
-                if checkout.complete:
-                    self.action_commit()
+                checkout.cash = read_yen(value)
+                short = checkout.remainder - checkout.cash
+                if short > 0:
+                    raise TenderRefused("underpaid", "Short by {amount}.", amount=format_yen(short))
+                self.action_commit()
         except TenderRefused as refused:
             self.say(refused.text(), error=True)
         else:
@@ -198,6 +249,14 @@ class TenderScreen(PosScreen):
             self.action_commit()
         else:
             self.query_one("#cash", Input).focus()
+
+    def take_ticket(self, text: str) -> None:
+        """Add a scanned or typed ticket and keep its confirmation (or refusal) on screen."""
+        try:
+            self.add_ticket(text)
+        except TenderRefused as refused:
+            self.say(refused.text(), error=True)
+        self.show()
 
     def add_ticket(self, text: str) -> None:
         """Verify and add a scanned ticket (a no-change loss needs the same ticket scanned twice)."""
