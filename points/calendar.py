@@ -57,9 +57,14 @@ def business_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(JST).date()
 
 
+def now() -> dt.datetime:
+    """The present moment, aware (UTC): the one clock the counter reads (tests stop it here)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def today() -> dt.date:
     """Today's business date (Japan time), whatever zone this machine's clock is set to."""
-    return business_date(dt.datetime.now(dt.UTC))
+    return business_date(now())
 
 
 def japan_time(moment: dt.datetime) -> dt.datetime:

@@ -14,7 +14,6 @@ tells the screen to retry the same sale until the answer is known, never to ring
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import types
 from dataclasses import dataclass, field
@@ -204,7 +203,7 @@ class Counter:
     def _sell(self, checkout: Checkout, pin_proof: PinProof | None) -> SaleDone:
         receipt_no = self.journal.next_receipt_no()
         sale_id = str(ULID())
-        now = dt.datetime.now().astimezone()
+        now = calendar.now().astimezone()
         request = checkout.request(sale_id, receipt_no, now, pin_proof)
         serials = [t.ticket.serial for t in checkout.tickets]
         if self.training:
@@ -359,7 +358,7 @@ class Counter:
         from printers.documents import TicketSlip
 
         programs = {p.id: p for p in self.config.programs}
-        now = calendar.japan_time(dt.datetime.now(dt.UTC))  # the slip shows Japan time
+        now = calendar.japan_time(calendar.now())  # the slip shows Japan time
         outcomes = [
             self.printer.print(
                 TicketSlip(

@@ -191,7 +191,7 @@ class Entry:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return calendar.now()
 
 
 def _line_to_json(line: Line) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
 
 def void_receipt(entry: Entry, config: TerminalConfig, reason: str = "") -> VoidReceipt:
     """The void receipt (取消) of a voided sale."""
-    voided_at = calendar.japan_time(entry.voided_at or dt.datetime.now(dt.UTC))
+    voided_at = calendar.japan_time(entry.voided_at or calendar.now())
     return VoidReceipt(original=sale_receipt(entry, config), voided_at=voided_at, reason=reason)
 
 
@@ -124,7 +124,7 @@ def balance_slip(config: TerminalConfig, card: CardLookup) -> BalanceSlip:
     return BalanceSlip(
         merchant=config.merchant,
         terminal_id=config.terminal_id,
-        printed_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
+        printed_at=calendar.japan_time(calendar.now()),
         balances=balances_after(config, card.balances),
     )
 
@@ -156,7 +156,7 @@ def end_of_day(config: TerminalConfig, entries: list[Entry], day: dt.date, unsyn
         merchant=config.merchant,
         terminal_id=config.terminal_id,
         business_date=day,
-        printed_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
+        printed_at=calendar.japan_time(calendar.now()),
         sales=Tally(len(sales), sum(e.total for e in sales)),
         voids=Tally(len(voids), sum(e.total for e in voids)),
         cash=Tally(sum(1 for e in sales if e.request.get("cash")), cash),
@@ -227,7 +227,7 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
         period=period,
         period_start=start,
         period_end=end,
-        issued_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
+        issued_at=calendar.japan_time(calendar.now()),
         lines=tuple(lines),
         payer="・".join(payers),
         status="・".join(states),
@@ -292,7 +292,7 @@ def day_report(
         merchant=config.merchant,
         terminal_id=config.terminal_id,
         business_date=day,
-        printed_at=calendar.japan_time(dt.datetime.now(dt.UTC)),
+        printed_at=calendar.japan_time(calendar.now()),
         closing=closing,
         z_no=z_no,
         sales=tally(day_sums.sales),

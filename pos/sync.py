@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from points import calendar
 from points.wire import (
     BatchRequest,
     BatchResult,
@@ -455,4 +456,4 @@ class Syncer:
 
 def local_now() -> dt.datetime:
     """The terminal's clock, timezone-aware (sent as ``terminal_time``)."""
-    return dt.datetime.now(dt.UTC).astimezone()
+    return calendar.now().astimezone()

@@ -3,7 +3,6 @@ products (PLU), department keys (部門) and discounts (値引・小計値引・
 
 from __future__ import annotations
 
-import unicodedata
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -25,20 +24,6 @@ from pos.widgets.entry import EntryError, EntryInput, ItemEntry, read_entry
 
 #: The lines' default names (in the journal and on the receipt) as the screen words them.
 DEFAULT_NAMES = {"商品": N_("Item"), "食品": N_("Food")}
-
-
-def parse_entry(text: str) -> tuple[int, int]:
-    """Read ``"300"``, ``"300*2"`` or ``"300x2"`` (full-width digits too) as (unit price, quantity).
-
-    Raises:
-        ValueError: not an amount, or out of range.
-    """
-    normal = unicodedata.normalize("NFKC", text).strip().replace("x", "*").replace("X", "*").replace(",", "")
-    price_text, _sep, quantity_text = normal.partition("*")
-    price, quantity = int(price_text), int(quantity_text or "1")
-    if not 0 < price <= MAX_AMOUNT or not 0 < quantity <= 9999:
-        raise ValueError(f"out of range: {text!r}")
-    return price, quantity
 
 
 class SaleScreen(PosScreen):

@@ -1,7 +1,7 @@
 """Snapshots of each screen in Japanese (pytest-textual-snapshot), one class per feature.
 
-The real server runs on demo data made on a fixed day, its clock stopped there, so the pictures
-do not change with the calendar.
+The real server runs on demo data made on a fixed day, its clock and the counter's stopped there, so
+the pictures do not change with the calendar.
 Update with ``pytest tests/pos/app/test_snapshots.py --snapshot-update`` and look at the SVGs.
 """
 
@@ -15,6 +15,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from points import calendar
 from points.wire import TerminalMode
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
@@ -30,6 +31,12 @@ ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
 def server_time() -> dt.datetime:
     """Noon in Japan on :data:`DAY`: when the demo data was made and the server's clock."""
     return dt.datetime.combine(DAY, dt.time(3, 0), tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def counter_clock(server_time: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter's clock stopped at the server's: reports and receipts print that day and time."""
+    monkeypatch.setattr(calendar, "now", lambda: server_time)
 
 
 @pytest.fixture(autouse=True)
