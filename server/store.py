@@ -34,7 +34,7 @@ from cryptography import x509
 from points.programs import Program
 from points.tickets import TicketSigner
 from points.wire import EventInfo, Merchant
-from server import admin, auth, db, ledger, schema
+from server import admin, auth, db, dburl, ledger, schema
 
 T = TypeVar("T")
 
@@ -190,7 +190,7 @@ class Store:
         clock: Callable[[], dt.datetime] = ledger.utc_now,
         trust_anchors: list[bytes] | None = None,
     ) -> None:
-        self.path = db.location(path)
+        self.path = dburl.location(path)
         self.clock = clock
         self.reader = db.connect(self.path)
         # An older database is upgraded before anything reads it; a newer one is refused here.
