@@ -66,7 +66,8 @@ def connect(path: str | pathlib.Path, *, readonly: bool = False) -> Any:
     if is_postgres_url(path):
         conn = PgConnection(str(path))
         if readonly:
-            conn.execute("SET default_transaction_read_only = on")
+            conn.session_setup.append("SET default_transaction_read_only = on")  # kept on a reconnect
+            conn.execute(conn.session_setup[-1])
         return conn
     path = sqlite_path(path)
     if readonly:
