@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import server
 from points.wire import ErrorBody
 from server.errors import ApiError
+from server.pg import ConnectionLost
 from server.routers import ROUTERS
 from server.settlement.api import router as settlement_router
 from server.store import Store
@@ -155,6 +156,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         request.scope.setdefault("state", {})["code"] = code
         return _error(error.status_code, code, message)
+
+    @app.exception_handler(ConnectionLost)
+    async def database_gone(request: Request, error: ConnectionLost) -> JSONResponse:
+        # Not stored, or (lost during COMMIT) unknown: the terminal's retry with the same id decides.
+        request.scope.setdefault("state", {})["code"] = "database_unavailable"
+        response = _error(503, "database_unavailable", ApiError("database_unavailable").message)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> JSONResponse:

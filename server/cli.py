@@ -22,7 +22,7 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, backup, db, dbcopy, ledger, schema
+from server import admin, auth, backup, db, dbcopy, dburl, ledger, schema
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     admin.init(args.db)
-    print(f"initialised {db.redact(str(args.db))}")
+    print(f"initialised {dburl.redact(str(args.db))}")
     return 0
 
 
@@ -225,7 +225,7 @@ def _migrate(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     if not applied:
-        print(f"{db.redact(str(args.db))} is at schema version {before}: nothing to do")
+        print(f"{dburl.redact(str(args.db))} is at schema version {before}: nothing to do")
     for version in applied:
         print(f"applied {version}: {schema.MIGRATIONS[version - 1].why}")
     return 0
@@ -251,7 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app, tune_gc
 
-    if not db.is_postgres_url(args.db) and not db.sqlite_path(args.db).exists():
+    if not dburl.is_postgres_url(args.db) and not dburl.sqlite_path(args.db).exists():
         print(f"no database at {args.db}: run `mykey-server init --db {args.db}` first", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
@@ -271,7 +271,7 @@ def _serve(args: argparse.Namespace) -> int:
         from uvicorn.supervisors import Multiprocess
 
         # Worker processes import the app by name and read their settings from the environment.
-        location = db.location(args.db)
+        location = dburl.location(args.db)
         os.environ["MYKEY_SERVE_DB"] = location if isinstance(location, str) else str(location.resolve())
         os.environ["MYKEY_SERVE_TRUST"] = os.pathsep.join(str(p.resolve()) for p in args.trust_ca)
         config = uvicorn.Config("server.app:app_from_env", factory=True, workers=args.workers, **options)
@@ -289,7 +289,7 @@ def _demo(args: argparse.Namespace) -> int:
     tokens = demo.build(
         args.dir, args.card_key, [path.read_bytes() for path in args.trust_ca], db_url=args.db
     )
-    where = db.redact(args.db) if args.db else "mykey.db"
+    where = dburl.redact(args.db) if args.db else "mykey.db"
     print(f"demo data in {args.dir}: {where}, tokens.json ({len(tokens)} principals), cards.json")
     return 0
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import pathlib
 import sqlite3
-import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import sqlite_utils
 
 from server import pg
+from server.dburl import is_postgres_url, sqlite_path
 from server.pg import PgConnection
 
 #: A connection to either database: SQLite's own, or the PostgreSQL one speaking its API.
@@ -43,41 +43,6 @@ PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )
-
-
-def is_postgres_url(url: str | pathlib.Path) -> bool:
-    """Whether ``url`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
-    return isinstance(url, str) and url.startswith(("postgresql://", "postgres://"))
-
-
-def sqlite_path(url: str | pathlib.Path) -> pathlib.Path:
-    """The file of a SQLite location: a path, or a ``sqlite:///path`` URL (``sqlite:////abs`` too).
-
-    Raises:
-        ValueError: ``url`` is a PostgreSQL URL.
-    """
-    if is_postgres_url(url):
-        raise ValueError(f"{redact(str(url))} is a PostgreSQL database, not a SQLite file")
-    text = str(url)
-    if text.startswith("sqlite://"):
-        return pathlib.Path(urllib.parse.unquote(text.removeprefix("sqlite://").removeprefix("/")) or ".")
-    return pathlib.Path(text)
-
-
-def location(url: str | pathlib.Path) -> str | pathlib.Path:
-    """``--db`` as given, normalised: a PostgreSQL URL as it is, anything else as a file path."""
-    return str(url) if is_postgres_url(url) else sqlite_path(url)
-
-
-def redact(url: str) -> str:
-    """A database URL fit for a log line: the password, if any, replaced by ``***``."""
-    if not is_postgres_url(url):
-        return url
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_postgres(conn: Any) -> bool:
@@ -101,7 +66,8 @@ def connect(path: str | pathlib.Path, *, readonly: bool = False) -> Any:
     if is_postgres_url(path):
         conn = PgConnection(str(path))
         if readonly:
-            conn.execute("SET default_transaction_read_only = on")
+            conn.session_setup.append("SET default_transaction_read_only = on")  # kept on a reconnect
+            conn.execute(conn.session_setup[-1])
         return conn
     path = sqlite_path(path)
     if readonly:

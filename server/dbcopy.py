@@ -8,8 +8,9 @@ The steps, each refusing rather than guessing:
    stay behind.) The snapshot is brought to this release's schema version (it is a copy, so
    upgrading it touches nothing live) and must pass ``check``: an inconsistent ledger is not
    carried into the cloud.
-2. **Target.** The PostgreSQL database gets this release's schema (:func:`prepare_target`) and
-   must be empty: a row in any table refuses the copy (two towns are never merged by accident).
+2. **Target.** The PostgreSQL database must be empty (a row in any table refuses the copy: two
+   towns are never merged by accident), then gets this release's schema from the migrations both
+   databases share (:func:`prepare_target`).
 3. **Copy.** Table by table in migration order, a table after those its foreign keys point to,
    rows in their original order (a reversal after the transfer it reverses), by ``COPY``, all in
    one transaction: the target has everything or nothing. Sequences behind id columns are moved
@@ -104,38 +105,51 @@ def balances(conn: Rows) -> list[tuple[int, int, int]]:
 # The PostgreSQL end -------------------------------------------------------------------------
 
 
-def prepare_target(conn: Any, tables: Sequence[str]) -> None:
-    """SEAM (PostgreSQL storage): give the target this release's schema, then check it has ``tables``.
+def prepare_target(target_url: str, tables: Sequence[str]) -> None:
+    """Give the empty PostgreSQL database ``target_url`` this release's schema, then check it has ``tables``.
 
-    When the server's PostgreSQL storage lands, this calls its migrations (the one ordered list
-    for both databases, ``server.schema.upgrade`` on a PostgreSQL connection) before checking.
-    Until then the tables must already exist (made by that storage's ``mykey-server migrate``);
-    a target without them is refused with that advice.
+    The schema comes from the one ordered list of migrations both databases share
+    (:func:`server.schema.upgrade`), so the copy lands in the tables the PostgreSQL server runs on.
+    A target with rows in any table is refused before anything is written to it (two towns are
+    never merged by accident); one already migrated and empty is taken as it is.
 
     Raises:
-        CopyError: a table is missing from the target.
+        CopyError: the target has rows, is newer than this release, or lacks a table of the source.
     """
-    present = {
+    conn = db.connect(target_url)
+    try:
+        _refuse_non_empty(conn, _tables(conn))
+        try:
+            schema.upgrade(conn)
+        except db.SchemaTooNew as exc:
+            raise CopyError(str(exc)) from exc
+        missing = [table for table in tables if table not in _tables(conn)]
+        if missing:
+            raise CopyError(
+                f"the target's schema (version {schema.SCHEMA_VERSION}) lacks {len(missing)} table(s) of"
+                f" the source ({', '.join(missing[:5])}...): is the source from a newer release?"
+            )
+    finally:
+        conn.close()
+
+
+def _tables(conn: Any) -> list[str]:
+    return [
         row[0]
         for row in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
         )
-    }
-    missing = [table for table in tables if table not in present]
-    if missing:
-        raise CopyError(
-            f"the target lacks {len(missing)} table(s) ({', '.join(missing[:5])}...): create its schema"
-            f" with `mykey-server migrate --db URL` first (schema version {schema.SCHEMA_VERSION})"
-        )
+    ]
 
 
 def _refuse_non_empty(conn: Any, tables: Iterable[str]) -> None:
-    from psycopg import sql
-
+    # Names come from the catalogue, quoted as identifiers; the version table is the schema's own.
     busy = [
         t
         for t in tables
-        if conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(t))).fetchone()
+        if t != "schema_version"
+        and conn.execute('SELECT 1 FROM "{}" LIMIT 1'.format(t.replace('"', '""'))).fetchone()
     ]
     if busy:
         raise CopyError(
@@ -211,23 +225,21 @@ def copy_sqlite_to_postgres(source: pathlib.Path, target_url: str) -> CopyReport
             order = copy_order(snapshot)
             names_of = {table: columns(snapshot, table) for table in order}
             expected = balances(snapshot)
-            with psycopg.connect(target_url) as target:
-                prepare_target(target, order)
+            prepare_target(target_url, order)
+            with psycopg.connect(target_url) as target, target.transaction():
+                # Refused again inside the copy's transaction: a writer may have come in between.
                 _refuse_non_empty(target, order)
-                with target.transaction():
-                    copied = {table: _copy_table(snapshot, target, table) for table in order}
-                    _move_sequences(target, order, names_of)
-                    counted = {table: _count(target, table) for table in order}
-                    if counted != copied:
-                        raise CopyError(f"row counts differ after the copy: {counted} != {copied}")
-                    found = balances(target)
-                    if found != expected:
-                        raise CopyError(
-                            "balances differ between the source and the copy: nothing was committed"
-                        )
-                    drifted = [account for account, stored, computed in found if stored != computed]
-                    if drifted or sum(r[1] for r in found) != 0:
-                        raise CopyError("the copy's balances do not follow from its transfers")
+                copied = {table: _copy_table(snapshot, target, table) for table in order}
+                _move_sequences(target, order, names_of)
+                counted = {table: _count(target, table) for table in order}
+                if counted != copied:
+                    raise CopyError(f"row counts differ after the copy: {counted} != {copied}")
+                found = balances(target)
+                if found != expected:
+                    raise CopyError("balances differ between the source and the copy: nothing was committed")
+                drifted = [account for account, stored, computed in found if stored != computed]
+                if drifted or sum(r[1] for r in found) != 0:
+                    raise CopyError("the copy's balances do not follow from its transfers")
         finally:
             snapshot.close()
     return CopyReport(copied, len(expected), sum(r[1] for r in expected), time.monotonic() - began)

@@ -33,7 +33,7 @@ from points.programs import (
     TenderKind,
 )
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, audit, db, ledger
+from server import admin, audit, db, dburl, ledger
 from server.settlement import payouts
 
 TENRI_MERCHANTS = (
@@ -147,14 +147,14 @@ def build(
     """
     directory.mkdir(parents=True, exist_ok=True)
     path: str | pathlib.Path = directory / "mykey.db"
-    if db_url is not None and db.is_postgres_url(db_url):
+    if db_url is not None and dburl.is_postgres_url(db_url):
         path = db_url
         if _has_cities(db_url):
             raise FileExistsError(
-                f"{db.redact(db_url)} holds server data; demo data goes into a fresh database"
+                f"{dburl.redact(db_url)} holds server data; demo data goes into a fresh database"
             )
     elif db_url is not None:
-        path = db.sqlite_path(db_url)
+        path = dburl.sqlite_path(db_url)
     if isinstance(path, pathlib.Path) and path.exists():
         raise FileExistsError(f"{path} exists; demo data goes into a fresh directory")
     admin.init(path)

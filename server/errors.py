@@ -17,6 +17,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "not_found": (404, "見つかりません", "Not found"),
     "method_not_allowed": (405, "この操作はできません", "Method not allowed"),
     "internal_error": (500, "サーバーで問題が起きました", "Internal server error"),
+    "database_unavailable": (
+        503,
+        "データベースに接続できません。同じ取引IDで再送してください",
+        "The database is unreachable (a failover?): send again with the same id",
+    ),
     # Idempotency
     "idempotency_mismatch": (
         409,

@@ -21,6 +21,7 @@ for by :func:`server.db.is_postgres` at its one call site. Integrity violations 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sqlite3
@@ -36,6 +37,19 @@ from psycopg.types.numeric import NumericLoader
 RETURNS_ID = frozenset({"accounts", "transfers", "lots"})
 #: SQLSTATEs a transaction may simply be run again after: serialization failure, deadlock, lock timeout.
 RETRYABLE = frozenset({"40001", "40P01", "55P03"})
+#: How long one attempt to reach a database may take (seconds), unless the URL says otherwise: a
+#: failover is waited out by trying again, not by one long connect.
+CONNECT_TIMEOUT_S = 3
+
+
+class ConnectionLost(RuntimeError):
+    """The session to PostgreSQL is gone (the primary died, a failover): its open transaction with it.
+
+    What the transaction did is not stored, unless the loss came during its ``COMMIT`` (then nobody
+    knows: the caller answers "try again" and the operation's id decides on the retry). The next
+    statement outside a transaction connects again (a multi-host URL with
+    ``target_session_attrs=read-write`` finds the new primary).
+    """
 
 
 class LooseInt(Dumper):
@@ -193,10 +207,32 @@ class PgConnection:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
-        self._conn.adapters.register_dumper(int, LooseInt)
-        self._conn.adapters.register_dumper(bool, LooseInt)
-        self._conn.adapters.register_loader("numeric", WholeNumeric)
+        #: Statements run on every new session (``SET default_transaction_read_only``...).
+        self.session_setup: list[str] = []
+        #: The session died inside a transaction: every statement but ROLLBACK/RELEASE is refused
+        #: with :class:`ConnectionLost` until the caller ends that transaction.
+        self.lost = False
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        timeout = {} if "connect_timeout" in self.url else {"connect_timeout": CONNECT_TIMEOUT_S}
+        conn = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory, **timeout)
+        conn.adapters.register_dumper(int, LooseInt)
+        conn.adapters.register_dumper(bool, LooseInt)
+        conn.adapters.register_loader("numeric", WholeNumeric)
+        for statement in self.session_setup:
+            conn.execute(statement)
+        return conn
+
+    def _reconnect(self) -> None:
+        """A new session in place of a dead one (one attempt: the caller decides when to try again)."""
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+        try:
+            self._conn = self._connect()
+        except psycopg.OperationalError as error:
+            raise ConnectionLost(f"no database to write to: {str(error).splitlines()[0]}") from error
+        self.lost = False
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -206,17 +242,48 @@ class PgConnection:
     @property
     def in_transaction(self) -> bool:
         """Whether a transaction is open (as :attr:`sqlite3.Connection.in_transaction`)."""
+        if self.lost or self._conn.broken or self._conn.closed:
+            return False  # the transaction died with the session: there is nothing to roll back
         return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
 
-    def execute(self, sql: str, params: Any = ()) -> Cursor:
-        """Run one statement written in SQLite's dialect."""
-        if sql.lstrip()[:6].upper() == "PRAGMA":
-            return _EMPTY  # SQLite's tuning (busy timeout, temp store, secure delete) has no meaning here
-        statement, returns_id, numbered = translate(sql)
+    def _run(self, statement: str, params: Any) -> psycopg.Cursor[Any]:
+        """Run a translated statement, connecting again first when the session died between transactions."""
+        if self.lost:
+            raise ConnectionLost("the session to the database died inside this transaction")
+        if self._conn.broken or self._conn.closed:
+            self._reconnect()
+        idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
         try:
-            cursor = self._conn.execute(statement, _params(params, numbered) or None)
+            return self._conn.execute(statement, params)
         except psycopg.errors.IntegrityError as error:
             raise sqlite3.IntegrityError(str(error).splitlines()[0]) from error
+        except psycopg.OperationalError as error:
+            if not (self._conn.broken or self._conn.closed):
+                raise
+            if idle:
+                # A statement of its own (autocommit) on a session that died since the last one:
+                # nothing of it ran, so it is run once more on a new session.
+                self._reconnect()
+                return self._conn.execute(statement, params)
+            self.lost = not idle
+            raise ConnectionLost(f"the database went away: {str(error).splitlines()[0]}") from error
+
+    def execute(self, sql: str, params: Any = ()) -> Cursor:
+        """Run one statement written in SQLite's dialect.
+
+        Raises:
+            ConnectionLost: the session died (inside a transaction, or no database answers).
+        """
+        if sql.lstrip()[:6].upper() == "PRAGMA":
+            return _EMPTY  # SQLite's tuning (busy timeout, temp store, secure delete) has no meaning here
+        if self.lost and sql.lstrip()[:5].upper() == "BEGIN":
+            self.lost = False  # a new transaction: the caller has moved on from the dead one
+        if self.lost and sql.lstrip()[:8].upper().startswith(("ROLLBACK", "RELEASE")):
+            if sql.lstrip()[:11].upper() == "ROLLBACK":
+                self.lost = False  # the caller ended the dead transaction: the next one reconnects
+            return _EMPTY
+        statement, returns_id, numbered = translate(sql)
+        cursor = self._run(statement, _params(params, numbered) or None)
         if returns_id:
             row = cursor.fetchone()
             done = Cursor(None, None if row is None else int(row[0]))
@@ -230,12 +297,19 @@ class PgConnection:
         batch = [_params(row, numbered) for row in rows]
         if not batch:
             return _EMPTY
+        if self.lost:
+            raise ConnectionLost("the session to the database died inside this transaction")
         try:
             with self._conn.cursor() as cursor:
                 cursor.executemany(statement, batch)
                 return Cursor(None)
         except psycopg.errors.IntegrityError as error:
             raise sqlite3.IntegrityError(str(error).splitlines()[0]) from error
+        except psycopg.OperationalError as error:
+            if not (self._conn.broken or self._conn.closed):
+                raise
+            self.lost = self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+            raise ConnectionLost(f"the database went away: {str(error).splitlines()[0]}") from error
 
     def close(self) -> None:
         """Close the session (an open transaction is rolled back by the server)."""

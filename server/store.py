@@ -34,7 +34,8 @@ from cryptography import x509
 from points.programs import Program
 from points.tickets import TicketSigner
 from points.wire import EventInfo, Merchant
-from server import admin, auth, db, ledger, schema
+from server import admin, auth, db, dburl, ledger, schema
+from server.pg import ConnectionLost
 
 T = TypeVar("T")
 
@@ -52,6 +53,10 @@ LOCK_RETRY_SECONDS = 0.010
 #: How often a job that lost a race with another server process (PostgreSQL: a deadlock, a
 #: serialization failure, an operation id registered meanwhile) is run again before its caller hears so.
 MAX_RETRIES = 8
+#: How often a flush tries to reach PostgreSQL again while its session is lost (a failover), and
+#: how long a job waits for it before its caller hears "database unavailable" (seconds).
+RECONNECT_SECONDS = 0.1
+OUTAGE_SECONDS = 30.0
 
 
 class Writer:
@@ -66,6 +71,7 @@ class Writer:
         self._conn = db.connect(path)
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._retries: dict[asyncio.Future[Any], int] = {}
+        self._outage_since: float | None = None
         self._scheduled = False
         self._committing = False
         self._fsync = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mykey-commit")
@@ -107,6 +113,9 @@ class Writer:
         conn.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
         try:
             conn.execute("BEGIN IMMEDIATE")
+        except ConnectionLost as error:
+            self._wait_for_database(loop, error)
+            return
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 # Another process holds the write lock: try again shortly, without blocking the loop.
@@ -121,6 +130,7 @@ class Writer:
             return
         finally:
             conn.execute(f"PRAGMA busy_timeout={db.BUSY_TIMEOUT_MS}")
+        self._outage_since = None
         group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         again: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
@@ -130,6 +140,13 @@ class Writer:
             try:
                 with db.savepoint(conn, "job"):
                     outcomes.append((future, job(conn), None))
+            except ConnectionLost as error:
+                # The session died before COMMIT: nothing of this group is stored, all of it is
+                # run again on the next session (a failover's new primary) in the same order.
+                self._pending[:0] = group
+                conn.execute("ROLLBACK")
+                self._wait_for_database(loop, error)
+                return
             except Exception as error:
                 tries = self._retries.get(future, 0)
                 if db.retryable(error) and tries < MAX_RETRIES:
@@ -143,6 +160,21 @@ class Writer:
         self._committing = True
         commit = loop.run_in_executor(self._fsync, conn.execute, "COMMIT")
         commit.add_done_callback(lambda done: self._committed(done, outcomes))
+
+    def _wait_for_database(self, loop: asyncio.AbstractEventLoop, error: ConnectionLost) -> None:
+        """Try again shortly; jobs waiting longer than :data:`OUTAGE_SECONDS` hear ``error``."""
+        now = time.monotonic()
+        if self._outage_since is None:
+            self._outage_since = now
+        if now - self._outage_since > OUTAGE_SECONDS:
+            waiting, self._pending = self._pending, []
+            for _job, future in waiting:
+                if not future.done():
+                    future.set_exception(error)
+            self._outage_since = None
+        if self._pending:
+            self._scheduled = True
+            loop.call_later(RECONNECT_SECONDS, self._flush)
 
     def _committed(
         self,
@@ -190,7 +222,7 @@ class Store:
         clock: Callable[[], dt.datetime] = ledger.utc_now,
         trust_anchors: list[bytes] | None = None,
     ) -> None:
-        self.path = db.location(path)
+        self.path = dburl.location(path)
         self.clock = clock
         self.reader = db.connect(self.path)
         # An older database is upgraded before anything reads it; a newer one is refused here.

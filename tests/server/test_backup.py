@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 
-from server.dburl import parse_database_url, redact
+from server.dburl import location, parse_database_url, redact, sqlite_path
 from tests.server.helpers import TENRI, sale
 from tests.support.server import ROOT, RunningServer
 
@@ -119,6 +119,11 @@ def test_database_urls_name_sqlite_files_or_postgresql_and_never_show_a_password
     assert "secret" not in redact(multi) and "secret" not in redact("host=h password=secret")
     with pytest.raises(ValueError):
         parse_database_url("mysql://h/pos")
+    # The store, check and copy read the same parser: one answer per --db.
+    assert sqlite_path("sqlite:///data/my%20key.db") == pathlib.Path("data/my key.db")
+    assert location(multi) == multi and location("mykey.db") == pathlib.Path("mykey.db")
+    with pytest.raises(ValueError):
+        sqlite_path(multi)
 
 
 def test_pg_dump_backup_restores_into_an_empty_database_only(

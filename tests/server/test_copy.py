@@ -1,10 +1,7 @@
 """``mykey-server copy``: a live SQLite database into an empty PostgreSQL one, equal balances, never twice.
 
-Until the server's PostgreSQL storage (its migrations) lands, the target's tables come from a
-**stand-in**: the SQLite schema's own ``CREATE TABLE`` statements replayed on PostgreSQL (they
-parse there). That proves the copy's mechanics on a real PostgreSQL (order, ``COPY``, sequences,
-the comparison, the refusals); the end-to-end test on the real PostgreSQL schema is the skipped
-one at the bottom, for the lead to enable when that storage lands.
+The target gets the real PostgreSQL schema from the shared migrations (``dbcopy.prepare_target``),
+so the copy lands in the tables the PostgreSQL server runs on.
 """
 
 from __future__ import annotations
@@ -12,10 +9,11 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
-import pytest
 
 from server import dbcopy
 from tests.server.helpers import TENRI, sale
@@ -26,17 +24,6 @@ def mykey_server(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, cwd=ROOT, check=False
     )
-
-
-def standin_schema(sqlite_path: str, pg_url: str) -> None:
-    """STAND-IN for the PostgreSQL migrations: the SQLite tables' DDL, replayed in copy order."""
-    source = sqlite3.connect(sqlite_path)
-    ddl = dict(source.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
-    order = dbcopy.copy_order(source)
-    source.close()
-    with psycopg.connect(pg_url) as conn:
-        for table in order:
-            conn.execute(ddl[table])
 
 
 def post_sales(server: RunningServer, count: int) -> None:
@@ -59,7 +46,6 @@ def test_copy_of_a_live_database_has_the_same_balances_and_refuses_a_second_time
     live_server: RunningServer, pg_database: str
 ) -> None:
     post_sales(live_server, 5)
-    standin_schema(str(live_server.db_path), pg_database)
     copied = mykey_server("copy", "--from", f"sqlite:///{live_server.db_path}", "--to", pg_database)
     assert copied.returncode == 0, copied.stderr
     assert "balances equal on both sides" in copied.stdout
@@ -74,21 +60,54 @@ def test_copy_of_a_live_database_has_the_same_balances_and_refuses_a_second_time
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
-def test_copy_refuses_a_target_without_the_schema(live_server: RunningServer, pg_database: str) -> None:
+def test_copy_refuses_a_target_with_rows_and_leaves_it_untouched(
+    live_server: RunningServer, pg_database: str
+) -> None:
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('another town')")
     refused = mykey_server("copy", "--from", str(live_server.db_path), "--to", pg_database)
-    assert refused.returncode == 1 and "mykey-server migrate" in refused.stderr
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT to_regclass('accounts')").fetchone() == (None,)  # not migrated
 
 
-@pytest.mark.skip(reason="enable when the PostgreSQL storage lands: its migrations replace the stand-in")
+def balances_up_to(conn: sqlite3.Connection | psycopg.Connection[Any], last_transfer: int) -> dict[int, int]:
+    """Every account's balance from the transfers with id <= ``last_transfer`` (a moment of the ledger)."""
+    found: dict[int, int] = {int(row[0]): 0 for row in conn.execute("SELECT id FROM accounts")}
+    query = (
+        f"SELECT debit_account_id, credit_account_id, amount FROM transfers WHERE id <= {int(last_transfer)}"
+    )
+    for debit, credit, amount in conn.execute(query):
+        found[debit] -= amount
+        found[credit] += amount
+    return found
+
+
 def test_copy_into_the_real_postgresql_schema_then_check_on_both_agrees(
     live_server: RunningServer, pg_database_from: Callable[[str], str]
 ) -> None:
-    post_sales(live_server, 5)
+    post_sales(live_server, 25)
     target = pg_database_from("template1")
     assert mykey_server("migrate", "--db", target).returncode == 0
-    copied = mykey_server("copy", "--from", str(live_server.db_path), "--to", target)
+    # Sales keep coming while the copy runs: it copies the one moment its snapshot saw.
+    stop = threading.Event()
+    traffic = threading.Thread(target=lambda: [post_sales(live_server, 1) for _ in iter(stop.is_set, True)])
+    traffic.start()
+    try:
+        copied = mykey_server("copy", "--from", str(live_server.db_path), "--to", target)
+    finally:
+        stop.set()
+        traffic.join()
     assert copied.returncode == 0, copied.stderr
     on_sqlite = mykey_server("check", "--db", str(live_server.db_path))
     on_postgres = mykey_server("check", "--db", target)
-    assert on_sqlite.returncode == on_postgres.returncode == 0
-    assert on_sqlite.stdout.splitlines()[-1] == on_postgres.stdout.splitlines()[-1]
+    assert on_sqlite.returncode == on_postgres.returncode == 0, (on_sqlite.stdout, on_postgres.stdout)
+    assert "ledger consistent" in on_postgres.stdout
+    source = sqlite3.connect(live_server.db_path)
+    with psycopg.connect(target) as pg:
+        moment = int(pg.execute("SELECT max(id) FROM transfers").fetchone()[0])
+        assert moment >= 25 * 2  # at least the sales posted before the copy, each two transfers or more
+        assert balances_up_to(pg, moment) == balances_up_to(source, moment)
+        stored = {account: balance for account, balance, _ in dbcopy.balances(pg)}
+        assert stored == balances_up_to(source, moment)  # the copy's stored balances are that moment's

@@ -55,6 +55,8 @@ class RunningServer:
     trust_ca: Sequence[pathlib.Path] = ()
     workers: int = 1
     port: int = 0
+    #: A ``--db`` URL (``postgresql://…``) served instead of ``db_path``.
+    db_url: str | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -75,7 +77,7 @@ class RunningServer:
     def start(self) -> None:
         """Start the server (on the port it had, if it ran before) and wait for ``/v1/health``."""
         command = [
-            sys.executable, "-m", "server.cli", "serve", "--db", str(self.db_path),
+            sys.executable, "-m", "server.cli", "serve", "--db", self.db_url or str(self.db_path),
             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
         ]  # fmt: skip
         for ca in self.trust_ca:
@@ -133,10 +135,15 @@ class RunningServer:
 
 
 def make_demo(
-    directory: pathlib.Path, card_keys: Sequence[str] = (), trust_ca: Sequence[pathlib.Path] = ()
+    directory: pathlib.Path,
+    card_keys: Sequence[str] = (),
+    trust_ca: Sequence[pathlib.Path] = (),
+    db_url: str | None = None,
 ) -> None:
-    """Run ``mykey-server demo-data --dir directory`` (as a user would)."""
+    """Run ``mykey-server demo-data --dir directory [--db URL]`` (as a user would)."""
     command = [sys.executable, "-m", "server.cli", "demo-data", "--dir", str(directory)]
+    if db_url is not None:
+        command += ["--db", db_url]
     for key in card_keys:
         command += ["--card-key", key]
     for ca in trust_ca:
@@ -153,6 +160,7 @@ def running_server(
     trust_ca: Sequence[pathlib.Path] = (),
     tls: TlsFiles | None = None,
     workers: int = 1,
+    db_url: str | None = None,
 ) -> Iterator[RunningServer]:
     """Demo data in ``directory`` and a live server on it; stopped when the block ends.
 
@@ -163,8 +171,10 @@ def running_server(
         trust_ca: CA certificates (PEM files) the database trusts for card certificates.
         tls: serve HTTPS with this certificate; clients verify with ``tls.ca``.
         workers: server worker processes (``serve --workers``).
+        db_url: the demo data goes into this (empty) database, ``postgresql://…``, which the
+            server serves (its processes need ``MYKEY_KEY`` or ``MYKEY_KEY_FILE`` in the environment).
     """
-    make_demo(directory, card_keys, trust_ca)
+    make_demo(directory, card_keys, trust_ca, db_url)
     server = RunningServer(
         directory=directory,
         db_path=directory / "mykey.db",
@@ -173,6 +183,7 @@ def running_server(
         tls=tls,
         trust_ca=trust_ca,
         workers=workers,
+        db_url=db_url,
     )
     server.start()
     try:
