@@ -49,31 +49,24 @@ class ReceiptPrinter:
         """Render ``document``, send it, and return the outcome (never raises a printer error)."""
         import dataclasses
 
-        from printers import decode, render
-        from printers.errors import PrinterError
+        from printers import render
 
         if self.training and dataclasses.is_dataclass(document) and hasattr(document, "training"):
             document = dataclasses.replace(document, training=True)  # type: ignore[type-var]
 
-        data = render(document, width=self.width, raster=self.raster)
-        outcome = PrintOutcome(data=data, preview=decode(data))
-        if self.url == "none":
-            return outcome
-        try:
-            self.send(data)
-        except PrinterError as exc:
-            outcome.error = exc
-        else:
-            outcome.sent = True
-        self.last_error = outcome.error
-        return outcome
+        return self._deliver(render(document, width=self.width, raster=self.raster))
 
     def open_drawer(self) -> PrintOutcome:
         """Kick the cash drawer on the printer's connector (``ESC p``); never raises a printer error."""
-        from printers import decode, drawer_pulse
+        from printers import drawer_pulse
+
+        return self._deliver(drawer_pulse())
+
+    def _deliver(self, data: bytes) -> PrintOutcome:
+        """Send rendered bytes (not to ``none``) and keep the outcome and the last error."""
+        from printers import decode
         from printers.errors import PrinterError
 
-        data = drawer_pulse()
         outcome = PrintOutcome(data=data, preview=decode(data))
         if self.url == "none":
             return outcome

@@ -137,6 +137,10 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "payout_not_approved": (409, N_("No claim is approved for payment yet: no transfer file.")),
     "transfer_date_past": (422, N_("The transfer date must be a bank business day after today.")),
     "transfer_date_closed": (422, N_("Banks are closed on that transfer date.")),
+    "database_unavailable": (
+        503,
+        N_("The server cannot reach its database just now. The sale is kept and sent again."),
+    ),
 }
 
 

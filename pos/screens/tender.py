@@ -220,7 +220,7 @@ class TenderScreen(PosScreen):
                 self.query_one("#ticket", Input).focus()
             elif event.input.id == "cash":
                 checkout.cash = read_yen(value)
-                short = checkout.remainder - checkout.cash
+                short = checkout.cash_due - checkout.cash
                 if short > 0:
                     raise TenderRefused("underpaid", "Short by {amount}.", amount=format_yen(short))
                 self.action_commit()

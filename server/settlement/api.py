@@ -146,19 +146,10 @@ def close_period(
     period: str, request: Request, principal: ChamberOrAdmin, conn: Conn, chamber: str | None = None
 ) -> dict[str, Any]:
     """Freeze the chamber's claims for the period; closing a closed period changes nothing."""
-    result = periods.close(conn, _chamber_for(principal, chamber), periods.parse_period(period), principal.id,
-                           now=_now(request))  # fmt: skip
-    return {
-        "chamber_id": result.chamber_id,
-        "period_id": result.period_id,
-        "already_closed": result.already_closed,
-        "claims": result.claims,
-        "transfers": result.transfers,
-        "disputes": result.disputes,
-        "gross": result.gross,
-        "net": result.net,
-        "cutoff_at": result.cutoff_at,
-    }
+    chamber_id = _chamber_for(principal, chamber)
+    return periods.close(
+        conn, chamber_id, periods.parse_period(period), principal.id, now=_now(request)
+    ).model_dump()
 
 
 @router.post(

@@ -17,7 +17,6 @@ logs as the ``admin`` of the command line.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import functools
 import json
@@ -100,7 +99,7 @@ def _period(args: argparse.Namespace) -> int:
             _print(periods.list_periods(conn, args.chamber))
         elif args.action == "close":
             result = periods.close(conn, args.chamber, periods.parse_period(args.period), ACTOR)
-            _print(dataclasses.asdict(result))
+            _print(result.model_dump())
         else:
             periods.reopen(conn, args.chamber, periods.parse_period(args.period), ACTOR, args.reason)
             print(f"reopened {args.chamber} {args.period}")

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
 
 from points import calendar
 from points.calendar import Period
 from points.settlement import fee_share
+from points.settlement_wire import CloseResult
 from server.db import atomic, is_postgres
 from server.ledger import iso, utc_now
 from server.settlement import store
@@ -44,21 +44,6 @@ def parse_period(text: str) -> Period:
         return calendar.parse_period(text)
     except calendar.PeriodError:
         raise SettlementError("bad_period", text) from None
-
-
-@dataclass(frozen=True, slots=True)
-class CloseResult:
-    """What closing froze: claims written, transfers and disputed lines counted, the gross and net sums."""
-
-    chamber_id: str
-    period_id: str
-    already_closed: bool
-    claims: int
-    transfers: int
-    disputes: int
-    gross: int
-    net: int
-    cutoff_at: str
 
 
 def _claim_id(period_id: str, merchant_id: str, program_id: str) -> str:
