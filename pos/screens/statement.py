@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
+from points import calendar
 from points.money import format_yen
 from pos.counter import Counter
 from pos.i18n import N_, _
@@ -38,9 +39,14 @@ class StatementScreen(PosScreen):
         self.query_one("#period", Input).focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Fetch the period's statement."""
+        """Fetch the period's statement (a name that is not a period is refused here, not sent)."""
         try:
-            statement = await self.blocking(self.counter.statement, event.value.strip())
+            period = calendar.parse_period(event.value.strip())
+        except calendar.PeriodError:
+            self.say(_("Type the period as year-month, e.g. 2026-10."), error=True)
+            return
+        try:
+            statement = await self.blocking(self.counter.statement, period.id)
         except SyncError as exc:
             self.say(exc.message(), error=True)
             return

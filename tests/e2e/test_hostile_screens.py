@@ -10,7 +10,7 @@ import asyncio
 import pathlib
 import tempfile
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.widgets import Input
 
@@ -93,6 +93,8 @@ async def type_everywhere(server: CounterServer, mode: TerminalMode, texts: list
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mode=st.sampled_from(list(SCREENS)), texts=st.lists(hostile, min_size=1, max_size=4))
+# Found by this test: a control character typed as the statement's period reached the URL.
+@example(mode=TerminalMode.SHOP, texts=["\x1a"])
 def test_hostile_text_in_every_field_never_crashes_the_counter(
     real_server: CounterServer,  # noqa: F811
     mode: TerminalMode,
