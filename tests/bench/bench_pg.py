@@ -107,9 +107,11 @@ def fund(url: str, count: int, tag: str) -> list[str]:
 def run_load(urls: list[str], tokens: list[str], cards: list[str], noop: bool = False) -> dict[str, object]:
     job = json.dumps({"urls": urls, "tokens": tokens, "cards": cards, "seconds": DURATION, "noop": noop})
     out = subprocess.run(
-        [sys.executable, __file__, "--load", job], capture_output=True, text=True, check=True,
+        [sys.executable, __file__, "--load", job], capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
+    if out.returncode:
+        sys.exit(f"the load process failed:\n{out.stderr[-3000:]}")
     result: dict[str, object] = json.loads(out.stdout)
     if result["error_count"]:
         print("errors:", result["error_count"], result["errors"], file=sys.stderr)
