@@ -93,7 +93,8 @@ async def test_statement_is_fetched_shown_and_printed(
         await fill(pilot, "#period", "2026-13")
         await settle(pilot)
         message = text_of(pilot, "#message")
-        assert "期間の指定が正しくありません" in message and "(bad_period)" in message
+        # A month 13 is refused where it is typed: it never reaches the server.
+        assert "期間は年-月で入れてください" in message
         await fill(pilot, "#period", period)
         await settle(pilot)
         assert "¥1,500" in text_of(pilot, "#statement")  # the points this shop redeemed in the period
