@@ -71,12 +71,14 @@ class WholeNumeric(NumericLoader):
     """``numeric`` read as an int when it is whole: PostgreSQL's ``SUM(bigint)`` is numeric, SQLite's an int.
 
     Amounts are whole yen and points; the answers are written with :mod:`json`, which has no Decimal.
+    A fraction is kept as the exact :class:`~decimal.Decimal` (never a float: money is never rounded
+    here), so a query that produced one fails loudly where it is used rather than losing a yen.
     """
 
     def load(self, data: Any) -> Any:
-        """The value, as an int when it has no fraction."""
+        """The value, as an int when it has no fraction (else the Decimal itself)."""
         value = super().load(data)
-        return int(value) if value == value.to_integral_value() else float(value)
+        return int(value) if value == value.to_integral_value() else value
 
 
 class Row(tuple[Any, ...]):
