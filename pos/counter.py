@@ -389,14 +389,6 @@ class Counter:
         unsynced = self.journal.count(EntryState.OFFLINE) + self.journal.count(EntryState.PENDING)
         return {"count": len(entries), "total": sum(e.total for e in entries), "unsynced": unsynced}
 
-    def end_of_day(self) -> PrintOutcome:
-        """Print the end-of-day report (日計)."""
-        assert self.config is not None
-        unsynced = self.day_totals()["unsynced"]
-        return self.printer.print(
-            _receipts().end_of_day(self.config, self.today(), calendar.today(), unsynced)
-        )
-
     def set_change_float(self, yen: int) -> None:
         """The change float (釣銭準備金) put in the drawer at the start of today."""
         self.journal.set_change_float(calendar.today(), yen)

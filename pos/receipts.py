@@ -20,7 +20,6 @@ from printers.documents import (
     BalanceAfter,
     BalanceSlip,
     DayReport,
-    EndOfDayReport,
     ExpiringLot,
     PointsAwarded,
     PointsUsed,
@@ -126,53 +125,6 @@ def balance_slip(config: TerminalConfig, card: CardLookup) -> BalanceSlip:
         terminal_id=config.terminal_id,
         printed_at=calendar.japan_time(calendar.now()),
         balances=balances_after(config, card.balances),
-    )
-
-
-def end_of_day(config: TerminalConfig, entries: list[Entry], day: dt.date, unsynced: int) -> EndOfDayReport:
-    """The end-of-day report (日計) from the day's journal entries."""
-    programs = _programs(config)
-    sales = [e for e in entries if e.kind.value == "sale" and e.counts]
-    voids = [e for e in entries if e.kind.value == "sale" and e.voided_at is not None]
-    redeemed: dict[str, Tally] = {}
-    ticket_tally: dict[str, Tally] = {}
-    awarded: dict[str, Tally] = {}
-    cash = change = 0
-    for entry in sales:
-        receipt = sale_receipt(entry, config)
-        cash += receipt.cash
-        change += receipt.change
-        for p in receipt.points:
-            t = redeemed.get(p.program.id, Tally())
-            redeemed[p.program.id] = Tally(t.count + 1, t.amount + p.points)
-        for used in receipt.tickets:
-            t = ticket_tally.get(used.program.id, Tally())
-            ticket_tally[used.program.id] = Tally(t.count + 1, t.amount + used.amount)
-        for award in receipt.awards:
-            t = awarded.get(award.program.id, Tally())
-            awarded[award.program.id] = Tally(t.count + 1, t.amount + award.points)
-    touched = sorted(set(redeemed) | set(ticket_tally) | set(awarded))
-    return EndOfDayReport(
-        merchant=config.merchant,
-        terminal_id=config.terminal_id,
-        business_date=day,
-        printed_at=calendar.japan_time(calendar.now()),
-        sales=Tally(len(sales), sum(e.total for e in sales)),
-        voids=Tally(len(voids), sum(e.total for e in voids)),
-        cash=Tally(sum(1 for e in sales if e.request.get("cash")), cash),
-        change=change,
-        programs=tuple(
-            ProgramDay(
-                program=programs[pid],
-                redeemed=redeemed.get(pid, Tally()),
-                tickets=ticket_tally.get(pid, Tally()),
-                awarded=awarded.get(pid, Tally()),
-            )
-            for pid in touched
-            if pid in programs
-        ),
-        offline=sum(1 for e in sales if e.offline),
-        unsynced=unsynced,
     )
 
 
