@@ -9,9 +9,14 @@ pickle folder instead.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import pathlib
+import pickle
+import platform
 import tempfile
+
+import yaml
 
 
 def _pickle_dir() -> str:
@@ -27,11 +32,33 @@ def _pickle_dir() -> str:
     raise OSError("no writable folder for the escpos capabilities cache")
 
 
+def _write_pickle(pickle_dir: str) -> None:
+    """Write python-escpos's capabilities pickle whole, by rename, before it looks for one.
+
+    python-escpos writes the pickle in place (``open(path, "wb")``) when it finds none, and
+    another process importing it at that moment reads a half-written file and dies with
+    ``EOFError`` (four terminals starting together on one machine did). Written here by rename,
+    a reader sees either no file or a whole one, and python-escpos only ever reads it.
+    """
+    if os.environ.get("ESCPOS_CAPABILITIES_FILE"):
+        return  # someone chose their own capabilities file: python-escpos handles it
+    source = importlib.resources.files("escpos") / "capabilities.json"
+    target = pathlib.Path(pickle_dir) / f"{platform.python_version()}.capabilities.pickle"
+    with importlib.resources.as_file(source) as path:
+        if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+            return
+        capabilities = yaml.safe_load(path.read_text(encoding="utf-8"))
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    partial.write_bytes(pickle.dumps(capabilities, protocol=2))
+    os.replace(partial, target)
+
+
 def _import_escpos() -> None:
     if not os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
         os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = _pickle_dir()
     pickle_dir = os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]
     os.makedirs(pickle_dir, exist_ok=True)
+    _write_pickle(pickle_dir)
     real_mkdtemp = tempfile.mkdtemp
     tempfile.mkdtemp = lambda *args, **kwargs: pickle_dir  # type: ignore[assignment]
     try:

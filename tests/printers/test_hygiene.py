@@ -63,3 +63,17 @@ def test_importing_printers_leaves_python_escpos_and_the_layout_unloaded() -> No
         text=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_terminals_starting_together_on_an_empty_cache_all_come_up(tmp_path: pathlib.Path) -> None:
+    # The soak's four terminals started at once on a fresh cache: one read the pickle another
+    # was still writing and died with EOFError. Eight at once, each rendering a receipt.
+    env = {**os.environ, "ESCPOS_CAPABILITIES_PICKLE_DIR": str(tmp_path / "pickles"), "PYTHONPATH": str(ROOT)}
+    code = "import printers, printers.samples as s; printers.render(s.sample_receipt())"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    failures = [p.communicate()[1].decode(errors="replace")[-400:] for p in starts if p.wait() != 0]
+    assert failures == []
+    assert [p.name for p in (tmp_path / "pickles").iterdir()] == [f"{sys.version.split()[0]}.capabilities.pickle"]
