@@ -22,7 +22,7 @@ from points.tax import TaxRate
 from pos import counter as counter_module
 from pos.checkout import Basket, TenderRefused
 from pos.counter import Counter, SaleUnresolved
-from pos.journal import EntryState, Journal
+from pos.journal import EntryState, Journal, TicketAlreadyUsed
 from pos.printing import ReceiptPrinter
 from pos.sync import ServerClient, ServerRefused, SyncError
 
@@ -91,13 +91,16 @@ def one_sale(counter: Counter, rng: random.Random, cards: list[str], tickets: li
             pass
         if ticket_serial is not None and counter.journal.ticket_used(ticket_serial):
             checkout.tickets.clear()
-    checkout.cash = max(checkout.remainder, 0) + rng.choice([0, 0, 10, 500])
+    try:
+        checkout.cash = max(checkout.remainder, 0) + rng.choice([0, 0, 10, 500])
+    except TenderRefused:
+        checkout.cash = 0  # an over-ask the counter itself refuses below
     if checkout.needs_pin():
         checkout.points.clear()
         checkout.cash = checkout.total
     try:
         counter.sell(checkout)
-    except (TenderRefused, ServerRefused):
+    except (TenderRefused, ServerRefused, TicketAlreadyUsed):
         pass
     except SaleUnresolved:
         pass  # settled before the next sale
