@@ -76,4 +76,6 @@ def test_terminals_starting_together_on_an_empty_cache_all_come_up(tmp_path: pat
     ]
     failures = [p.communicate()[1].decode(errors="replace")[-400:] for p in starts if p.wait() != 0]
     assert failures == []
-    assert [p.name for p in (tmp_path / "pickles").iterdir()] == [f"{sys.version.split()[0]}.capabilities.pickle"]
+    assert [p.name for p in (tmp_path / "pickles").iterdir()] == [
+        f"{sys.version.split()[0]}.capabilities.pickle"
+    ]

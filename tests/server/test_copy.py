@@ -99,7 +99,9 @@ def test_copy_into_the_real_postgresql_schema_then_check_on_both_agrees(
     # Sales keep coming while the copy runs: it copies the one moment its snapshot saw.
     # They pay cash, so however long the copy takes Sato's balance never runs out.
     stop = threading.Event()
-    traffic = threading.Thread(target=lambda: [post_sales(live_server, 1, points=0) for _ in iter(stop.is_set, True)])
+    traffic = threading.Thread(
+        target=lambda: [post_sales(live_server, 1, points=0) for _ in iter(stop.is_set, True)]
+    )
     traffic.start()
     try:
         copied = mykey_server("copy", "--from", str(live_server.db_path), "--to", target)
