@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -55,17 +55,27 @@ class Tmux:
         return out.stdout
 
     def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        """The screen once ``text`` is on it."""
+        return self.wait_until(lambda screen: text in screen, timeout, f"{text!r} not on screen")
+
+    def wait_until(self, done: Callable[[str], bool], timeout: float = 15.0, what: str = "") -> str:
+        """The screen once ``done(screen)`` holds; an AssertionError with the screen after ``timeout``."""
         end = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if text in screen:
-                return screen
+        while not done(screen := self.screen()):
             if time.monotonic() > end:
-                raise AssertionError(f"{text!r} not on screen:\n{screen}")
+                raise AssertionError(f"{what or 'the screen did not change as expected'}:\n{screen}")
             time.sleep(0.1)
+        return screen
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)
+
+
+def selected_program(screen: str) -> str:
+    """The program line the payment screen marks with ▶ (empty when none is)."""
+    return next(
+        (line.split("▶", 1)[1].split("│")[0].strip() for line in screen.splitlines() if "▶" in line), ""
+    )
 
 
 @pytest.fixture
@@ -119,12 +129,13 @@ def test_a_pin_sale_in_tmux_through_pcscd_to_the_tcp_printer(
             tmux.wait_for("合計 ¥3,500")
             os.kill(card.pid, signal.SIGUSR1)  # the resident taps the card
             screen = tmux.wait_for("天理めぐみめぐるポイント: 5,000 pt")
-            for _ in range(3):  # the program order follows expiry: pick 天理めぐみ
+            for _ in range(4):  # the program order follows expiry: pick 天理めぐみ
                 if "めぐるポイントのポイント" in screen:
                     break
+                chosen = selected_program(screen)
                 tmux.keys("F2")
-                time.sleep(0.3)
-                screen = tmux.screen()
+                # One F2 at a time: on a loaded machine the screen lags behind the key.
+                screen = tmux.wait_until(lambda now, was=chosen: selected_program(now) != was)
             tmux.keys("3500", "Enter")
             time.sleep(0.3)
             tmux.keys("Enter")
