@@ -221,3 +221,24 @@ def test_a_refusal_the_console_has_no_words_for_is_shown_as_the_server_said() ->
         )
     finally:
         words.set_language("ja")
+
+
+async def test_a_wrong_token_is_said_not_shown_as_an_empty_table(month: Demo, tmp_path: pathlib.Path) -> None:
+    client = SettleClient("http://settle.test", "mk_wrong", transport=httpx.ASGITransport(app=month.app))
+    app = SettleApp(client, "2026-11", tmp_path, who="nobody")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: "(unauthorized)" in status(app))
+        assert "トークン" in status(app) and app.query_one("#status", Static).has_class("error")
+
+
+async def test_times_are_shown_in_japan_time(month: Demo, tmp_path: pathlib.Path) -> None:
+    await sell(month, "yamato-bakery", "sato", 1200)  # 2026-11-20 03:00 UTC is 12:00 in Japan
+    month.clock[0] = DEC
+    async with month.client("tenri-cci") as chamber:
+        await chamber.post("/v1/periods/2026-11/close")
+    app = console(month, "tenri-cci", tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        lines, periods = app.query_one("#lines", DataTable), app.query_one("#periods", DataTable)
+        await until(pilot, lambda: lines.row_count == 1 and periods.row_count == 1)
+        assert lines.get_row_at(0)[3] == "2026-11-20 12:00"
+        assert periods.get_row_at(0)[3] == "2026-12-01 00:00"  # the cutoff: the month's end, in Japan
