@@ -515,7 +515,9 @@ class SettleApp(App[None]):
         self.action_reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without a token no key reaches the server."""
+        """Without a token no key reaches the server; p only on the console itself (not under a question)."""
+        if action == "focus_period":
+            return self.client.has_token and len(self.screen_stack) == 1
         return self.client.has_token or action not in ("reload", "approve", "zengin")
 
     async def on_event(self, event: events.Event) -> None:

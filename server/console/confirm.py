@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -37,7 +37,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.yes, self.no = yes or _("Yes"), no or _("No")
 
     @property
-    def active_bindings(self):  # type: ignore[no-untyped-def]
+    def active_bindings(self) -> dict[str, ActiveBinding]:
         """The keys, described in the console's language."""
         return translated(super().active_bindings)
 

@@ -145,6 +145,12 @@ async def test_p_puts_the_cursor_in_the_period_and_the_footer_says_so(
         await pilot.press(*"2026-10", "enter")  # the old text was selected: typing replaces it
         await until(pilot, lambda: status(app).startswith("2026-10:"))
         assert period.value == "2026-10" and app.period == "2026-10"
+        app.query_one("#claims", DataTable).focus()
+        await pilot.click("#close")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("p")  # under a question, p does not reach the console behind it
+        assert isinstance(app.screen, ConfirmScreen) and app.focused is not period
+        await pilot.press("n")
 
 
 async def approved_by_the_chamber(month: Demo) -> None:
