@@ -28,6 +28,10 @@ class Claim(_Out):
     merchant_name: str | None
     program_id: str
     city_id: str
+    #: The names of the program (its ``name_ja``), the city and the chamber, for people to read.
+    program_name: str = ""
+    city_name: str = ""
+    chamber_name: str = ""
     payout: Literal["city_direct", "via_chamber"]
     fee_share_permille: int
     redeemed_points: int
@@ -88,6 +92,7 @@ class Period(_Out):
     """A chamber's period and its claims' totals."""
 
     chamber_id: str
+    chamber_name: str = ""
     period_id: str
     state: Literal["open", "closed"]
     starts_at: str

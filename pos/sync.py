@@ -135,6 +135,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "ticket_cancelled": (409, N_("This ticket was cancelled: the sale on its receipt was voided.")),
     "tickets_would_be_expired": (409, N_("These tickets would already be past their last day.")),
     "payout_not_approved": (409, N_("No claim is approved for payment yet: no transfer file.")),
+    "payee_without_account": (409, N_("Some payees have no bank account registered: no transfer file.")),
     "transfer_date_past": (422, N_("The transfer date must be a bank business day after today.")),
     "transfer_date_closed": (422, N_("Banks are closed on that transfer date.")),
     "database_unavailable": (

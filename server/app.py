@@ -128,7 +128,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
         request.scope.setdefault("state", {})["code"] = error.code
-        return _error(error.status, error.code, error.message)
+        return _error(error.status, error.code, error.message, error.detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -145,16 +145,22 @@ class ApiError(Exception):
         if not any(known is cls.catalog for known in ApiError.catalogs):
             ApiError.catalogs.append(cls.catalog)
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", items: list[dict[str, object]] | None = None) -> None:
         status, ja, en = self.catalog[code]
         super().__init__(f"{code}: {detail or en}")
         self.code = code
         self.status = status
         self.message = f"{ja} / {en}" + (f": {detail}" if detail else "")
+        #: What the refusal is about, for a client to put in its own words (``detail`` of the body):
+        #: the ``items`` given, else the detail text as ``[{"text": ...}]``, else nothing.
+        self.detail: list[dict[str, object]] | None = items or ([{"text": detail}] if detail else None)
 
     def body(self) -> dict[str, object]:
         """The JSON body (:class:`points.wire.ErrorBody`)."""
-        return {"code": self.code, "message": self.message}
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        return body
 
 
 def catalog() -> dict[str, tuple[int, str, str]]:

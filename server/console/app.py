@@ -8,6 +8,9 @@ an API call with the clerk's token, so the server decides what the clerk may see
 Started without a token (every browser session of ``mykey-settle serve``), it shows only the
 sign-in screen (:mod:`server.console.signin`) until the server accepts a token; after ``idle``
 without a key press or a click it signs out and asks again, saying why.
+
+It speaks one language at a time (:mod:`server.console.words`): Japanese, or English when started
+with ``--language en``; codes the server sends are shown by their names.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ import datetime as dt
 import pathlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     Button,
@@ -36,22 +38,21 @@ from textual.widgets import (
 
 from points import bank_days, calendar
 from points.settlement_wire import Claim, ConsoleSession, NameFinding, Reconciliation
+from server.console import words
 from server.console.client import ConsoleError, SettleClient
 from server.console.confirm import ConfirmScreen
 from server.console.excel import csv_to_xlsx
 from server.console.signin import SignInScreen
+from server.console.words import N_, _, name_of
 
-STATES = {
-    "submitted": "審査待ち submitted",
-    "approved": "商工会承認 approved",
-    "returned": "差し戻し returned",
-    "payment_approved": "支払承認 payment approved",
-}
-
-
-#: Names for the codes the server sends (a clerk reads ポイント利用, not ``redeem_points``).
-KINDS = {"redeem_points": "ポイント利用", "redeem_ticket": "ポイント券", "void": "取消"}
-PERIOD_STATES = {"open": "未締め", "closed": "締め済み"}
+#: The console's keys (letters act when a table has the focus; p puts the cursor in the period).
+KEYS = (
+    ("r", "reload", N_("Reload")),
+    ("a", "approve", N_("Approve")),
+    ("z", "zengin", N_("Zengin")),
+    ("p", "focus_period", N_("Period field")),
+    ("q", "quit", N_("Quit")),
+)
 
 
 def save_new(path: pathlib.Path, data: bytes) -> pathlib.Path:
@@ -75,10 +76,32 @@ def early_close_warning(period: str, today: dt.date) -> str:
         return ""  # the server says what is wrong with the name
     if today > last:
         return ""
-    return (
-        f"注意: この期間はまだ終わっていません（最終日 {last:%Y-%m-%d}）。今締めると、"
-        "最終日までの残りの取引はこの期間の請求に入りません。"
+    return _(
+        "Warning: this period has not ended yet (last day {last}). Sales until then will not be in this"
+        " period's claims if you close now.",
+        last=f"{last:%Y-%m-%d}",
     )
+
+
+def partial_approval_warning(claim: Claim, claims: list[Claim]) -> str:
+    """A warning when approving the payment of ``claim`` leaves others of its city's period unpaid.
+
+    ``claims`` are the period's claims the clerk sees. Only a claim the chamber approved is
+    approved for payment (the city's step): then the Zengin file of the period pays only the
+    claims approved for payment, and the clerk is told how many and how much stay out.
+    """
+    if claim.state != "approved":
+        return ""
+    others = [c for c in claims if c.id != claim.id and c.city_id == claim.city_id]
+    unpaid = [c for c in others if c.state != "payment_approved"]
+    if not unpaid:
+        return ""
+    total = len(others) + 1
+    return _(
+        "Partial approval: after this one, {paid} of the period's {total} claims are approved for payment."
+        " The other {left} ({amount} yen) are not in this period's transfer file until they are approved.",
+        paid=total - len(unpaid), total=total, left=len(unpaid), amount=yen(sum(c.net for c in unpaid)),
+    )  # fmt: skip
 
 
 def yen(amount: int) -> str:
@@ -86,17 +109,19 @@ def yen(amount: int) -> str:
     return f"{amount:,}"
 
 
+def aligned(rows: list[tuple[str, str]]) -> list[str]:
+    """``label  value`` lines with the values right-aligned, measured in cells (full-width is two)."""
+    label_width = max(cell_len(label) for label, _value in rows)
+    value_width = max(len(value) for _label, value in rows)
+    return [
+        f"{label}{' ' * (label_width - cell_len(label))}  {value:>{value_width}}" for label, value in rows
+    ]
+
+
 class SettleApp(App[None]):
     """Periods, claims with drill-down, approve/return, reconciliation and downloads."""
 
     CSS_PATH = "app.tcss"
-    TITLE = "mykey 精算コンソール / Settlement console"
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("r", "reload", "再読込 Reload"),
-        Binding("a", "approve", "承認 Approve"),
-        Binding("z", "zengin", "全銀 Zengin"),
-        Binding("q", "quit", "終了 Quit"),
-    ]
 
     def __init__(
         self,
@@ -107,8 +132,14 @@ class SettleApp(App[None]):
         who: str = "",
         remote: str = "local",
         idle: dt.timedelta | None = None,
+        language: str = words.DEFAULT_LANGUAGE,
     ) -> None:
         super().__init__()
+        # One language for the whole console, chosen at start (--language), as on the counter.
+        words.set_language(language)
+        self.title = _("mykey settlement console")
+        for key, action, description in KEYS:
+            self.bind(key, action, description=_(description))
         self.remote = remote
         self.idle = idle
         self.last_activity = time.monotonic()
@@ -124,53 +155,42 @@ class SettleApp(App[None]):
         """The toolbar, the tabs and the status line."""
         yield Header()
         with Horizontal(id="toolbar"):
-            yield Label("期間 Period")
+            yield Label(_("Period"))
             yield Input(value=self.period, id="period", max_length=10)
-            yield Button("表示 Show", id="show", variant="primary")
-            yield Button("締める Close", id="close")
-            yield Button("全銀 Zengin", id="zengin")
-            yield Button("集計CSV Summary", id="summary")
-            yield Button("サインアウト Sign out", id="signout")
+            yield Button(_("Show"), id="show", variant="primary")
+            yield Button(_("Close"), id="close")
+            yield Button(_("Zengin"), id="zengin")
+            yield Button(_("Summary CSV"), id="summary")
+            yield Button(_("Sign out"), id="signout")
         with TabbedContent(id="tabs"):
-            with TabPane("請求 Claims", id="claims-tab"), Vertical():
+            with TabPane(_("Claims"), id="claims-tab"), Vertical():
                 yield DataTable(id="claims", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="actions"):
-                    yield Button("承認 Approve", id="approve", variant="success")
-                    yield Input(placeholder="差し戻し理由 / reason to return", id="reason", max_length=400)
-                    yield Button("差し戻し Return", id="return", variant="warning")
-                    yield Button("明細CSV Statement", id="statement")
+                    yield Button(_("Approve"), id="approve", variant="success")
+                    yield Input(placeholder=_("Reason to return"), id="reason", max_length=400)
+                    yield Button(_("Return"), id="return", variant="warning")
+                    yield Button(_("Statement CSV"), id="statement")
                 yield DataTable(id="lines", cursor_type="row")
-            with TabPane("照合 Reconciliation", id="recon-tab"):
+            with TabPane(_("Reconciliation"), id="recon-tab"):
                 yield Static(id="recon")
-            with TabPane("期間 Periods", id="periods-tab"):
+            with TabPane(_("Periods"), id="periods-tab"):
                 yield DataTable(id="periods", cursor_type="row")
-            with TabPane("名義 Names", id="names-tab"), Vertical():
-                yield Button("提案を承認 Accept the proposed name", id="accept-name")
+            with TabPane(_("Names"), id="names-tab"), Vertical():
+                yield Button(_("Accept the proposed name"), id="accept-name")
                 yield DataTable(id="names", cursor_type="row")
         yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         """Set up the tables' columns and load the period."""
-        self.query_one("#claims", DataTable).add_columns(
-            "加盟店 Merchant", "事業 Program", "自治体 City", "請求 Gross", "手数料 Fee", "支払 Net",
-            "係争 Disputed", "状態 State",
-        )  # fmt: skip
-        self.query_one("#lines", DataTable).add_columns(
-            "取引 Sale", "種類 Kind", "金額 Amount", "受付 Accepted", "レシート Receipt"
-        )
-        self.query_one("#periods", DataTable).add_columns(
-            "商工会 Chamber",
-            "期間 Period",
-            "状態 State",
-            "締め Cutoff",
-            "請求数 Claims",
-            "請求 Gross",
-            "支払 Net",
-        )
-        self.query_one("#names", DataTable).add_columns(
-            "支払先 Payee", "項目 Field", "登録名義 Name", "提案 Proposed", "理由 Why", "状態 State"
-        )
+        columns = {
+            "#claims": ("Merchant", "Program", "City", "Gross", "Fee", "Net", "Disputed", "State"),
+            "#lines": ("Sale", "Kind", "Amount", "Accepted at", "Receipt"),
+            "#periods": ("Chamber", "Period", "State", "Cutoff", "Number of claims", "Gross", "Net"),
+            "#names": ("Payee", "Field", "Registered name", "Proposed", "Why", "State"),
+        }
+        for table, names in columns.items():
+            self.query_one(table, DataTable).add_columns(*(_(name) for name in names))
         self.findings: list[NameFinding] = []
         # Start on the claims: letter keys (a approve, z Zengin) act on them rather than type.
         self.query_one("#claims", DataTable).focus()
@@ -209,16 +229,16 @@ class SettleApp(App[None]):
         self.claims = {c.id: c for c in claims}
         for claim in claims:
             table.add_row(
-                claim.merchant_name or claim.merchant_id, claim.program_id, claim.city_id,
-                yen(claim.gross), yen(claim.fee), yen(claim.net), yen(claim.disputed),
-                STATES.get(claim.state, claim.state), key=claim.id,
+                claim.merchant_name or claim.merchant_id, claim.program_name or claim.program_id,
+                claim.city_name or claim.city_id, yen(claim.gross), yen(claim.fee), yen(claim.net),
+                yen(claim.disputed), name_of(words.CLAIM_STATES, claim.state), key=claim.id,
             )  # fmt: skip
         self.show_reconciliation(recon)
         periods_table = self.query_one("#periods", DataTable)
         periods_table.clear()
         for p in periods:
             periods_table.add_row(
-                p.chamber_id, p.period_id, PERIOD_STATES.get(p.state, p.state),
+                p.chamber_name or p.chamber_id, p.period_id, name_of(words.PERIOD_STATES, p.state),
                 calendar.display_text(p.cutoff_at or ""), str(p.claims),
                 yen(p.gross), yen(p.net),
             )  # fmt: skip
@@ -229,20 +249,26 @@ class SettleApp(App[None]):
             table.move_cursor(row=table.get_row_index(self.selected))
             await self.show_lines(self.selected)
         if not quiet:
-            self.say(f"{self.period}: 請求 {len(claims)} 件 / {len(claims)} claims")
+            self.say(_("{period}: {n} claims", period=self.period, n=len(claims)))
 
     def show_reconciliation(self, recon: Reconciliation) -> None:
         """The three sums and whether they agree."""
-        verdict = "一致 balanced" if recon.balanced else "不一致 NOT BALANCED"
+        verdict = _("Balanced") if recon.balanced else _("NOT BALANCED")
         lines = [
-            f"期間 Period: {recon.period_id}   請求数 Claims: {recon.claims}",
-            f"請求合計 Claims gross:            {yen(recon.claims_gross):>15}",
-            f"加盟店債権の動き Receivables moved: {yen(recon.receivables_moved):>15}",
-            f"支払承認済み Net to pay:           {yen(recon.net_to_pay):>15}",
-            f"手数料 Fees kept (approved):       {yen(recon.fees_of_paid):>15}",
-            f"未承認 Pending:                    {yen(recon.pending):>15}",
-            f"未計上 Uncounted transfers:        {recon.uncounted:>15}",
-            f"判定 Verdict: {verdict}",
+            f"{_('Period')}: {recon.period_id}   {_('Number of claims')}: {recon.claims}",
+            "",
+            *aligned(
+                [
+                    (_("Claims gross"), yen(recon.claims_gross)),
+                    (_("Receivables moved"), yen(recon.receivables_moved)),
+                    (_("Net to pay"), yen(recon.net_to_pay)),
+                    (_("Fees kept (approved)"), yen(recon.fees_of_paid)),
+                    (_("Pending"), yen(recon.pending)),
+                    (_("Uncounted transfers"), str(recon.uncounted)),
+                ]
+            ),
+            "",
+            f"{_('Verdict')}: {verdict}",
         ]
         widget = self.query_one("#recon", Static)
         widget.update("\n".join(lines))
@@ -260,7 +286,7 @@ class SettleApp(App[None]):
         for line in lines:
             sign = -1 if line.kind == "void" else 1
             table.add_row(
-                line.sale_id or "", KINDS.get(line.kind, line.kind), yen(sign * line.amount),
+                line.sale_id or "", name_of(words.LINE_KINDS, line.kind), yen(sign * line.amount),
                 calendar.display_text(line.created_at),
                 "" if line.receipt_no is None else str(line.receipt_no),
             )  # fmt: skip
@@ -280,6 +306,12 @@ class SettleApp(App[None]):
         """Load the period typed."""
         self.action_reload()
 
+    def action_focus_period(self) -> None:
+        """Put the cursor in the period field, its text selected so that typing replaces it (p)."""
+        field = self.query_one("#period", Input)
+        field.focus()
+        field.select_all()
+
     def confirm(self, question: str, then: Callable[[], Awaitable[None]], warning: str = "") -> None:
         """Ask before ``then``: approvals, returns and closes are not taken back with a key."""
 
@@ -287,7 +319,7 @@ class SettleApp(App[None]):
             if yes:
                 await then()
             else:
-                self.say("取り消しました / Cancelled")
+                self.say(_("Cancelled"))
 
         self.push_screen(ConfirmScreen(question, warning), callback=answered)
 
@@ -295,12 +327,19 @@ class SettleApp(App[None]):
     def action_approve(self) -> None:
         """Approve the selected claim (the chamber) or its payment (the city), once the clerk confirms."""
         if self.selected is None:
-            self.say("請求を選んでください / Select a claim", error=True)
+            self.say(_("Select a claim"), error=True)
             return
         claim = self.claims[self.selected]
-        shop = claim.merchant_name or claim.merchant_id
+        shop, program = claim.merchant_name or claim.merchant_id, claim.program_name or claim.program_id
+        question = (
+            N_("Approve the payment of {amount} yen of {program} to {shop}?")
+            if claim.state == "approved"  # the chamber approved it: this is the city's payment approval
+            else N_("Approve {amount} yen of {program} for {shop}?")
+        )
         self.confirm(
-            f"{shop} の {claim.program_id} {yen(claim.net)} 円を承認しますか？", self.approve_selected
+            _(question, shop=shop, program=program, amount=yen(claim.net)),
+            self.approve_selected,
+            warning=partial_approval_warning(claim, list(self.claims.values())),
         )
 
     async def approve_selected(self) -> None:
@@ -312,7 +351,7 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        self.say(f"{claim.id}: {STATES.get(claim.state, claim.state)}")
+        self.say(_("{claim}: {state}", claim=claim.id, state=name_of(words.CLAIM_STATES, claim.state)))
         self.load(quiet=True)
 
     @on(Button.Pressed, "#return")
@@ -320,13 +359,14 @@ class SettleApp(App[None]):
         """Return the selected claim with the reason typed, once the clerk confirms."""
         reason = self.query_one("#reason", Input).value.strip()
         if self.selected is None or not reason:
-            self.say("請求を選び、理由を入力してください / Select a claim and enter a reason", error=True)
+            self.say(_("Select a claim and enter a reason"), error=True)
             return
         claim = self.claims[self.selected]
         self.confirm(
-            f"{claim.merchant_name or claim.merchant_id} の請求を差し戻しますか？\n理由: {reason}",
+            _("Return the claim of {shop}?\nReason: {reason}", shop=claim.merchant_name or claim.merchant_id,
+              reason=reason),
             lambda: self.return_selected(reason),
-        )
+        )  # fmt: skip
 
     async def return_selected(self, reason: str) -> None:
         """Return the selected claim at the server."""
@@ -338,15 +378,16 @@ class SettleApp(App[None]):
             self.say(str(error), error=True)
             return
         self.query_one("#reason", Input).value = ""
-        self.say(f"{claim.id}: {STATES.get(claim.state, claim.state)} — {reason}")
+        state = name_of(words.CLAIM_STATES, claim.state)
+        self.say(_("{claim}: {state}", claim=claim.id, state=state) + f" — {reason}")
         self.load(quiet=True)
 
     @on(Button.Pressed, "#close")
     def close_pressed(self) -> None:
         """Close the period once the clerk confirms, warned when the period has not ended yet."""
         self.period = self.query_one("#period", Input).value.strip()
-        self.confirm(f"{self.period} を締めますか？ 締めた後の取引は次の期間に入ります。", self.close_period,
-                     warning=early_close_warning(self.period, calendar.today()))  # fmt: skip
+        question = _("Close {period}? Sales after the close go into the next period.", period=self.period)
+        self.confirm(question, self.close_period, warning=early_close_warning(self.period, calendar.today()))
 
     async def close_period(self) -> None:
         """Close the period at the server (a chamber's own; closing again changes nothing)."""
@@ -355,8 +396,12 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        already = "締め済み already closed" if result.already_closed else "締めました closed"
-        self.say(f"{self.period}: {already} — 請求 {result.claims} 件, {yen(result.net)} 円")
+        said = (
+            N_("{period}: already closed — {n} claims, {amount} yen")
+            if result.already_closed
+            else N_("{period}: closed — {n} claims, {amount} yen")
+        )
+        self.say(_(said, period=self.period, n=result.claims, amount=yen(result.net)))
         self.load(quiet=True)
 
     def _save(self, name: str, data: bytes) -> pathlib.Path:
@@ -376,10 +421,19 @@ class SettleApp(App[None]):
         self.findings = check.findings
         table = self.query_one("#names", DataTable)
         table.clear()
+        payees = self.payee_names()
         for f in self.findings:
-            state = "承認済み accepted" if f.accepted else "要対応 to resolve"
-            table.add_row(f.payee_id, f.field, f.name, f.proposed or "—", f.detail, state)
+            state = _("Accepted") if f.accepted else _("To resolve")
+            payee = payees.get(f.payee_id, f.payee_id)
+            field = name_of(words.NAME_FIELDS, f.field)
+            table.add_row(payee, field, f.name, f.proposed or "—", f.detail, state)
         return check.ready
+
+    def payee_names(self) -> dict[str, str]:
+        """Merchants' and chambers' names by id, as the period's claims name them."""
+        names = {c.chamber_id: c.chamber_name for c in self.claims.values() if c.chamber_name}
+        names.update({c.merchant_id: c.merchant_name for c in self.claims.values() if c.merchant_name})
+        return names
 
     @on(Button.Pressed, "#accept-name")
     async def accept_name_pressed(self) -> None:
@@ -387,7 +441,7 @@ class SettleApp(App[None]):
         row = self.query_one("#names", DataTable).cursor_row
         f = self.findings[row] if 0 <= row < len(self.findings) else None
         if f is None or not f.proposed:
-            self.say("提案のある名義を選んでください / Select a name with a proposal", error=True)
+            self.say(_("Select a name with a proposal"), error=True)
             return
         try:
             await self.client.accept_name(self.period, f.payee_id, f.field, f.proposed)
@@ -395,7 +449,8 @@ class SettleApp(App[None]):
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
-        self.say(f"{f.payee_id}: 「{f.proposed}」を承認しました / accepted")
+        self.say(_("{payee}: accepted 「{name}」", payee=self.payee_names().get(f.payee_id, f.payee_id),
+                   name=f.proposed))  # fmt: skip
 
     @on(Button.Pressed, "#zengin")
     async def action_zengin(self) -> None:
@@ -408,11 +463,8 @@ class SettleApp(App[None]):
                 self.query_one("#tabs", TabbedContent).active = "names-tab"
                 self.query_one("#names", DataTable).focus()
                 left = sum(not f.accepted for f in self.findings)
-                self.say(
-                    f"口座名義の確認が必要です: {left} 件 — 「名義」タブで直すか承認してください / "
-                    f"{left} names to resolve first (Names tab)",
-                    error=True,
-                )
+                self.say(_("{n} account names to resolve first: fix or accept them on the Names tab", n=left),
+                         error=True)  # fmt: skip
                 return
             data = await self.client.zengin(self.period, day)
         except ConsoleError as error:
@@ -420,7 +472,7 @@ class SettleApp(App[None]):
             return
         path = self._save(f"zengin-{self.period}-{day:%m%d}.txt", data)
         records = max(len(data) // 122 - 3, 0)
-        self.say(f"全銀ファイルを保存しました / Saved the Zengin file: {path} ({records} 件)")
+        self.say(_("Saved the Zengin file: {path} ({n} records)", path=path, n=records))
 
     @on(Button.Pressed, "#summary")
     async def summary_pressed(self) -> None:
@@ -431,13 +483,13 @@ class SettleApp(App[None]):
             self.say(str(error), error=True)
             return
         path = self._save_csv(f"summary-{self.period}.csv", data)
-        self.say(f"集計CSVを保存しました / Saved the summary: {path} (+ .xlsx)")
+        self.say(_("Saved the summary: {path} (+ .xlsx)", path=path))
 
     @on(Button.Pressed, "#statement")
     async def statement_pressed(self) -> None:
         """Download the selected claim's merchant statement CSV."""
         if self.selected is None:
-            self.say("請求を選んでください / Select a claim", error=True)
+            self.say(_("Select a claim"), error=True)
             return
         merchant = self.claims[self.selected].merchant_id
         try:
@@ -446,7 +498,7 @@ class SettleApp(App[None]):
             self.say(str(error), error=True)
             return
         path = self._save_csv(f"statement-{merchant}-{self.period}.csv", data)
-        self.say(f"明細を保存しました / Saved the statement: {path} (+ .xlsx)")
+        self.say(_("Saved the statement: {path} (+ .xlsx)", path=path))
 
     # Sessions -----------------------------------------------------------------------------
 
@@ -463,7 +515,9 @@ class SettleApp(App[None]):
         self.action_reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without a token no key reaches the server."""
+        """Without a token no key reaches the server; p only on the console itself (not under a question)."""
+        if action == "focus_period":
+            return self.client.has_token and len(self.screen_stack) == 1
         return self.client.has_token or action not in ("reload", "approve", "zengin")
 
     async def on_event(self, event: events.Event) -> None:
@@ -489,15 +543,13 @@ class SettleApp(App[None]):
             return
         if time.monotonic() - self.last_activity >= self.idle.total_seconds():
             minutes = f"{self.idle.total_seconds() / 60:g}"
-            await self.end_session(
-                "idle", f"操作のないまま {minutes} 分たったため、サインアウトしました"
-                f" / Signed out after {minutes} minutes without activity",
-            )  # fmt: skip
+            notice = _("Signed out after {minutes} minutes without activity", minutes=minutes)
+            await self.end_session("idle", notice)
 
     @on(Button.Pressed, "#signout")
     async def signout_pressed(self) -> None:
         """The clerk signs out; the next clerk signs in on the same tab."""
-        await self.end_session("signout", "サインアウトしました / Signed out")
+        await self.end_session("signout", _("Signed out"))
 
     async def on_unmount(self) -> None:
         """Sign out (the tab closed or the clerk quit) and close the HTTP client with the app."""

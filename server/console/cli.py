@@ -1,7 +1,8 @@
 """``mykey-settle``: the settlement console's launcher, for chamber and city clerks, over HTTP.
 
-``mykey-settle --url http://127.0.0.1:8000 [--token-file TOKEN] [--period 2026-11] [--out DIR]`` runs
-the console in the terminal; without a token it asks for one on its sign-in screen. The token comes
+``mykey-settle --url http://127.0.0.1:8000 [--token-file TOKEN] [--period 2026-11] [--out DIR]
+[--language en]`` runs the console in the terminal (in Japanese; in English with ``--language en``);
+without a token it asks for one on its sign-in screen. The token comes
 from ``--token-file``, ``$MYKEY_SETTLE_TOKEN`` or ``--token`` (in that order of preference: a token
 on the command line is visible to other users of the machine).
 
@@ -19,6 +20,7 @@ import os
 import pathlib
 import sys
 
+from server.console import words
 from server.console.client import SettleClient
 
 DEFAULT_IDLE_MINUTES = 15.0
@@ -42,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--period", help="the period to open (default: last month)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("."), help="where downloads go")
     parser.add_argument("--date", type=dt.date.fromisoformat, help="振込日 transfer date for Zengin files")
+    parser.add_argument(
+        "--language", choices=words.LANGUAGES, default=words.DEFAULT_LANGUAGE, help="ja (default) or en"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="serve: the address to listen on")
     parser.add_argument("--port", type=int, default=8001, help="serve: the port (0: any free port)")
     parser.add_argument("--tls-cert", type=pathlib.Path, help="serve: TLS certificate (PEM)")
@@ -84,10 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         client = SettleClient(args.url)
         remote = os.environ.get(REMOTE_ENV, "-")
         idle = _idle(args, DEFAULT_IDLE_MINUTES)
-        app = SettleApp(client, period, args.out, args.date, who=args.url, remote=remote, idle=idle)
+        app = SettleApp(
+            client, period, args.out, args.date, who=args.url, remote=remote, idle=idle,
+            language=args.language,
+        )  # fmt: skip
     else:
         client = SettleClient(args.url, _token(args))
-        app = SettleApp(client, period, args.out, args.date, who=args.url, idle=_idle(args, None))
+        app = SettleApp(
+            client, period, args.out, args.date, who=args.url, idle=_idle(args, None), language=args.language
+        )
     app.run()
     return 0
 
@@ -122,7 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
     minutes = args.idle_minutes if args.idle_minutes is not None else DEFAULT_IDLE_MINUTES
     command = [
         sys.executable, "-m", "server.console.cli", "session", "--url", args.url, "--out", str(args.out),
-        "--idle-minutes", f"{minutes:g}",
+        "--idle-minutes", f"{minutes:g}", "--language", args.language,
     ]  # fmt: skip
     if args.period:
         command += ["--period", args.period]

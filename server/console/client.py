@@ -3,8 +3,8 @@
 Answers come back as the models the server answers with (:mod:`points.settlement_wire`), so a
 field the server renames breaks here, at the edge, not in a screen. Errors from httpx, from the
 server and from an answer that does not fit its model are translated here, once, into
-:class:`ConsoleError` carrying the words a clerk reads (the server's bilingual message, or a
-bilingual "cannot reach").
+:class:`ConsoleError`: the stable code, the server's message and what the refusal is about
+(the body's ``detail``), said in the console's own words by :func:`server.console.words.refusal`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from points.settlement_wire import (
     Precheck,
     Reconciliation,
 )
+from server.console import words
 
 T = TypeVar("T")
 
@@ -37,11 +38,22 @@ def _adapter(model: type[T]) -> pydantic.TypeAdapter[T]:
 
 
 class ConsoleError(Exception):
-    """A request the console could not complete; ``str()`` is the message to show."""
+    """A request the console could not complete; ``str()`` is the message to show, in the console's language.
 
-    def __init__(self, message: str, code: str = "console_error") -> None:
+    Args:
+        message: the server's message (shown as it is for a code the console has no words for).
+        code: the server's stable code, or ``unreachable`` / ``bad_answer`` / ``error`` from here.
+        detail: what the refusal is about (the body's ``detail``: ``text``, or named items).
+    """
+
+    def __init__(
+        self, message: str, code: str = "console_error", detail: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
-        self.code = code
+        self.message, self.code, self.detail = message, code, detail or []
+
+    def __str__(self) -> str:
+        return words.refusal(self.code, self.message, self.detail)
 
 
 class SettleClient:
@@ -114,15 +126,17 @@ class SettleClient:
         try:
             answer = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            raise ConsoleError(
-                f"サーバーに接続できません / Cannot reach the server: {type(error).__name__}", "unreachable"
-            ) from None
+            raise ConsoleError("", "unreachable", [{"text": type(error).__name__}]) from None
         if answer.status_code >= 400:
             try:
                 body = answer.json()
-                raise ConsoleError(str(body.get("message", answer.text)), str(body.get("code", "error")))
             except ValueError:
                 raise ConsoleError(f"HTTP {answer.status_code}", "error") from None
+            if not isinstance(body, dict):
+                raise ConsoleError(f"HTTP {answer.status_code}", "error")
+            detail = body.get("detail")
+            items = [item for item in detail if isinstance(item, dict)] if isinstance(detail, list) else []
+            raise ConsoleError(str(body.get("message", answer.text)), str(body.get("code", "error")), items)
         return answer
 
     async def _answer(self, model: type[T], method: str, path: str, **kwargs: Any) -> T:
@@ -130,8 +144,7 @@ class SettleClient:
         try:
             return _adapter(model).validate_json(answer.content)
         except pydantic.ValidationError as error:
-            words = f"サーバーの応答を読めません / Unexpected answer from the server ({error.error_count()})"
-            raise ConsoleError(words, "bad_answer") from None
+            raise ConsoleError("", "bad_answer", [{"text": str(error.error_count())}]) from None
 
     async def periods(self) -> list[Period]:
         """Periods with their totals."""

@@ -6,10 +6,12 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from server.console.words import N_, _, translated
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -25,13 +27,19 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Button { margin: 0 2 0 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "はい"),
-        Binding("n,escape", "answer(False)", "いいえ"),
+        Binding("y", "answer(True)", N_("Yes")),
+        Binding("n,escape", "answer(False)", N_("No")),
     ]
 
-    def __init__(self, question: str, warning: str = "", yes: str = "はい", no: str = "いいえ") -> None:
+    def __init__(self, question: str, warning: str = "", yes: str = "", no: str = "") -> None:
         super().__init__()
-        self.question, self.warning, self.yes, self.no = question, warning, yes, no
+        self.question, self.warning = question, warning
+        self.yes, self.no = yes or _("Yes"), no or _("No")
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys, described in the console's language."""
+        return translated(super().active_bindings)
 
     def compose(self) -> ComposeResult:
         """The question, the warning if any, and the two buttons (いいえ focused: Enter does nothing rash)."""

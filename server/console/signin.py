@@ -15,11 +15,9 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from points.settlement_wire import ConsoleSession
 from server.console.client import ConsoleError, SettleClient
+from server.console.words import N_, _
 
-PROMPT = (
-    "担当者のトークンを入力してください（管理者から受け取ったもの。画面には表示されません）\n"
-    "Enter your clerk token (from your administrator; it is not shown)"
-)
+PROMPT = N_("Enter your clerk token (from your administrator; it is not shown)")
 
 
 class SignInScreen(Screen[ConsoleSession]):
@@ -50,12 +48,12 @@ class SignInScreen(Screen[ConsoleSession]):
         """The prompt, the token field and the sign-in button."""
         yield Header()
         with Vertical(id="signin-box"):
-            yield Label("サインイン / Sign in", id="signin-title")
+            yield Label(_("Sign in"), id="signin-title")
             yield Static(self.notice, id="signin-notice")
-            yield Static(PROMPT)
+            yield Static(_(PROMPT))
             yield Input(password=True, id="token", placeholder="mk_...", max_length=200)
             with Center():
-                yield Button("サインイン Sign in", id="signin", variant="primary")
+                yield Button(_("Sign in"), id="signin", variant="primary")
             yield Static("", id="signin-status")
         yield Footer()
 
@@ -77,9 +75,9 @@ class SignInScreen(Screen[ConsoleSession]):
         token = field.value.strip()
         field.value = ""  # the token leaves the screen at once, right or wrong
         if not token:
-            self.say("トークンを入力してください / Enter a token", error=True)
+            self.say(_("Enter a token"), error=True)
             return
-        self.say("確認しています… / Checking…")
+        self.say(_("Checking…"))
         try:
             session = await self.client.sign_in(token, self.remote)
         except ConsoleError as error:

@@ -9,6 +9,7 @@ reopen (admin) or a new transfer counted in the next period.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +45,11 @@ CLAIM_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_SELECT = "SELECT " + ", ".join(f"c.{c}" for c in CLAIM_COLUMNS) + ", m.name FROM claims c"
-_SELECT += " LEFT JOIN merchants m ON m.id = c.merchant_id"
+# The names beside the codes, so that clerks read 「天理めぐみポイント」, not ``tenri-megumi``.
+_SELECT = "SELECT " + ", ".join(f"c.{c}" for c in CLAIM_COLUMNS)
+_SELECT += ", m.name, p.definition, ci.name, ch.name FROM claims c"
+_SELECT += " LEFT JOIN merchants m ON m.id = c.merchant_id LEFT JOIN programs p ON p.id = c.program_id"
+_SELECT += " LEFT JOIN cities ci ON ci.id = c.city_id LEFT JOIN chambers ch ON ch.id = c.chamber_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,12 @@ class Scope:
 
 def _row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     values = tuple(row)
-    claim = dict(zip(CLAIM_COLUMNS, values[:-1], strict=True))
-    claim["merchant_name"] = values[-1]
+    claim = dict(zip(CLAIM_COLUMNS, values[:-4], strict=True))
+    merchant, definition, city, chamber = values[-4:]
+    claim["merchant_name"] = merchant
+    claim["program_name"] = str(json.loads(definition).get("name_ja") or claim["program_id"]) if definition else ""
+    claim["city_name"] = city or ""
+    claim["chamber_name"] = chamber or ""
     claim["fee_remainder"] = f"0.{claim['fee_remainder_permille']:03d}"
     return claim
 

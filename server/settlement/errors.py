@@ -49,6 +49,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "支払承認済みの請求がないため振込ファイルは作れません（市の支払承認の後にお試しください）",
         "No claim is approved for payment yet: the transfer file is written after the city approves",
     ),
+    "payee_without_account": (
+        409,
+        "口座が登録されていない支払先があります（口座を登録してから振込ファイルを作ってください）",
+        "Payees approved for payment have no bank account registered: register them, then write the file",
+    ),
     "transfer_date_past": (
         422,
         "振込指定日は明日以降の銀行営業日にしてください",

@@ -173,12 +173,32 @@ def _request(source: Payer, payout: PayoutPlan, transfer_date: dt.date) -> zengi
 
 def _checked(
     conn: sqlite3.Connection, period_id: str, payer: str, transfer_date: dt.date
-) -> tuple[Precheck, zengin.TransferFile]:
+) -> tuple[Precheck, zengin.TransferFile, PayoutPlan]:
     source = get_payer(conn, payer)
-    request = _request(source, plan(conn, period_id, payer), transfer_date)
+    payout = plan(conn, period_id, payer)
+    request = _request(source, payout, transfer_date)
     charset = namecheck.charset_for(conn, source.account.bank_code)
     findings = namecheck.review(conn, payer, zengin.check(request, charset, requester=payer))
-    return Precheck(payer, period_id, source.account.bank_code, charset.name, findings), request
+    return Precheck(payer, period_id, source.account.bank_code, charset.name, findings), request, payout
+
+
+def _without_account(conn: sqlite3.Connection, payout: PayoutPlan) -> list[dict[str, object]]:
+    """The payees approved for payment that have no bank account registered, with their names."""
+    held = [line for line in payout.held if line.get("why") == "no bank account"]
+    names = {
+        kind: dict(conn.execute(f"SELECT id, name FROM {table}").fetchall())
+        for kind, table in (("merchant", "merchants"), ("chamber", "chambers"))
+        if any(line["payee_kind"] == kind for line in held)
+    }
+    return [
+        {
+            "payee_kind": line["payee_kind"],
+            "payee_id": line["payee_id"],
+            "payee_name": names[line["payee_kind"]].get(line["payee_id"]) or line["payee_id"],
+            "amount": line["amount"],
+        }
+        for line in held
+    ]
 
 
 def precheck(conn: sqlite3.Connection, period_id: str, payer: str) -> Precheck:
@@ -229,13 +249,18 @@ def zengin_file(
 
     Raises:
         SettlementError: ``transfer_date_past`` / ``transfer_date_closed``, ``no_payer`` (no
-            registered account), ``payout_not_approved`` (nothing approved for payment: an empty
-            file is never written), ``payout_precheck`` listing each unresolved finding of the
-            pre-check, or ``payout_invalid`` naming the payee whose account the banks would refuse.
+            registered account), ``payee_without_account`` naming each payee approved for payment
+            that has no bank account (a file leaving them out would not pay them, silently),
+            ``payout_not_approved`` (nothing approved for payment: an empty file is never written),
+            ``payout_precheck`` listing each unresolved finding of the pre-check, or
+            ``payout_invalid`` naming the payee whose account the banks would refuse.
     """
     if today is not None:
         check_transfer_date(transfer_date, today)
-    checked, request = _checked(conn, period_id, payer, transfer_date)
+    checked, request, payout = _checked(conn, period_id, payer, transfer_date)
+    if missing := _without_account(conn, payout):
+        named = "、".join(f"{line['payee_name']} ({line['payee_id']})" for line in missing)
+        raise SettlementError("payee_without_account", named, items=missing)
     if not request.transfers:
         raise SettlementError("payout_not_approved", f"{payer} {period_id}")
     if checked.unresolved:

@@ -364,9 +364,11 @@ def list_periods(conn: sqlite3.Connection, chamber_id: str | None = None) -> lis
     rows = conn.execute(
         """
         SELECT p.chamber_id, p.period_id, p.state, p.starts_at, p.ends_at, p.cutoff_at, p.closed_at,
-               p.closed_by, COUNT(c.id), COALESCE(SUM(c.gross), 0), COALESCE(SUM(c.net), 0)
+               p.closed_by, COUNT(c.id), COALESCE(SUM(c.gross), 0), COALESCE(SUM(c.net), 0),
+               COALESCE(MAX(ch.name), '')
         FROM settlement_periods p
         LEFT JOIN claims c ON c.chamber_id = p.chamber_id AND c.period_id = p.period_id
+        LEFT JOIN chambers ch ON ch.id = p.chamber_id
         WHERE (:chamber IS NULL OR p.chamber_id = :chamber)
         GROUP BY p.chamber_id, p.period_id ORDER BY p.ends_at DESC, p.chamber_id
         """,
@@ -384,5 +386,6 @@ def list_periods(conn: sqlite3.Connection, chamber_id: str | None = None) -> lis
         "claims",
         "gross",
         "net",
+        "chamber_name",
     )
     return [dict(zip(keys, tuple(row), strict=True)) for row in rows]

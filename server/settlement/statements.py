@@ -249,8 +249,9 @@ def statement_csv(doc: dict[str, Any]) -> bytes:
                 *([""] * 10),
                 1,
                 line["amount"],
-                f"係争 {line['error_code']}",
-                f"{line['sale_id']} {line['message']}",
+                "係争",
+                # Why, in the server's words; the code last, for whoever looks the sale up.
+                f"{line['sale_id']} {line['message']} ({line['error_code']})",
             ]
         )
     return _csv(header, rows)
@@ -264,7 +265,7 @@ def summary_csv(conn: sqlite3.Connection, scope: Scope, period_id: str) -> bytes
     header = [
         "期間",
         "商工会",
-        "加盟店",
+        "加盟店コード",
         "加盟店名",
         "事業",
         "自治体",
@@ -278,7 +279,7 @@ def summary_csv(conn: sqlite3.Connection, scope: Scope, period_id: str) -> bytes
     rows: list[list[Any]] = [
         [
             c["period_id"],
-            c["chamber_id"],
+            c["chamber_name"] or c["chamber_id"],
             c["merchant_id"],
             c["merchant_name"] or "",
             names.get(c["program_id"], c["program_id"]),

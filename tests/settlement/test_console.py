@@ -89,7 +89,7 @@ async def test_a_chamber_clerk_closes_reviews_and_returns_a_claim(
         await confirm(pilot, app)
         await until(pilot, lambda: app.claims[YAMATO].state == "approved")
         assert app.selected == YAMATO
-        assert "一致 balanced" in str(app.query_one("#recon", Static).content)
+        assert "判定: 一致" in str(app.query_one("#recon", Static).content)
         await pilot.click("#summary")
         await until(pilot, lambda: (tmp_path / "out" / "summary-2026-11.csv").exists())
     summary = (tmp_path / "out" / "summary-2026-11.csv").read_bytes()
@@ -126,7 +126,7 @@ async def test_an_unreachable_server_is_said_in_words(tmp_path: pathlib.Path) ->
     app = SettleApp(client, "2026-11", tmp_path, who="nowhere")
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "接続できません" in status(app))
-        assert "Cannot reach" in status(app)
+        assert "Cannot reach" not in status(app) and "(unreachable)" in status(app)  # one language
 
 
 async def test_an_answer_that_does_not_fit_its_model_is_said_in_words() -> None:
@@ -134,7 +134,7 @@ async def test_an_answer_that_does_not_fit_its_model_is_said_in_words() -> None:
         return httpx.Response(200, json=[{"id": "2026-11:x:y", "state": "lost"}])
 
     client = SettleClient("http://settle.test", "t", transport=httpx.MockTransport(answer))
-    with pytest.raises(ConsoleError, match="Unexpected answer") as refused:
+    with pytest.raises(ConsoleError, match="応答を読めません") as refused:
         await client.claims("2026-11")
     assert refused.value.code == "bad_answer"
     await client.aclose()
@@ -194,7 +194,7 @@ async def test_a_chamber_clerk_sees_the_names_precheck_and_accepts_before_the_fi
         names = app.query_one("#names", DataTable)
         await until(pilot, lambda: names.row_count == 1 and "確認" in status(app))
         assert not zengin_file.exists()
-        assert names.get_row_at(0)[:4] == ["yamato-bakery", "holder", "ｶ)ﾔﾏﾄﾍﾞｰｶﾘｰ", "ｶ)ﾔﾏﾄﾍﾞ-ｶﾘ-"]
+        assert names.get_row_at(0)[:4] == ["やまとベーカリー", "受取人名", "ｶ)ﾔﾏﾄﾍﾞｰｶﾘｰ", "ｶ)ﾔﾏﾄﾍﾞ-ｶﾘ-"]
         await pilot.pause(0.3)
         await pilot.click("#accept-name")
         await until(pilot, lambda: "承認しました" in status(app))

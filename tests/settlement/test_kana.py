@@ -119,3 +119,18 @@ def test_a_name_the_file_would_change_is_refused_by_the_writer_itself() -> None:
     # The 30th character is ﾌ of ﾌﾞ: cut before it, not between the kana and its mark.
     assert caught.value.finding.proposed == "ｶﾌﾞｼｷｶﾞｲｼﾔ ﾐﾄﾞﾘﾔ ﾍﾞｲｶﾘ ｵﾖﾋﾞ ｶ"
     assert caught.value.finding.reasons == ("too_long",)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    name=names | st.text(st.sampled_from(HALF_WIDTH + "ﾞﾟ ABC-."), max_size=40),
+    width=widths,
+    charset=charsets,
+)
+def test_the_quick_question_agrees_with_fitting_the_name(
+    name: str, width: int, charset: kana.Charset
+) -> None:
+    # The writer asks holds_as_is first and fits only the names it says no to (zengin_10k_ms).
+    fitted = fit_name(name, width, charset)
+    as_is = fitted.written == name and not fitted.changed and not fitted.reasons and name != ""
+    assert kana.holds_as_is(name, width, charset) == as_is

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from points import bank_days
+from server import db
 from server.settlement import zengin
 from tests.settlement.demo_server import DEC, Demo, make_demo, sell
 
@@ -54,6 +55,22 @@ async def test_the_transfer_date_defaults_to_the_next_bank_business_day(month: D
         answer = await city.get("/v1/payouts/2026-11/zengin")
     assert answer.status_code == 200, answer.text
     assert zengin.read(answer.content, 2027).transfer_date == dt.date(2027, 1, 4)
+
+
+async def test_a_payee_without_a_bank_account_is_named_not_called_unapproved(month: Demo) -> None:
+    claim = await closed_november(month)
+    conn = db.connect(month.path)
+    conn.execute("UPDATE merchants SET bank_code = NULL WHERE id = 'yamato-bakery'")
+    conn.close()
+    async with month.client("tenri") as city, month.client("tenri-cci") as chamber:
+        await city.post(f"/v1/claims/{claim}/approve")
+        # Tenri pays the chamber, which pays the shops (via_chamber): the chamber's file pays the bakery.
+        answer = await chamber.get("/v1/payouts/2026-11/zengin", params={"date": "2026-12-10"})
+    body = answer.json()
+    assert (answer.status_code, body["code"]) == (409, "payee_without_account")
+    assert "やまとベーカリー (yamato-bakery)" in body["message"]
+    bakery = {"payee_kind": "merchant", "payee_id": "yamato-bakery", "payee_name": "やまとベーカリー"}
+    assert body["detail"] == [{**bakery, "amount": 1000}]
 
 
 @pytest.mark.parametrize(

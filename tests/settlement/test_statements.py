@@ -70,6 +70,22 @@ def test_an_open_month_says_it_is_not_closed_rather_than_zero_yen(books: Books) 
     assert "未締め" in rows[-1]
 
 
+def test_the_summary_and_the_disputed_lines_name_rather_than_code(books: Books) -> None:
+    november(books)
+    books.conn.execute("UPDATE chambers SET name = '天理商工会議所' WHERE id = 'tenri-cci'")
+    summary = statements.summary_csv(books.conn, Scope("chamber", chamber_id="tenri-cci"), "2026-11")
+    rows = list(csv.reader(io.StringIO(summary.decode("utf-8-sig"))))
+    assert rows[1][1] == "天理商工会議所" and "via_chamber" not in summary.decode()
+    doc = statements.statement(books.conn, SHOP_A, "shop-a", "2026-11")
+    refused = {"error_code": "insufficient_points", "message": "ポイントが足りません / Not enough points"}
+    doc["disputed"] = [{"program_id": "tenri", "program_name": "", "amount": 7, "sale_id": "S1", **refused}]
+    disputed = list(csv.reader(io.StringIO(statements.statement_csv(doc).decode("utf-8-sig"))))[-1]
+    assert (
+        disputed[-2] == "係争"
+        and disputed[-1] == "S1 ポイントが足りません / Not enough points (insufficient_points)"
+    )
+
+
 def test_the_demo_has_a_payer_for_every_city(tmp_path: pathlib.Path) -> None:
     demo.build(tmp_path, [], [])
     conn = db.connect(tmp_path / "mykey.db")

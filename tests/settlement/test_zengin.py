@@ -208,3 +208,60 @@ def test_names_made_of_kana_latin_and_symbols_always_convert(name: str) -> None:
     converted = zengin.to_bank_kana(name, "shop-1")
     assert not set(converted) & set("ｧｨｩｪｫｬｭｮｯ゛")
     assert len(converted.encode("cp932")) == len(converted)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ｱｶﾞﾊﾟｦｰ ABC-.,/\\ﾞﾟあア", min_size=0, max_size=34),
+            st.sampled_from(["1234567", "123", "0000001"]),
+            st.integers(1, 10**6),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([kana.STRICT, kana.ZENGIN]),
+)
+def test_the_quick_record_path_writes_what_the_field_functions_write(
+    payees: list[tuple[str, str, int]], charset: kana.Charset
+) -> None:
+    # Each record is written field by field when it is not the usual kind; the bytes must be the same.
+    for n, (holder, number, amount) in enumerate(payees):
+        transfer = zengin.Transfer(f"shop-{n}", BankAccount("0005", "001", 1, number, holder), amount)
+        try:
+            quick = zengin._data(transfer, charset)
+        except zengin.ZenginError as refused:
+            with pytest.raises(type(refused)):
+                zengin._field(holder, "holder", transfer.payee_id, charset)
+            continue
+        assert quick[50:80] == zengin._field(holder, "holder", transfer.payee_id, charset)
+        assert quick[43:50] == zengin._n(number, 7, "口座番号") and quick[80:90] == zengin._n(amount, 10, "")
+
+
+def test_a_file_with_two_byte_names_still_reads_field_by_field() -> None:
+    data = bytearray(zengin.write(golden_request(), kana.ZENGIN))
+    record = 122  # the first data record's holder name, written by another program in full-width kana
+    data[record + 50 : record + 80] = "ヤマダ".encode("cp932").ljust(30)
+    assert zengin.read(bytes(data)).transfers[0].account.holder == "ヤマダ"
+    with pytest.raises(zengin.FileDoesNotReadBack):
+        zengin.read(bytes(data[:-200]))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d[:-3] + b"\r\n",
+        lambda d: d.replace(b"\r\n8", b"\r\n2", 1),
+        lambda d: d.split(b"\r\n", 1)[1],
+        lambda d: d[: 122 + 89] + b"6" + d[122 + 90 :],  # an amount that disagrees with the trailer
+        lambda d: d[: 122 + 45] + b"x" + d[122 + 46 :],  # a letter in an account number
+        lambda d: d[:54] + b"0231" + d[58:],  # no such transfer day
+    ],
+)
+def test_the_writers_own_read_back_refuses_what_reading_refuses(damage) -> None:  # type: ignore[no-untyped-def]
+    data = damage(GOLDEN.read_bytes())
+    with pytest.raises(zengin.FileDoesNotReadBack):
+        zengin.read(data)
+    with pytest.raises(zengin.FileDoesNotReadBack):
+        zengin._read_back(data, 2026)
