@@ -87,7 +87,8 @@ def _row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     claim = dict(zip(CLAIM_COLUMNS, values[:-4], strict=True))
     merchant, definition, city, chamber = values[-4:]
     claim["merchant_name"] = merchant
-    claim["program_name"] = str(json.loads(definition).get("name_ja") or claim["program_id"]) if definition else ""
+    name = json.loads(definition).get("name_ja") if definition else None
+    claim["program_name"] = str(name or claim["program_id"]) if definition else ""
     claim["city_name"] = city or ""
     claim["chamber_name"] = chamber or ""
     claim["fee_remainder"] = f"0.{claim['fee_remainder_permille']:03d}"
