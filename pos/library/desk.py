@@ -56,6 +56,17 @@ class InMemoryMemberships:
         return self._numbers.get((card_key, institution_id))
 
 
+class NoMemberships:
+    """No card is anyone's yet: the counter app's stand-in until the server's memberships answer.
+
+    The desk still works by patron number (typed, or read off the library's own card).
+    """
+
+    def patron_number(self, card_key: str, institution_id: str) -> str | None:
+        """Always ``None``: no membership is known on this terminal."""
+        return None
+
+
 # May this patron borrow -------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import select
 import socket
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -79,6 +80,26 @@ class LibrarySystem:
     terminal_password: str = field(default="", repr=False)
     encoding: str = "utf-8"
     timeout: float = 5.0
+
+
+def system_from_url(url: str) -> LibrarySystem:
+    """A library system from ``sip2://user:password@host:port/INSTITUTION[?name=…]`` (the desk's setting).
+
+    Raises:
+        ValueError: not a ``sip2://`` address with a user, a host and an institution id.
+    """
+    parts = urllib.parse.urlsplit(url)
+    institution = urllib.parse.unquote(parts.path.strip("/"))
+    if parts.scheme != "sip2" or not parts.hostname or not parts.username or not institution:
+        raise ValueError("a library system is sip2://user:password@host:port/INSTITUTION")
+    return LibrarySystem(
+        institution_id=institution,
+        host=parts.hostname,
+        port=parts.port or 6001,
+        login_user=urllib.parse.unquote(parts.username),
+        login_password=urllib.parse.unquote(parts.password or ""),
+        name=urllib.parse.parse_qs(parts.query).get("name", [""])[0],
+    )
 
 
 # Answers ----------------------------------------------------------------------------
