@@ -298,15 +298,19 @@ class Sip2Client:
         self.close()
 
     def _stale(self) -> bool:
-        """True when the library closed the idle connection (readable, and reading finds its end)."""
+        """True when an idle connection cannot be trusted with the next request.
+
+        An idle connection has nothing to read: readable means the library closed it, or sent
+        something no request asked for (a late answer) that would be taken for the next answer.
+        """
         sock = self._socket
-        if sock is None:
+        if sock is None or self._buffer:
             return True
         try:
             readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
+        except (OSError, ValueError):
             return True
+        return bool(readable)
 
     # Requests ---------------------------------------------------------------------
 

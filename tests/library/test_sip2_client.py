@@ -107,3 +107,26 @@ def test_an_idle_connection_the_library_closed_is_made_again(
     sip2_library.drop_connections()
     assert omuta.patron_status("1100000001").valid
     assert sip2_library.requests.count("93") == 2
+
+
+def test_a_late_answer_is_never_taken_for_the_next_one(omuta: Sip2Client, sip2_library: Sip2Library) -> None:
+    omuta.status()
+    assert omuta._socket is not None
+    omuta._socket.sendall(b"99" + b"0" + b"048" + b"2.00" + b"AY9AZ0000\r")  # an answer no one will read
+    omuta._socket.recv(1, socket.MSG_PEEK)  # the library's 96 has arrived
+    assert omuta.patron_status("1100000001").valid  # made afresh, not read off the old connection
+    assert sip2_library.requests.count("93") == 2
+
+
+def test_nothing_but_a_login_before_a_login(sip2_library: Sip2Library) -> None:
+    request = pysip2.SCStatusRequest(status_code="0", max_print_width="048", protocol_version="2.00")
+    with socket.create_connection((sip2_library.host, sip2_library.port), timeout=2) as raw:
+        raw.sendall(pysip2.encode_message(request, sequence_number=0, checksum=True))
+        answer = pysip2.decode_message(raw.recv(100)).message
+    assert answer == pysip2.LoginResponse(ok="0")
+
+
+def test_one_librarys_desk_cannot_lend_another_librarys_books(sip2_library: Sip2Library) -> None:
+    with Sip2Client(sip2_library.system("OMUTA")) as client:
+        assert not client.checkout("1100000001", "1290000001").ok  # a Yanagawa barcode
+    assert sip2_library.libraries["YANAGAWA"].loans.keys() == {"1290000011"}
