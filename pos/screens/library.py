@@ -182,7 +182,9 @@ class LibraryScreen(PosScreen):
             self.say(returning.error.message(), error=True)
             return
         for done in returning.returned:
-            self.say(_("Returned: {title}").format(title=done.title))
+            said = _("Returned: {title}").format(title=done.title)
+            # An alert is the library's: a hold waiting for the book, another branch's book.
+            self.say(" ".join((said, *done.screen_messages)), error=done.alert)
         for refused in returning.refused:
             self.say(
                 " ".join(refused.screen_messages) or _("Not returned: {code}").format(code=code), error=True

@@ -115,3 +115,21 @@ async def test_a_card_not_registered_here_and_a_library_that_is_down(
         await tap(pilot, HANAKO_CARD)
         assert "図書館システムに接続できません" in shown(pilot, "#message")
         assert "カードをタッチしてください" in shown(pilot, "#patron")
+
+
+async def test_a_first_visit_by_the_library_cards_number_and_a_return_with_a_hold(
+    omuta_desk: LibraryDesk, sip2_library: Sip2Library
+) -> None:
+    i18n.set_language("ja")
+    sip2_library.libraries["OMUTA"].loans["1190000012"] = (
+        "1100000006",
+        sip2_library.libraries["OMUTA"].loans["1190000011"][1],
+    )
+    async with DeskApp(omuta_desk).run_test(size=(100, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await scan(pilot, "1100000002")  # typed off the resident's old library card
+        assert "三池 太郎" in shown(pilot, "#patron") and "貸出できます" in shown(pilot, "#reasons")
+        await pilot.press("f4")
+        await scan(pilot, "1190000012")  # a book 三池 太郎 is waiting for
+        assert "返却しました: たけくらべ" in shown(pilot, "#message") and "予約" in shown(pilot, "#message")
