@@ -130,3 +130,18 @@ def test_one_librarys_desk_cannot_lend_another_librarys_books(sip2_library: Sip2
     with Sip2Client(sip2_library.system("OMUTA")) as client:
         assert not client.checkout("1100000001", "1290000001").ok  # a Yanagawa barcode
     assert sip2_library.libraries["YANAGAWA"].loans.keys() == {"1290000011"}
+
+
+def test_a_message_the_library_does_not_support_goes_unanswered(
+    omuta: Sip2Client, sip2_library: Sip2Library
+) -> None:
+    omuta.status()
+    assert omuta._socket is not None
+    omuta._socket.settimeout(0.3)
+    request = pysip2.ItemInformationRequest(
+        transaction_date="20261202    093000", institution_id="OMUTA", item_identifier="1190000001"
+    )
+    omuta._socket.sendall(pysip2.encode_message(request, sequence_number=3, checksum=True))
+    with pytest.raises(TimeoutError):
+        omuta._socket.recv(100)
+    assert sip2_library.requests[-1] == "17"

@@ -19,7 +19,7 @@ Faults, switched at any time:
 - :meth:`Sip2Library.drop_connections` — idle connections closed (the desk logs in again);
 - :meth:`Sip2Library.stop` — down for good.
 
-Standalone, for the demo (``make demo`` starts it)::
+Standalone, for trying a desk by hand (and for ``make demo`` once it offers the library desk)::
 
     python -m tests.support.sip2_library --port 6001 --data six-ariake
 """
@@ -33,6 +33,7 @@ import datetime as dt
 import socket
 import socketserver
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -265,8 +266,11 @@ class Sip2Library:
         elif library is None:
             response = pysip2.LoginResponse(ok="0")  # nothing but a login before a login
         else:
-            with self._lock:
-                response = self._respond(library, request)
+            try:
+                with self._lock:
+                    response = self._respond(library, request)
+            except SIP2Error:
+                return None, library  # a message this system does not support goes unanswered
         checksum = decoded.checksum is not None
         frame = pysip2.encode_message(
             response,
@@ -463,7 +467,11 @@ def main(argv: list[str] | None = None) -> None:
     emulator = Sip2Library(DATA_SETS[args.data](), port=args.port, host=args.host).start()
     print(f"SIP2 library systems on {emulator.host}:{emulator.port}", flush=True)
     for library in emulator.libraries.values():
-        print(f"  AO={library.institution_id} login {library.login_user}  {library.name}", flush=True)
+        address = (
+            f"sip2://{library.login_user}:{library.login_password}@{emulator.host}:{emulator.port}/"
+            f"{library.institution_id}?name={urllib.parse.quote(library.name)}"
+        )
+        print(f"  {library.name}  mykey-pos --mode library --library '{address}'", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
