@@ -74,12 +74,14 @@ class ErrorBody(WireModel):
 
 
 class TerminalMode(StrEnum):
-    """What a terminal is for: shop sales, an award station, a ticket counter, an eligibility desk."""
+    """What a terminal is for: shop sales, an award station, a ticket counter, an eligibility desk,
+    a library desk (lending through the library's own system over SIP2)."""
 
     SHOP = "shop"
     AWARD = "award"
     ISSUE = "issue"
     ENROLL = "enroll"
+    LIBRARY = "library"
 
 
 class Merchant(WireModel):

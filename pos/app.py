@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from pos.i18n import N_, _
 from pos.items import ItemList, ItemsError, path_beside
 from pos.items import load as load_items
 from pos.journal import Journal
+from pos.library.desk import LibraryDesk, NoMemberships
+from pos.library.sip2 import Sip2Client, system_from_url
 from pos.printing import ReceiptPrinter
 from pos.screens.award import AwardScreen
 from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
@@ -42,6 +45,7 @@ from pos.screens.enroll import EnrollScreen
 from pos.screens.failure import FailureScreen
 from pos.screens.home import HomeScreen
 from pos.screens.issue import IssueScreen
+from pos.screens.library import LibraryScreen
 from pos.screens.problem import ProblemScreen
 from pos.screens.receipt import ReceiptScreen
 from pos.screens.resolve import ResolveScreen
@@ -76,8 +80,11 @@ class PosApp(App[int]):
         card_toggle: Callable[[], None] | None = None,
         settings: settings_module.Settings | None = None,
         items: ItemList | None = None,
+        library: LibraryDesk | None = None,
     ) -> None:
         super().__init__()
+        #: The library desk's SIP2 client and memberships (library mode only).
+        self.library = library
         #: The shop's department keys, products and default rate (``items.toml``).
         self.items = items or ItemList()
         #: What the settings screen edits (and saves to the TOML file).
@@ -150,6 +157,12 @@ class PosApp(App[int]):
             return IssueScreen(self.counter)
         if mode is TerminalMode.ENROLL:
             return EnrollScreen(self.counter)
+        if mode is TerminalMode.LIBRARY:
+            if self.library is None:
+                return ProblemScreen(
+                    self.counter, _("No library system is set: start with --library sip2://…")
+                )
+            return LibraryScreen(self.counter, self.library, self.counter.printer.print)
         return HomeScreen(self.counter, sync=self.sync_now)
 
     @property
@@ -439,8 +452,22 @@ def build(
 
         reader = make_reader("pcsc")
     items = load_items(path_beside(loaded.path))
+    library = None
+    if address := getattr(args, "library", None) or os.environ.get("MYKEY_POS_LIBRARY"):
+        try:
+            system = system_from_url(address)
+        except ValueError as exc:
+            raise settings_module.SettingsError(f"--library: {exc}") from None
+        # Until the server's memberships answer (issue 16), a card finds no patron: type the number (F2).
+        library = LibraryDesk(Sip2Client(system), NoMemberships())
     return PosApp(
-        counter, reader, simulated_cards=cards, card_toggle=card_toggle, settings=loaded, items=items
+        counter,
+        reader,
+        simulated_cards=cards,
+        card_toggle=card_toggle,
+        settings=loaded,
+        items=items,
+        library=library,
     )
 
 

@@ -48,6 +48,11 @@ def add_counter_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--server", help="server URL for this run")
     parser.add_argument(
+        "--library",
+        help="library desk: the library's SIP2 system, sip2://user:password@host:port/INSTITUTION "
+        "(default $MYKEY_POS_LIBRARY, which keeps the password out of the process list)",
+    )
+    parser.add_argument(
         "--printer", help="printer URL for this run (tcp://, usb://, serial://, file://, none)"
     )
     parser.add_argument("--reader", help="card reader: 'pcsc', 'sim', or a reader name")

@@ -402,8 +402,47 @@ class SettlementStatement:
         return sum(line.payable for line in self.lines)
 
 
-Document = SaleReceipt | VoidReceipt | TicketSlip | BalanceSlip | EndOfDayReport | SettlementStatement
-D = TypeVar("D", SaleReceipt, VoidReceipt, TicketSlip, BalanceSlip, EndOfDayReport, SettlementStatement)
+# Library desk --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LentItem:
+    """One item lent at a library desk: its title, barcode and the day it is due back."""
+
+    title: str
+    barcode: str
+    due_date: dt.date | None
+    #: The library's own words for the due date when they are not a date (printed as they came).
+    due_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LendingSlip:
+    """A lending slip (貸出票) from a library desk: what was lent today and when each item is due.
+
+    ``patron_hint`` is the patron number with all but its last digits masked: the slip travels in a
+    bag and a book, so it names no one. ``unsettled`` are barcodes whose checkout the library may or
+    may not have recorded (its answer was lost); ``not_lent`` were never lent.
+    """
+
+    library_name: str
+    printed_at: dt.datetime
+    patron_hint: str
+    items: tuple[LentItem, ...]
+    not_lent: tuple[str, ...] = ()
+    unsettled: tuple[str, ...] = ()
+    terminal_id: str = ""
+    reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real loan.
+    training: bool = False
+
+
+Document = (
+    SaleReceipt | VoidReceipt | TicketSlip | BalanceSlip | EndOfDayReport | SettlementStatement | LendingSlip
+)
+D = TypeVar(
+    "D", SaleReceipt, VoidReceipt, TicketSlip, BalanceSlip, EndOfDayReport, SettlementStatement, LendingSlip
+)
 
 
 def reprint(document: D) -> D:
@@ -417,6 +456,8 @@ __all__ = [
     "Document",
     "EndOfDayReport",
     "ExpiringLot",
+    "LendingSlip",
+    "LentItem",
     "PointsAwarded",
     "PointsUsed",
     "ProgramDay",

@@ -22,6 +22,7 @@ from printers.documents import (
     BalanceSlip,
     DayReport,
     EndOfDayReport,
+    LendingSlip,
     SaleReceipt,
     SettlementStatement,
     Tally,
@@ -397,6 +398,35 @@ def _statement(statement: SettlementStatement, page: _Page) -> None:
     else:
         page.pair("お支払額", "未締め", double=True)
         page.wrapped("期間が締められると支払額が確定します。")
+    page.cut()
+
+
+@_layout.register
+def _lending(slip: LendingSlip, page: _Page) -> None:
+    if slip.reprint:
+        page.title("【再発行】")
+    page.title(slip.library_name)
+    page.title("貸出票")
+    page.line(_datetime(slip.printed_at))
+    page.line(f"利用者番号 {slip.patron_hint}")
+    if slip.terminal_id:
+        page.line(f"端末 {slip.terminal_id}")
+    page.rule()
+    for item in slip.items:
+        page.wrapped(item.title)
+        due = _date(item.due_date) if item.due_date else item.due_text
+        page.pair(f"  {item.barcode}", f"返却期限 {due}")
+    page.rule()
+    page.pair("貸出冊数", f"{len(slip.items)}冊", double=True)
+    if slip.unsettled:
+        page.wrapped("次の資料は貸出が確認できませんでした。図書館でご確認ください:")
+        for barcode in slip.unsettled:
+            page.line(f"  {barcode}")
+    if slip.not_lent:
+        page.wrapped("次の資料は貸出されていません:")
+        for barcode in slip.not_lent:
+            page.line(f"  {barcode}")
+    page.centered("返却期限までにお返しください")
     page.cut()
 
 
