@@ -122,3 +122,19 @@ def award_taken_back(awarded: int, sale_total: int, returned_before: int, return
     after = min(returned_before + returned_now, sale_total)
     before = min(returned_before, sale_total)
     return awarded * after // sale_total - awarded * before // sale_total
+
+
+def points_back(sale: SaleSide, program_id: str, returned_now: int) -> int:
+    """The points of ``program_id`` the counter proposes to give back for ``returned_now`` yen.
+
+    In proportion to the yen returned, over all the sale's returns together and rounded down
+    once (as awards are taken back), never more than is left to give back: a sale paid half in
+    points gives back half of each return in points, and its last return gives back the rest.
+    """
+    check_amount(returned_now)
+    used = sale.points.get(program_id, 0)
+    if sale.total == 0 or used == 0:
+        return 0
+    after = min(sale.returned_total + returned_now, sale.total)
+    due = used * after // sale.total - sale.points_refunded.get(program_id, 0)
+    return max(0, min(due, sale.refundable_points(program_id), returned_now))

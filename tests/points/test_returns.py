@@ -66,3 +66,13 @@ def test_the_refund_adds_up_to_the_returned_yen_and_a_return_is_not_empty() -> N
     with pytest.raises(ReturnError) as error:
         check_return(side(), {10: 0}, {}, 0, 0)
     assert error.value.code == "return_empty"
+
+
+def test_the_points_proposed_back_follow_the_share_paid_in_points_and_the_last_return_gives_the_rest() -> (
+    None
+):
+    from points.returns import points_back
+
+    assert points_back(side(), "tenri", 1000) == 200  # a fifth of the sale: a fifth of its points
+    assert points_back(side({10: 3000}, {"tenri": 600}), "tenri", 2000) == 400
+    assert points_back(side(), "oguni", 1000) == 0
