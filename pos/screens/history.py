@@ -136,9 +136,9 @@ class HistoryScreen(PosScreen):
         self.app.push_screen(ReceiptScreen(self.counter, outcome, _("Voided")))
 
     def action_return_part(self) -> None:
-        """Return part of the selected sale (返品)."""
+        """Return part of the selected sale (返品); with no sale of today, find one of another day."""
         entry = self.selected()
-        if entry is None or entry.kind.value != "sale":
+        if entry is not None and entry.kind.value != "sale":
             self.say(_("Choose a sale to return part of."), error=True)
             return
         from pos.screens.returns import ReturnScreen

@@ -30,7 +30,6 @@ class HomeScreen(PosScreen):
         Binding("f3", "end_of_day", N_("End of day")),
         Binding("f4", "statement", N_("Statement")),
         Binding("f5", "app.open_settings", N_("Settings")),
-        Binding("f6", "returns", N_("Return")),
         Binding("f9", "sync", N_("Sync")),
         Binding("f11", "open_drawer", N_("Open drawer")),
     ]
@@ -70,12 +69,6 @@ class HomeScreen(PosScreen):
     def action_history(self) -> None:
         """Today's sales: reprint and void."""
         self.app.push_screen(HistoryScreen(self.counter))
-
-    def action_returns(self) -> None:
-        """A return (返品) of part of a sale of any day, found by its receipt number."""
-        from pos.screens.returns import ReturnScreen
-
-        self.app.push_screen(ReturnScreen(self.counter))
 
     def action_end_of_day(self) -> None:
         """The end-of-day screen (日計)."""

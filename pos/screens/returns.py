@@ -1,7 +1,7 @@
 """Returns (返品): find the sale by its receipt, choose what comes back, refund it, print the 返品 receipt.
 
 The sale is found by the receipt number printed on it, or its sale id (取引ID, typed or scanned),
-any day; from History the selected sale opens here directly. Space marks item lines to return
+any day; B in History opens this screen with the sale under the cursor. Space marks item lines to return
 (their yen per rate fill the amounts), or the amounts per rate are typed. Points go back to the
 card in proportion to what the sale paid in points (the field can be changed); the rest is cash.
 When points go back the sale's card must be touched. F10 asks, F10 again returns.
@@ -46,6 +46,16 @@ def _yen(value: str) -> int | None:
 class ReturnScreen(PosScreen):
     """One return of part of a sale: find, choose, refund, confirm (F10 twice)."""
 
+    # The screen's own layout (kept here, not in app.tcss: one screen, one file).
+    DEFAULT_CSS = """
+    ReturnScreen #find-row, ReturnScreen #amount-row, ReturnScreen #points-row { height: 3; }
+    ReturnScreen Horizontal Label { padding: 1 1; width: auto; }
+    ReturnScreen #find { width: 32; }
+    ReturnScreen #amount10, ReturnScreen #amount8, ReturnScreen #refund-points { width: 16; }
+    ReturnScreen #return-lines { height: auto; max-height: 10; }
+    ReturnScreen #return-sale, ReturnScreen #return-summary { padding: 0 1; }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_line", N_("Choose line"), show=True),
         Binding("f10", "confirm", N_("Return")),
@@ -68,7 +78,7 @@ class ReturnScreen(PosScreen):
         with Horizontal(id="find-row"):
             yield Label(_("Receipt no. or sale id"))
             yield Input(placeholder="12", id="find", max_length=40)
-        yield Static("", id="sale")
+        yield Static("", id="return-sale")
         yield DataTable(id="return-lines", cursor_type="row")
         with Horizontal(id="amount-row"):
             yield Label(_("10% items"))
@@ -78,7 +88,7 @@ class ReturnScreen(PosScreen):
         with Horizontal(id="points-row"):
             yield Label(_("Points back"))
             yield Input(placeholder="0", id="refund-points", max_length=9)
-        yield Static("", id="summary")
+        yield Static("", id="return-summary")
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
@@ -121,7 +131,7 @@ class ReturnScreen(PosScreen):
             )
         if side.returned_total:
             text += "\n" + _("Returned already: {amount}").format(amount=format_yen(side.returned_total))
-        self.query_one("#sale", Static).update(text)
+        self.query_one("#return-sale", Static).update(text)
         table = self.query_one("#return-lines", DataTable)
         table.clear()
         for line in sale.lines:
@@ -209,7 +219,7 @@ class ReturnScreen(PosScreen):
                 text += "\n" + _("This is not the card the sale was paid with.")
             else:
                 text += "\n" + _("Card checked.")
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#return-summary", Static).update(text)
 
     async def on_card_read(self, message: CardRead) -> None:
         """The card tapped for a points refund."""
