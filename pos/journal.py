@@ -434,11 +434,16 @@ class Journal:
 
     def find_sale(self, text: str) -> Entry | None:
         """The sale a receipt names: by its receipt number (レシート番号) or its sale id (as printed)."""
-        wanted = text.strip().upper()
-        if wanted.isdigit():
+        import unicodedata
+
+        # Full-width digits typed in kana mode read as digits; anything else is a sale id or nothing.
+        wanted = unicodedata.normalize("NFKC", text).strip().upper()
+        if wanted.isascii() and wanted.isdigit() and len(wanted) <= 10:
             found = self._select("kind = 'sale' AND receipt_no = ?", (int(wanted),), 1)
-        else:
+        elif len(wanted) == 26 and wanted.isascii() and wanted.isalnum():
             found = self._select("kind = 'sale' AND id = ?", (wanted,), 1)
+        else:
+            found = []
         return found[0] if found else None
 
     @staticmethod

@@ -181,6 +181,13 @@ async def test_a_sale_of_an_earlier_day_is_returned_and_its_claim_shrinks_in_the
     # The merchant's receivable shrinks by the points given back, in the period of the return.
     assert (claim["voided"], claim["gross"]) == (600, -600)
     assert claims.get_claim(conn, admin, f"{sold_in.id}:yamato-bakery:{TENRI}")["gross"] == 1000
+    (line,) = claims.claim_lines(conn, admin, f"{returned_in.id}:yamato-bakery:{TENRI}")
+    assert (line["kind"], line["sale_id"], line["amount"], line["receipt_no"]) == (
+        "return_points",
+        sale_id,
+        600,
+        1,
+    )
     assert ledger.check(conn) == []
 
 

@@ -175,3 +175,39 @@ async def test_an_offline_return_is_refused_in_words_and_nothing_is_returned(
     (back,) = [e for e in app.counter.journal.returns_of(sale.id)]
     assert back.state is EntryState.REFUSED and back.error_code == "return_offline"
     assert real_server.query("SELECT COUNT(*) FROM sale_returns") == [(0,)]
+
+
+HOSTILE = ["", " ", "１２", "²", "-5", "1e9", "9" * 40, "¥1,000", "🍞", "0x10", "' OR 1=1 --", "\x00"]
+
+
+async def test_whatever_is_typed_in_any_field_of_the_return_screen_it_keeps_running(
+    make_app: Callable[..., PosApp], real_server: CounterServer
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        await type_in(pilot, "800")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#cash", "1000")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        for field in ("#find", "#amount10", "#amount8", "#refund-points"):
+            for text in HOSTILE:
+                widget = app.screen.query_one(field, Input)
+                widget.value = text
+                await pilot.pause()
+                widget.focus()
+                await pilot.press("enter")
+                await pilot.press("f10")
+                await pilot.pause()
+                assert isinstance(app.screen, ReturnScreen), (field, text)
+        await settle(pilot)
+    assert real_server.query("SELECT COUNT(*) FROM sale_returns") == [(0,)]
