@@ -149,6 +149,10 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "return_card_mismatch": (409, N_("Points go back only to the card the sale was paid with.")),
     "return_of_voided_sale": (409, N_("This sale was voided: it cannot be returned.")),
     "sale_has_returns": (409, N_("This sale has returns: it cannot be voided.")),
+    "return_award_spent": (
+        409,
+        N_("The points this sale awarded were spent: this return cannot take them back. Return less."),
+    ),
     "database_unavailable": (
         503,
         N_("The server cannot reach its database just now. The sale is kept and sent again."),

@@ -147,6 +147,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Points go back only to the card the sale was paid with",
     ),
     "return_of_voided_sale": (409, "取り消した取引は返品できません", "A voided sale cannot be returned"),
+    "return_award_spent": (
+        409,
+        "付与したポイントがすでに使われているため、この返品で差し引けません",
+        "The awarded points this return takes back were already spent",
+    ),
     "sale_has_returns": (
         409,
         "返品のある取引は取り消せません",

@@ -87,7 +87,7 @@ def apply(
 
     Raises:
         ApiError: ``sale_not_found``, ``return_of_voided_sale``, ``return_card_mismatch``, the
-            rules' codes (:func:`points.returns.check_return`), ``award_spent`` (the points to
+            rules' codes (:func:`points.returns.check_return`), ``return_award_spent`` (the points to
             take back are no longer on the card), ``idempotency_mismatch``, ``operation_id_taken``.
     """
     existing = stored_answer(conn, request.return_id, fingerprint)
@@ -166,7 +166,8 @@ def apply(
             )
         except ledger.InsufficientPoints:
             raise ApiError(
-                "award_spent", f"{points} points of {award.program_id} to take back are no longer on the card"
+                "return_award_spent",
+                f"{points} points of {award.program_id} to take back are no longer on the card",
             ) from None
         taken.append(AwardLine(program_id=award.program_id, points=points))
     balances: list[Balance] = (

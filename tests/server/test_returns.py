@@ -199,6 +199,6 @@ async def test_a_return_is_refused_when_the_awarded_points_to_take_back_were_spe
         spent = sale(card, total=part, points={TENRI: part})
         assert (await api(SHOP).post("/v1/sales", json=spent)).status_code == 200
     answer = await api(SHOP).post(f"/v1/sales/{earning['sale_id']}/returns", json=returning({10: 50_000}))
-    assert (answer.status_code, answer.json()["code"]) == (409, "award_spent")
+    assert (answer.status_code, answer.json()["code"]) == (409, "return_award_spent")
     assert await balance(api, card) == 0
     assert problems(demo) == []
