@@ -273,10 +273,19 @@ class ReturnReceipt:
         return sum(amount for _rate, amount in self.amounts)
 
     @property
+    def discount(self) -> int:
+        """Points of ``discount`` programs given back: the part of the return that was a discount."""
+        return sum(p.points for p in self.points if p.program.tender_kind is TenderKind.DISCOUNT)
+
+    @property
+    def due(self) -> int:
+        """The returned amount less the discount given back: what the tax is in (返品合計)."""
+        return self.total - self.discount
+
+    @property
     def tax(self) -> list[RateTotal]:
         """Returned amount and tax per rate, 10 % first (one rounding per rate, as on a sale)."""
-        discount = sum(p.points for p in self.points if p.program.tender_kind is TenderKind.DISCOUNT)
-        return receipt_tax(dict(self.amounts), discount, self.original.rounding)
+        return receipt_tax(dict(self.amounts), self.discount, self.original.rounding)
 
     @property
     def has_reduced_rate(self) -> bool:

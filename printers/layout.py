@@ -276,7 +276,13 @@ def _return(receipt: ReturnReceipt, page: _Page) -> None:
             page.line(f"    {format_yen(item.unit_price)} × {item.quantity}")
     if receipt.lines:
         page.rule()
-    page.pair("返品合計", _minus(receipt.total), double=True)
+    if receipt.discount:
+        # Points of a discount program lowered the sale's taxable amount: going back, they do again.
+        page.pair("返品額", _minus(receipt.total))
+        for used in receipt.points:
+            if used.program.tender_kind is TenderKind.DISCOUNT:
+                page.pair(f"値引 {used.program.name_ja}", "+" + format_yen(used.points))
+    page.pair("返品合計", _minus(receipt.due), double=True)
     for rate in receipt.tax:
         page.pair(_rate_label(rate.rate), _minus(rate.amount))
         page.pair("    内消費税等", _minus(rate.tax))
