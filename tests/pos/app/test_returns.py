@@ -211,3 +211,43 @@ async def test_whatever_is_typed_in_any_field_of_the_return_screen_it_keeps_runn
                 assert isinstance(app.screen, ReturnScreen), (field, text)
         await settle(pilot)
     assert real_server.query("SELECT COUNT(*) FROM sale_returns") == [(0,)]
+
+
+async def test_a_return_whose_answer_was_lost_is_asked_again_with_the_same_id_and_applied_once(
+    make_app: Callable[..., PosApp], real_server: CounterServer
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        await type_in(pilot, "800")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#cash", "1000")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        (sale,) = [e for e in app.counter.today() if e.kind is EntryKind.SALE]
+        rate = int(sale.request["totals"][0]["rate"])
+        await fill(pilot, f"#amount{rate}", "300")
+        real_server.lose_answers()
+        await pilot.press("f10")
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ReturnScreen)
+        assert "もう一度問い合わせ" in text_of(pilot, "#message")
+        (pending,) = app.counter.journal.returns_of(sale.id)
+        assert pending.state is EntryState.PENDING
+        real_server.lose_answers(False)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen) and "返品" in text_of(pilot, "#receipt")
+    (back,) = app.counter.journal.returns_of(sale.id)
+    assert back.id == pending.id and back.state is EntryState.ACCEPTED
+    assert real_server.query("SELECT return_id, amount FROM sale_returns") == [(back.id, 300)]
