@@ -5,6 +5,9 @@ drawer, and 過不足. Pure: the counter feeds it the day's receipts, the printe
   once per rate per receipt, never recomputed on the day's sum);
 - per tender: whatever kinds the day holds (``cash``, ``points``, ``ticket``, ``external``, …),
   each with a key (the program, the brand) — a new tender kind needs no change here;
+- returns (返品): each return receipt counted apart, per rate (amount and tax as printed on the
+  return receipt) and per refund tender; the sales per rate stay as sold, so both receipts of a
+  return are seen, and the net is their difference;
 - the drawer: change float (釣銭準備金) + cash taken − cash refunded = expected; counted by
   denomination; 過不足 = counted − expected (negative: short, positive: over).
 """
@@ -35,7 +38,9 @@ class SaleFigures:
 
     ``rates`` holds (rate, tax-inclusive amount, tax) as the receipt printed them. A voided sale
     counts under voids only; ``returned`` is the yen given back by returns (and ``refund_cash``
-    the part of it paid out of the drawer).
+    the part of it paid out of the drawer). A return receipt (``is_return``) holds the returned
+    amounts per rate in ``rates``, its refunds in ``tenders`` and the cash refunded in
+    ``refund_cash``: it counts under returns only.
     """
 
     rates: tuple[tuple[int, int, int], ...]
@@ -43,6 +48,7 @@ class SaleFigures:
     voided: bool = False
     returned: int = 0
     refund_cash: int = 0
+    is_return: bool = False
 
     @property
     def total(self) -> int:
@@ -74,6 +80,15 @@ class DayFigures:
     #: (kind, key) → sum, in the order first seen (cash first when there was any).
     tenders: Mapping[tuple[str, str], Sum] = field(default_factory=dict)
     refund_cash: int = 0
+    #: rate → (tax-inclusive amount, tax) given back by return receipts.
+    return_rates: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    #: (kind, key) → sum refunded by return receipts (cash, points, other tenders).
+    return_tenders: Mapping[tuple[str, str], Sum] = field(default_factory=dict)
+
+    @property
+    def net(self) -> int:
+        """純売上: standing sales less what return receipts gave back."""
+        return self.sales.amount - sum(amount for amount, _tax in self.return_rates.values())
 
     @property
     def cash_in(self) -> int:
@@ -87,7 +102,19 @@ def summarise(sales: Iterable[SaleFigures]) -> DayFigures:
     rates: dict[int, tuple[int, int]] = {}
     tenders: dict[tuple[str, str], Sum] = {}
     refund_cash = 0
+    return_rates: dict[int, tuple[int, int]] = {}
+    return_tenders: dict[tuple[str, str], Sum] = {}
     for sale in sales:
+        if sale.is_return:
+            returns = returns.add(sale.total)
+            refund_cash += sale.refund_cash
+            for rate, amount, tax in sale.rates:
+                was_amount, was_tax = return_rates.get(rate, (0, 0))
+                return_rates[rate] = (was_amount + amount, was_tax + tax)
+            for tender in sale.tenders:
+                key = (tender.kind, tender.key)
+                return_tenders[key] = return_tenders.get(key, Sum()).add(tender.amount)
+            continue
         if sale.voided:
             voids = voids.add(sale.total)
             continue
@@ -102,7 +129,16 @@ def summarise(sales: Iterable[SaleFigures]) -> DayFigures:
             returns = returns.add(sale.returned)
             refund_cash += sale.refund_cash
     ordered = dict(sorted(tenders.items(), key=lambda item: item[0][0] != "cash"))
-    return DayFigures(total, voids, returns, dict(sorted(rates.items(), reverse=True)), ordered, refund_cash)
+    return DayFigures(
+        total,
+        voids,
+        returns,
+        dict(sorted(rates.items(), reverse=True)),
+        ordered,
+        refund_cash,
+        dict(sorted(return_rates.items(), reverse=True)),
+        dict(sorted(return_tenders.items(), key=lambda item: item[0][0] != "cash")),
+    )
 
 
 def counted_total(pieces: Mapping[int, int]) -> int:

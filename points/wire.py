@@ -315,6 +315,68 @@ class VoidRequest(WireModel):
     reason: str = Field(default="", max_length=200)
 
 
+class ReturnRequest(WireModel):
+    """A return (返品) of part of a sale; ``return_id`` is chosen by the terminal (idempotency key).
+
+    The returned part is said by tax-inclusive yen per rate (the server knows a sale's totals per
+    rate only); the refund adds up to it: points back to the sale's card per program, other
+    tenders by kind, and the rest in cash (:func:`points.returns.check_return`).
+    """
+
+    return_id: Ulid
+    terminal_time: IsoDateTime
+    #: The return receipt's own number (the original's is the sale's).
+    receipt_no: StrictInt = Field(ge=0, le=10**9)
+    amounts: list[RateAmount] = Field(min_length=1, max_length=2)
+    #: The card tapped for a points refund: it must be the sale's card.
+    card_key: CardKey | None = None
+    points: list[PointTender] = Field(default=[], max_length=16)
+    external: list[ExternalTender] = Field(default=[], max_length=8)
+    cash: Amount = 0
+    reason: ShortText = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReturnRequest:
+        rates = [a.rate for a in self.amounts]
+        if len(set(rates)) != len(rates):
+            raise ValueError("each tax rate appears at most once in amounts")
+        programs = [p.program_id for p in self.points]
+        if len(set(programs)) != len(programs):
+            raise ValueError("each program appears at most once in points")
+        if self.points and self.card_key is None:
+            raise ValueError("a points refund needs the card_key of the sale's card")
+        return self
+
+    @property
+    def total(self) -> int:
+        """The yen returned (tax-inclusive)."""
+        return sum(a.amount for a in self.amounts)
+
+    @property
+    def external_total(self) -> int:
+        """Yen refunded through other tenders."""
+        return sum(t.amount for t in self.external)
+
+
+class ReturnResult(WireModel):
+    """The server's answer to a return: stored under the return id and returned again on retry."""
+
+    return_id: Ulid
+    sale_id: Ulid
+    accepted_at: IsoDateTime
+    amounts: list[RateAmount]
+    points: list[PointTender] = []
+    external: list[ExternalTender] = []
+    cash: Amount = 0
+    #: Points of the sale's awards taken back by this return (in proportion, rounded down).
+    awards_taken_back: list[AwardLine] = []
+    #: The card's balances after the return, in the programs it moved.
+    balances: list[Balance] = []
+    #: Yen of the sale returned by every return so far, this one included.
+    sale_returned: Amount = 0
+    sale_total: Amount = 0
+
+
 class BatchRequest(WireModel):
     """The offline queue, oldest first."""
 

@@ -29,7 +29,11 @@ from points.wire import (
     ErrorBody,
     EventAwardRequest,
     PinProof,
+    PointTender,
+    RateAmount,
     ReceiptForTickets,
+    ReturnRequest,
+    ReturnResult,
     SaleRequest,
     TerminalConfig,
     TerminalMode,
@@ -37,7 +41,7 @@ from points.wire import (
     TicketIssueResult,
 )
 from pos.checkout import Checkout, TenderRefused
-from pos.journal import DayAlreadyClosed, DayClose, Entry, EntryState, Journal
+from pos.journal import DayAlreadyClosed, DayClose, Entry, EntryKind, EntryState, Journal
 from pos.printing import PrintOutcome, ReceiptPrinter
 from pos.sync import (
     REFUSALS,
@@ -269,9 +273,17 @@ class Counter:
         return SaleDone(entry, self.print_sale(entry))
 
     def print_sale(self, entry: Entry, *, reprint: bool = False) -> PrintOutcome:
-        """Print a sale's receipt (再発行 when ``reprint``) and note it in the journal."""
+        """Print a sale's receipt (再発行 when ``reprint``) and note it in the journal.
+
+        A return's entry prints its return receipt (返品), with the original sale's."""
         assert self.config is not None
-        outcome = self.printer.print(_receipts().sale_receipt(entry, self.config, reprint=reprint))
+        if entry.kind is EntryKind.RETURN:
+            assert entry.sale_id is not None
+            original = self.journal.get(entry.sale_id)
+            document: Any = _receipts().return_receipt(entry, original, self.config, reprint=reprint)
+        else:
+            document = _receipts().sale_receipt(entry, self.config, reprint=reprint)
+        outcome = self.printer.print(document)
         if outcome.error is None:
             self.journal.mark_printed(entry.id)
         return outcome
@@ -299,6 +311,74 @@ class Counter:
         self.journal.set_meta(f"void_answer:{entry.id}", result.model_dump_json())
         entry = self.journal.mark_voided(entry.id)
         return entry, self.printer.print(_receipts().void_receipt(entry, self.config, reason))
+
+    # Returns (返品) -------------------------------------------------------------------
+
+    def return_plan(self, sale: Entry) -> Any:
+        """A return of part of ``sale`` to fill in (its earlier returns read from the journal)."""
+        from pos.returns import ReturnPlan
+
+        return ReturnPlan(sale, self.journal.returns_of(sale.id))
+
+    def return_sale(self, plan: Any) -> SaleDone:
+        """Write, send and print a return (返品) of part of a sale; open the drawer for a cash refund.
+
+        Returns need the server (it knows what earlier returns gave back): they are never queued.
+
+        Raises:
+            TenderRefused: the counter's own check refused it, or the server cannot be reached
+                (nothing was returned).
+            ServerRefused: the server refused it (recorded as ``refused``).
+            SaleUnresolved: the answer was lost: retry with :meth:`resolve`.
+        """
+        assert self.config is not None
+        plan.check()
+        request = ReturnRequest(
+            return_id=str(ULID()),
+            terminal_time=calendar.now().astimezone(),
+            receipt_no=self.journal.next_receipt_no(),
+            amounts=[
+                RateAmount(rate=rate, amount=amount)
+                for rate, amount in sorted(plan.amounts.items(), reverse=True)
+            ],
+            card_key=plan.card_key if plan.points else None,
+            points=[PointTender(program_id=p, points=n) for p, n in plan.points.items()],
+            cash=plan.cash,
+            reason=plan.reason,
+        )
+        entry = self.journal.begin_return(request, plan.sale.id, plan.lines)
+        if self.training:
+            # Practice: the counter's own check stands in for the server's; nothing is sent.
+            side = plan.side
+            result = ReturnResult(
+                return_id=request.return_id,
+                sale_id=plan.sale.id,
+                accepted_at=calendar.now(),
+                amounts=request.amounts,
+                points=request.points,
+                cash=request.cash,
+                sale_returned=side.returned_total + plan.total,
+                sale_total=side.total,
+            )
+        else:
+            try:
+                result = self.client.post_return(plan.sale.id, request)
+            except ServerRefused as exc:
+                self.journal.refuse(entry.id, exc.error)
+                raise
+            except ServerUnreachable as exc:
+                self.journal.refuse(entry.id, ErrorBody(code="return_offline", message=str(exc)))
+                raise TenderRefused(
+                    "return_offline",
+                    "The server cannot be reached: nothing was returned. Return it when the server is back.",
+                ) from exc
+            except SyncError as exc:
+                raise SaleUnresolved(entry, exc) from exc
+        entry = self.journal.accept(entry.id, result)
+        done = SaleDone(entry, self.print_sale(entry))
+        if request.cash:
+            self.open_drawer()
+        return done
 
     def sync(self, progress: object = None) -> object:
         """Send pending and offline entries (see :class:`pos.sync.Syncer`); never in training mode."""

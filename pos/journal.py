@@ -24,6 +24,12 @@ Tables (SQLite, WAL, ``synchronous=FULL``; every write in one ``BEGIN IMMEDIATE`
 - ``meta``: ``key``, ``value`` (the receipt counter, the day's change float ``float:<day>``).
 - ``day_closes``: ``day``, ``z_no``, ``closed_at``, ``report`` (JSON): one Z close per business day.
 
+A return (返品, ``kind = 'return'``) is an entry of its own: its id is the return id, its receipt
+number the return receipt's, ``lines`` the item lines given back (empty when an amount per rate
+was typed); ``entry_returns(return_id, sale_id)`` names the original sale. It goes ``pending`` →
+``accepted`` or ``refused``; it is never queued offline (the server must know what earlier
+returns gave back).
+
 The file carries ``PRAGMA user_version``: opening applies the steps of :data:`MIGRATIONS` it
 lacks, and refuses a journal of a newer release (:class:`JournalTooNew`).
 """
@@ -45,7 +51,7 @@ from pydantic import BaseModel
 
 from points import calendar
 from points.tax import Line, TaxRate
-from points.wire import ErrorBody, EventAwardRequest, SaleRequest, SaleResult
+from points.wire import ErrorBody, EventAwardRequest, ReturnRequest, ReturnResult, SaleRequest, SaleResult
 
 
 class EntryState(StrEnum):
@@ -59,10 +65,12 @@ class EntryState(StrEnum):
 
 
 class EntryKind(StrEnum):
-    """What an entry records: a sale, or an award at an award station."""
+    """What an entry records: a sale, an award at an award station, or a return of part of a sale."""
 
     SALE = "sale"
     AWARD = "award"
+    #: 返品: part of a sale given back (its ``sale_id`` names the sale).
+    RETURN = "return"
 
 
 _NEXT: dict[EntryState, set[EntryState]] = {
@@ -105,6 +113,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE day_closes (day TEXT PRIMARY KEY, z_no INTEGER NOT NULL UNIQUE,"
         " closed_at TEXT NOT NULL, report TEXT NOT NULL)",
+    ),
+    # 3: returns (返品) are entries that name the sale they give part of back.
+    (
+        "CREATE TABLE entry_returns (return_id TEXT PRIMARY KEY REFERENCES entries(id),"
+        " sale_id TEXT NOT NULL)",
+        "CREATE INDEX entry_returns_sale ON entry_returns(sale_id)",
     ),
 )
 #: The version this code reads and writes.
@@ -166,6 +180,8 @@ class Entry:
     print_count: int
     recovered: bool
     voided_at: dt.datetime | None
+    #: The sale a return gives part of back (returns only).
+    sale_id: str | None = None
 
     @property
     def sale_request(self) -> SaleRequest:
@@ -179,8 +195,20 @@ class Entry:
 
     @property
     def total(self) -> int:
-        """The sale's tax-inclusive total (0 for awards)."""
+        """The sale's tax-inclusive total (0 for awards; the yen returned for a return)."""
+        if self.kind is EntryKind.RETURN:
+            return sum(int(a["amount"]) for a in self.request.get("amounts", []))
         return sum(int(t["amount"]) for t in self.request.get("totals", []))
+
+    @property
+    def return_request(self) -> ReturnRequest:
+        """The request as a wire model (returns only)."""
+        return ReturnRequest.model_validate(self.request)
+
+    @property
+    def return_result(self) -> ReturnResult | None:
+        """The server's answer to a return, once accepted."""
+        return None if self.answer is None else ReturnResult.model_validate(self.answer)
 
     @property
     def counts(self) -> bool:
@@ -372,6 +400,52 @@ class Journal:
             raise JournalError(f"award {request.award_id} is already in the journal") from exc
         return self.get(request.award_id)
 
+    def begin_return(self, request: ReturnRequest, sale_id: str, lines: list[Line]) -> Entry:
+        """Write a return before the server is asked (``pending``); returns are never queued offline.
+
+        Raises:
+            JournalError: the return id is already in the journal.
+        """
+        try:
+            with self._write() as conn:
+                payload = request.model_dump(mode="json")
+                self._insert(
+                    conn,
+                    EntryKind.RETURN,
+                    request.return_id,
+                    request.receipt_no,
+                    EntryState.PENDING,
+                    False,
+                    payload,
+                    lines,
+                    _now(),
+                )
+                conn.execute(
+                    "INSERT INTO entry_returns (return_id, sale_id) VALUES (?, ?)",
+                    (request.return_id, sale_id),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"return {request.return_id} is already in the journal") from exc
+        return self.get(request.return_id)
+
+    def returns_of(self, sale_id: str) -> list[Entry]:
+        """The returns of a sale, oldest first (every state: refused ones say so)."""
+        return self._select("kind = 'return' AND r.sale_id = ?", (sale_id,))
+
+    def find_sale(self, text: str) -> Entry | None:
+        """The sale a receipt names: by its receipt number (レシート番号) or its sale id (as printed)."""
+        import unicodedata
+
+        # Full-width digits typed in kana mode read as digits; anything else is a sale id or nothing.
+        wanted = unicodedata.normalize("NFKC", text).strip().upper()
+        if wanted.isascii() and wanted.isdigit() and len(wanted) <= 10:
+            found = self._select("kind = 'sale' AND receipt_no = ?", (int(wanted),), 1)
+        elif len(wanted) == 26 and wanted.isascii() and wanted.isalnum():
+            found = self._select("kind = 'sale' AND id = ?", (wanted,), 1)
+        else:
+            found = []
+        return found[0] if found else None
+
     @staticmethod
     def _insert(
         conn: sqlite3.Connection,
@@ -545,7 +619,11 @@ class Journal:
         return found[0]
 
     def _select(self, where: str, params: tuple[Any, ...] = (), limit: int | None = None) -> list[Entry]:
-        sql = f"SELECT * FROM entries WHERE {where} ORDER BY seq"
+        # A return names its sale in entry_returns (one row per return; none for other entries).
+        sql = (
+            "SELECT entries.*, r.sale_id AS sale_id FROM entries"
+            f" LEFT JOIN entry_returns r ON r.return_id = entries.id WHERE {where} ORDER BY seq"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
@@ -564,9 +642,9 @@ class Journal:
         return self.in_state(EntryState.OFFLINE, limit)
 
     def unprinted(self) -> list[Entry]:
-        """Sales that stand but whose receipt never came out (a crash between answer and print)."""
+        """Sales and returns that stand but whose receipt never came out (a crash before the print)."""
         return self._select(
-            "kind = 'sale' AND printed_at IS NULL AND state IN ('accepted', 'offline', 'synced')"
+            "kind IN ('sale', 'return') AND printed_at IS NULL AND state IN ('accepted', 'offline', 'synced')"
         )
 
     def count(self, state: EntryState) -> int:
@@ -624,4 +702,5 @@ def _entry(row: dict[str, Any]) -> Entry:
         print_count=row["print_count"],
         recovered=bool(row["recovered"]),
         voided_at=_time(row["voided_at"]),
+        sale_id=row.get("sale_id"),
     )

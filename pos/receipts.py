@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from points import calendar, dayreport, tender, tickets
-from points.programs import Program
-from points.tax import RateTotal, TaxRate
+from points.programs import Program, TenderKind
+from points.tax import RateTotal, TaxRate, receipt_tax
 from points.wire import Balance, CardLookup, ExternalKind, TerminalConfig
 from pos.journal import Entry
 from printers.documents import (
@@ -24,6 +24,7 @@ from printers.documents import (
     PointsAwarded,
     PointsUsed,
     ProgramDay,
+    ReturnReceipt,
     SaleReceipt,
     SettlementStatement,
     StatementLine,
@@ -116,6 +117,51 @@ def void_receipt(entry: Entry, config: TerminalConfig, reason: str = "") -> Void
     """The void receipt (取消) of a voided sale."""
     voided_at = calendar.japan_time(entry.voided_at or calendar.now())
     return VoidReceipt(original=sale_receipt(entry, config), voided_at=voided_at, reason=reason)
+
+
+def return_receipt(
+    entry: Entry, sale: Entry, config: TerminalConfig, *, reprint: bool = False
+) -> ReturnReceipt:
+    """The return receipt (返品) of a return in the journal, with its original sale's receipt."""
+    programs = _programs(config)
+    request = entry.return_request
+    result = entry.return_result
+    taken = result.awards_taken_back if result else []
+    return ReturnReceipt(
+        original=sale_receipt(sale, config),
+        receipt_no=entry.receipt_no,
+        returned_at=calendar.japan_time(entry.created_at),
+        amounts=tuple((TaxRate(int(a.rate)), a.amount) for a in request.amounts),
+        lines=tuple(entry.lines),
+        points=tuple(PointsUsed(program=programs[p.program_id], points=p.points) for p in request.points),
+        external=tuple((EXTERNAL_WORDS[t.kind], t.amount) for t in request.external),
+        cash=request.cash,
+        awards_taken_back=tuple(
+            PointsAwarded(program=programs[a.program_id], points=a.points)
+            for a in taken
+            if a.program_id in programs and a.points
+        ),
+        balances=balances_after(config, result.balances) if result else (),
+        return_id=entry.id,
+        reason=request.reason,
+        reprint=reprint,
+    )
+
+
+def _return_figures(entry: Entry, programs: dict[str, Program]) -> dayreport.SaleFigures:
+    # A return receipt as printed: yen and tax per rate given back, and each refund tender.
+    request = entry.return_request
+    discount = sum(
+        p.points
+        for p in request.points
+        if p.program_id in programs and programs[p.program_id].tender_kind is TenderKind.DISCOUNT
+    )
+    taxed = receipt_tax({TaxRate(int(a.rate)): a.amount for a in request.amounts}, discount)
+    tenders = [dayreport.TenderAmount("cash", "", request.cash)] if request.cash else []
+    tenders += [dayreport.TenderAmount("points", p.program_id, p.points) for p in request.points]
+    tenders += [dayreport.TenderAmount("external", t.kind.value, t.amount) for t in request.external]
+    rates = tuple((int(r.rate), r.amount, r.tax) for r in taxed)
+    return dayreport.SaleFigures(rates, tuple(tenders), refund_cash=request.cash, is_return=True)
 
 
 def balance_slip(config: TerminalConfig, card: CardLookup) -> BalanceSlip:
@@ -223,6 +269,9 @@ def day_report(
     figures = []
     awarded: dict[str, Tally] = {}
     for entry in entries:
+        if entry.kind.value == "return" and entry.state.value == "accepted":
+            figures.append(_return_figures(entry, programs))
+            continue
         if entry.kind.value != "sale" or not (entry.counts or entry.voided_at is not None):
             continue
         receipt = sale_receipt(entry, config)
@@ -250,6 +299,14 @@ def day_report(
         sales=tally(day_sums.sales),
         voids=tally(day_sums.voids),
         returns=tally(day_sums.returns),
+        return_rates=tuple(
+            RateTotal(TaxRate(rate), amount, tax) for rate, (amount, tax) in day_sums.return_rates.items()
+        ),
+        return_tenders=tuple(
+            TenderLine(_tender_label(kind, key, programs), tally(s))
+            for (kind, key), s in day_sums.return_tenders.items()
+        ),
+        net=day_sums.net,
         rates=tuple(RateTotal(TaxRate(rate), amount, tax) for rate, (amount, tax) in day_sums.rates.items()),
         tenders=tuple(
             TenderLine(_tender_label(kind, key, programs), tally(s))

@@ -37,6 +37,8 @@ from points.wire import (
     EventAwardRequest,
     EventAwardResult,
     Health,
+    ReturnRequest,
+    ReturnResult,
     SaleRequest,
     SaleResult,
     TerminalConfig,
@@ -138,6 +140,20 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "payee_without_account": (409, N_("Some payees have no bank account registered: no transfer file.")),
     "transfer_date_past": (422, N_("The transfer date must be a bank business day after today.")),
     "transfer_date_closed": (422, N_("Banks are closed on that transfer date.")),
+    "return_empty": (400, N_("Enter an amount to return.")),
+    "return_exceeds_sale": (409, N_("The return is more than what is left of this sale at that tax rate.")),
+    "refund_points_exceed_sale": (
+        409,
+        N_("More points than this sale used (less earlier returns) cannot go back to the card."),
+    ),
+    "refund_mismatch": (400, N_("The refund does not add up to the amount returned.")),
+    "return_card_mismatch": (409, N_("Points go back only to the card the sale was paid with.")),
+    "return_of_voided_sale": (409, N_("This sale was voided: it cannot be returned.")),
+    "sale_has_returns": (409, N_("This sale has returns: it cannot be voided.")),
+    "return_award_spent": (
+        409,
+        N_("The points this sale awarded were spent: this return cannot take them back. Return less."),
+    ),
     "database_unavailable": (
         503,
         N_("The server cannot reach its database just now. The sale is kept and sent again."),
@@ -322,6 +338,10 @@ class ServerClient:
         """``POST /v1/sales/{id}/void``."""
         return self._checked("POST", f"/v1/sales/{sale_id}/void", SaleResult, VoidRequest(reason=reason))
 
+    def post_return(self, sale_id: str, request: ReturnRequest) -> ReturnResult:
+        """``POST /v1/sales/{id}/returns``: idempotent by ``request.return_id``."""
+        return self._checked("POST", f"/v1/sales/{sale_id}/returns", ReturnResult, request)
+
     def batch(self, sales: list[SaleRequest]) -> BatchResult:
         """``POST /v1/sales/batch``: outcomes in the order sent."""
         return self._checked("POST", "/v1/sales/batch", BatchResult, BatchRequest(sales=sales))
@@ -388,6 +408,9 @@ class Syncer:
         try:
             if entry.kind is EntryKind.AWARD:
                 result: Any = self.client.award(EventAwardRequest.model_validate(entry.request))
+            elif entry.kind is EntryKind.RETURN:
+                assert entry.sale_id is not None
+                result = self.client.post_return(entry.sale_id, entry.return_request)
             else:
                 result = self.client.post_sale(entry.sale_request)
         except ServerRefused as exc:

@@ -20,7 +20,7 @@ from typing import TypeVar
 from points import tender, tickets
 from points.money import check_amount
 from points.programs import Program, TenderKind
-from points.tax import Line, RateTotal, Rounding, discounted_totals, receipt_tax, totals_by_rate
+from points.tax import Line, RateTotal, Rounding, TaxRate, discounted_totals, receipt_tax, totals_by_rate
 from points.wire import Merchant
 
 # Parts of a sale -----------------------------------------------------------------------
@@ -231,6 +231,69 @@ class VoidReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnReceipt:
+    """A return receipt (返品): part of a sale given back, with its own number and the original's.
+
+    ``amounts`` are the yen returned per rate as the server took them (tax-inclusive, before
+    points); ``lines`` the item lines returned when the shop chose lines (empty when it typed an
+    amount per rate). Tax per rate is computed once per rate on the returned part, less points of
+    ``discount`` programs given back (they were a discount, not money), like a sale's; it prints
+    negative, as the void receipt's does, so the invoice shows what was taken back.
+    """
+
+    original: SaleReceipt
+    receipt_no: int
+    returned_at: dt.datetime
+    amounts: tuple[tuple[TaxRate, int], ...]
+    lines: tuple[Line, ...] = ()
+    points: tuple[PointsUsed, ...] = ()
+    external: tuple[tuple[str, int], ...] = ()
+    cash: int = 0
+    awards_taken_back: tuple[PointsAwarded, ...] = ()
+    balances: tuple[BalanceAfter, ...] = ()
+    return_id: str = ""
+    reason: str = ""
+    reprint: bool = False
+    #: Printed in training mode (練習モード): marked on paper, never a real sale.
+    training: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.amounts:
+            raise ValueError("a return gives back at least one rate's amount")
+        for _rate, amount in self.amounts:
+            check_amount(amount)
+        check_amount(self.cash)
+        refunded = sum(p.points for p in self.points) + sum(a for _w, a in self.external) + self.cash
+        if refunded != self.total:
+            raise ValueError(f"the refund ({refunded}) does not add up to the return ({self.total})")
+
+    @property
+    def total(self) -> int:
+        """The yen returned (tax-inclusive)."""
+        return sum(amount for _rate, amount in self.amounts)
+
+    @property
+    def discount(self) -> int:
+        """Points of ``discount`` programs given back: the part of the return that was a discount."""
+        return sum(p.points for p in self.points if p.program.tender_kind is TenderKind.DISCOUNT)
+
+    @property
+    def due(self) -> int:
+        """The returned amount less the discount given back: what the tax is in (返品合計)."""
+        return self.total - self.discount
+
+    @property
+    def tax(self) -> list[RateTotal]:
+        """Returned amount and tax per rate, 10 % first (one rounding per rate, as on a sale)."""
+        return receipt_tax(dict(self.amounts), self.discount, self.original.rounding)
+
+    @property
+    def has_reduced_rate(self) -> bool:
+        """True when an 8 % amount is returned (the receipt explains the ※ mark)."""
+        return any(rate is TaxRate.REDUCED and amount for rate, amount in self.amounts)
+
+
+@dataclass(frozen=True, slots=True)
 class TicketSlip:
     """A point-ticket slip (ポイント券): program, value, expiry, human serial and a QR of the signed text."""
 
@@ -342,6 +405,11 @@ class DayReport:
     returns: Tally = Tally()
     rates: tuple[RateTotal, ...] = ()
     tenders: tuple[TenderLine, ...] = ()
+    #: What return receipts gave back, per rate (with its tax) and per refund tender.
+    return_rates: tuple[RateTotal, ...] = ()
+    return_tenders: tuple[TenderLine, ...] = ()
+    #: 純売上: sales less returns (``None``: not computed, as before returns were counted).
+    net: int | None = None
     programs: tuple[ProgramDay, ...] = ()
     change_float: int = 0
     expected_cash: int = 0
@@ -438,10 +506,25 @@ class LendingSlip:
 
 
 Document = (
-    SaleReceipt | VoidReceipt | TicketSlip | BalanceSlip | EndOfDayReport | SettlementStatement | LendingSlip
+    SaleReceipt
+    | VoidReceipt
+    | ReturnReceipt
+    | TicketSlip
+    | BalanceSlip
+    | EndOfDayReport
+    | SettlementStatement
+    | LendingSlip
 )
 D = TypeVar(
-    "D", SaleReceipt, VoidReceipt, TicketSlip, BalanceSlip, EndOfDayReport, SettlementStatement, LendingSlip
+    "D",
+    SaleReceipt,
+    VoidReceipt,
+    ReturnReceipt,
+    TicketSlip,
+    BalanceSlip,
+    EndOfDayReport,
+    SettlementStatement,
+    LendingSlip,
 )
 
 
@@ -461,6 +544,7 @@ __all__ = [
     "PointsAwarded",
     "PointsUsed",
     "ProgramDay",
+    "ReturnReceipt",
     "SaleReceipt",
     "SettlementStatement",
     "StatementLine",

@@ -23,6 +23,7 @@ from printers.documents import (
     DayReport,
     EndOfDayReport,
     LendingSlip,
+    ReturnReceipt,
     SaleReceipt,
     SettlementStatement,
     Tally,
@@ -260,6 +261,55 @@ def _void(void: VoidReceipt, page: _Page) -> None:
 
 
 @_layout.register
+def _return(receipt: ReturnReceipt, page: _Page) -> None:
+    original = receipt.original
+    _header(page, original.merchant, receipt.reprint)
+    page.title("返品")
+    page.line(_datetime(receipt.returned_at))
+    page.pair(f"端末 {original.terminal_id}", f"No.{receipt.receipt_no:06d}")
+    page.pair("元レシート", f"No.{original.receipt_no:06d}")
+    page.line(f"元取引 {_datetime(original.issued_at)}")
+    page.rule()
+    for item in receipt.lines:
+        mark = REDUCED_MARK if item.rate is TaxRate.REDUCED else "  "
+        page.pair(f"{mark}{item.name}", _minus(item.amount))
+        if item.quantity > 1:
+            page.line(f"    {format_yen(item.unit_price)} × {item.quantity}")
+    if receipt.lines:
+        page.rule()
+    if receipt.discount:
+        # Points of a discount program lowered the sale's taxable amount: going back, they do again.
+        page.pair("返品額", _minus(receipt.total))
+        for used in receipt.points:
+            if used.program.tender_kind is TenderKind.DISCOUNT:
+                page.pair(f"値引 {used.program.name_ja}", "+" + format_yen(used.points))
+    page.pair("返品合計", _minus(receipt.due), double=True)
+    for rate in receipt.tax:
+        page.pair(_rate_label(rate.rate), _minus(rate.amount))
+        page.pair("    内消費税等", _minus(rate.tax))
+    page.rule()
+    for used in receipt.points:
+        page.pair(f"ポイント返却 {used.program.name_ja}", "+" + format_points(used.points))
+    for words, amount in receipt.external:
+        page.pair(f"{words}返金", format_yen(amount))
+    if receipt.cash:
+        page.pair("現金返金", format_yen(receipt.cash))
+    for award in receipt.awards_taken_back:
+        page.pair(f"付与取消 {award.program.name_ja}", "-" + format_points(award.points))
+    _balances(page, receipt.balances, "残高 ")
+    if receipt.reason:
+        page.wrapped(f"理由: {receipt.reason}")
+    page.rule()
+    if receipt.has_reduced_rate:
+        page.wrapped(f"{REDUCED_MARK}印は軽減税率(8%)対象商品です")
+    if receipt.return_id:
+        page.pair("返品ID", receipt.return_id)
+    if original.sale_id:
+        page.pair("元取引ID", original.sale_id)
+    page.cut()
+
+
+@_layout.register
 def _ticket(slip: TicketSlip, page: _Page) -> None:
     ticket = slip.ticket
     _header(page, slip.issuer, slip.reprint)
@@ -338,6 +388,13 @@ def _day_report(report: DayReport, page: _Page) -> None:
         page.pair("    内消費税等", format_yen(rate.tax))
     _tally(page, "取消", report.voids, _minus(report.voids.amount))
     _tally(page, "返品", report.returns, _minus(report.returns.amount))
+    for rate in report.return_rates:
+        page.pair(f"  返品{_rate_label(rate.rate).strip()}", _minus(rate.amount))
+        page.pair("    内消費税等", _minus(rate.tax))
+    for refund in report.return_tenders:
+        _tally(page, f"  返金 {refund.label}", refund.tally, format_yen(refund.tally.amount))
+    if report.net is not None and report.returns.count:
+        page.pair("純売上", format_yen(report.net))
     page.rule()
     page.line("支払別")
     for tender in report.tenders:

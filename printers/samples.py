@@ -23,6 +23,7 @@ from printers.documents import (
     PointsAwarded,
     PointsUsed,
     ProgramDay,
+    ReturnReceipt,
     SaleReceipt,
     SettlementStatement,
     StatementLine,
@@ -133,6 +134,24 @@ def sample_void() -> VoidReceipt:
     """The sample receipt voided the same afternoon."""
     return VoidReceipt(
         original=sample_receipt(), voided_at=SAMPLE_TIME + dt.timedelta(minutes=20), reason="打ち間違い"
+    )
+
+
+def sample_return() -> ReturnReceipt:
+    """Two lines of the sample receipt returned two days later: points back in proportion, the rest cash."""
+    returned = (ITEMS[0], ITEMS[8])  # 牛乳 (8 %) and 電池 (10 %): 776 yen of 4,751
+    return ReturnReceipt(
+        original=sample_receipt(),
+        receipt_no=131,
+        returned_at=SAMPLE_TIME + dt.timedelta(days=2),
+        amounts=((TaxRate.STANDARD, 528), (TaxRate.REDUCED, 248)),
+        lines=returned,
+        points=(PointsUsed(MEGURU, 163), PointsUsed(KITASATO, 49)),
+        cash=564,
+        awards_taken_back=(PointsAwarded(MEGURU, 65),),
+        balances=(BalanceAfter(MEGURU, 2_443), BalanceAfter(KITASATO, 749)),
+        return_id="01JDVB0RX7K3V4W5X6Y7Z8A9B0",
+        reason="電池の液漏れ",
     )
 
 

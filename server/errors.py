@@ -124,6 +124,39 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "This card was already awarded for this event",
     ),
     "sale_not_found": (404, "取引が見つかりません", "Unknown sale"),
+    # Returns (返品)
+    "return_empty": (400, "返品する金額がありません", "A return gives back at least one yen"),
+    "return_exceeds_sale": (
+        409,
+        "返品の金額が取引の残りを超えています",
+        "The return exceeds what is left of the sale at that tax rate",
+    ),
+    "refund_points_exceed_sale": (
+        409,
+        "戻すポイントがこの取引で使われたポイントを超えています",
+        "More points refunded than the sale redeemed, less earlier returns",
+    ),
+    "refund_mismatch": (
+        400,
+        "返金の合計が返品の金額と合いません",
+        "The refund does not add up to the returned amount",
+    ),
+    "return_card_mismatch": (
+        409,
+        "ポイントを戻すカードがこの取引のカードではありません",
+        "Points go back only to the card the sale was paid with",
+    ),
+    "return_of_voided_sale": (409, "取り消した取引は返品できません", "A voided sale cannot be returned"),
+    "return_award_spent": (
+        409,
+        "付与したポイントがすでに使われているため、この返品で差し引けません",
+        "The awarded points this return takes back were already spent",
+    ),
+    "sale_has_returns": (
+        409,
+        "返品のある取引は取り消せません",
+        "A sale with returns cannot be voided",
+    ),
     "terminal_mode": (403, "この端末の用途ではできない操作です", "This terminal's mode does not allow that"),
 }
 

@@ -24,7 +24,9 @@ Transfer kinds: ``redeem_points`` (resident → merchant), ``redeem_ticket`` (ti
 resident), ``issue_ticket`` (funding → tickets), ``exchange`` (resident → tickets, points
 swapped for vouchers), ``expiry`` (resident or tickets → funding), ``grant`` (funding → resident,
 demo balances and admin grants), ``void`` (the reverse of a transfer of the same operation id:
-a sale's, by its void; a ticket issue's, by a ticket cancel).
+a sale's, by its void; a ticket issue's, by a ticket cancel), ``return_points`` (merchant →
+resident, points a return gives back) and ``return_award`` (resident → funding, a sale award taken
+back by a return in proportion).
 
 Tables and columns (DDL in :mod:`server.schema`'s migrations; times UTC ISO text, dates ``YYYY-MM-DD``):
 
@@ -81,6 +83,7 @@ Tables and columns (DDL in :mod:`server.schema`'s migrations; times UTC ISO text
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -178,11 +181,12 @@ def balance(conn: sqlite3.Connection, account_id: int) -> int:
 
 #: Each operation kind and the transfer kinds its transfers may have (:func:`check` holds them to it).
 #: ``void`` and ``ticket_cancel`` reverse transfers of the operation of the same id named in
-#: :data:`REVERSES`; ``return`` and ``payout`` are reserved (no transfers yet).
+#: :data:`REVERSES`; ``payout`` is reserved (no transfers yet). A ``return`` (返品) has its own id and
+#: moves part of a sale back (:mod:`server.returns`).
 OPERATION_TRANSFERS: dict[str, frozenset[str]] = {
     "sale": frozenset({"redeem_points", "redeem_ticket", "award"}),
     "void": frozenset({"void"}),
-    "return": frozenset(),
+    "return": frozenset({"return_points", "return_award"}),
     "ticket_issue": frozenset({"issue_ticket"}),
     "ticket_cancel": frozenset({"void"}),
     "award": frozenset({"award"}),
@@ -720,6 +724,7 @@ def operation_problems(conn: sqlite3.Connection) -> list[str]:
     ):
         state = "not reversed" if status == "voided" else "reversed"
         problems.append(f"sale {op_id} is {status} but {left} of its transfers are {state}")
+    problems.extend(_return_problems(conn))
     for op_id, promised, moved in conn.execute(_SALE_SUMS_PG if db.is_postgres(conn) else _SALE_SUMS):
         problems.append(
             f"sale {op_id} answered points/tickets/awards {promised} but its transfers move {moved}"
@@ -747,4 +752,41 @@ def operation_problems(conn: sqlite3.Connection) -> list[str]:
         problems.append(
             f"transfer {transfer_id} of ticket issue {op_id} names ticket {serial}, not one of its own"
         )
+    return problems
+
+
+def _return_problems(conn: sqlite3.Connection) -> list[str]:
+    # A return's transfers are its sale's merchant's and move what its answer says; a sale's returns
+    # never give back more than the sale, and a voided sale has none.
+    problems: list[str] = []
+    for transfer_id, op_id, merchant_id, owner in conn.execute(
+        "SELECT t.id, t.sale_id, t.merchant_id, r.merchant_id FROM transfers t"
+        " LEFT JOIN sale_returns r ON r.return_id = t.sale_id"
+        " WHERE t.op_kind = 'return' AND (r.return_id IS NULL OR t.merchant_id IS NOT r.merchant_id)"
+        " ORDER BY t.id"
+    ):
+        problems.append(f"transfer {transfer_id} of return {op_id} is {merchant_id}'s, the return {owner}'s")
+    moved: dict[str, list[int]] = {}
+    for op_id, kind, amount in conn.execute(
+        "SELECT sale_id, kind, SUM(amount) FROM transfers WHERE op_kind = 'return' GROUP BY sale_id, kind"
+    ):
+        moved.setdefault(op_id, [0, 0])[0 if kind == "return_points" else 1] += int(amount)
+    per_sale: dict[str, int] = {}
+    for return_id, sale_id, amount, text in conn.execute(
+        "SELECT return_id, sale_id, amount, result FROM sale_returns ORDER BY return_id"
+    ):
+        answer = json.loads(text)
+        promised = [
+            sum(int(p["points"]) for p in answer.get("points", [])),
+            sum(int(a["points"]) for a in answer.get("awards_taken_back", [])),
+        ]
+        if promised != moved.pop(return_id, [0, 0]):
+            problems.append(f"return {return_id} answered points/awards {promised} but its transfers differ")
+        per_sale[sale_id] = per_sale.get(sale_id, 0) + int(amount)
+    for op_id in sorted(moved):
+        problems.append(f"return {op_id} has transfers but no stored return")
+    for sale_id, returned in sorted(per_sale.items()):
+        row = conn.execute("SELECT total, status FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+        if row is None or returned > int(row[0]) or row[1] == "voided":
+            problems.append(f"sale {sale_id} has returns of {returned} yen but is {row and tuple(row)}")
     return problems

@@ -28,7 +28,7 @@ from points.calendar import business_date
 from points.programs import PercentAward, Program
 from points.tender import TenderError, TicketOffer, cover, gives_change
 from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
-from server import cards, db, ledger, receipts
+from server import cards, db, ledger, receipts, returns
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -383,6 +383,11 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             today.isoformat(),
         ),
     )
+    # Its totals per rate bound its returns (返品) per rate; what a resident bought stays in the shop.
+    conn.executemany(
+        "INSERT INTO sale_rate_totals(sale_id, rate, amount) VALUES (?, ?, ?)",
+        [(sale_id, int(t.rate), t.amount) for t in request.totals],
+    )
     # Other tenders are recorded for the shop's own reports; no transfer: never in a claim.
     conn.executemany(
         "INSERT INTO sale_external_tenders(sale_id, line_no, kind, amount) VALUES (?, ?, ?, ?)",
@@ -459,6 +464,9 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         return str(row[3])
     if ledger.business_date(now).isoformat() != row[4]:
         raise ApiError("void_not_same_day", f"the sale is of {row[4]}")
+    if returns.has_returns(conn, sale_id):
+        # Its returns already gave part back: a void would give it back twice.
+        raise ApiError("sale_has_returns", sale_id)
     # Only this sale's own transfers: an operation of another kind never shares its id (one namespace).
     originals = ledger.transfers_of(conn, sale_id, "sale")
     # Awards first: if their points were spent the void is refused before anything else moves.

@@ -642,6 +642,74 @@ CREATE TABLE sale_external_tenders (
 );
 """
 
+# Returns (返品, issue 11): a return of part of a sale is an operation of its own (kind ``return``,
+# its id the terminal's return id) with two new transfer kinds: ``return_points`` (points back from
+# the merchant's receivable to the card) and ``return_award`` (a sale award taken back, card to
+# funding). SQLite cannot change the kind CHECK in place, so ``transfers`` is rebuilt (copied aside
+# and back, rows and ids unchanged, its indexes made again); PostgreSQL swaps the constraint.
+# ``sale_returns`` keeps each return's stored answer under its id, like ``sales``; a sale's totals per
+# tax rate are kept from now on in ``sale_rate_totals`` (a return is bounded per rate; a sale stored
+# before this step has its total only, and its returns are bounded by that).
+_TRANSFER_KINDS = """('redeem_points', 'redeem_ticket', 'award', 'void', 'expiry', 'conversion', 'exchange',
+                   'issue_ticket', 'grant', 'return_points', 'return_award')"""
+_SALE_RETURNS = """
+CREATE TABLE sale_returns (
+    return_id TEXT PRIMARY KEY,
+    sale_id TEXT NOT NULL REFERENCES sales(sale_id),
+    merchant_id TEXT NOT NULL,
+    terminal_id TEXT,
+    receipt_no INTEGER NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    cash INTEGER NOT NULL CHECK (cash >= 0),
+    request_hash TEXT NOT NULL,
+    result TEXT NOT NULL,
+    terminal_time TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    business_date TEXT NOT NULL
+);
+CREATE INDEX sale_returns_sale ON sale_returns(sale_id);
+CREATE INDEX sale_returns_merchant ON sale_returns(merchant_id, business_date);
+CREATE TABLE sale_rate_totals (
+    sale_id TEXT NOT NULL REFERENCES sales(sale_id),
+    rate INTEGER NOT NULL CHECK (rate IN (10, 8)),
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (sale_id, rate)
+)
+"""
+_RETURNS = f"""
+CREATE TABLE transfers_v6 AS SELECT * FROM transfers;
+DROP TABLE transfers;
+CREATE TABLE transfers (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN {_TRANSFER_KINDS}),
+    sale_id TEXT,
+    merchant_id TEXT,
+    program_id TEXT NOT NULL,
+    debit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    credit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    created_at TEXT NOT NULL,
+    reverses_id INTEGER REFERENCES transfers(id),
+    ticket_serial INTEGER,
+    op_kind TEXT CHECK (op_kind IN ('sale', 'void', 'return', 'ticket_issue',
+    'ticket_cancel', 'award', 'conversion', 'exchange', 'expiry', 'grant', 'payout')),
+    CHECK (debit_account_id != credit_account_id)
+);
+INSERT INTO transfers(id, kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,
+    amount, created_at, reverses_id, ticket_serial, op_kind)
+    SELECT id, kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,
+    amount, created_at, reverses_id, ticket_serial, op_kind FROM transfers_v6 ORDER BY id;
+DROP TABLE transfers_v6;
+CREATE INDEX transfers_sale ON transfers(sale_id);
+CREATE INDEX transfers_merchant ON transfers(merchant_id, created_at);
+CREATE INDEX transfers_created ON transfers(created_at);
+CREATE INDEX transfers_reverses ON transfers(reverses_id) WHERE reverses_id IS NOT NULL;
+{_SALE_RETURNS}"""
+_RETURNS_PG = f"""
+ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN {_TRANSFER_KINDS});
+{_postgres_types(_SALE_RETURNS)}"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -671,6 +739,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "other tenders (credit, QR, IC) recorded per sale, outside the ledger",
         _EXTERNAL_TENDERS,
         postgres=_postgres_types(_EXTERNAL_TENDERS),
+    ),
+    Migration(
+        6,
+        "returns (返品): an operation of their own, two transfer kinds, their stored answers",
+        _RETURNS,
+        rebuilds=True,
+        postgres=_RETURNS_PG,
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Today's sales: reprint (再発行) and void (取消, with a confirmation and a void receipt)."""
+"""Today's sales: reprint (再発行), void (取消, with a confirmation and a void receipt), return (返品)."""
 
 from __future__ import annotations
 
@@ -27,11 +27,12 @@ STATE_LABELS = {
 
 
 class HistoryScreen(PosScreen):
-    """A table of today's sales; R reprints, V voids (V again to confirm)."""
+    """A table of today's sales; R reprints, V voids (V again to confirm), B returns part of one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reprint", N_("Reprint")),
         Binding("v", "void", N_("Void")),
+        Binding("b", "return_part", N_("Return")),
         Binding("escape", "back", N_("Back")),
     ]
 
@@ -65,15 +66,17 @@ class HistoryScreen(PosScreen):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        self.entries = [e for e in self.counter.today() if e.kind.value == "sale"]
+        self.entries = [e for e in self.counter.today() if e.kind.value in ("sale", "return")]
         for entry in self.entries:
             state = _(STATE_LABELS[entry.state.value])
             if entry.voided_at is not None:
                 state = _("Voided")
+            if entry.kind.value == "return":
+                state = f"{_('Return')} {state}"
             table.add_row(
                 str(entry.receipt_no),
                 calendar.japan_time(entry.created_at).strftime("%H:%M"),
-                format_yen(entry.total),
+                format_yen(-entry.total if entry.kind.value == "return" else entry.total),
                 state,
                 str(entry.print_count),
                 key=entry.id,
@@ -105,6 +108,9 @@ class HistoryScreen(PosScreen):
         entry = self.selected()
         if entry is None:
             return
+        if entry.kind.value != "sale":
+            self.say(_("A return cannot be voided."), error=True)
+            return
         if self.confirm_void != entry.id:
             self.confirm_void = entry.id
             self.say(
@@ -128,6 +134,16 @@ class HistoryScreen(PosScreen):
         from pos.screens.receipt import ReceiptScreen
 
         self.app.push_screen(ReceiptScreen(self.counter, outcome, _("Voided")))
+
+    def action_return_part(self) -> None:
+        """Return part of the selected sale (返品); with no sale of today, find one of another day."""
+        entry = self.selected()
+        if entry is not None and entry.kind.value != "sale":
+            self.say(_("Choose a sale to return part of."), error=True)
+            return
+        from pos.screens.returns import ReturnScreen
+
+        self.app.push_screen(ReturnScreen(self.counter, entry))
 
     def action_back(self) -> None:
         """Back home."""

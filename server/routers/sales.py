@@ -1,4 +1,4 @@
-"""Sales: one sale, the offline batch, a stored answer, a void; the PIN challenge before a sale."""
+"""Sales: one sale, the offline batch, a stored answer, a void, a return; the PIN challenge before a sale."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from points.wire import BatchRequest, BatchResult, Challenge, SaleRequest, SaleResult, VoidRequest
+from points.wire import (
+    BatchRequest,
+    BatchResult,
+    Challenge,
+    ReturnRequest,
+    ReturnResult,
+    SaleRequest,
+    SaleResult,
+    VoidRequest,
+)
 from server.auth import Principal, require
 from server.dependencies import (
     SHOP,
@@ -72,3 +81,15 @@ async def void_sale(request: Request, sale_id: SaleIdPath, body: VoidRequest, pr
     """Reverse a sale of the same day: points, tickets and awards go back (refused if awards were spent)."""
     note_operation(request, sale_id)
     return json_answer(await sales.void(store_of(request), principal, sale_id, body.reason))
+
+
+@router.post("/sales/{sale_id}/returns", response_model=ReturnResult)
+async def return_part(
+    request: Request, sale_id: SaleIdPath, body: ReturnRequest, principal: Shop
+) -> Response:
+    """Return (返品) part of a sale of any day: points back to its card, awards taken back in proportion.
+
+    Idempotent by the terminal's ``return_id``: the same id and body get the same answer.
+    """
+    note_operation(request, body.return_id)
+    return json_answer(await sales.return_part(store_of(request), principal, sale_id, body))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from points.wire import BatchItem, BatchResult, ErrorBody, SaleRequest, SaleResult
-from server import sales
+from points.wire import BatchItem, BatchResult, ErrorBody, ReturnRequest, SaleRequest, SaleResult
+from server import ledger, returns, sales
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -80,6 +80,30 @@ async def void(store: Store, principal: Principal, sale_id: str, reason: str) ->
     """Reverse a sale of the same business day; returns the void's answer text."""
     now = store.clock()
     return await store.write(lambda conn: sales.void(conn, principal, sale_id, reason, now))
+
+
+async def return_part(store: Store, principal: Principal, sale_id: str, body: ReturnRequest) -> str:
+    """Apply a return (返品) of part of a sale (or find its stored answer); returns the answer's text.
+
+    The whole return runs in the writer (returns are rare, and each depends on the ones before).
+
+    Raises:
+        ApiError: the return's refusal (nothing is stored for it: a retry is checked afresh).
+    """
+    # The sale id is part of the fingerprint: the same return id sent for another sale is a mismatch.
+    fingerprint = sales.request_hash(f"{principal.id}\n{sale_id}", body)
+    existing = returns.stored_answer(store.reader, body.return_id, fingerprint)
+    if existing is not None:
+        return existing
+    now = store.clock()
+
+    def job(conn: sqlite3.Connection) -> str:
+        try:
+            return returns.apply(conn, principal, sale_id, body, fingerprint, now)
+        except ledger.LedgerError as error:
+            raise ApiError(error.code, str(error)) from None
+
+    return await store.write(job)
 
 
 def _answer(existing: str | ApiError) -> str:

@@ -190,17 +190,22 @@ def return_claim(
 
 
 def claim_lines(conn: sqlite3.Connection, scope: Scope, claim_id: str) -> list[dict[str, Any]]:
-    """The transfers a claim counted (drill-down to sales): kind, sale, amount, time, ticket serial."""
+    """The transfers a claim counted (drill-down to sales): kind, sale, amount, time, ticket serial.
+
+    A return's points back (``return_points``) name the sale returned and its receipt number.
+    """
     get_claim(conn, scope, claim_id)
     rows = conn.execute(
         """
-        SELECT t.id, t.kind, t.sale_id, t.amount, t.created_at, t.ticket_serial, s.receipt_no, s.offline
+        SELECT t.id, t.kind, COALESCE(r.sale_id, t.sale_id), t.amount, t.created_at, t.ticket_serial,
+               s.receipt_no, s.offline
         FROM claims c
         CROSS JOIN settlement_periods p ON p.chamber_id = c.chamber_id AND p.period_id = c.period_id
         CROSS JOIN claim_transfers ct ON ct.transfer_id BETWEEN p.first_transfer AND p.last_transfer
                                      AND ct.claim_seq = c.seq
         JOIN transfers t ON t.id = ct.transfer_id
-        LEFT JOIN sales s ON s.sale_id = t.sale_id
+        LEFT JOIN sale_returns r ON r.return_id = t.sale_id AND t.op_kind = 'return'
+        LEFT JOIN sales s ON s.sale_id = COALESCE(r.sale_id, t.sale_id)
         WHERE c.id = ? ORDER BY t.id
         """,
         (claim_id,),

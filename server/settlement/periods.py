@@ -30,8 +30,9 @@ from server.settlement.errors import SettlementError
 
 #: Transfer kinds a claim counts: what a merchant redeemed, and voids of exactly those.
 REDEEM_KINDS = ("redeem_points", "redeem_ticket")
-#: Where a counted transfer's amount goes in a claim's sums (index in the sums list).
-_COLUMN = {"redeem_points": 0, "redeem_ticket": 1, "void": 2}
+#: Where a counted transfer's amount goes in a claim's sums (index in the sums list). Points a
+#: return (返品) gave back lower the claim as a void does: the claim's ``voided`` is 取消・返品.
+_COLUMN = {"redeem_points": 0, "redeem_ticket": 1, "void": 2, "return_points": 2}
 
 
 def parse_period(text: str) -> Period:
@@ -144,8 +145,9 @@ def _next_low_water(conn: sqlite3.Connection, chamber_id: str, low_water: int, c
     return int(top) + 1
 
 
-# What a claim counts: transfers into or out of a merchant's receivable by redeeming or by
-# voiding a redemption, accepted before the cutoff, counted by no earlier close.
+# What a claim counts: transfers into or out of a merchant's receivable by redeeming, by
+# voiding a redemption or by a return giving points back, accepted before the cutoff, counted by
+# no earlier close (so a return of a sale of a closed period is settled in the return's period).
 _COUNTED = """
 INSERT INTO claim_transfers(transfer_id, claim_seq)
 SELECT t.id, {seq} FROM transfers t
@@ -153,7 +155,7 @@ JOIN temp.close_map m ON m.merchant_id = t.merchant_id AND m.program_id = t.prog
 LEFT JOIN transfers o ON o.id = t.reverses_id
 WHERE t.id >= :low AND +t.created_at < :cutoff
   AND (t.kind IN ('redeem_points', 'redeem_ticket')
-       OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')))
+       OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')) OR t.kind = 'return_points')
   AND NOT EXISTS (SELECT 1 FROM claim_transfers c WHERE c.transfer_id = t.id)
 ORDER BY t.id
 """

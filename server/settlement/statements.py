@@ -31,6 +31,8 @@ _COUNT_FIELD = {
     "redeem_points": "redeemed_points_count",
     "redeem_ticket": "redeemed_tickets_count",
     "void": "voided_count",
+    # A return's points back count with the voids (取消・返品), as the claim's sums do.
+    "return_points": "voided_count",
 }
 
 
@@ -64,7 +66,7 @@ def _counts(conn: sqlite3.Connection, claim_ids: list[str]) -> dict[str, dict[st
     ).fetchall()
     for claim_id, kind, count in rows:
         if kind in _COUNT_FIELD:
-            counts[claim_id][_COUNT_FIELD[kind]] = count
+            counts[claim_id][_COUNT_FIELD[kind]] += count
     return counts
 
 

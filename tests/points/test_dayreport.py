@@ -87,3 +87,23 @@ def test_counted_cash_by_denomination(pieces: dict[int, int]) -> None:
 def test_a_wrong_count_is_refused(pieces: dict[int, int]) -> None:
     with pytest.raises(ValueError):
         counted_total(pieces)
+
+
+def test_a_return_counts_apart_per_rate_and_tender_and_its_cash_leaves_the_drawer() -> None:
+    day = summarise(
+        [
+            SaleFigures(((8, 1_080, 80), (10, 330, 30)), (TenderAmount("cash", "", 1_410),)),
+            SaleFigures(
+                ((8, 540, 40),),
+                (TenderAmount("points", "tenri", 200), TenderAmount("cash", "", 340)),
+                refund_cash=340,
+                is_return=True,
+            ),
+        ]
+    )
+    assert (day.sales.count, day.sales.amount) == (1, 1_410)
+    assert (day.returns.count, day.returns.amount) == (1, 540)
+    assert day.return_rates == {8: (540, 40)}
+    assert day.return_tenders[("cash", "")].amount == 340
+    assert day.net == 870
+    assert expected_cash(10_000, day) == 10_000 + 1_410 - 340
