@@ -524,3 +524,5 @@ class Health(WireModel):
     status: Literal["ok"] = "ok"
     version: str
     time: IsoDateTime
+    #: the block list's version (:attr:`TerminalConfig.block_list_version`): a cheap freshness check
+    block_list_version: str = ""

@@ -141,6 +141,21 @@ REFUSALS: dict[str, tuple[int, str]] = {
         503,
         N_("The server cannot reach its database just now. The sale is kept and sent again."),
     ),
+    "card_blocked": (409, N_("This card is blocked. The resident should go to the city desk.")),
+    "certificate_expired": (
+        409,
+        N_("The card's certificate has expired. After renewing it, have the points moved at the city desk."),
+    ),
+    "certificate_revoked": (
+        409,
+        N_("The card's certificate is revoked. The resident should go to the city desk."),
+    ),
+    "card_replaced": (409, N_("This card was replaced by a new one. Use the new card.")),
+    "card_already_linked": (409, N_("This card already belongs to an account. Merge the accounts instead.")),
+    "account_not_found": (404, N_("No account has this number. Check the number.")),
+    "account_merged": (409, N_("This account was merged into another one.")),
+    "card_not_blocked": (409, N_("This card is not blocked.")),
+    "crl_invalid": (400, N_("The revocation list cannot be read or is not from the trusted CA.")),
 }
 
 
@@ -360,6 +375,8 @@ class SyncReport:
     resolved: list[str] = field(default_factory=list)
     remaining: int = 0
     error: SyncError | None = None
+    #: the server's block list version in the last batch answer (``None``: no batch was sent)
+    block_list_version: str | None = None
 
 
 class Syncer:
@@ -434,6 +451,7 @@ class Syncer:
 
     def _send_batch(self, run: list[Entry], report: SyncReport) -> None:
         result = self.client.batch([entry.sale_request for entry in run])
+        report.block_list_version = result.block_list_version
         if [item.sale_id for item in result.items] != [entry.id for entry in run]:
             raise ServerFailed("the batch answer does not list the sales sent, in order")
         outcomes: list[tuple[str, SaleResult | ErrorBody]] = []
