@@ -28,15 +28,20 @@ from points import calendar
 from points.wire import (
     BatchRequest,
     BatchResult,
+    BlockRequest,
     CardLookup,
     CardLookupRequest,
     Challenge,
+    DeskLookupRequest,
     EligibilityTag,
     EligibilityUpdate,
     ErrorBody,
     EventAwardRequest,
     EventAwardResult,
     Health,
+    LinkRequest,
+    MergeRequest,
+    ResidentAccount,
     SaleRequest,
     SaleResult,
     TerminalConfig,
@@ -351,6 +356,31 @@ class ServerClient:
     def ticket(self, serial: int) -> TicketStatus:
         """``GET /v1/tickets/{serial}``."""
         return self._checked("GET", f"/v1/tickets/{serial}", TicketStatus)
+
+    # The city desk (an enrolment terminal): resident accounts and their cards.
+
+    def desk_challenge(self) -> Challenge:
+        """``POST /v1/desk/challenges``: a nonce for a card on the desk's reader to sign."""
+        return self._checked("POST", "/v1/desk/challenges", Challenge)
+
+    def desk_lookup(self, card_key: str) -> ResidentAccount:
+        """``POST /v1/desk/accounts/lookup``: the account of the card on the reader (any state)."""
+        return self._checked(
+            "POST", "/v1/desk/accounts/lookup", ResidentAccount, DeskLookupRequest(card_key=card_key)
+        )
+
+    def desk_link(self, link: LinkRequest) -> ResidentAccount:
+        """``POST /v1/desk/link``: a renewed or replacement card onto the old card's (or a quoted) account."""
+        return self._checked("POST", "/v1/desk/link", ResidentAccount, link)
+
+    def desk_merge(self, merge: MergeRequest) -> ResidentAccount:
+        """``POST /v1/desk/merge``: a point card's account into a My Number Card's."""
+        return self._checked("POST", "/v1/desk/merge", ResidentAccount, merge)
+
+    def desk_block(self, block: BlockRequest, *, lift: bool = False) -> ResidentAccount:
+        """``POST /v1/desk/block`` (``lift``: ``/v1/desk/unblock``) by the account number, with a reason."""
+        path = "/v1/desk/unblock" if lift else "/v1/desk/block"
+        return self._checked("POST", path, ResidentAccount, block)
 
     def set_eligibility(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
         """``PUT /v1/cards/{card_key}/eligibility`` (the city's enrol desk)."""
