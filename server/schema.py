@@ -667,12 +667,78 @@ def _account_number_sql(x: str, mod: str) -> str:
     return " || ".join([*chars, f"substr('{_ACCOUNT_NUMBER_ALPHABET}', CAST(1 + {check} AS INT), 1)"])
 
 
-def _resident_accounts(random_below: str, mod: str) -> str:
+# Eligibility tags, event awards and ranking awards move from the card key to the account number,
+# their column renamed. SQLite's RENAME COLUMN would open the connection's temp database (and then
+# settlement's ``PRAGMA temp_store`` fails on it): the three tables are copied aside and back.
+_MOVE_TO_ACCOUNTS_PG = """
+UPDATE eligibility SET card_key = (SELECT m.number FROM migration_numbers m
+    WHERE m.card_key = eligibility.card_key);
+ALTER TABLE eligibility RENAME COLUMN card_key TO account_number;
+UPDATE event_awards SET card_key = (SELECT m.number FROM migration_numbers m
+    WHERE m.card_key = event_awards.card_key);
+ALTER TABLE event_awards RENAME COLUMN card_key TO account_number;
+UPDATE ranking_awards SET card_key = (SELECT m.number FROM migration_numbers m
+    WHERE m.card_key = ranking_awards.card_key);
+ALTER TABLE ranking_awards RENAME COLUMN card_key TO account_number;
+"""
+_NUMBER_OF_KEY = "(SELECT m.number FROM migration_numbers m WHERE m.card_key = old.card_key)"
+_MOVE_TO_ACCOUNTS = f"""
+CREATE TABLE eligibility_v6 AS SELECT * FROM eligibility;
+DROP TABLE eligibility;
+CREATE TABLE eligibility (
+    account_number TEXT NOT NULL,
+    city_id TEXT NOT NULL REFERENCES cities(id),
+    tag TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    PRIMARY KEY (account_number, city_id, tag)
+);
+INSERT INTO eligibility SELECT {_NUMBER_OF_KEY}, city_id, tag, valid_until, set_by, set_at
+    FROM eligibility_v6 old ORDER BY rowid;
+DROP TABLE eligibility_v6;
+CREATE TABLE event_awards_v6 AS SELECT * FROM event_awards;
+DROP TABLE event_awards;
+CREATE TABLE event_awards (
+    award_id TEXT PRIMARY KEY,
+    account_number TEXT NOT NULL,
+    program_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    principal_id TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (program_id, event_id, account_number)
+);
+INSERT INTO event_awards SELECT award_id, {_NUMBER_OF_KEY}, program_id, event_id, kind, points, principal_id,
+    request_hash, result, created_at FROM event_awards_v6 old ORDER BY rowid;
+DROP TABLE event_awards_v6;
+CREATE TABLE ranking_awards_v6 AS SELECT * FROM ranking_awards;
+DROP TABLE ranking_awards;
+CREATE TABLE ranking_awards (
+    program_id TEXT NOT NULL,
+    round TEXT NOT NULL,
+    account_number TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    serials TEXT NOT NULL,
+    PRIMARY KEY (program_id, round, account_number)
+);
+INSERT INTO ranking_awards SELECT program_id, round, {_NUMBER_OF_KEY}, run_id, points, serials
+    FROM ranking_awards_v6 old ORDER BY rowid;
+DROP TABLE ranking_awards_v6;
+"""
+
+
+def _resident_accounts(random_below: str, mod: str, moves: str) -> str:
     """The migration's SQL; ``random_below`` formats ``{n}`` into a random integer in [0, n), ``mod``
     ``{a}`` and ``{b}`` into a mod b (PostgreSQL's ``%`` would be taken for a parameter mark)."""
     multiplier = f"({random_below.format(n=887503681)}) * 31 + 1 + {random_below.format(n=30)}"
     number = _account_number_sql(mod.format(a="s.a * k.n + s.b", b=31**7), mod)
-    return f"""
+    return (
+        f"""
 CREATE TABLE resident_accounts (
     number TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -720,23 +786,19 @@ INSERT INTO card_keys(card_key, account_number, linked_at)
     JOIN resident_accounts r ON r.number = m.number ORDER BY m.card_key;
 UPDATE accounts SET owner = (SELECT m.number FROM migration_numbers m WHERE m.card_key = accounts.owner)
     WHERE kind = 'resident';
-UPDATE eligibility SET card_key = (SELECT m.number FROM migration_numbers m
-    WHERE m.card_key = eligibility.card_key);
-ALTER TABLE eligibility RENAME COLUMN card_key TO account_number;
-UPDATE event_awards SET card_key = (SELECT m.number FROM migration_numbers m
-    WHERE m.card_key = event_awards.card_key);
-ALTER TABLE event_awards RENAME COLUMN card_key TO account_number;
-UPDATE ranking_awards SET card_key = (SELECT m.number FROM migration_numbers m
-    WHERE m.card_key = ranking_awards.card_key);
-ALTER TABLE ranking_awards RENAME COLUMN card_key TO account_number;
-DROP TABLE migration_numbers;
+"""
+        + moves
+        + """DROP TABLE migration_numbers;
 DROP TABLE migration_keys;
 DROP TABLE migration_seed;
 """
+    )
 
 
-_RESIDENT_ACCOUNTS = _resident_accounts("abs(random()) % {n}", "(({a}) % {b})")
-_RESIDENT_ACCOUNTS_PG = _postgres_types(_resident_accounts("floor(random() * {n})::bigint", "mod({a}, {b})"))
+_RESIDENT_ACCOUNTS = _resident_accounts("abs(random()) % {n}", "(({a}) % {b})", _MOVE_TO_ACCOUNTS)
+_RESIDENT_ACCOUNTS_PG = _postgres_types(
+    _resident_accounts("floor(random() * {n})::bigint", "mod({a}, {b})", _MOVE_TO_ACCOUNTS_PG)
+)
 
 
 # Merging two residents' accounts moves their lots by ledger transfers of a new kind, ``move``
