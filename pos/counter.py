@@ -24,12 +24,14 @@ from ulid import ULID
 from points import calendar
 from points.programs import Program
 from points.wire import (
+    BlockRequest,
     CardLookup,
     EligibilityTag,
     ErrorBody,
     EventAwardRequest,
     PinProof,
     ReceiptForTickets,
+    ResidentAccount,
     SaleRequest,
     TerminalConfig,
     TerminalMode,
@@ -401,6 +403,14 @@ class Counter:
     def enroll(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
         """Set a card's eligibility tags the clerk checked on paper (the city's desk)."""
         return self.client.set_eligibility(card_key, tags)
+
+    def block_account(self, number: str, reason: str, *, lift: bool = False) -> ResidentAccount:
+        """Block (``lift``: unblock) the cards of the account whose number the resident quotes (a lost card).
+
+        Raises:
+            ServerRefused: e.g. ``account_not_found`` (a mistyped number fails its check character).
+        """
+        return self.client.desk_block(BlockRequest(account_number=number, reason=reason), lift=lift)
 
     # The day -------------------------------------------------------------------------
 
