@@ -116,6 +116,10 @@ class TerminalConfig(WireModel):
     ticket_keys: dict[str, str]
     event: EventInfo | None = None
     server_time: IsoDateTime
+    #: card keys blocked (lost cards, revoked certificates) as of ``server_time``: refused offline too
+    blocked_keys: list[CardKey] = []
+    #: changes whenever the block list does; every sync's answer carries the current one
+    block_list_version: str = ""
 
 
 # Cards --------------------------------------------------------------------------------
@@ -153,6 +157,8 @@ class CardLookup(WireModel):
     """A card's balances per program and its eligibility tags. Never personal data."""
 
     card_key: CardKey
+    #: the resident account the card is linked to (8 characters, printed on balance slips), if any
+    account_number: str | None = Field(default=None, pattern=r"^[2-9A-HJKMNP-Z]{8}$")
     balances: list[Balance]
     eligibility: list[EligibilityTag] = []
 
@@ -182,6 +188,79 @@ class PinProof(WireModel):
     signature: str = Field(max_length=2048)
     #: base64 of the user-authentication certificate (DER) whose hash is the card key.
     certificate: str = Field(max_length=8192)
+
+
+# The city desk (市役所の窓口): resident accounts and their cards -----------------------
+
+#: A resident account number as stored: 8 characters without look-alikes (no 0, O, 1, I, L).
+AccountNumber = Annotated[str, Field(pattern=r"^[2-9A-HJKMNP-Z]{8}$")]
+
+
+class DeskCard(WireModel):
+    """A card on the desk's reader: its key, and for a My Number Card the PIN-verified signature."""
+
+    card_key: CardKey
+    pin_proof: PinProof | None = None
+
+
+class LinkRequest(WireModel):
+    """Link a new (renewed, replacement) card to a resident's account.
+
+    The account is the old card's (``old``, on the reader, its key then retired) or, for a lost
+    card, the number the resident quotes after the clerk checked their papers (``account_number``).
+    """
+
+    new: DeskCard
+    old: DeskCard | None = None
+    #: as the resident quotes it (``ABCD-EFGH`` or without the hyphen); its check character is checked
+    account_number: str | None = Field(default=None, min_length=8, max_length=12)
+
+    @model_validator(mode="after")
+    def _one_account(self) -> LinkRequest:
+        if (self.old is None) == (self.account_number is None):
+            raise ValueError("name the account by the old card or by its number, one of them")
+        return self
+
+
+class MergeRequest(WireModel):
+    """Merge the account of ``source`` (a UID point card) into that of ``target`` (a My Number Card)."""
+
+    source: DeskCard
+    target: DeskCard
+
+
+class BlockRequest(WireModel):
+    """Block (or unblock) an account's card keys: one of them, or every usable one, with a reason."""
+
+    account_number: str = Field(min_length=8, max_length=12)
+    card_key: CardKey | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class DeskLookupRequest(WireModel):
+    """Find a card's account at the desk (blocked and retired cards too)."""
+
+    card_key: CardKey
+
+
+class LinkedCard(WireModel):
+    """One card key of a resident account and its state."""
+
+    card_key: CardKey
+    linked_at: IsoDateTime
+    retired_at: IsoDateTime | None = None
+    blocked_at: IsoDateTime | None = None
+    block_code: str | None = None
+    block_reason: str | None = None
+
+
+class ResidentAccount(WireModel):
+    """A resident account as the desk sees it: its number, cards and balances. No personal data."""
+
+    account_number: AccountNumber
+    merged_into: AccountNumber | None = None
+    cards: list[LinkedCard]
+    balances: list[Balance]
 
 
 # Sales --------------------------------------------------------------------------------
@@ -395,6 +474,8 @@ class BatchResult(WireModel):
     """Outcomes in the order the sales were sent."""
 
     items: list[BatchItem]
+    #: the block list's version now: a terminal whose configuration has another fetches it again
+    block_list_version: str = ""
 
 
 # Tickets ------------------------------------------------------------------------------
@@ -507,3 +588,5 @@ class Health(WireModel):
     status: Literal["ok"] = "ok"
     version: str
     time: IsoDateTime
+    #: the block list's version (:attr:`TerminalConfig.block_list_version`): a cheap freshness check
+    block_list_version: str = ""

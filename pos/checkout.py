@@ -171,6 +171,18 @@ class TicketInHand:
         return self.ticket.value - self.applied
 
 
+_BLOCKED: dict[int, tuple[TerminalConfig, frozenset[str]]] = {}
+
+
+def blocked_keys(config: TerminalConfig) -> frozenset[str]:
+    """The configuration's block list as a set (made once per configuration: it may hold 100,000 keys)."""
+    cached = _BLOCKED.get(id(config))
+    if cached is None or cached[0] is not config:
+        _BLOCKED.clear()
+        cached = _BLOCKED[id(config)] = (config, frozenset(config.blocked_keys))
+    return cached[1]
+
+
 @dataclass
 class Checkout:
     """Tenders for one basket; all amounts are ``int`` yen/points."""
@@ -191,6 +203,15 @@ class Checkout:
     def programs(self) -> dict[str, Program]:
         """The programs in the terminal config, by id."""
         return {program.id: program for program in self.config.programs}
+
+    @property
+    def card_blocked(self) -> bool:
+        """Is the card on the block list of the terminal's configuration (a lost card, a revoked certificate)?
+
+        Online the server refuses a blocked card at once; offline this list, as fresh as the last
+        configuration fetch, is what refuses it.
+        """
+        return self.card is not None and self.card.card_key in blocked_keys(self.config)
 
     @property
     def total(self) -> int:
@@ -298,6 +319,10 @@ class Checkout:
         """Why the program's points cannot be used now, or ``None`` when they can."""
         if self.card is None:
             return TenderRefused("no_card", "Tap the card first.")
+        if self.card_blocked:
+            return TenderRefused(
+                "card_blocked", "This card is blocked. The resident should go to the city desk."
+            )
         if not self.accepted(program):
             return TenderRefused("not_accepted", "This shop does not take {name}.", name=program.name_ja)
         if program.eligibility_tag is not None:
@@ -408,8 +433,8 @@ class Checkout:
         ) + sum(t.applied for t in self.tickets if t.program.tender_kind is TenderKind.DISCOUNT)
 
     def award_programs(self) -> list[str]:
-        """Programs that award points on this purchase (percent rules), when a card is present."""
-        if self.card is None:
+        """Programs that award points on this purchase (percent rules), when an unblocked card is present."""
+        if self.card is None or self.card_blocked:
             return []
         return [
             p.id

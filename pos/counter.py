@@ -24,6 +24,7 @@ from ulid import ULID
 from points import calendar
 from points.programs import Program
 from points.wire import (
+    BlockRequest,
     CardLookup,
     EligibilityTag,
     ErrorBody,
@@ -32,6 +33,7 @@ from points.wire import (
     PointTender,
     RateAmount,
     ReceiptForTickets,
+    ResidentAccount,
     ReturnRequest,
     ReturnResult,
     SaleRequest,
@@ -40,7 +42,7 @@ from points.wire import (
     TicketIssueRequest,
     TicketIssueResult,
 )
-from pos.checkout import Checkout, TenderRefused
+from pos.checkout import Checkout, TenderRefused, blocked_keys
 from pos.journal import DayAlreadyClosed, DayClose, Entry, EntryKind, EntryState, Journal
 from pos.printing import PrintOutcome, ReceiptPrinter
 from pos.sync import (
@@ -189,6 +191,8 @@ class Counter:
         """True when a sale may be queued offline: its points within each program's offline limit."""
         assert self.config is not None
         programs: dict[str, Program] = {p.id: p for p in self.config.programs}
+        if request.card_key is not None and request.card_key in blocked_keys(self.config):
+            return False  # a lost card or a revoked certificate, as of the last configuration fetch
         return all(t.points <= programs[t.program_id].offline_limit for t in request.points)
 
     def sell(self, checkout: Checkout, pin_proof: PinProof | None = None) -> SaleDone:
@@ -386,7 +390,30 @@ class Counter:
             from pos.sync import SyncReport
 
             return SyncReport()
-        return Syncer(self.journal, self.client, progress=progress).sync()  # type: ignore[arg-type]
+        report = Syncer(self.journal, self.client, progress=progress).sync()  # type: ignore[arg-type]
+        if report.error is None:
+            self.refresh_block_list(report.block_list_version)
+        return report
+
+    def refresh_block_list(self, version: str | None = None) -> bool:
+        """Fetch the configuration again when the server's block list changed; True if it did.
+
+        Every sync asks (the batch answer's version, else the health check's), so an offline
+        counter's block list is as fresh as its last sync with the server: a card blocked at the
+        desk while the counter is offline is refused here only after the counter reconnects,
+        and meanwhile at most the programs' offline limit can be spent on it.
+        """
+        if self.config is None:
+            return False
+        try:
+            if version is None:
+                version = self.client.health().block_list_version
+            if version == self.config.block_list_version:
+                return False
+            self.load_config()
+        except SyncError:
+            return False
+        return True
 
     def balance_slip(self, card: CardLookup) -> PrintOutcome:
         """Print a balance slip (残高照会)."""
@@ -456,6 +483,14 @@ class Counter:
     def enroll(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
         """Set a card's eligibility tags the clerk checked on paper (the city's desk)."""
         return self.client.set_eligibility(card_key, tags)
+
+    def block_account(self, number: str, reason: str, *, lift: bool = False) -> ResidentAccount:
+        """Block (``lift``: unblock) the cards of the account whose number the resident quotes (a lost card).
+
+        Raises:
+            ServerRefused: e.g. ``account_not_found`` (a mistyped number fails its check character).
+        """
+        return self.client.desk_block(BlockRequest(account_number=number, reason=reason), lift=lift)
 
     # The day -------------------------------------------------------------------------
 

@@ -171,6 +171,7 @@ def balance_slip(config: TerminalConfig, card: CardLookup) -> BalanceSlip:
         terminal_id=config.terminal_id,
         printed_at=calendar.japan_time(calendar.now()),
         balances=balances_after(config, card.balances),
+        account_number=card.account_number,
     )
 
 

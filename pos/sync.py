@@ -28,15 +28,20 @@ from points import calendar
 from points.wire import (
     BatchRequest,
     BatchResult,
+    BlockRequest,
     CardLookup,
     CardLookupRequest,
     Challenge,
+    DeskLookupRequest,
     EligibilityTag,
     EligibilityUpdate,
     ErrorBody,
     EventAwardRequest,
     EventAwardResult,
     Health,
+    LinkRequest,
+    MergeRequest,
+    ResidentAccount,
     ReturnRequest,
     ReturnResult,
     SaleRequest,
@@ -158,6 +163,21 @@ REFUSALS: dict[str, tuple[int, str]] = {
         503,
         N_("The server cannot reach its database just now. The sale is kept and sent again."),
     ),
+    "card_blocked": (409, N_("This card is blocked. The resident should go to the city desk.")),
+    "certificate_expired": (
+        409,
+        N_("The card's certificate has expired. After renewing it, have the points moved at the city desk."),
+    ),
+    "certificate_revoked": (
+        409,
+        N_("The card's certificate is revoked. The resident should go to the city desk."),
+    ),
+    "card_replaced": (409, N_("This card was replaced by a new one. Use the new card.")),
+    "card_already_linked": (409, N_("This card already belongs to an account. Merge the accounts instead.")),
+    "account_not_found": (404, N_("No account has this number. Check the number.")),
+    "account_merged": (409, N_("This account was merged into another one.")),
+    "card_not_blocked": (409, N_("This card is not blocked.")),
+    "crl_invalid": (400, N_("The revocation list cannot be read or is not from the trusted CA.")),
 }
 
 
@@ -358,6 +378,31 @@ class ServerClient:
         """``GET /v1/tickets/{serial}``."""
         return self._checked("GET", f"/v1/tickets/{serial}", TicketStatus)
 
+    # The city desk (an enrolment terminal): resident accounts and their cards.
+
+    def desk_challenge(self) -> Challenge:
+        """``POST /v1/desk/challenges``: a nonce for a card on the desk's reader to sign."""
+        return self._checked("POST", "/v1/desk/challenges", Challenge)
+
+    def desk_lookup(self, card_key: str) -> ResidentAccount:
+        """``POST /v1/desk/accounts/lookup``: the account of the card on the reader (any state)."""
+        return self._checked(
+            "POST", "/v1/desk/accounts/lookup", ResidentAccount, DeskLookupRequest(card_key=card_key)
+        )
+
+    def desk_link(self, link: LinkRequest) -> ResidentAccount:
+        """``POST /v1/desk/link``: a renewed or replacement card onto the old card's (or a quoted) account."""
+        return self._checked("POST", "/v1/desk/link", ResidentAccount, link)
+
+    def desk_merge(self, merge: MergeRequest) -> ResidentAccount:
+        """``POST /v1/desk/merge``: a point card's account into a My Number Card's."""
+        return self._checked("POST", "/v1/desk/merge", ResidentAccount, merge)
+
+    def desk_block(self, block: BlockRequest, *, lift: bool = False) -> ResidentAccount:
+        """``POST /v1/desk/block`` (``lift``: ``/v1/desk/unblock``) by the account number, with a reason."""
+        path = "/v1/desk/unblock" if lift else "/v1/desk/block"
+        return self._checked("POST", path, ResidentAccount, block)
+
     def set_eligibility(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
         """``PUT /v1/cards/{card_key}/eligibility`` (the city's enrol desk)."""
         return self._checked(
@@ -381,6 +426,8 @@ class SyncReport:
     resolved: list[str] = field(default_factory=list)
     remaining: int = 0
     error: SyncError | None = None
+    #: the server's block list version in the last batch answer (``None``: no batch was sent)
+    block_list_version: str | None = None
 
 
 class Syncer:
@@ -458,6 +505,7 @@ class Syncer:
 
     def _send_batch(self, run: list[Entry], report: SyncReport) -> None:
         result = self.client.batch([entry.sale_request for entry in run])
+        report.block_list_version = result.block_list_version
         if [item.sale_id for item in result.items] != [entry.id for entry in run]:
             raise ServerFailed("the batch answer does not list the sales sent, in order")
         outcomes: list[tuple[str, SaleResult | ErrorBody]] = []

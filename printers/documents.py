@@ -328,6 +328,8 @@ class BalanceSlip:
     reprint: bool = False
     #: Printed in training mode (練習モード): marked on paper, never a real sale.
     training: bool = False
+    #: The resident account's number (8 characters) the resident quotes at the city desk, if any.
+    account_number: str | None = None
 
 
 # Reports -------------------------------------------------------------------------------

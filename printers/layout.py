@@ -334,6 +334,9 @@ def _balance(slip: BalanceSlip, page: _Page) -> None:
     page.title("残高照会")
     page.line(_datetime(slip.printed_at))
     page.line(f"端末 {slip.terminal_id}")
+    if slip.account_number is not None:
+        # Quoted at the city desk (a lost card, a renewal): printed in two groups of four.
+        page.pair("アカウント番号", f"{slip.account_number[:4]}-{slip.account_number[4:]}")
     page.rule()
     _balances(page, slip.balances, "")
     if not slip.balances:

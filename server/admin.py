@@ -20,7 +20,7 @@ from points.banking import AccountType, BankAccount
 from points.programs import Program
 from points.tickets import TicketSigner
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import audit, auth, db, keys, ledger, schema
+from server import audit, auth, db, keys, ledger, residents, schema
 
 
 def now_text() -> str:
@@ -261,7 +261,8 @@ def grant(
     funding = ledger.account(
         conn, "funding", ledger.funding_owner(program.funding.kind, program.funding.id), program.id
     )
-    resident = ledger.account(conn, "resident", card_key, program.id)
+    number = residents.open_account(conn, card_key, moment)
+    resident = ledger.account(conn, "resident", number, program.id)
     ledger.earn(
         conn,
         kind="grant",

@@ -1,8 +1,10 @@
 """Cards on the server: balances and expiring lots, eligibility tags, challenges and PIN proofs.
 
 The server never learns who a resident is: a card is its key (``jpki:``/``uid:`` + SHA-256),
+linked to a resident account (:mod:`server.residents`) that holds the balances and tags;
 eligibility is a tag with a date set by the city, and a PIN is checked by the card itself; the
-server only checks the card's signature over its challenge (DESIGN.md §3).
+server only checks the card's signature over its challenge (DESIGN.md §3). Balances and tags are
+asked for by account number: callers resolve the card key first.
 """
 
 from __future__ import annotations
@@ -32,14 +34,19 @@ EXPIRING_DAYS = 30
 
 
 def balance_of(
-    conn: sqlite3.Connection, card_key: str, program_id: str, today: dt.date, *, account_id: int | None = None
+    conn: sqlite3.Connection,
+    number: str | None,
+    program_id: str,
+    today: dt.date,
+    *,
+    account_id: int | None = None,
 ) -> Balance:
-    """A card's spendable points in one program and its lots expiring within 30 days.
+    """A resident account's spendable points in one program and its lots expiring within 30 days.
 
-    ``account_id`` saves looking the card's account up when the caller has it.
+    ``account_id`` (the ledger account) saves looking it up when the caller has it.
     """
-    if account_id is None:
-        account_id = ledger.find_account(conn, "resident", card_key, program_id)
+    if account_id is None and number is not None:
+        account_id = ledger.find_account(conn, "resident", number, program_id)
     if account_id is None:
         return Balance(program_id=program_id, points=0)
     rows = conn.execute(
@@ -57,28 +64,30 @@ def balance_of(
     return Balance(program_id=program_id, points=sum(int(r[1]) for r in rows), expiring=expiring)
 
 
-def programs_held(conn: sqlite3.Connection, card_key: str) -> list[str]:
-    """The programs a card has (or had) points in."""
+def programs_held(conn: sqlite3.Connection, number: str | None) -> list[str]:
+    """The programs a resident account has (or had) points in."""
     rows = conn.execute(
         "SELECT program_id FROM accounts WHERE kind = 'resident' AND owner = ? ORDER BY program_id",
-        (card_key,),
+        (number,),
     ).fetchall()
     return [row[0] for row in rows]
 
 
-def tags_of(conn: sqlite3.Connection, card_key: str, city_id: str | None = None) -> list[EligibilityTag]:
-    """A card's eligibility tags (of one city, or of all), including lapsed ones."""
-    sql = "SELECT tag, MAX(valid_until) FROM eligibility WHERE card_key = ?"
-    args: tuple[str, ...] = (card_key,)
+def tags_of(conn: sqlite3.Connection, number: str | None, city_id: str | None = None) -> list[EligibilityTag]:
+    """A resident account's eligibility tags (of one city, or of all), including lapsed ones."""
+    if number is None:
+        return []
+    sql = "SELECT tag, MAX(valid_until) FROM eligibility WHERE account_number = ?"
+    args: tuple[str, ...] = (number,)
     if city_id is not None:
         sql += " AND city_id = ?"
-        args = (card_key, city_id)
+        args = (number, city_id)
     rows = conn.execute(sql + " GROUP BY tag ORDER BY tag", args).fetchall()
     return [EligibilityTag(tag=tag, valid_until=dt.date.fromisoformat(until)) for tag, until in rows]
 
 
-def check_eligible(conn: sqlite3.Connection, card_key: str, program: Program, today: dt.date) -> None:
-    """Refuse a card the program's eligibility tag does not cover today.
+def check_eligible(conn: sqlite3.Connection, number: str | None, program: Program, today: dt.date) -> None:
+    """Refuse a resident account (``None``: a card with none yet) the program's tag does not cover today.
 
     Raises:
         ApiError: ``not_eligible``.
@@ -86,8 +95,8 @@ def check_eligible(conn: sqlite3.Connection, card_key: str, program: Program, to
     if program.eligibility_tag is None:
         return
     row = conn.execute(
-        "SELECT 1 FROM eligibility WHERE card_key = ? AND city_id = ? AND tag = ? AND valid_until >= ?",
-        (card_key, program.city, program.eligibility_tag, today.isoformat()),
+        "SELECT 1 FROM eligibility WHERE account_number = ? AND city_id = ? AND tag = ? AND valid_until >= ?",
+        (number, program.city, program.eligibility_tag, today.isoformat()),
     ).fetchone()
     if row is None:
         raise ApiError("not_eligible", f"{program.id} needs the tag {program.eligibility_tag}")
@@ -95,21 +104,21 @@ def check_eligible(conn: sqlite3.Connection, card_key: str, program: Program, to
 
 def set_tags(
     conn: sqlite3.Connection,
-    card_key: str,
+    number: str,
     city_id: str,
     tags: list[EligibilityTag],
     set_by: str,
     now: dt.datetime,
 ) -> None:
-    """Replace a card's tags of one city (the city's desk checked the resident's papers)."""
-    conn.execute("DELETE FROM eligibility WHERE card_key = ? AND city_id = ?", (card_key, city_id))
+    """Replace a resident account's tags of one city (the city's desk checked the resident's papers)."""
+    conn.execute("DELETE FROM eligibility WHERE account_number = ? AND city_id = ?", (number, city_id))
     conn.executemany(
-        "INSERT INTO eligibility(card_key, city_id, tag, valid_until, set_by, set_at) VALUES (?, ?, ?, ?,"
-        " ?, ?)"
-        " ON CONFLICT(card_key, city_id, tag) DO UPDATE SET valid_until = CASE"
+        "INSERT INTO eligibility(account_number, city_id, tag, valid_until, set_by, set_at) VALUES (?, ?, ?,"
+        " ?, ?, ?)"
+        " ON CONFLICT(account_number, city_id, tag) DO UPDATE SET valid_until = CASE"
         " WHEN excluded.valid_until > eligibility.valid_until THEN excluded.valid_until"
         " ELSE eligibility.valid_until END",
-        [(card_key, city_id, t.tag, t.valid_until.isoformat(), set_by, ledger.iso(now)) for t in tags],
+        [(number, city_id, t.tag, t.valid_until.isoformat(), set_by, ledger.iso(now)) for t in tags],
     )
 
 
@@ -137,15 +146,19 @@ def verify_proof(
     terminal_id: str,
     anchors: list[x509.Certificate],
     now: dt.datetime,
-) -> None:
+    allow_expired: bool = False,
+) -> x509.Certificate:
     """Check a PIN proof: a fresh challenge of this terminal, signed by the card's own certificate.
 
-    The certificate must hash to the card key and be issued by a trust anchor; the signature is
-    RSA PKCS#1 v1.5 over SHA-256 of the nonce's bytes. Whether the challenge is unused is checked
-    again when the sale is applied (:func:`use_challenge`), under the write lock.
+    The certificate must hash to the card key, be issued by a trust anchor, be within its
+    validity (unless ``allow_expired``: the city desk moves an expired card's points to its
+    successor) and not be on an imported CRL; the signature is RSA PKCS#1 v1.5 over SHA-256 of the
+    nonce's bytes. Whether the challenge is unused is checked again when the sale is applied
+    (:func:`use_challenge`), under the write lock. Returns the certificate.
 
     Raises:
-        ApiError: ``challenge_invalid``, ``certificate_invalid`` or ``signature_invalid``.
+        ApiError: ``challenge_invalid``, ``certificate_invalid``, ``certificate_expired``,
+            ``certificate_revoked`` or ``signature_invalid``.
     """
     row = conn.execute(
         "SELECT nonce, terminal_id, expires_at, used_at FROM challenges WHERE challenge_id = ?",
@@ -163,8 +176,14 @@ def verify_proof(
         raise ApiError("certificate_invalid", "the certificate cannot be read") from None
     if "jpki:" + hashlib.sha256(der).hexdigest() != card_key:
         raise ApiError("certificate_invalid", "the certificate is not this card's")
-    if not _chains_to(certificate, anchors, now):
-        raise ApiError("certificate_invalid", "the certificate is not issued by a trusted CA or has lapsed")
+    if not _chains_to(certificate, anchors):
+        raise ApiError("certificate_invalid", "the certificate is not issued by a trusted CA")
+    if now < certificate.not_valid_before_utc:
+        raise ApiError("certificate_invalid", "the certificate is not valid yet")
+    if now > certificate.not_valid_after_utc and not allow_expired:
+        raise ApiError("certificate_expired")
+    if revoked(conn, certificate):
+        raise ApiError("certificate_revoked")
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise ApiError("certificate_invalid", "the certificate's key is not RSA")
@@ -172,11 +191,29 @@ def verify_proof(
         public_key.verify(signature, base64.b64decode(row[0]), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError):
         raise ApiError("signature_invalid") from None
+    return certificate
 
 
-def _chains_to(certificate: x509.Certificate, anchors: list[x509.Certificate], now: dt.datetime) -> bool:
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-        return False
+def issuer_id(name: x509.Name) -> str:
+    """How an issuer is named in ``revoked_certificates`` and ``card_keys``: SHA-256 of its DER name."""
+    return hashlib.sha256(name.public_bytes()).hexdigest()
+
+
+def serial_text(serial: int) -> str:
+    """A certificate serial as stored: lower-case hex."""
+    return format(serial, "x")
+
+
+def revoked(conn: sqlite3.Connection, certificate: x509.Certificate) -> bool:
+    """Is the certificate on an imported CRL of its issuer?"""
+    row = conn.execute(
+        "SELECT 1 FROM revoked_certificates WHERE issuer = ? AND serial = ?",
+        (issuer_id(certificate.issuer), serial_text(certificate.serial_number)),
+    ).fetchone()
+    return row is not None
+
+
+def _chains_to(certificate: x509.Certificate, anchors: list[x509.Certificate]) -> bool:
     for anchor in anchors:
         if anchor.subject != certificate.issuer:
             continue

@@ -22,7 +22,7 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, backup, db, dbcopy, dburl, ledger, schema
+from server import admin, auth, backup, crl, db, dbcopy, dburl, ledger, residents, schema
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -129,6 +129,22 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         verbs.add_parser("check", help="recompute balances from transfers; exit 1 on any difference")
     )
     check.set_defaults(run=_check)
+    crl_verb = verbs.add_parser("crl", help="certificate revocation lists of the JPKI CA: import")
+    crl_verb.set_defaults(run=_crl)
+    crl_actions = crl_verb.add_subparsers(dest="action", required=True)
+    crl_import = with_db(
+        crl_actions.add_parser(
+            "import", help="load a DER CRL checked against the trusted CA; block revoked certificates' keys"
+        )
+    )
+    crl_import.add_argument("file", type=pathlib.Path, help="the CRL (DER)")
+    crl_import.add_argument(
+        "--trust-ca",
+        type=pathlib.Path,
+        action="append",
+        default=[],
+        help="a CA certificate (PEM) to check it against, beside those the database trusts",
+    )
     expire = with_db(verbs.add_parser("expire", help="return expired lots and tickets to their funders"))
     expire.add_argument("--today", type=dt.date.fromisoformat, help="the business date (default: today, JST)")
     expire.set_defaults(run=_expire)
@@ -347,9 +363,34 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _crl(args: argparse.Namespace) -> int:
+    from cryptography import x509
+
+    from server.errors import ApiError
+
+    conn = db.connect(args.db)
+    try:
+        schema.upgrade(conn)
+        pems = [*admin.trust_anchors(conn), *(path.read_bytes() for path in args.trust_ca)]
+        anchors = [x509.load_pem_x509_certificate(pem) for pem in pems]
+        try:
+            done = crl.import_crl(conn, args.file.read_bytes(), anchors, "cli", ledger.utc_now())
+        except ApiError as error:
+            print(error.message, file=sys.stderr)
+            return 1
+    finally:
+        conn.close()
+    until = "" if done.next_update is None else f", next update {done.next_update.isoformat()}"
+    print(
+        f"失効リストを取り込みました / CRL imported: {done.entries} entries ({done.new} new),"
+        f" {done.blocked} card key(s) blocked{until}"
+    )
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     conn = db.connect(args.db)
-    problems = ledger.check(conn)
+    problems = ledger.check(conn) + residents.problems(conn)
     for problem in problems:
         print(problem)
 

@@ -221,9 +221,10 @@ def build(
                 cards[name] = {"card_key": key, "uid": uid}
                 _grant_demo(conn, key, by_id)
             conn.execute(
-                "INSERT INTO eligibility(card_key, city_id, tag, valid_until, set_by, set_at)"
-                " VALUES (?, 'tenri', 'age65', ?, 'demo-data', ?)",
-                (cards["tanaka"]["card_key"], (today + dt.timedelta(days=365)).isoformat(), admin.now_text()),
+                "INSERT INTO eligibility(account_number, city_id, tag, valid_until, set_by, set_at)"
+                " SELECT account_number, 'tenri', 'age65', ?, 'demo-data', ? FROM card_keys"
+                " WHERE card_key = ?",
+                ((today + dt.timedelta(days=365)).isoformat(), admin.now_text(), cards["tanaka"]["card_key"]),
             )
             admin.grant(conn, str(cards["tanaka"]["card_key"]), by_id["tenri-silver"], 2500)
             for count, extra_key in enumerate(card_keys, start=1):

@@ -71,6 +71,44 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "カードの証明書を確認できません",
         "The card certificate is not trusted or does not match the card",
     ),
+    "certificate_expired": (
+        409,
+        "証明書の有効期限が切れています。更新後に窓口で引継ぎを",
+        "The card's certificate has expired: renew it, then have the points moved at the city desk",
+    ),
+    "certificate_revoked": (
+        409,
+        "このカードの証明書は失効しています。市役所の窓口へ",
+        "The card's certificate is revoked: the resident should go to the city desk",
+    ),
+    # Resident accounts and their cards
+    "card_blocked": (
+        409,
+        "このカードは利用停止中です。市役所の窓口へ",
+        "This card is blocked (reported lost): the resident should go to the city desk",
+    ),
+    "card_replaced": (
+        409,
+        "このカードは新しいカードに引き継がれました。新しいカードをお使いください",
+        "This card was replaced by a newer one: use the new card",
+    ),
+    "card_already_linked": (
+        409,
+        "このカードはすでに別のアカウントにつながっています",
+        "This card is already linked to an account: merge the accounts instead",
+    ),
+    "account_not_found": (404, "アカウント番号が見つかりません", "No resident account has this number"),
+    "account_merged": (
+        409,
+        "このアカウントは別のアカウントに統合されています",
+        "This account was merged into another one",
+    ),
+    "card_not_blocked": (409, "このカードは利用停止されていません", "This card is not blocked"),
+    "crl_invalid": (
+        400,
+        "失効リストを確認できません",
+        "The CRL cannot be read or is not signed by a trusted CA",
+    ),
     "offline_limit_exceeded": (
         409,
         "オフラインで使えるポイントの上限を超えています",

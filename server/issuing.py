@@ -26,7 +26,7 @@ from points.wire import (
     TicketState,
     TicketStatus,
 )
-from server import cards, ledger, receipts
+from server import cards, ledger, receipts, residents
 from server.auth import Principal
 from server.errors import ApiError
 
@@ -89,7 +89,7 @@ def issue_tickets(
     if expires_on < today:  # a program with a fixed last day that has passed
         raise ApiError("tickets_would_be_expired", f"{program.id} tickets expire on {expires_on.isoformat()}")
     if request.card_key is not None:
-        cards.check_eligible(conn, request.card_key, program, today)
+        cards.check_eligible(conn, residents.account_of(conn, request.card_key, now), program, today)
     total = 0
     receipt_rows = []
     # Tickets earned by a mykey-pos receipt are that sale's (its void cancels them); the rest in one lot.
@@ -248,18 +248,20 @@ def event_award(
     if not isinstance(rule, EventAward) or request.kind not in rule.table:
         raise ApiError("no_award_rule", f"{program.id}: {request.kind}")
     today = ledger.business_date(now)
-    cards.check_eligible(conn, request.card_key, program, today)
+    # Once per resident account per event: a second card of the same resident is not a second award.
+    number = residents.open_account(conn, request.card_key, now)
+    cards.check_eligible(conn, number, program, today)
     _register(conn, "award", request.award_id, principal.id, now)
     points = rule.points_for(request.kind)
     expires_on = program.expiry.expires_on(today)
     award = AwardLine(program_id=program.id, points=points, expires_on=expires_on)
     try:
         conn.execute(
-            "INSERT INTO event_awards(award_id, card_key, program_id, event_id, kind, points, principal_id,"
-            " request_hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+            "INSERT INTO event_awards(award_id, account_number, program_id, event_id, kind, points,"
+            " principal_id, request_hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
             (
                 request.award_id,
-                request.card_key,
+                number,
                 program.id,
                 request.event_id,
                 request.kind,
@@ -277,7 +279,7 @@ def event_award(
             kind="award",
             program_id=program.id,
             debit=_funding(conn, program),
-            resident=ledger.account(conn, "resident", request.card_key, program.id),
+            resident=ledger.account(conn, "resident", number, program.id),
             amount=points,
             expires_on=expires_on,
             now=now,
@@ -287,7 +289,7 @@ def event_award(
     result = EventAwardResult(
         award_id=request.award_id,
         award=award,
-        balance=cards.balance_of(conn, request.card_key, program.id, today),
+        balance=cards.balance_of(conn, number, program.id, today),
     ).model_dump_json()
     conn.execute("UPDATE event_awards SET result = ? WHERE award_id = ?", (result, request.award_id))
     return result
@@ -317,7 +319,8 @@ def conversion(
     if stored is not None:
         return stored
     today = ledger.business_date(now)
-    cards.check_eligible(conn, request.card_key, program, today)
+    number = residents.open_account(conn, request.card_key, now)
+    cards.check_eligible(conn, number, program, today)
     # A partner chooses its ids on its own: they are kept apart by the partner's id in front.
     op_id = f"{principal.partner_id}:{request.conversion_id}"
     _register(conn, "conversion", op_id, principal.partner_id, now)
@@ -327,7 +330,7 @@ def conversion(
         kind="conversion",
         program_id=program.id,
         debit=_funding(conn, program),
-        resident=ledger.account(conn, "resident", request.card_key, program.id),
+        resident=ledger.account(conn, "resident", number, program.id),
         amount=request.points,
         expires_on=expires_on,
         now=now,
@@ -336,7 +339,7 @@ def conversion(
     result = ConversionResult(
         conversion_id=request.conversion_id,
         award=AwardLine(program_id=program.id, points=request.points, expires_on=expires_on),
-        balance=cards.balance_of(conn, request.card_key, program.id, today),
+        balance=cards.balance_of(conn, number, program.id, today),
     ).model_dump_json()
     conn.execute(
         "INSERT INTO conversions(partner_id, conversion_id, card_key, program_id, points, request_hash,"

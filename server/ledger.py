@@ -10,7 +10,8 @@ other way (``kind='void'``, ``reverses_id`` naming the original).
 
 Accounts (``kind``, ``owner``, ``program_id``):
 
-- ``resident`` — a card's points in one program (owner = card key; floor zero, held in lots)
+- ``resident`` — a resident account's points in one program (owner = the account number of
+  :mod:`server.residents`, to which card keys are linked; floor zero, held in lots)
 - ``funding`` — where a program's points come from (owner ``city:<id>`` or ``partner:<id>``;
   goes negative as points are issued: its negated balance is what the funder owes)
 - ``merchant`` — a merchant's receivable per program (owner = merchant id): redeemed points and
@@ -23,10 +24,11 @@ Transfer kinds: ``redeem_points`` (resident → merchant), ``redeem_ticket`` (ti
 ``award`` (funding → resident, from a sale or an event), ``conversion`` (partner funding →
 resident), ``issue_ticket`` (funding → tickets), ``exchange`` (resident → tickets, points
 swapped for vouchers), ``expiry`` (resident or tickets → funding), ``grant`` (funding → resident,
-demo balances and admin grants), ``void`` (the reverse of a transfer of the same operation id:
-a sale's, by its void; a ticket issue's, by a ticket cancel), ``return_points`` (merchant →
-resident, points a return gives back) and ``return_award`` (resident → funding, a sale award taken
-back by a return in proportion).
+demo balances and admin grants), ``move`` (resident → resident, one lot of an account merged into
+another, keeping its expiry; operation ``merge``, id ``merge:<from>:<into>``), ``void`` (the
+reverse of a transfer of the same operation id: a sale's, by its void; a ticket issue's, by a
+ticket cancel), ``return_points`` (merchant → resident, points a return gives back) and
+``return_award`` (resident → funding, a sale award taken back by a return in proportion).
 
 Tables and columns (DDL in :mod:`server.schema`'s migrations; times UTC ISO text, dates ``YYYY-MM-DD``):
 
@@ -195,6 +197,7 @@ OPERATION_TRANSFERS: dict[str, frozenset[str]] = {
     "expiry": frozenset({"expiry"}),
     "grant": frozenset({"grant"}),
     "payout": frozenset(),
+    "merge": frozenset({"move"}),
 }
 #: The operation whose transfers a reversing operation of the same id takes back.
 REVERSES = {"void": "sale", "ticket_cancel": "ticket_issue"}

@@ -27,7 +27,7 @@ import sqlite3
 
 from points.returns import ReturnError, SaleSide, award_taken_back, check_return
 from points.wire import AwardLine, Balance, PointTender, ReturnRequest, ReturnResult, SaleResult, SaleStatus
-from server import cards, db, ledger
+from server import cards, db, ledger, residents
 from server.auth import Principal
 from server.errors import ApiError
 
@@ -116,8 +116,12 @@ def apply(
         returned = check_return(side, amounts, refund_points, request.external_total, request.cash)
     except ReturnError as error:
         raise ApiError(error.code, str(error)) from None
-    card = _card_of(conn, originals)
-    if request.points and request.card_key != card:
+    # Points go back to the sale's resident account: any usable card linked to it (a renewed or
+    # replacement card too), never another account's, never through a blocked or retired key.
+    owner = _owner_of(conn, originals)
+    if request.points and (
+        request.card_key is None or residents.account_of(conn, request.card_key, now) != owner
+    ):
         raise ApiError("return_card_mismatch", "the card tapped is not the sale's card")
     ledger.register_operation(conn, "return", request.return_id, merchant_id, now)
     redeemed = {t.program_id: t for t in originals if t.kind == "redeem_points"}
@@ -171,7 +175,7 @@ def apply(
             ) from None
         taken.append(AwardLine(program_id=award.program_id, points=points))
     balances: list[Balance] = (
-        [cards.balance_of(conn, card, p, today, account_id=a) for p, a in touched.items()] if card else []
+        [cards.balance_of(conn, owner, p, today, account_id=a) for p, a in touched.items()] if owner else []
     )
     result = ReturnResult(
         return_id=request.return_id,
@@ -223,8 +227,8 @@ def _sale_totals(conn: sqlite3.Connection, sale_id: str) -> dict[int, int]:
     return {int(rate): int(amount) for rate, amount in rows}
 
 
-def _card_of(conn: sqlite3.Connection, originals: list[ledger.Transfer]) -> str | None:
-    # The card a sale moved: the one its points came from or its award went to.
+def _owner_of(conn: sqlite3.Connection, originals: list[ledger.Transfer]) -> str | None:
+    # The resident account a sale moved: the one its points came from or its award went to.
     for transfer in originals:
         if transfer.kind in ("redeem_points", "award"):
             spent = transfer.kind == "redeem_points"

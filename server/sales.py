@@ -28,7 +28,7 @@ from points.calendar import business_date
 from points.programs import PercentAward, Program
 from points.tender import TenderError, TicketOffer, cover, gives_change
 from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
-from server import cards, db, ledger, receipts, returns
+from server import cards, db, ledger, receipts, residents, returns
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -71,6 +71,10 @@ class PreparedSale:
     tickets: list[TicketUse] = field(default_factory=list)
     awards: list[tuple[Program, int]] = field(default_factory=list)
     change: int = 0
+    #: an offline sale's time on the terminal (blocks after it do not refuse it)
+    offline_at: dt.datetime | None = None
+    #: what the verified certificate says of the card key (issuer, serial, last moment)
+    certificate: tuple[str, str, dt.datetime] | None = None
 
 
 # Stored answers -----------------------------------------------------------------------
@@ -120,6 +124,11 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
     if merchant is None:
         raise ApiError("unknown_merchant")
     prepared = PreparedSale(request, principal, fingerprint, now, {})
+    # The card's account: a blocked, replaced or expired key is refused before any rule.
+    number: str | None = None
+    if request.card_key is not None:
+        prepared.offline_at = request.terminal_time if request.offline else None
+        number = residents.account_of(conn, request.card_key, now, prepared.offline_at)
 
     def accepted(program_id: str) -> Program:
         program = programs.get(program_id)
@@ -140,7 +149,7 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
     for tender in request.points:
         program = accepted(tender.program_id)
         assert request.card_key is not None
-        cards.check_eligible(conn, request.card_key, program, today)
+        cards.check_eligible(conn, number, program, today)
         if request.offline:
             if tender.points > program.offline_limit:
                 raise ApiError("offline_limit_exceeded", f"{tender.points} > {program.offline_limit}")
@@ -150,13 +159,18 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
         if request.pin_proof is None:
             raise ApiError("pin_required")
         assert request.card_key is not None and principal.terminal_id is not None
-        cards.verify_proof(
+        certificate = cards.verify_proof(
             conn,
             request.pin_proof,
             card_key=request.card_key,
             terminal_id=principal.terminal_id,
             anchors=store.trust_anchors,
             now=now,
+        )
+        prepared.certificate = (
+            cards.issuer_id(certificate.issuer),
+            cards.serial_text(certificate.serial_number),
+            certificate.not_valid_after_utc,
         )
     keys: dict[str, Ed25519PublicKey] = {store.signer.key_id: store.signer.public_key}
     for scanned in request.tickets:
@@ -183,7 +197,7 @@ def prepare(store: Store, principal: Principal, request: SaleRequest, fingerprin
         if not isinstance(program.award_rule, PercentAward):
             raise ApiError("no_award_rule", program_id)
         assert request.card_key is not None
-        cards.check_eligible(conn, request.card_key, program, today)
+        cards.check_eligible(conn, number, program, today)
         prepared.awards.append((program, program.award_rule.points_for(covered.due)))
     return prepared
 
@@ -234,24 +248,24 @@ def _refused(conn: sqlite3.Connection, sale: PreparedSale, error: ApiError) -> A
     return error
 
 
-def _accounts_of(conn: sqlite3.Connection, sale: PreparedSale) -> list[int]:
+def _accounts_of(conn: sqlite3.Connection, sale: PreparedSale, number: str | None) -> list[int]:
     """Every account the sale will move (opened if new), for :func:`server.ledger.lock_accounts`."""
     request, merchant_id = sale.request, sale.principal.merchant_id
     assert merchant_id is not None
     wanted: list[tuple[str, str, str]] = []
     for tender in request.points:
-        assert request.card_key is not None
+        assert number is not None
         wanted += [
-            ("resident", request.card_key, tender.program_id),
+            ("resident", number, tender.program_id),
             ("merchant", merchant_id, tender.program_id),
         ]
     for use in sale.tickets:
         program_id = use.ticket.program_id
         wanted += [("tickets", "outstanding", program_id), ("merchant", merchant_id, program_id)]
     for program, points in sale.awards:
-        if points and request.card_key is not None:
+        if points and number is not None:
             funding = ledger.funding_owner(program.funding.kind, program.funding.id)
-            wanted += [("funding", funding, program.id), ("resident", request.card_key, program.id)]
+            wanted += [("funding", funding, program.id), ("resident", number, program.id)]
     return [ledger.account(conn, *key) for key in dict.fromkeys(wanted)]
 
 
@@ -266,14 +280,22 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
         cards.use_challenge(conn, request.pin_proof.challenge_id, sale_id, now)
+    # The card's account, checked again under the write lock (a block may have come in between);
+    # a card new to the server gets its account when it first earns or spends.
+    number: str | None = None
+    if request.card_key is not None:
+        if request.points or sale.awards:
+            number = residents.open_account(conn, request.card_key, now, sale.offline_at)
+        else:
+            number = residents.account_of(conn, request.card_key, now, sale.offline_at)
+        if sale.certificate is not None:
+            residents.note_certificate(conn, request.card_key, *sale.certificate)
     if db.is_postgres(conn):
-        ledger.lock_accounts(conn, _accounts_of(conn, sale))
+        ledger.lock_accounts(conn, _accounts_of(conn, sale, number))
     touched: dict[str, int] = {}  # program → the card's account in it (for the balances after)
     for tender in request.points:
-        assert request.card_key is not None
-        resident = touched[tender.program_id] = ledger.account(
-            conn, "resident", request.card_key, tender.program_id
-        )
+        assert number is not None
+        resident = touched[tender.program_id] = ledger.account(conn, "resident", number, tender.program_id)
         ledger.spend(
             conn,
             kind="redeem_points",
@@ -323,9 +345,9 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
     for program, points in sale.awards:
         expires_on = program.expiry.expires_on(today)
         award_lines.append(AwardLine(program_id=program.id, points=points, expires_on=expires_on))
-        assert request.card_key is not None
+        assert number is not None
         if program.id not in touched:
-            touched[program.id] = ledger.account(conn, "resident", request.card_key, program.id)
+            touched[program.id] = ledger.account(conn, "resident", number, program.id)
         if points == 0:
             continue
         ledger.earn(
@@ -344,8 +366,8 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             op_kind="sale",
         )
     balances = (
-        [cards.balance_of(conn, request.card_key, p, today, account_id=a) for p, a in touched.items()]
-        if request.card_key is not None
+        [cards.balance_of(conn, number, p, today, account_id=a) for p, a in touched.items()]
+        if number is not None
         else []
     )
     result = SaleResult(
@@ -364,8 +386,8 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
     conn.execute(
         "INSERT INTO sales(sale_id, merchant_id, terminal_id, receipt_no, card_prefix, total, cash, change,"
         " offline,"
-        " status, request_hash, result, terminal_time, accepted_at, business_date)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)",
+        " status, request_hash, result, terminal_time, accepted_at, business_date, card_key)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?)",
         (
             sale_id,
             merchant_id,
@@ -381,6 +403,7 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             request.terminal_time.isoformat(),
             ledger.iso(now),
             today.isoformat(),
+            request.card_key,
         ),
     )
     # Its totals per rate bound its returns (返品) per rate; what a resident bought stays in the shop.

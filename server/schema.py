@@ -710,6 +710,204 @@ ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
 ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN {_TRANSFER_KINDS});
 {_postgres_types(_SALE_RETURNS)}"""
 
+
+# Resident accounts (issue 14): points belong to an account with a short random number, not to a
+# card. ``resident_accounts`` are the accounts (a merged account names the one it went into);
+# ``card_keys`` links each key to one account (the primary key: one key, at most one account),
+# with its retirement (renewed or replaced) and its block (lost, or its certificate revoked), and
+# what the server learned of its certificate. ``revoked_certificates`` are the CRLs' entries. A sale
+# remembers the key that paid, so a block can be checked against the sales after it.
+#
+# Existing data: every card key the ledger, eligibility, awards, conversions and ranking know gets
+# an account; resident ledger accounts, eligibility tags and awards move from the key to the
+# account number. Numbers are 7 base-31 digits from an affine permutation of the keys' order with
+# a random multiplier (not a multiple of 31) and offset, so they are distinct without a retry loop
+# in SQL, then a check character (weights 1-8, mod 31: :mod:`server.residents`).
+_ACCOUNT_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def _account_number_sql(x: str, mod: str) -> str:
+    """SQL text of the account number for the integer expression ``x`` (0 <= x < 31**7)."""
+    digits = [mod.format(a=f"({x}) / {31**i}", b=31) for i in range(7)]
+    chars = [f"substr('{_ACCOUNT_NUMBER_ALPHABET}', CAST(1 + {d} AS INT), 1)" for d in digits]
+    weighted = " + ".join(f"{n} * {d}" for n, d in enumerate(digits, start=1))
+    check = mod.format(a=f"31 - {mod.format(a=f'4 * ({weighted})', b=31)}", b=31)
+    return " || ".join([*chars, f"substr('{_ACCOUNT_NUMBER_ALPHABET}', CAST(1 + {check} AS INT), 1)"])
+
+
+# Eligibility tags, event awards and ranking awards move from the card key to the account number,
+# their column renamed. SQLite's RENAME COLUMN would open the connection's temp database (and then
+# settlement's ``PRAGMA temp_store`` fails on it): the three tables are copied aside and back.
+_MOVE_TO_ACCOUNTS_PG = """
+UPDATE eligibility SET card_key = (SELECT m.number FROM migration_numbers m
+    WHERE m.card_key = eligibility.card_key);
+ALTER TABLE eligibility RENAME COLUMN card_key TO account_number;
+UPDATE event_awards SET card_key = (SELECT m.number FROM migration_numbers m
+    WHERE m.card_key = event_awards.card_key);
+ALTER TABLE event_awards RENAME COLUMN card_key TO account_number;
+UPDATE ranking_awards SET card_key = (SELECT m.number FROM migration_numbers m
+    WHERE m.card_key = ranking_awards.card_key);
+ALTER TABLE ranking_awards RENAME COLUMN card_key TO account_number;
+"""
+_NUMBER_OF_KEY = "(SELECT m.number FROM migration_numbers m WHERE m.card_key = old.card_key)"
+_MOVE_TO_ACCOUNTS = f"""
+CREATE TABLE eligibility_v6 AS SELECT * FROM eligibility;
+DROP TABLE eligibility;
+CREATE TABLE eligibility (
+    account_number TEXT NOT NULL,
+    city_id TEXT NOT NULL REFERENCES cities(id),
+    tag TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    PRIMARY KEY (account_number, city_id, tag)
+);
+INSERT INTO eligibility SELECT {_NUMBER_OF_KEY}, city_id, tag, valid_until, set_by, set_at
+    FROM eligibility_v6 old ORDER BY rowid;
+DROP TABLE eligibility_v6;
+CREATE TABLE event_awards_v6 AS SELECT * FROM event_awards;
+DROP TABLE event_awards;
+CREATE TABLE event_awards (
+    award_id TEXT PRIMARY KEY,
+    account_number TEXT NOT NULL,
+    program_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    principal_id TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (program_id, event_id, account_number)
+);
+INSERT INTO event_awards SELECT award_id, {_NUMBER_OF_KEY}, program_id, event_id, kind, points, principal_id,
+    request_hash, result, created_at FROM event_awards_v6 old ORDER BY rowid;
+DROP TABLE event_awards_v6;
+CREATE TABLE ranking_awards_v6 AS SELECT * FROM ranking_awards;
+DROP TABLE ranking_awards;
+CREATE TABLE ranking_awards (
+    program_id TEXT NOT NULL,
+    round TEXT NOT NULL,
+    account_number TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    serials TEXT NOT NULL,
+    PRIMARY KEY (program_id, round, account_number)
+);
+INSERT INTO ranking_awards SELECT program_id, round, {_NUMBER_OF_KEY}, run_id, points, serials
+    FROM ranking_awards_v6 old ORDER BY rowid;
+DROP TABLE ranking_awards_v6;
+"""
+
+
+def _resident_accounts(random_below: str, mod: str, moves: str) -> str:
+    """The migration's SQL; ``random_below`` formats ``{n}`` into a random integer in [0, n), ``mod``
+    ``{a}`` and ``{b}`` into a mod b (PostgreSQL's ``%`` would be taken for a parameter mark)."""
+    multiplier = f"({random_below.format(n=887503681)}) * 31 + 1 + {random_below.format(n=30)}"
+    number = _account_number_sql(mod.format(a="s.a * k.n + s.b", b=31**7), mod)
+    return (
+        f"""
+CREATE TABLE resident_accounts (
+    number TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    merged_into TEXT REFERENCES resident_accounts(number),
+    merged_at TEXT
+);
+CREATE TABLE card_keys (
+    card_key TEXT PRIMARY KEY,
+    account_number TEXT NOT NULL REFERENCES resident_accounts(number),
+    linked_at TEXT NOT NULL,
+    retired_at TEXT,
+    blocked_at TEXT,
+    block_code TEXT CHECK (block_code IN ('card_blocked', 'certificate_revoked')),
+    block_reason TEXT,
+    blocked_by TEXT,
+    certificate_issuer TEXT,
+    certificate_serial TEXT,
+    certificate_expires_at TEXT
+);
+CREATE INDEX card_keys_account ON card_keys(account_number);
+CREATE INDEX card_keys_blocked ON card_keys(blocked_at) WHERE blocked_at IS NOT NULL;
+CREATE INDEX card_keys_certificate ON card_keys(certificate_issuer, certificate_serial)
+    WHERE certificate_serial IS NOT NULL;
+CREATE TABLE revoked_certificates (
+    issuer TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    revoked_at TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (issuer, serial)
+);
+ALTER TABLE sales ADD COLUMN card_key TEXT;
+CREATE TABLE migration_seed AS SELECT {multiplier} AS a, {random_below.format(n=31**7)} AS b;
+CREATE TABLE migration_keys AS SELECT card_key, ROW_NUMBER() OVER (ORDER BY card_key) AS n FROM (
+    SELECT owner AS card_key FROM accounts WHERE kind = 'resident'
+    UNION SELECT card_key FROM eligibility UNION SELECT card_key FROM event_awards
+    UNION SELECT card_key FROM conversions UNION SELECT card_key FROM ranking_awards) AS keys;
+CREATE TABLE migration_numbers AS SELECT k.card_key AS card_key, {number} AS number
+    FROM migration_keys k, migration_seed s;
+CREATE UNIQUE INDEX migration_numbers_key ON migration_numbers(card_key);
+INSERT INTO resident_accounts(number, created_at)
+    SELECT m.number, COALESCE((SELECT MIN(a.created_at) FROM accounts a WHERE a.kind = 'resident'
+        AND a.owner = m.card_key), '1970-01-01T00:00:00+00:00') FROM migration_numbers m ORDER BY m.card_key;
+INSERT INTO card_keys(card_key, account_number, linked_at)
+    SELECT m.card_key, m.number, r.created_at FROM migration_numbers m
+    JOIN resident_accounts r ON r.number = m.number ORDER BY m.card_key;
+UPDATE accounts SET owner = (SELECT m.number FROM migration_numbers m WHERE m.card_key = accounts.owner)
+    WHERE kind = 'resident';
+"""
+        + moves
+        + """DROP TABLE migration_numbers;
+DROP TABLE migration_keys;
+DROP TABLE migration_seed;
+"""
+    )
+
+
+_RESIDENT_ACCOUNTS = _resident_accounts("abs(random()) % {n}", "(({a}) % {b})", _MOVE_TO_ACCOUNTS)
+_RESIDENT_ACCOUNTS_PG = _postgres_types(
+    _resident_accounts("floor(random() * {n})::bigint", "mod({a}, {b})", _MOVE_TO_ACCOUNTS_PG)
+)
+
+
+# Merging two residents' accounts moves their lots by ledger transfers of a new kind, ``move``
+# (resident → resident of the same program, one per lot, keeping its expiry), in operations of the
+# new kind ``merge``. SQLite cannot change a CHECK in place: ``transfers`` is rebuilt.
+_MERGE_TRANSFER_KINDS = """'redeem_points', 'redeem_ticket', 'award', 'void', 'expiry',
+    'conversion', 'exchange', 'issue_ticket', 'grant', 'return_points', 'return_award', 'move'"""
+_OP_KINDS = """'sale', 'void', 'return', 'ticket_issue',
+    'ticket_cancel', 'award', 'conversion', 'exchange', 'expiry', 'grant', 'payout', 'merge'"""
+_MERGE_MOVES = f"""
+CREATE TABLE transfers_v8 AS SELECT * FROM transfers;
+DROP TABLE transfers;
+CREATE TABLE transfers (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ({_MERGE_TRANSFER_KINDS})),
+    sale_id TEXT,
+    merchant_id TEXT,
+    program_id TEXT NOT NULL,
+    debit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    credit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    created_at TEXT NOT NULL,
+    reverses_id INTEGER REFERENCES transfers(id),
+    ticket_serial INTEGER,
+    op_kind TEXT CHECK (op_kind IN ({_OP_KINDS})),
+    CHECK (debit_account_id != credit_account_id)
+);
+INSERT INTO transfers SELECT * FROM transfers_v8 ORDER BY id;
+DROP TABLE transfers_v8;
+CREATE INDEX transfers_sale ON transfers(sale_id);
+CREATE INDEX transfers_merchant ON transfers(merchant_id, created_at);
+CREATE INDEX transfers_created ON transfers(created_at);
+CREATE INDEX transfers_reverses ON transfers(reverses_id) WHERE reverses_id IS NOT NULL;
+"""
+_MERGE_MOVES_PG = f"""
+ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN ({_MERGE_TRANSFER_KINDS}));
+ALTER TABLE transfers DROP CONSTRAINT transfers_op_kind_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_op_kind_check CHECK (op_kind IN ({_OP_KINDS}));
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -746,6 +944,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         _RETURNS,
         rebuilds=True,
         postgres=_RETURNS_PG,
+    ),
+    Migration(
+        7,
+        "resident accounts: points belong to an account number, card keys link to it and can be"
+        " retired or blocked; revoked certificates",
+        _RESIDENT_ACCOUNTS,
+        postgres=_RESIDENT_ACCOUNTS_PG,
+    ),
+    Migration(
+        8,
+        "merges move lots between residents' accounts: transfers of kind move, operations of kind merge",
+        _MERGE_MOVES,
+        rebuilds=True,
+        postgres=_MERGE_MOVES_PG,
     ),
 )
 

@@ -1,6 +1,9 @@
-"""The city's eligibility desk: tap → set the tags the clerk checked on paper (e.g. 65+).
+"""The city desk: tap → set the tags the clerk checked on paper (e.g. 65+); block a lost card by number.
 
-No personal data is read from the card.
+No personal data is read from the card. The tapped card's resident account number is shown; a
+resident who lost a card quotes the number (from a balance slip), the clerk checks their papers,
+types it with a reason and presses F9 (F11 lifts the block when the card is found; F6-F8 tap the
+simulated cards).
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ from pos.sync import ServerRefused, SyncError
 class EnrollScreen(PosScreen):
     """Tap a card, type the tags (e.g. ``age65``) and the valid-until date, F10 saves."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f10", "save", N_("Save"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f10", "save", N_("Save")),
+        Binding("f9", "block", N_("Block lost card")),
+        Binding("f11", "unblock", N_("Unblock")),
+    ]
 
     def __init__(self, counter: Counter) -> None:
         super().__init__(counter)
@@ -35,6 +42,9 @@ class EnrollScreen(PosScreen):
         yield Input(value="age65", placeholder=_("Tags, e.g. age65"), id="tags")
         yield Input(value=f"{dt.date.today().year + 1}-03-31", placeholder="YYYY-MM-DD", id="until")
         yield Static("", id="current")
+        yield Static("", id="account")
+        yield Input(placeholder=_("Account number (ABCD-EFGH)"), id="number")
+        yield Input(placeholder=_("Reason (e.g. reported lost, papers checked)"), id="reason")
         yield from self.compose_bottom()
 
     async def on_card_read(self, message: CardRead) -> None:
@@ -48,6 +58,29 @@ class EnrollScreen(PosScreen):
             return
         tags = ", ".join(f"{t.tag} ({t.valid_until})" for t in lookup.eligibility) or "-"
         self.query_one("#current", Static).update(_("Eligibility: {tags}").format(tags=tags))
+        if lookup.account_number is not None:
+            number = f"{lookup.account_number[:4]}-{lookup.account_number[4:]}"
+            self.query_one("#account", Static).update(_("Account {number}").format(number=number))
+
+    async def action_block(self, lift: bool = False) -> None:
+        """Block (or unblock) the cards of the account number typed, with the reason typed."""
+        number = self.query_one("#number", Input).value.strip()
+        reason = self.query_one("#reason", Input).value.strip()
+        if not number or not reason:
+            self.say(_("Enter the account number and a reason."), error=True)
+            return
+        try:
+            account = await self.blocking(lambda: self.counter.block_account(number, reason, lift=lift))
+        except (ServerRefused, SyncError) as exc:
+            self.say(exc.message(), error=True)
+            return
+        shown = f"{account.account_number[:4]}-{account.account_number[4:]}"
+        done = _("Unblocked: {number}") if lift else _("Blocked: {number}")
+        self.say(done.format(number=shown))
+
+    async def action_unblock(self) -> None:
+        """Lift a block (the card was found)."""
+        await self.action_block(lift=True)
 
     async def action_save(self) -> None:
         """Replace the card's tags with those typed."""

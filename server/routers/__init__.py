@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.routers import awards, cards, conversions, sales, terminal, tickets
+from server.routers import awards, cards, conversions, desk, sales, terminal, tickets
 
 ROUTERS: tuple[APIRouter, ...] = (
     sales.router,
@@ -24,4 +24,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     tickets.router,
     awards.router,
     conversions.router,
+    desk.router,
 )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 import server
 from points.wire import Health, TerminalConfig
+from server import residents
 from server.auth import Principal, require
 from server.dependencies import store_of
 from server.services import terminal
@@ -20,7 +21,11 @@ async def health(request: Request) -> Health:
     """The server is up and can read its database."""
     store = store_of(request)
     store.reader.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
-    return Health(version=server.__version__, time=store.clock())
+    return Health(
+        version=server.__version__,
+        time=store.clock(),
+        block_list_version=residents.block_list_version(store.reader),
+    )
 
 
 @router.get("/terminal/config", response_model=TerminalConfig)

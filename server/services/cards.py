@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from points.wire import CardLookup, Challenge, EligibilityUpdate
-from server import cards, ledger
+from server import cards, ledger, residents
 from server.auth import Principal
 from server.errors import ApiError
 from server.services.access import visible_programs
@@ -11,9 +13,15 @@ from server.store import Store
 
 
 def lookup(store: Store, principal: Principal, card_key: str) -> CardLookup:
-    """Balances in the programs this principal works with (expiring lots included) and tags."""
-    today = ledger.business_date(store.clock())
-    held = set(cards.programs_held(store.reader, card_key))
+    """Balances in the programs this principal works with (expiring lots included) and tags.
+
+    Raises:
+        ApiError: ``card_blocked``, ``certificate_revoked``, ``card_replaced``, ``certificate_expired``.
+    """
+    now = store.clock()
+    today = ledger.business_date(now)
+    number = residents.account_of(store.reader, card_key, now)
+    held = set(cards.programs_held(store.reader, number))
     programs = [p for p in visible_programs(store, principal) if p.id in held]
     city = (
         None
@@ -22,8 +30,9 @@ def lookup(store: Store, principal: Principal, card_key: str) -> CardLookup:
     )
     return CardLookup(
         card_key=card_key,
-        balances=[cards.balance_of(store.reader, card_key, p.id, today) for p in programs],
-        eligibility=cards.tags_of(store.reader, card_key, city),
+        account_number=number,
+        balances=[cards.balance_of(store.reader, number, p.id, today) for p in programs],
+        eligibility=cards.tags_of(store.reader, number, city),
     )
 
 
@@ -39,7 +48,12 @@ async def set_eligibility(
     if city_id is None or (principal.role == "terminal" and principal.merchant_id is not None):
         raise ApiError("forbidden", "only a city sets eligibility")
     now = store.clock()
-    await store.write(lambda conn: cards.set_tags(conn, card_key, city_id, update.tags, principal.id, now))
+
+    def job(conn: sqlite3.Connection) -> None:
+        number = residents.open_account(conn, card_key, now)
+        cards.set_tags(conn, number, city_id, update.tags, principal.id, now)
+
+    await store.write(job)
     return lookup(store, principal, card_key)
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import sqlite3
 
 from points.wire import BatchItem, BatchResult, ErrorBody, ReturnRequest, SaleRequest, SaleResult
-from server import ledger, returns, sales
+from server import desk, ledger, residents, returns, sales
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import Store
@@ -41,6 +41,10 @@ async def sell(store: Store, principal: Principal, body: SaleRequest) -> str:
             if body.offline:
                 now, refusal = store.clock(), error
                 await store.write(lambda conn: _refuse_once(conn, principal, body, fingerprint, refusal, now))
+            if error.code == "certificate_revoked" and body.card_key is not None:
+                # A revoked certificate's key is blocked like a lost card (its CRL came before its serial).
+                key, now = body.card_key, store.clock()
+                await store.write(lambda conn: desk.block_revoked_key(conn, key, now))
             raise
         existing = await store.write(lambda conn: sales.apply(conn, prepared))
     return _answer(existing)
@@ -56,7 +60,7 @@ async def sell_batch(store: Store, principal: Principal, queue: list[SaleRequest
             items.append(BatchItem(sale_id=sale.sale_id, error=ErrorBody.model_validate(error.body())))
         else:
             items.append(BatchItem(sale_id=sale.sale_id, result=SaleResult.model_validate_json(text)))
-    return BatchResult(items=items)
+    return BatchResult(items=items, block_list_version=residents.block_list_version(store.reader))
 
 
 def stored_sale(store: Store, principal: Principal, sale_id: str) -> str:

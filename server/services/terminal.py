@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from points.tickets import public_key_to_text
 from points.wire import Merchant, TerminalConfig, TerminalMode
+from server import residents
 from server.auth import Principal
 from server.errors import ApiError
 from server.services.access import visible_programs
@@ -34,4 +35,6 @@ def config(store: Store, principal: Principal) -> TerminalConfig:
         ticket_keys={store.signer.key_id: public_key_to_text(store.signer.public_key)},
         event=store.terminal_event(principal.terminal_id) if principal.mode == TerminalMode.AWARD else None,
         server_time=store.clock(),
+        blocked_keys=residents.blocked_keys(store.reader),
+        block_list_version=residents.block_list_version(store.reader),
     )

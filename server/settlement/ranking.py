@@ -84,7 +84,7 @@ def run(
         outstanding = ledger.account(conn, "tickets", "outstanding", program.id)
         holders = conn.execute(_TOP, (program.id, threshold, top_k)).fetchall()
         awarded: list[dict[str, Any]] = []
-        for account_id, card_key, _balance in holders:
+        for account_id, number, _balance in holders:
             exchange = _exchange_of(program, ledger.spendable(conn, account_id, today))
             if exchange is None:
                 continue  # spendable points (unexpired lots) fall short of the exchange
@@ -114,12 +114,12 @@ def run(
                     }
                 )
             conn.execute(
-                "INSERT INTO ranking_awards(program_id, round, card_key, run_id, points, serials)"
+                "INSERT INTO ranking_awards(program_id, round, account_number, run_id, points, serials)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     program.id,
                     round_id,
-                    card_key,
+                    number,
                     run_id,
                     exchange.cost,
                     json.dumps([t["serial"] for t in tickets]),
@@ -127,7 +127,7 @@ def run(
             )
             awarded.append(
                 {
-                    "card": card_key[:13],
+                    "card": number,
                     "points": exchange.cost,
                     "transfer_id": transfer_id,
                     "tickets": tickets,

@@ -89,6 +89,19 @@ def test_points_are_capped_by_balance_and_due_and_offline_limits(shop: Shop) -> 
     assert offline.max_points("toshima-points") == 500  # its offline limit
 
 
+def test_a_card_on_the_configurations_block_list_is_refused_offline(shop: Shop) -> None:
+    offline = checkout(shop, 1000, online=False)
+    assert offline.max_points("toshima-points") == 500 and not offline.card_blocked
+    offline.config = offline.config.model_copy(update={"blocked_keys": [shop.card.card_key]})
+    assert offline.card_blocked
+    refusal = offline.why_not(offline.programs["toshima-points"])
+    assert refusal is not None and refusal.code == "card_blocked"
+    assert offline.max_points("toshima-points") == 0 and offline.award_programs() == []
+    # The sale can still be paid in cash: it then carries no card at all.
+    offline.cash = 1000
+    assert offline.request("01JCARDB2ACKED000000000000", 1, dt.datetime.now(dt.UTC)).card_key is None
+
+
 def test_eligibility_is_checked_against_the_card_tags_and_their_dates(shop: Shop) -> None:
     sale = checkout(shop, 1000)
     program = sale.programs["tenri-megumi"].model_copy(update={"eligibility_tag": "age65"})

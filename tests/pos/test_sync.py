@@ -187,3 +187,26 @@ def test_sync_stops_when_the_server_goes_away_and_keeps_the_rest(
     assert isinstance(report.error, ServerUnreachable) and report.remaining == 3
     real_server.outage(False)
     assert Syncer(journal, client).sync().remaining == 0
+
+
+def test_an_offline_counter_refuses_a_card_blocked_meanwhile_once_a_sync_brings_the_new_list(
+    real_server: CounterServer, journal: Journal
+) -> None:
+    from points.wire import BlockRequest
+    from pos.checkout import blocked_keys
+    from pos.counter import Counter
+    from pos.printing import ReceiptPrinter
+
+    counter = Counter(journal, real_server.client(), ReceiptPrinter())
+    config = counter.load_config()
+    assert ALICE not in blocked_keys(config)
+    desk = real_server.client("tenri-enroll-1")
+    number = real_server.client().lookup(ALICE).account_number
+    assert number is not None
+    desk.desk_block(BlockRequest(account_number=number, reason="紛失届"))
+    # Offline the counter knows only its last list: the card passes until the counter syncs.
+    assert counter.offline_allowed(make_sale(points=0).model_copy(update={"card_key": ALICE}))
+    counter.sync()  # nothing queued: the health check's version tells the list changed
+    assert counter.config is not None and ALICE in blocked_keys(counter.config)
+    assert not counter.offline_allowed(make_sale(points=0).model_copy(update={"card_key": ALICE}))
+    assert counter.refresh_block_list() is False  # unchanged since: no fetch

@@ -50,6 +50,9 @@ balance_slips = st.builds(
     st.text(max_size=20),
     st.just(SAMPLE_TIME),
     st.lists(balances, max_size=3).map(tuple),
+    account_number=st.one_of(
+        st.none(), st.text(alphabet="23456789ABCDEFGHJKMNPQRSTUVWXYZ", min_size=8, max_size=8)
+    ),
 )
 end_of_days = st.builds(
     EndOfDayReport,

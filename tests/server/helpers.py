@@ -53,3 +53,11 @@ def issue(amounts: list[int], *, merchant: str = "yamato-bakery", receipt_base: 
             for n, a in enumerate(amounts)
         ],
     }
+
+
+def resident_account(conn: Any, card_key: str, program_id: str) -> int | None:
+    """The ledger account of the card's resident account in a program (``None``: none yet)."""
+    from server import ledger, residents
+
+    state = residents.key_state(conn, card_key)
+    return None if state is None else ledger.find_account(conn, "resident", state.account_number, program_id)

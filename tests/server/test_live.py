@@ -69,7 +69,8 @@ async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_s
             p["points"] for sale_id, r in accepted.items() for p in r["points"] if card_of[sale_id] == card
         )
         balance = conn.execute(
-            "SELECT balance FROM accounts WHERE kind = 'resident' AND owner = ? AND program_id = ?",
+            "SELECT a.balance FROM accounts a JOIN card_keys k ON k.account_number = a.owner"
+            " WHERE a.kind = 'resident' AND k.card_key = ? AND a.program_id = ?",
             (card, TENRI),
         ).fetchone()[0]
         assert balance == 5000 - spent >= 0

@@ -27,9 +27,14 @@ CHANGED = {
     "transfers",
     "tickets",
     "ticket_receipts",
+    "sales",
+    "accounts",
+    "eligibility",
+    "event_awards",
+    "ranking_awards",
 }
-#: Migration 4 adds a column at the end of these tables and keeps every row's other columns.
-GROWN = {"transfers", "tickets", "ticket_receipts"}
+#: Migrations 4 and 6 add a column at the end of these tables and keep every row's other columns.
+GROWN = {"transfers", "tickets", "ticket_receipts", "sales"}
 CODES = {None: None, "ordinary": 1, "current": 2, "savings": 4}
 
 
@@ -236,3 +241,28 @@ def test_the_history_is_numbered_in_order() -> None:
     for migration in schema.MIGRATIONS:
         assert migration.statements(), migration.version
         assert all(";" not in s.rstrip(";") for s in migration.statements()), migration.version
+
+
+def test_every_card_key_gets_a_resident_account_with_its_balances(old_db: pathlib.Path) -> None:
+    from server import residents
+
+    before = rows(old_db)
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    # Release 0.1's resident accounts were owned by card keys; each key is now linked to an account.
+    old = {(r[2], r[3]): r[4] for r in before["accounts"] if r[1] == "resident"}
+    links = dict(conn.execute("SELECT card_key, account_number FROM card_keys").fetchall())
+    assert {key for key, _ in old} <= links.keys() and len(set(links.values())) == len(links)
+    after = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute("SELECT owner, program_id, balance FROM accounts WHERE kind = 'resident'")
+    }
+    assert after == {(links[key], program): balance for (key, program), balance in old.items()}
+    assert all(residents.normal_number(number) == number for number in links.values())
+    numbers = {r[0] for r in conn.execute("SELECT number FROM resident_accounts")}
+    assert numbers == set(links.values())
+    # Tags and awards follow the key to its account; the ledger still checks.
+    tags = conn.execute("SELECT account_number FROM eligibility").fetchall()
+    assert all(r[0] in numbers for r in tags)
+    assert ledger.check(conn) == []
+    conn.close()

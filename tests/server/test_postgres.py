@@ -15,7 +15,7 @@ import pytest
 from server import db, ledger, schema
 from server.app import create_app
 from tests.server.conftest import Demo
-from tests.server.helpers import SHOP, sale
+from tests.server.helpers import SHOP, resident_account, sale
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ async def test_two_servers_selling_on_one_card_never_overdraw_it(pg_demo: Demo) 
     assert ledger.check(conn) == []
     stored = conn.execute("SELECT COUNT(*) FROM sales").fetchone()[0]
     assert stored == len(accepted) <= 25
-    resident = ledger.find_account(conn, "resident", card, "tenri-megumi")
+    resident = resident_account(conn, card, "tenri-megumi")
     assert resident is not None and ledger.balance(conn, resident) == 5000 - 200 * len(accepted) >= 0
 
 

@@ -21,7 +21,7 @@ from ulid import ULID
 from server import db, ledger
 from server.app import create_app
 from tests.server.conftest import Clock, build_demo
-from tests.server.helpers import TENRI, sale
+from tests.server.helpers import TENRI, resident_account, sale
 
 CARDS = ("sato", "suzuki")
 PROGRAMS = (TENRI, "toshima-points", "oguni-kitasato")
@@ -142,7 +142,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             assert ledger.check(conn) == []
             for (card, program), expected in self.model.items():
-                account = ledger.find_account(conn, "resident", self.demo.card(card), program)
+                account = resident_account(conn, self.demo.card(card), program)
                 actual = 0 if account is None else ledger.balance(conn, account)
                 assert actual == expected >= 0, (card, program)
         finally:

@@ -88,4 +88,36 @@ async def test_enrol_desk_sets_the_tags_the_clerk_checked(
         await pilot.press("f10")
         await settle(pilot)
         assert "age65" in text_of(pilot, "#current")
-    assert real_server.query("SELECT tag FROM eligibility WHERE card_key = ?", ALICE) == [("age65",)]
+    assert real_server.query(
+        "SELECT e.tag FROM eligibility e JOIN card_keys k ON k.account_number = e.account_number"
+        " WHERE k.card_key = ?",
+        ALICE,
+    ) == [("age65",)]
+
+
+async def test_the_desk_blocks_a_lost_card_by_the_account_number_and_a_shop_then_refuses_it(
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
+) -> None:
+    app = make_app(TerminalMode.ENROLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        shown = text_of(pilot, "#account")
+        assert "アカウント番号" in shown
+        number = shown.split()[-1]
+        await fill(pilot, "#number", number)
+        await fill(pilot, "#reason", "紛失届・本人確認済み")
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "利用停止にしました" in text_of(pilot, "#message")
+    refused = real_server.client().lookup
+    from pos.sync import ServerRefused
+
+    try:
+        refused(ALICE)
+    except ServerRefused as error:
+        assert error.error.code == "card_blocked"
+        assert "このカードは利用停止中です。市役所の窓口へ" in error.message("ja")
+    else:
+        raise AssertionError("a blocked card was looked up")

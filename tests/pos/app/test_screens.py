@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 from collections.abc import Callable
 
 from pos import settings as settings_module
@@ -30,6 +31,8 @@ async def test_balance_slip_is_printed_on_request(
         assert "残高票を印刷しました" in text_of(pilot, "#message")
     paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
     assert "残高" in paper and "5,000 pt" in paper
+    # The resident account's number, to quote at the city desk (ABCD-EFGH).
+    assert re.search(r"アカウント番号 +[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", paper), paper
 
 
 async def test_end_of_day_prints_the_days_figures(

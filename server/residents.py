@@ -1,0 +1,243 @@
+"""Resident accounts (住民アカウント): points belong to an account, card keys are linked to it.
+
+The account plays the part of the real platform's マイキーID: a short random number a resident
+can quote at the city desk, and nothing else about the person (DESIGN.md §3). Each card key
+(``jpki:``/``uid:``) is linked to at most one account (``card_keys``' primary key); a renewed or
+replaced card's key is *retired* (kept, with the time), a lost card's key or a revoked
+certificate's is *blocked* (with the time, the clerk and the reason). The ledger's resident
+accounts are owned by the account number, so every boundary that receives a card key resolves it
+here first (:func:`account_of` on read paths, :func:`open_account` on write paths).
+
+An account number is 8 characters from :data:`ALPHABET` (no 0/O, 1/I/L): 7 random digits in base
+31 and a check character chosen so that ``sum(position * value) % 31 == 0`` (positions 1-8), which
+catches every single mistyped character and every swap of two neighbours.
+
+Tables (:mod:`server.schema`, migration 6): ``resident_accounts(number, created_at, merged_into,
+merged_at)``; ``card_keys(card_key, account_number, linked_at, retired_at, blocked_at, block_code,
+block_reason, blocked_by, certificate_issuer, certificate_serial, certificate_expires_at)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from server import db, ledger
+from server.errors import ApiError
+
+#: The account number's characters: digits and capitals without the look-alikes 0 O 1 I L (31, a prime).
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_VALUE = {c: n for n, c in enumerate(ALPHABET)}
+_TYPED = re.compile(r"[\s\-]")
+
+
+# Account numbers ----------------------------------------------------------------------
+
+
+def check_character(body: str) -> str:
+    """The 8th character that makes the weighted sum of ``body`` (7 characters) and it 0 mod 31."""
+    total = sum(n * _VALUE[c] for n, c in enumerate(body, start=1))
+    return ALPHABET[(-4 * total) % 31]  # 4 is 8's inverse mod 31
+
+
+def new_number() -> str:
+    """A fresh random account number (not checked against the table: see :func:`_create`)."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(7))
+    return body + check_character(body)
+
+
+def normal_number(text: str) -> str | None:
+    """An account number as typed (spaces, hyphens, lower case allowed) in its stored form, or ``None``."""
+    number = _TYPED.sub("", text).upper()
+    if len(number) != 8 or any(c not in _VALUE for c in number):
+        return None
+    return number if check_character(number[:7]) == number[7] else None
+
+
+def shown(number: str) -> str:
+    """The number as printed and shown: ``ABCD-EFGH``."""
+    return f"{number[:4]}-{number[4:]}"
+
+
+# Card keys ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CardKeyState:
+    """One card key's link as stored."""
+
+    card_key: str
+    account_number: str
+    linked_at: str
+    retired_at: str | None
+    blocked_at: str | None
+    block_code: str | None
+    block_reason: str | None
+    certificate_expires_at: str | None
+
+    @property
+    def live(self) -> bool:
+        """Neither retired nor blocked."""
+        return self.retired_at is None and self.blocked_at is None
+
+
+_STATE = (
+    "SELECT card_key, account_number, linked_at, retired_at, blocked_at, block_code, block_reason,"
+    " certificate_expires_at FROM card_keys"
+)
+
+
+def key_state(conn: sqlite3.Connection, card_key: str) -> CardKeyState | None:
+    """The key's link, or ``None`` when the key was never linked."""
+    row = conn.execute(_STATE + " WHERE card_key = ?", (card_key,)).fetchone()
+    return None if row is None else CardKeyState(*tuple(row))
+
+
+def keys_of(conn: sqlite3.Connection, number: str) -> list[CardKeyState]:
+    """Every key linked to an account (retired and blocked ones too), oldest link first."""
+    rows = conn.execute(_STATE + " WHERE account_number = ? ORDER BY linked_at, card_key", (number,))
+    return [CardKeyState(*tuple(row)) for row in rows.fetchall()]
+
+
+def refusal(state: CardKeyState, now: dt.datetime, offline_at: dt.datetime | None = None) -> ApiError | None:
+    """Why a key may not be used (a blocked, retired or expired key), or ``None``.
+
+    Online every block and retirement counts at once. An offline sale (``offline_at``: the
+    terminal's time of the sale) counts only those from before it: a sale made before the block
+    is accepted when it is synced later.
+    """
+    at = offline_at
+    if state.blocked_at is not None and (at is None or dt.datetime.fromisoformat(state.blocked_at) <= at):
+        return ApiError(state.block_code or "card_blocked")
+    if state.retired_at is not None and (at is None or dt.datetime.fromisoformat(state.retired_at) <= at):
+        return ApiError("card_replaced")
+    expires = state.certificate_expires_at
+    if expires is not None and dt.datetime.fromisoformat(expires) < (at or now):
+        return ApiError("certificate_expired")
+    return None
+
+
+def account_of(
+    conn: sqlite3.Connection, card_key: str, now: dt.datetime, offline_at: dt.datetime | None = None
+) -> str | None:
+    """The account number of a usable card key, or ``None`` for a key never linked (read paths).
+
+    Raises:
+        ApiError: ``card_blocked``, ``certificate_revoked``, ``card_replaced`` or ``certificate_expired``.
+    """
+    state = key_state(conn, card_key)
+    if state is None:
+        return None
+    error = refusal(state, now, offline_at)
+    if error is not None:
+        raise error
+    return state.account_number
+
+
+def open_account(
+    conn: sqlite3.Connection, card_key: str, now: dt.datetime, offline_at: dt.datetime | None = None
+) -> str:
+    """The account number of a usable card key; a key never seen gets a new account (write paths).
+
+    ``offline_at`` is an offline sale's time on the terminal (see :func:`refusal`).
+
+    Raises:
+        ApiError: as :func:`account_of`.
+    """
+    number = account_of(conn, card_key, now, offline_at)
+    if number is not None:
+        return number
+    number = _create(conn, now)
+    inserted = conn.execute(
+        "INSERT INTO card_keys(card_key, account_number, linked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (card_key, number, ledger.iso(now)),
+    ).rowcount
+    if inserted != 1:
+        # Another server process linked the key meanwhile (PostgreSQL): run the job again.
+        raise db.Retry(f"card key {card_key[:12]} was linked meanwhile")
+    return number
+
+
+def _create(conn: sqlite3.Connection, now: dt.datetime) -> str:
+    for _ in range(20):
+        number = new_number()
+        inserted = conn.execute(
+            "INSERT INTO resident_accounts(number, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (number, ledger.iso(now)),
+        ).rowcount
+        if inserted == 1:
+            return number
+    raise RuntimeError("no free account number in 20 draws")  # 31**7 numbers: never, in practice
+
+
+def note_certificate(
+    conn: sqlite3.Connection, card_key: str, issuer: str, serial: str, expires_at: dt.datetime
+) -> None:
+    """Remember what a verified certificate says of its key (its issuer, serial and last moment).
+
+    A later CRL can then block the key, and a lookup refuse it once the certificate has expired.
+    """
+    conn.execute(
+        "UPDATE card_keys SET certificate_issuer = ?, certificate_serial = ?, certificate_expires_at = ?"
+        " WHERE card_key = ?",
+        (issuer, serial, ledger.iso(expires_at), card_key),
+    )
+
+
+def blocked_keys(conn: sqlite3.Connection) -> list[str]:
+    """Every blocked key, for the terminals' offline block list (oldest block first)."""
+    rows = conn.execute(
+        "SELECT card_key FROM card_keys WHERE blocked_at IS NOT NULL ORDER BY blocked_at, card_key"
+    )
+    return [row[0] for row in rows.fetchall()]
+
+
+def block_list_version(conn: sqlite3.Connection) -> str:
+    """A short text that changes whenever the block list does (the newest block and the count)."""
+    row = conn.execute(
+        "SELECT COUNT(*), MAX(blocked_at) FROM card_keys WHERE blocked_at IS NOT NULL"
+    ).fetchone()
+    return f"{int(row[0])}:{row[1] or ''}"
+
+
+# Consistency --------------------------------------------------------------------------
+
+
+def problems(conn: sqlite3.Connection) -> list[str]:
+    """What ``mykey-server check`` reports of accounts and keys (empty: consistent).
+
+    Checks: no key is linked to two accounts, every key's account exists and was not merged
+    away, every resident ledger account is owned by an account number, and no blocked key has a
+    sale made after its block (an offline sale counts at its terminal time).
+    """
+    found: list[str] = []
+    for card_key, count in conn.execute(
+        "SELECT card_key, COUNT(DISTINCT account_number) FROM card_keys GROUP BY card_key"
+        " HAVING COUNT(DISTINCT account_number) > 1"
+    ):
+        found.append(f"card key {card_key[:12]} is linked to {count} accounts")
+    for card_key, number, merged in conn.execute(
+        "SELECT k.card_key, k.account_number, r.merged_into FROM card_keys k"
+        " LEFT JOIN resident_accounts r ON r.number = k.account_number"
+        " WHERE r.number IS NULL OR r.merged_into IS NOT NULL ORDER BY k.card_key"
+    ):
+        state = "does not exist" if merged is None else f"was merged into {merged}"
+        found.append(f"card key {card_key[:12]} is linked to account {number}, which {state}")
+    for account_id, owner in conn.execute(
+        "SELECT a.id, a.owner FROM accounts a LEFT JOIN resident_accounts r ON r.number = a.owner"
+        " WHERE a.kind = 'resident' AND r.number IS NULL ORDER BY a.id"
+    ):
+        found.append(f"resident ledger account {account_id} is owned by {owner[:12]}, not an account number")
+    for sale_id, card_key, offline, terminal_time, accepted_at, blocked_at in conn.execute(
+        "SELECT s.sale_id, s.card_key, s.offline, s.terminal_time, s.accepted_at, k.blocked_at FROM sales s"
+        " JOIN card_keys k ON k.card_key = s.card_key WHERE k.blocked_at IS NOT NULL ORDER BY s.sale_id"
+    ):
+        used = dt.datetime.fromisoformat(terminal_time if offline else accepted_at)
+        if used >= dt.datetime.fromisoformat(blocked_at):
+            found.append(
+                f"sale {sale_id} of card key {card_key[:12]} was made after its block at {blocked_at}"
+            )
+    return found
