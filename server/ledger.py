@@ -151,13 +151,19 @@ def account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "
     if row is not None:
         return int(row[0])
     floor_zero = 1 if kind in ("resident", "tickets") else 0
+    # OR IGNORE: on PostgreSQL another server process may open the same account at the same moment
+    # (a card's or a merchant's first sale in a program); its row is then the one used.
     cursor = conn.execute(
-        "INSERT INTO accounts(kind, owner, program_id, balance, floor_zero, created_at)"
+        "INSERT OR IGNORE INTO accounts(kind, owner, program_id, balance, floor_zero, created_at)"
         " VALUES (?, ?, ?, 0, ?, ?)",
         (kind, owner, program_id, floor_zero, iso(utc_now())),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    if cursor.rowcount == 1 and cursor.lastrowid is not None:
+        return cursor.lastrowid
+    found = find_account(conn, kind, owner, program_id)
+    if found is None:
+        raise db.Retry(f"account {kind}/{owner}/{program_id} was opened and rolled back meanwhile")
+    return found
 
 
 def find_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "") -> int | None:
