@@ -84,6 +84,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 # Business dates (same-day voids, expiry) are the shared calendar's: Japan time, in ``points``.
 # ``iso`` is the calendar's stored form of a moment; both names stay here for the server's callers.
@@ -143,8 +144,21 @@ def funding_owner(kind: str, funder_id: str) -> str:
 def account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "") -> int:
     """The id of the account (``kind``, ``owner``, ``program_id``), opened on first use.
 
-    Residents and tickets outstanding are floor-zero accounts.
+    Residents and tickets outstanding are floor-zero accounts. On PostgreSQL the id is remembered
+    by the session (:attr:`server.pg.PgConnection.memo`): a sale names each of its accounts twice.
     """
+    memo: dict[tuple[str, ...], Any] | None = getattr(conn, "memo", None)
+    if memo is not None:
+        known = memo.get(("account", kind, owner, program_id))
+        if known is not None:
+            return int(known)
+        found = _open_account(conn, kind, owner, program_id)
+        memo["account", kind, owner, program_id] = found
+        return found
+    return _open_account(conn, kind, owner, program_id)
+
+
+def _open_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str) -> int:
     row = conn.execute(
         "SELECT id FROM accounts WHERE kind = ? AND owner = ? AND program_id = ?", (kind, owner, program_id)
     ).fetchone()
