@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import random
-import sqlite3
 import subprocess
 import sys
 
 import httpx
 import pytest
 
+from server import db
 from tests.server.helpers import TENRI, issue, sale
 from tests.server.pki import make_ca, make_server_cert
 from tests.support.server import ROOT, RunningServer, TlsFiles, running_server
@@ -59,7 +59,7 @@ async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_s
     assert len(accepted) + len(refused) == CLIENTS * 4
     assert set(refused.values()) <= {"insufficient_points", "ticket_already_redeemed"}
     assert "insufficient_points" in refused.values()  # the shared balances did run out
-    conn = sqlite3.connect(live_server.db_path)
+    conn = db.connect(live_server.database, readonly=True)
     stored = {row[0] for row in conn.execute("SELECT sale_id FROM sales")}
     assert stored == set(accepted)
     redeemed = [t["serial"] for result in accepted.values() for t in result["tickets"]]
@@ -73,7 +73,7 @@ async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_s
             (card, TENRI),
         ).fetchone()[0]
         assert balance == 5000 - spent >= 0
-    check = mykey_server("check", "--db", str(live_server.db_path))
+    check = mykey_server("check", "--db", live_server.database)
     assert check.returncode == 0, check.stdout
 
 
@@ -96,7 +96,7 @@ def test_a_sale_sent_many_times_in_parallel_and_after_a_sigkill_restart_applies_
     live_server.restart()  # SIGKILL, as a power cut would, then start again on the same database
     after = asyncio.run(send_all(3))
     assert {a.content for a in after} == {answers[0].content}
-    conn = sqlite3.connect(live_server.db_path)
+    conn = db.connect(live_server.database, readonly=True)
     assert conn.execute("SELECT COUNT(*) FROM sales WHERE sale_id = ?", (body["sale_id"],)).fetchone()[0] == 1
     assert (
         conn.execute("SELECT COUNT(*) FROM transfers WHERE sale_id = ?", (body["sale_id"],)).fetchone()[0]
@@ -106,7 +106,7 @@ def test_a_sale_sent_many_times_in_parallel_and_after_a_sigkill_restart_applies_
         lookup = http.post("/v1/cards/lookup", json={"card_key": card}).json()
         assert http.get(f"/v1/sales/{body['sale_id']}").content == answers[0].content
     assert {b["program_id"]: b["points"] for b in lookup["balances"]}[TENRI] == 5000 - 1200 + 100
-    assert mykey_server("check", "--db", str(live_server.db_path)).returncode == 0
+    assert mykey_server("check", "--db", live_server.database).returncode == 0
 
 
 @pytest.fixture(scope="module")
