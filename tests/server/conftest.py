@@ -5,8 +5,8 @@
 - ``api`` — ``api(principal)`` gives an ``httpx.AsyncClient`` over ASGI as that principal
 - ``fresh_demo`` — ``fresh_demo(directory, card_keys, trust_ca)``: demo data of the test's own
   (extra cards, trusted CAs) on the test's database
-- ``live_server`` — :func:`tests.support.server.running_server` (uvicorn subprocess on 127.0.0.1),
-  on each database
+- ``live_server`` — :func:`tests.support.server.running_server` (uvicorn subprocess on 127.0.0.1) on
+  a SQLite file (the backup and copy tests read that file); ``live_server_on_each`` the same on each database
 
 ``demo`` (and so ``app`` and ``api``) runs each test on both databases: SQLite, and PostgreSQL
 (a fresh copy of a demo database made once per session; skipped when no cluster is at hand,
@@ -161,7 +161,13 @@ async def api(app: FastAPI, demo: Demo) -> AsyncIterator[Callable[[str | None], 
 
 
 @pytest.fixture
-def live_server(
+def live_server(tmp_path: pathlib.Path) -> Iterator[RunningServer]:
+    with running_server(tmp_path / "live") as server:
+        yield server
+
+
+@pytest.fixture
+def live_server_on_each(
     database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
 ) -> Iterator[RunningServer]:
     db_url = None
