@@ -32,9 +32,12 @@ bench: install
 	$(PY) tests/bench/run.py
 
 # The long soak (DESIGN.md §5): SOAK_SECONDS of traffic through faults, then every invariant checked.
+# SOAK_DB=postgresql soaks on a throwaway PostgreSQL cluster (killed as one of the faults), or give
+# a postgresql://... URL of a server of your own (a role that may create databases; never killed).
 SOAK_SECONDS ?= 1800
+SOAK_DB ?= sqlite
 soak: install
-	$(PY) -m tests.e2e.soak --seconds $(SOAK_SECONDS)
+	$(PY) -m tests.e2e.soak --seconds $(SOAK_SECONDS) --db $(SOAK_DB)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

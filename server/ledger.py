@@ -89,6 +89,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 # Business dates (same-day voids, expiry) are the shared calendar's: Japan time, in ``points``.
 # ``iso`` is the calendar's stored form of a moment; both names stay here for the server's callers.
@@ -148,21 +149,40 @@ def funding_owner(kind: str, funder_id: str) -> str:
 def account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "") -> int:
     """The id of the account (``kind``, ``owner``, ``program_id``), opened on first use.
 
-    Residents and tickets outstanding are floor-zero accounts.
+    Residents and tickets outstanding are floor-zero accounts. On PostgreSQL the id is remembered
+    by the session (:attr:`server.pg.PgConnection.memo`): a sale names each of its accounts twice.
     """
+    memo: dict[tuple[str, ...], Any] | None = getattr(conn, "memo", None)
+    if memo is not None:
+        known = memo.get(("account", kind, owner, program_id))
+        if known is not None:
+            return int(known)
+        found = _open_account(conn, kind, owner, program_id)
+        memo["account", kind, owner, program_id] = found
+        return found
+    return _open_account(conn, kind, owner, program_id)
+
+
+def _open_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str) -> int:
     row = conn.execute(
         "SELECT id FROM accounts WHERE kind = ? AND owner = ? AND program_id = ?", (kind, owner, program_id)
     ).fetchone()
     if row is not None:
         return int(row[0])
     floor_zero = 1 if kind in ("resident", "tickets") else 0
+    # OR IGNORE: on PostgreSQL another server process may open the same account at the same moment
+    # (a card's or a merchant's first sale in a program); its row is then the one used.
     cursor = conn.execute(
-        "INSERT INTO accounts(kind, owner, program_id, balance, floor_zero, created_at)"
+        "INSERT OR IGNORE INTO accounts(kind, owner, program_id, balance, floor_zero, created_at)"
         " VALUES (?, ?, ?, 0, ?, ?)",
         (kind, owner, program_id, floor_zero, iso(utc_now())),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    if cursor.rowcount == 1 and cursor.lastrowid is not None:
+        return cursor.lastrowid
+    found = find_account(conn, kind, owner, program_id)
+    if found is None:
+        raise db.Retry(f"account {kind}/{owner}/{program_id} was opened and rolled back meanwhile")
+    return found
 
 
 def find_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "") -> int | None:

@@ -40,6 +40,8 @@ RETRYABLE = frozenset({"40001", "40P01", "55P03"})
 #: How long one attempt to reach a database may take (seconds), unless the URL says otherwise: a
 #: failover is waited out by trying again, not by one long connect.
 CONNECT_TIMEOUT_S = 3
+#: The most facts a session remembers (:attr:`PgConnection.memo`) before starting afresh.
+MEMO_MAX = 100_000
 
 
 class ConnectionLost(RuntimeError):
@@ -214,6 +216,10 @@ class PgConnection:
         #: The session died inside a transaction: every statement but ROLLBACK/RELEASE is refused
         #: with :class:`ConnectionLost` until the caller ends that transaction.
         self.lost = False
+        #: Facts read once and kept for the session (an account's id): a statement is a round trip
+        #: here (~0.2 ms of CPU on the two cores), not a function call. Emptied on every ROLLBACK
+        #: (or ROLLBACK TO) and when the session is lost, since a row this session made may be undone.
+        self.memo: dict[tuple[str, ...], Any] = {}
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -268,6 +274,7 @@ class PgConnection:
                 self._reconnect()
                 return self._conn.execute(statement, params)
             self.lost = not idle
+            self.memo.clear()
             raise ConnectionLost(f"the database went away: {str(error).splitlines()[0]}") from error
 
     def execute(self, sql: str, params: Any = ()) -> Cursor:
@@ -276,8 +283,11 @@ class PgConnection:
         Raises:
             ConnectionLost: the session died (inside a transaction, or no database answers).
         """
-        if sql.lstrip()[:6].upper() == "PRAGMA":
+        head = sql.lstrip()[:8].upper()
+        if head[:6] == "PRAGMA":
             return _EMPTY  # SQLite's tuning (busy timeout, temp store, secure delete) has no meaning here
+        if head == "ROLLBACK" or self.lost:
+            self.memo.clear()
         if self.lost and sql.lstrip()[:5].upper() == "BEGIN":
             self.lost = False  # a new transaction: the caller has moved on from the dead one
         if self.lost and sql.lstrip()[:8].upper().startswith(("ROLLBACK", "RELEASE")):
@@ -285,7 +295,14 @@ class PgConnection:
                 self.lost = False  # the caller ended the dead transaction: the next one reconnects
             return _EMPTY
         statement, returns_id, numbered = translate(sql)
-        cursor = self._run(statement, _params(params, numbered) or None)
+        try:
+            cursor = self._run(statement, _params(params, numbered) or None)
+        except BaseException:
+            if head[:6] == "COMMIT":
+                self.memo.clear()  # the transaction is gone, and what it made with it
+            raise
+        if len(self.memo) > MEMO_MAX:
+            self.memo.clear()
         if returns_id:
             row = cursor.fetchone()
             done = Cursor(None, None if row is None else int(row[0]))
@@ -311,6 +328,7 @@ class PgConnection:
             if not (self._conn.broken or self._conn.closed):
                 raise
             self.lost = self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+            self.memo.clear()
             raise ConnectionLost(f"the database went away: {str(error).splitlines()[0]}") from error
 
     def close(self) -> None:

@@ -164,12 +164,21 @@ ORDER BY t.id
 def _count_postgres(
     conn: sqlite3.Connection, low_water: int, cutoff: str, sums: dict[int, list[int]], span: list[int]
 ) -> int:
-    # PostgreSQL has no Python aggregate: the same INSERT returns the rows it kept, and one grouped
-    # pass over them gives the sums ``tally`` keeps on SQLite.
+    # PostgreSQL has no Python aggregate: the rows the close counts are picked once (with the kind and
+    # amount the sums need), inserted, and summed in one grouped pass (the sums ``tally`` keeps on
+    # SQLite). Measured on 1,000,000 transfers: joining the INSERT's RETURNING back to ``transfers``
+    # was an index lookup a row. The temp map is analysed (autovacuum never sees temp tables: without
+    # it the planner guessed 850 pairs and nested loops) and the sort gets memory, not disk.
+    conn.execute("ANALYZE pg_temp.close_map")
+    conn.execute("SET LOCAL work_mem = '64MB'")
+    picked = _COUNTED.replace("INSERT INTO claim_transfers(transfer_id, claim_seq)\n", "").format(
+        seq="m.seq AS seq, t.kind AS kind, t.amount AS amount"
+    )
     rows = conn.execute(
-        "WITH counted AS (" + _COUNTED.format(seq="m.seq") + " RETURNING transfer_id, claim_seq)"
-        " SELECT c.claim_seq, t.kind, SUM(t.amount), COUNT(*), MIN(t.id), MAX(t.id)"
-        " FROM counted c JOIN transfers t ON t.id = c.transfer_id GROUP BY c.claim_seq, t.kind",
+        "WITH picked AS MATERIALIZED (" + picked.replace("SELECT t.id,", "SELECT t.id AS id,", 1) + "),"
+        " counted AS (INSERT INTO claim_transfers(transfer_id, claim_seq)"
+        " SELECT id, seq FROM picked ORDER BY id)"
+        " SELECT seq, kind, SUM(amount), COUNT(*), MIN(id), MAX(id) FROM picked GROUP BY seq, kind",
         {"low": low_water, "cutoff": cutoff},
     ).fetchall()
     inserted = 0

@@ -1,4 +1,4 @@
-"""pg_server_sales_per_s, pg_sale_p99_ms, pg_hot_merchant_sales_per_s, each beside noop_post_per_s.
+"""pg_server_sales_per_s, pg_sale_p99_ms, pg_hot_merchant_sales_per_s (beside noop_post_per_s), pg_close_1m_s.
 
 Two ``mykey-server serve`` processes on one throwaway PostgreSQL cluster (fsync on,
 synchronous_commit on, no standby); one load process with 50 keep-alive connections split
@@ -9,12 +9,19 @@ every sale takes). The ceiling ``noop_post_per_s`` is a POST the same stack answ
 database (``POST /v1/health``: routing, middleware and the error answer, 405), measured in the
 same run on the same two processes. Everything shares the machine's two cores with the load
 generator and PostgreSQL, so the figures are of this machine as it was during the run.
+
+``pg_close_1m_s`` is bench_settlement's ``close_1m_s`` on PostgreSQL: the same 1,000,000
+redemptions and 10,000 voids by 500 merchants (loaded with COPY, then ANALYZE as autovacuum would),
+one chamber's close of the month, in a child process whose peak memory is ``pg_close_1m_peak_mb``
+(the client's; the backend works within ``work_mem``); ``pg_close_1m_baseline_scan_s`` is one
+plain ``GROUP BY`` over the transfers on the same database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import pathlib
@@ -24,7 +31,7 @@ import sys
 import time
 
 from _figures import record
-from bench_server import CLIENTS, WARMUP, _client
+from bench_server import CLIENTS, WARMUP, _client, cpu_seconds
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +39,17 @@ sys.path.insert(0, str(ROOT))
 DURATION = float(os.environ.get("BENCH_PG_SECONDS", "6"))
 SPREAD_CARDS = 200
 HOT_CARDS = 50
+CLOSE = """
+import datetime as dt, resource, sys, time
+from server import db
+from server.settlement import periods
+conn = db.connect(sys.argv[1])
+started = time.perf_counter()
+result = periods.close(conn, "bench-cci", periods.parse_period("2026-11"), "bench",
+                       now=dt.datetime(2026, 12, 2, tzinfo=dt.UTC))
+print(time.perf_counter() - started, result.transfers, result.claims, result.gross,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
 
 
 async def _noop(host: str, port: int, until: float, warm: float) -> int:
@@ -88,6 +106,15 @@ def load_main() -> None:
     )
 
 
+def cluster_cpu_seconds(postmaster: int) -> float:
+    """CPU time of a postmaster and its live children (backends come and go: one gone is skipped)."""
+    total = 0.0
+    for child in pathlib.Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+        with contextlib.suppress(OSError, IndexError):
+            total += cpu_seconds(int(child))
+    return total + cpu_seconds(postmaster)
+
+
 def fund(url: str, count: int, tag: str) -> list[str]:
     import hashlib
 
@@ -118,6 +145,44 @@ def run_load(urls: list[str], tokens: list[str], cards: list[str], noop: bool = 
     return result
 
 
+def bench_close(cluster_url: str) -> None:
+    """pg_close_1m_s and its peak memory, on a database of its own on the same cluster."""
+    import bench_settlement
+
+    from tests.support.postgres import create_database
+
+    url = create_database(cluster_url, "close")
+    started = time.perf_counter()
+    expected = bench_settlement.build(url)
+    print(
+        f"generated {bench_settlement.SALES:,} sales on PostgreSQL in {time.perf_counter() - started:.1f} s"
+    )
+    from server import db
+
+    conn = db.connect(url)
+    started = time.perf_counter()
+    conn.execute("SELECT merchant_id, program_id, SUM(amount) FROM transfers GROUP BY 1, 2").fetchall()
+    baseline = time.perf_counter() - started
+    conn.close()
+    out = subprocess.run(
+        [sys.executable, "-c", CLOSE, url], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout.split()  # fmt: skip
+    seconds, transfers, claims, gross, peak_mb = (
+        float(out[0]),
+        int(out[1]),
+        int(out[2]),
+        int(out[3]),
+        float(out[4]),
+    )
+    sales = bench_settlement.SALES
+    assert transfers == sales + bench_settlement.VOIDS and claims == bench_settlement.MERCHANTS * 2, out
+    assert gross == expected, out
+    record("pg_close_1m_s", round(seconds, 2), f"target < 10 s; {seconds / baseline:.1f}x the plain scan")
+    record("pg_close_1m_peak_mb", round(peak_mb, 1), "the closing process's peak resident memory")
+    record("pg_close_1m_baseline_scan_s", round(baseline, 2), "one GROUP BY over the transfers")
+
+
 def main() -> None:
     import tempfile
 
@@ -139,7 +204,12 @@ def main() -> None:
                 urls = [first.url, second.url]
                 terminals = [token for name, token in first.tokens.items() if name.endswith("-t1")]
                 noop = run_load(urls, [], [], noop=True)
+                pids = [server.process.pid for server in (first, second) if server.process is not None]
+                postmaster = cluster.postmaster_pid()
+                assert postmaster is not None
+                before = sum(cpu_seconds(pid) for pid in pids), cluster_cpu_seconds(postmaster)
                 spread = run_load(urls, terminals, spread_cards)
+                after = sum(cpu_seconds(pid) for pid in pids), cluster_cpu_seconds(postmaster)
                 hot = run_load(urls, [first.tokens["yamato-bakery-t1"]], hot_cards)
             finally:
                 second.stop()
@@ -147,6 +217,8 @@ def main() -> None:
                 [sys.executable, "-m", "server.cli", "check", "--db", url],
                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
             )  # fmt: skip
+        if os.environ.get("BENCH_PG_CLOSE", "1") != "0":
+            bench_close(cluster.url)
     print(check.stdout.strip().splitlines()[-1] if check.stdout.strip() else check.stderr)
     ceiling = f"ceiling noop_post_per_s {noop['per_s']:.0f}, same 2 processes, same run"
     record("noop_post_per_s", round(float(noop["per_s"])), "POST /v1/health (405) on 2 server processes")
@@ -160,6 +232,15 @@ def main() -> None:
     record("pg_hot_merchant_sales_per_s", round(float(hot["per_s"])),
            f"one merchant, {HOT_CARDS} cards; {float(hot['per_s']) / float(spread['per_s']):.2f} x spread,"
            f" target >= 0.7; p99 {float(hot['p99_ms']):.1f} ms; {ceiling}")  # type: ignore[arg-type]  # fmt: skip
+    # Where the time goes: CPU a sale costs in the two server processes and in PostgreSQL's backends
+    # (the warm-up's sales are sent too: counted in by the same ratio as bench_server does).
+    sent = float(spread["count"]) * (DURATION + WARMUP) / DURATION
+    record(
+        "pg_sale_cpu_ms",
+        round((after[0] - before[0]) / sent * 1000, 3),
+        f"the 2 server processes, spread run; PostgreSQL {(after[1] - before[1]) / sent * 1000:.3f} ms;"
+        f" load average {os.getloadavg()[0]:.1f}",
+    )
     if check.returncode != 0 or spread["error_count"] or hot["error_count"]:
         sys.exit(1)
 

@@ -1,25 +1,31 @@
 """The soak: a month of counter traffic in minutes, through crashes and lost answers (DESIGN.md §5).
 
-A real server (uvicorn, SQLite on disk), terminals running the real ``pos`` code in their own
-processes (:mod:`tests.e2e.soak_terminal`), a loopback proxy that loses answers and cuts the
+A real server (uvicorn, on SQLite or PostgreSQL), terminals running the real ``pos`` code in their
+own processes (:mod:`tests.e2e.soak_terminal`), a loopback proxy that loses answers and cuts the
 link, a TCP printer that refuses, stalls and drops jobs, an award station, a partner converting
-points, a terminal whose clock is hours off — and the server and terminals SIGKILLed at random.
-At the end every promise is checked and a broken one fails loudly with the seed.
+points, a terminal whose clock is hours off — and the server and terminals SIGKILLed at random,
+and on PostgreSQL the database server too (``kill_database``: SIGKILL of the postmaster, crash
+recovery on restart). At the end every promise is checked, through the server's own database
+layer on either database, and a broken one fails loudly with the seed.
 
-By hand: ``python -m tests.e2e.soak --seconds 1800 --seed 7`` (``make soak``).
+By hand: ``python -m tests.e2e.soak --seconds 1800 --seed 7`` (``make soak``), with ``--db postgresql``
+for a throwaway PostgreSQL cluster the soak starts (and kills), or ``--db postgresql://…`` for a
+server of your own (a role that may create databases: the soak makes its own database there and
+never kills that server).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import datetime as dt
 import json
 import os
 import pathlib
 import random
+import secrets
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,6 +38,8 @@ import httpx
 from ulid import ULID
 
 from pos.journal import EntryState, Journal
+from server import db as server_db
+from tests.support import postgres
 from tests.support.faultproxy import FaultPlan, FaultProxy
 from tests.support.server import RunningServer, running_server
 from tests.support.tcp_printer import TcpPrinter
@@ -183,13 +191,21 @@ def inject(
     proxy: FaultProxy,
     printer: TcpPrinter,
     terminals: list[Terminal],
+    cluster: postgres.Cluster | None = None,
+    fault: str | None = None,
 ) -> None:
-    """One random fault, then back to normal."""
-    fault = rng.choice(["kill_server", "cut", "kill_terminal", "printer", "printer", "none"])
+    """One random fault (or ``fault``), then back to normal; ``kill_database`` needs the soak's cluster."""
+    faults = ["kill_server", "cut", "kill_terminal", "printer", "printer", "none"]
+    fault = fault or rng.choice(faults + ["kill_database"] * (cluster is not None))
     if fault not in ("none", "printer"):
         report.faults[fault] += 1
     if fault == "kill_server":
         server.restart()  # SIGKILL, then start on the same port and database
+    elif fault == "kill_database":
+        assert cluster is not None
+        cluster.kill()  # a power cut of the database server: backends and all
+        time.sleep(rng.uniform(0.2, 2.0))
+        cluster.start()  # crash recovery replays the WAL: every acknowledged commit is back
     elif fault == "cut":
         proxy.cut()
         time.sleep(rng.uniform(0.5, 3.0))
@@ -223,94 +239,144 @@ def run_soak(
     terminals: int = 4,
     faults: bool = True,
     min_sales: int = 0,
+    database: str = "sqlite",
 ) -> SoakReport:
     """Run the whole soak in ``workdir`` and check every invariant; returns the report.
 
     With ``faults=False`` nothing is injected (the baseline for the figure). ``min_sales``
     is a floor of work, not of time: on a slow machine the traffic goes on past ``seconds``
     (up to three times as long) until the server holds that many sales, so the run
-    exercises what it claims to whatever the machine's speed.
+    exercises what it claims to whatever the machine's speed. ``database`` is ``sqlite``,
+    ``postgresql`` (a throwaway cluster, killed as one of the faults) or a ``postgresql://`` URL.
     """
     limit = seconds * 3 if min_sales else seconds
     rng = random.Random(seed)
     report = SoakReport(seed=seed)
-    with running_server(workdir / "server") as server, TcpPrinter() as printer:
-        plan = FaultPlan(drop_answer=0.03, delay_s=0.01, seed=seed) if faults else FaultPlan(seed=seed)
-        proxy = FaultProxy("127.0.0.1", server.port, plan)
-        proxy.start()
-        tickets_file = workdir / "tickets.json"
-        tickets_file.write_text(json.dumps(issue_tickets(server, rng, 30)))
-        cards = [c["card_key"] for c in server.cards.values()]
-        stop_file = workdir / "stop"
-        fleet = []
-        for i, token_name in enumerate(SHOP_TERMINALS[:terminals]):
-            config = {
-                "seed": seed * 100 + i,
-                "journal": str(workdir / f"{token_name}.journal.db"),
-                "url": proxy.url,
-                "token": server.tokens[token_name],
-                "printer": printer.url,
-                "seconds": limit + 30,
-                "stop_file": str(stop_file),
-                "cards": cards,
-                "tickets_file": str(tickets_file),
-                "skew_hours": 7 if i == 1 else 0,
-            }
-            fleet.append(Terminal(workdir, token_name, config))
-        for terminal in fleet:
-            terminal.start()
-        started = time.monotonic()
-        next_fault = started + rng.uniform(1, 4)
-        while (elapsed := time.monotonic() - started) < seconds or (
-            elapsed < limit and sales_on_server(server) < min_sales
-        ):
-            if faults and time.monotonic() >= next_fault:
-                inject(rng, report, server, proxy, printer, fleet)
-                next_fault = time.monotonic() + rng.uniform(1, 4)
-            side_traffic(proxy, server, rng, report)
-            for terminal in fleet:
-                if (log := terminal.crashed()) is not None:
-                    # A terminal that falls over is a failure of the run, not slower traffic.
-                    report.check(f"{terminal.name} never crashes", False, log)
-                    terminal.start()
-            time.sleep(rng.uniform(0.05, 0.2))
-        report.seconds = time.monotonic() - started
-        # Calm: the link and the printer heal, terminals finish what they started.
-        proxy.plan.drop_answer = 0.0
-        proxy.cut(False)
-        printer.accept()
-        stop_file.write_text("stop")
-        for terminal in fleet:
-            terminal.wait(timeout=60)
-        stop_file.unlink()
-        for terminal in fleet:
-            terminal.start(seconds=0, drain=True)
-        for terminal in fleet:
-            terminal.wait(timeout=90)
-        report.faults["answer_lost"] += proxy.counts["drop_answer"]
-        report.faults["link_refused"] += proxy.counts["refused"]
-        proxy.stop()
-        check_invariants(server, fleet, report)
+    with contextlib.ExitStack() as stack:
+        cluster, db_url = _database(stack, database, seed)
+        server = stack.enter_context(running_server(workdir / "server", db_url=db_url))
+        printer = stack.enter_context(TcpPrinter())
+        _traffic(
+            workdir, seconds, limit, rng, report, server, printer, terminals, faults, min_sales, cluster, seed
+        )
     return report
 
 
+def _database(
+    stack: contextlib.ExitStack, database: str, seed: int
+) -> tuple[postgres.Cluster | None, str | None]:
+    """The cluster the soak may kill (or ``None``) and the ``--db`` URL (``None``: SQLite)."""
+    if database == "sqlite":
+        return None, None
+    if "MYKEY_KEY" not in os.environ and "MYKEY_KEY_FILE" not in os.environ:
+        # The servers on PostgreSQL seal the ticket key with a key-encryption key of the soak's.
+        os.environ["MYKEY_KEY"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    if database == "postgresql":
+        cluster = stack.enter_context(postgres.Cluster.throwaway())
+        return cluster, postgres.create_database(cluster.url, "soak")
+    name = f"mykey_soak_{seed}_{os.getpid()}"
+    postgres.drop_database(database, name)
+    url = postgres.create_database(database, name)
+    stack.callback(postgres.drop_database, database, name)
+    return None, url
+
+
+def _traffic(
+    workdir: pathlib.Path,
+    seconds: float,
+    limit: float,
+    rng: random.Random,
+    report: SoakReport,
+    server: RunningServer,
+    printer: TcpPrinter,
+    terminals: int,
+    faults: bool,
+    min_sales: int,
+    cluster: postgres.Cluster | None,
+    seed: int,
+) -> None:
+    """The traffic and the faults for ``seconds`` (to ``limit``), then the calm and every check."""
+    plan = FaultPlan(drop_answer=0.03, delay_s=0.01, seed=seed) if faults else FaultPlan(seed=seed)
+    proxy = FaultProxy("127.0.0.1", server.port, plan)
+    proxy.start()
+    tickets_file = workdir / "tickets.json"
+    tickets_file.write_text(json.dumps(issue_tickets(server, rng, 30)))
+    cards = [c["card_key"] for c in server.cards.values()]
+    stop_file = workdir / "stop"
+    fleet = []
+    for i, token_name in enumerate(SHOP_TERMINALS[:terminals]):
+        config = {
+            "seed": seed * 100 + i,
+            "journal": str(workdir / f"{token_name}.journal.db"),
+            "url": proxy.url,
+            "token": server.tokens[token_name],
+            "printer": printer.url,
+            "seconds": limit + 30,
+            "stop_file": str(stop_file),
+            "cards": cards,
+            "tickets_file": str(tickets_file),
+            "skew_hours": 7 if i == 1 else 0,
+        }
+        fleet.append(Terminal(workdir, token_name, config))
+    for terminal in fleet:
+        terminal.start()
+    started = time.monotonic()
+    next_fault = started + rng.uniform(1, 4)
+    while (elapsed := time.monotonic() - started) < seconds or (
+        elapsed < limit and sales_on_server(server) < min_sales
+    ):
+        if faults and time.monotonic() >= next_fault:
+            # On a cluster of its own the first fault kills the database: a short run has one.
+            first = "kill_database" if cluster is not None and not report.faults else None
+            inject(rng, report, server, proxy, printer, fleet, cluster, first)
+            next_fault = time.monotonic() + rng.uniform(1, 4)
+        side_traffic(proxy, server, rng, report)
+        for terminal in fleet:
+            if (log := terminal.crashed()) is not None:
+                # A terminal that falls over is a failure of the run, not slower traffic.
+                report.check(f"{terminal.name} never crashes", False, log)
+                terminal.start()
+        time.sleep(rng.uniform(0.05, 0.2))
+    report.seconds = time.monotonic() - started
+    # Calm: the link and the printer heal, terminals finish what they started.
+    proxy.plan.drop_answer = 0.0
+    proxy.cut(False)
+    printer.accept()
+    stop_file.write_text("stop")
+    for terminal in fleet:
+        terminal.wait(timeout=60)
+    stop_file.unlink()
+    for terminal in fleet:
+        terminal.start(seconds=0, drain=True)
+    for terminal in fleet:
+        terminal.wait(timeout=90)
+    report.faults["answer_lost"] += proxy.counts["drop_answer"]
+    report.faults["link_refused"] += proxy.counts["refused"]
+    proxy.stop()
+    check_invariants(server, fleet, report)
+
+
 def sales_on_server(server: RunningServer) -> int:
-    """How many sales the server holds now (read beside the running server; WAL allows it)."""
-    with contextlib.closing(sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True)) as db:
-        return db.execute("SELECT COUNT(*) FROM sales").fetchone()[0]
+    """How many sales the server holds now (read beside the running server; 0 while its database is down)."""
+    try:
+        with contextlib.closing(server_db.connect(server.database, readonly=True)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM sales").fetchone()[0])
+    except Exception:  # PostgreSQL mid-restart (kill_database): asked again next round
+        return 0
 
 
 def check_invariants(server: RunningServer, fleet: list[Terminal], report: SoakReport) -> None:
     """Every promise of DESIGN.md §5, against the server's database and each terminal's journal."""
     check = subprocess.run(
-        [sys.executable, "-m", "server.cli", "check", "--db", str(server.db_path)],
+        [sys.executable, "-m", "server.cli", "check", "--db", server.database],
         capture_output=True,
         text=True,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     report.check("mykey-server check passes", check.returncode == 0, check.stdout + check.stderr)
-    db = sqlite3.connect(server.db_path)
+    # The server's own database layer: the same queries on SQLite and on PostgreSQL.
+    db = server_db.connect(server.database, readonly=True)
     (ledger_sum,) = db.execute("SELECT COALESCE(SUM(balance), 0) FROM accounts").fetchone()
     report.check("the ledger sums to zero", ledger_sum == 0, f"sum {ledger_sum}")
     negative = db.execute(
@@ -364,7 +430,7 @@ def check_invariants(server: RunningServer, fleet: list[Terminal], report: SoakR
     db.close()
 
 
-def reconcile_period(server: RunningServer, db: sqlite3.Connection, report: SoakReport) -> None:
+def reconcile_period(server: RunningServer, db: server_db.Connection, report: SoakReport) -> None:
     """Close this month for every chamber; claims must equal what the merchants' accounts hold."""
     period = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     chambers = [row[0] for row in db.execute("SELECT id FROM chambers")]
@@ -393,9 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=1800)
     parser.add_argument("--seed", type=int, default=random.randrange(10**6))
     parser.add_argument("--terminals", type=int, default=4)
+    parser.add_argument(
+        "--db",
+        default="sqlite",
+        help="sqlite (default), postgresql (a throwaway cluster, also killed as a fault) or postgresql://…",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mykey-soak-") as tmp:
-        report = run_soak(pathlib.Path(tmp), args.seconds, args.seed, args.terminals)
+        report = run_soak(pathlib.Path(tmp), args.seconds, args.seed, args.terminals, database=args.db)
     print(
         json.dumps({**report.__dict__, "faults": dict(report.faults), "checks": len(report.checks)}, indent=1)
     )

@@ -21,7 +21,7 @@ from typing import Any
 from points.tax import TaxRate
 from pos import counter as counter_module
 from pos.checkout import Basket, TenderRefused
-from pos.counter import Counter, SaleUnresolved
+from pos.counter import Counter, NoConfig, SaleUnresolved
 from pos.journal import EntryState, Journal, TicketAlreadyUsed
 from pos.printing import ReceiptPrinter
 from pos.sync import ServerClient, ServerRefused, SyncError
@@ -130,7 +130,7 @@ def run(config: dict[str, Any]) -> int:
         try:
             counter.load_config()
             break
-        except SyncError:
+        except (SyncError, NoConfig):  # started during an outage (the database killed): wait for it
             time.sleep(0.2)
     settle_pending(counter, deadline)
     cards: list[str] = config["cards"]

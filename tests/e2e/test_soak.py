@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import pathlib
 
+import pytest
+
 from tests.e2e.soak import run_soak
+from tests.support import postgres
 
 SECONDS = float(os.environ.get("MYKEY_SOAK_SECONDS", "45"))
 SEED = int(os.environ.get("MYKEY_SOAK_SEED", "20261127"))
@@ -19,5 +22,19 @@ def test_short_soak_keeps_every_promise(tmp_path: pathlib.Path) -> None:
     # The run must have exercised what it claims to, or its green means nothing.
     assert report.sales_accepted >= MIN_SALES
     assert report.sales_refused >= 1
+    assert sum(report.faults.values()) >= 5
+    assert len(report.checks) >= 10
+
+
+def test_short_soak_on_postgresql_keeps_every_promise(tmp_path: pathlib.Path) -> None:
+    try:
+        postgres.bin_dir()
+    except postgres.PostgresUnavailable as missing:
+        pytest.skip(str(missing))
+    # A throwaway cluster of the soak's own, so that it may SIGKILL the database server as a fault.
+    report = run_soak(tmp_path, SECONDS, SEED, terminals=4, min_sales=MIN_SALES, database="postgresql")
+    assert not report.failures, f"seed {SEED}: " + "\n".join(report.failures[:20])
+    assert report.sales_accepted >= MIN_SALES
+    assert report.faults["kill_database"] >= 1
     assert sum(report.faults.values()) >= 5
     assert len(report.checks) >= 10

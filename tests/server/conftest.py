@@ -3,7 +3,10 @@
 - ``demo`` — ``server.demo`` data in a tmp dir (``demo.tokens``, ``demo.cards``, ``demo.db_path``)
 - ``clock`` — the app's clock; ``clock.advance(days=1)`` moves it
 - ``api`` — ``api(principal)`` gives an ``httpx.AsyncClient`` over ASGI as that principal
-- ``live_server`` — :func:`tests.support.server.running_server` (uvicorn subprocess on 127.0.0.1)
+- ``fresh_demo`` — ``fresh_demo(directory, card_keys, trust_ca)``: demo data of the test's own
+  (extra cards, trusted CAs) on the test's database
+- ``live_server`` — :func:`tests.support.server.running_server` (uvicorn subprocess on 127.0.0.1) on
+  a SQLite file (the backup and copy tests read that file); ``live_server_on_each`` the same on each database
 
 ``demo`` (and so ``app`` and ``api``) runs each test on both databases: SQLite, and PostgreSQL
 (a fresh copy of a demo database made once per session; skipped when no cluster is at hand,
@@ -109,6 +112,26 @@ def demo(database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) 
 
 
 @pytest.fixture
+def fresh_demo(database: str, request: pytest.FixtureRequest) -> Callable[..., Demo]:
+    """``make(directory, card_keys=None, trust_ca=None)``: demo data built anew on the test's database.
+
+    For demo data that differs from the shared one (extra cards, trusted CAs); on PostgreSQL a new
+    empty database of the session's cluster (dropped when the session ends).
+    """
+
+    def make(
+        directory: pathlib.Path, card_keys: list[str] | None = None, trust_ca: list[bytes] | None = None
+    ) -> Demo:
+        if database == "sqlite":
+            return build_demo(directory, card_keys, trust_ca)
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        request.getfixturevalue("pg_kek")
+        return build_demo(directory, card_keys, trust_ca, db_url=cluster.create())
+
+    return make
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
@@ -140,4 +163,16 @@ async def api(app: FastAPI, demo: Demo) -> AsyncIterator[Callable[[str | None], 
 @pytest.fixture
 def live_server(tmp_path: pathlib.Path) -> Iterator[RunningServer]:
     with running_server(tmp_path / "live") as server:
+        yield server
+
+
+@pytest.fixture
+def live_server_on_each(
+    database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    db_url = None
+    if database == "postgresql":
+        db_url = request.getfixturevalue("pg_cluster").create()
+        request.getfixturevalue("pg_kek")  # the server processes inherit MYKEY_KEY
+    with running_server(tmp_path / "live", db_url=db_url) as server:
         yield server

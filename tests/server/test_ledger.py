@@ -5,19 +5,37 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import sqlite3
+from collections.abc import Iterator
 
 import pytest
 
 from server import db, ledger, schema
+from tests.support.pgdb import Cluster
 
 NOW = dt.datetime(2026, 11, 27, 3, 0, tzinfo=dt.UTC)
 TODAY = ledger.business_date(NOW)
 
 
-@pytest.fixture
-def conn(tmp_path: pathlib.Path) -> sqlite3.Connection:
-    connection = db.connect(tmp_path / "ledger.db")
+@pytest.fixture(scope="module")
+def pg_schema(pg_cluster: Cluster) -> str:
+    """The name of a PostgreSQL database holding the migrated, empty schema (each test clones it)."""
+    url = pg_cluster.create()
+    connection = db.connect(url)
     schema.create(connection)
+    connection.close()
+    return pg_cluster.name_of(url)
+
+
+@pytest.fixture
+def conn(database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[db.Connection]:
+    """An empty ledger (one city, one program, two sales registered) on each database."""
+    if database == "sqlite":
+        connection = db.connect(tmp_path / "ledger.db")
+        schema.create(connection)
+    else:
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create(template=request.getfixturevalue("pg_schema"))
+        connection = db.connect(url)
     with db.atomic(connection):
         connection.execute("INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'Tenri', 'x')")
         connection.execute(
@@ -27,7 +45,10 @@ def conn(tmp_path: pathlib.Path) -> sqlite3.Connection:
         )
         for sale_id in ("S1", "S2"):  # the sales the tests' transfers are part of
             ledger.register_operation(connection, "sale", sale_id, "shop", NOW)
-    return connection
+    yield connection
+    connection.close()
+    if database == "postgresql":
+        cluster.drop(url)
 
 
 def accounts(conn: sqlite3.Connection) -> tuple[int, int, int]:
@@ -38,7 +59,9 @@ def accounts(conn: sqlite3.Connection) -> tuple[int, int, int]:
     )
 
 
-def test_connections_use_the_ledger_pragmas(conn: sqlite3.Connection) -> None:
+def test_connections_use_the_ledger_pragmas(conn: sqlite3.Connection, database: str) -> None:
+    if database != "sqlite":
+        pytest.skip("SQLite's pragmas; a PostgreSQL session's settings are the server's")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import random
-import sqlite3
 import subprocess
 import sys
 
 import httpx
 import pytest
 
+from server import db
 from tests.server.helpers import TENRI, issue, sale
 from tests.server.pki import make_ca, make_server_cert
 from tests.support.server import ROOT, RunningServer, TlsFiles, running_server
@@ -26,9 +26,11 @@ def mykey_server(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_server: RunningServer) -> None:
-    cards = [live_server.cards[name]["card_key"] for name in ("sato", "suzuki", "takahashi")]
-    with live_server.client("tenri-counter-1") as counter:
+async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(
+    live_server_on_each: RunningServer,
+) -> None:
+    cards = [live_server_on_each.cards[name]["card_key"] for name in ("sato", "suzuki", "takahashi")]
+    with live_server_on_each.client("tenri-counter-1") as counter:
         answer = counter.post("/v1/tickets/issue", json=issue([10_000] * 4))  # 4 × 1,000-point tickets
         tickets = [t["text"] for t in answer.json()["tickets"]]
     assert len(tickets) == 4
@@ -38,9 +40,9 @@ async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_s
     refused: dict[str, str] = {}
 
     async def client(number: int) -> None:
-        token = live_server.tokens[SHOPS[number % len(SHOPS)]]
+        token = live_server_on_each.tokens[SHOPS[number % len(SHOPS)]]
         async with httpx.AsyncClient(
-            base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}
+            base_url=live_server_on_each.url, headers={"Authorization": f"Bearer {token}"}
         ) as http:
             for _ in range(4):
                 points = rng.randrange(300, 1600, 100)
@@ -59,7 +61,7 @@ async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_s
     assert len(accepted) + len(refused) == CLIENTS * 4
     assert set(refused.values()) <= {"insufficient_points", "ticket_already_redeemed"}
     assert "insufficient_points" in refused.values()  # the shared balances did run out
-    conn = sqlite3.connect(live_server.db_path)
+    conn = db.connect(live_server_on_each.database, readonly=True)
     stored = {row[0] for row in conn.execute("SELECT sale_id FROM sales")}
     assert stored == set(accepted)
     redeemed = [t["serial"] for result in accepted.values() for t in result["tickets"]]
@@ -74,40 +76,40 @@ async def test_fifty_concurrent_clients_never_overspend_or_reuse_a_ticket(live_s
             (card, TENRI),
         ).fetchone()[0]
         assert balance == 5000 - spent >= 0
-    check = mykey_server("check", "--db", str(live_server.db_path))
+    check = mykey_server("check", "--db", live_server_on_each.database)
     assert check.returncode == 0, check.stdout
 
 
 def test_a_sale_sent_many_times_in_parallel_and_after_a_sigkill_restart_applies_once(
-    live_server: RunningServer,
+    live_server_on_each: RunningServer,
 ) -> None:
-    card = live_server.cards["sato"]["card_key"]
+    card = live_server_on_each.cards["sato"]["card_key"]
     body = sale(card, total=3000, points={TENRI: 1200}, awards=[TENRI])
 
     async def send_all(times: int) -> list[httpx.Response]:
-        token = live_server.tokens["yamato-bakery-t1"]
+        token = live_server_on_each.tokens["yamato-bakery-t1"]
         async with httpx.AsyncClient(
-            base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}
+            base_url=live_server_on_each.url, headers={"Authorization": f"Bearer {token}"}
         ) as http:
             return await asyncio.gather(*(http.post("/v1/sales", json=body) for _ in range(times)))
 
     answers = asyncio.run(send_all(10))
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
-    live_server.restart()  # SIGKILL, as a power cut would, then start again on the same database
+    live_server_on_each.restart()  # SIGKILL, as a power cut would, then start again on the same database
     after = asyncio.run(send_all(3))
     assert {a.content for a in after} == {answers[0].content}
-    conn = sqlite3.connect(live_server.db_path)
+    conn = db.connect(live_server_on_each.database, readonly=True)
     assert conn.execute("SELECT COUNT(*) FROM sales WHERE sale_id = ?", (body["sale_id"],)).fetchone()[0] == 1
     assert (
         conn.execute("SELECT COUNT(*) FROM transfers WHERE sale_id = ?", (body["sale_id"],)).fetchone()[0]
         == 2
     )
-    with live_server.client("yamato-bakery-t1") as http:
+    with live_server_on_each.client("yamato-bakery-t1") as http:
         lookup = http.post("/v1/cards/lookup", json={"card_key": card}).json()
         assert http.get(f"/v1/sales/{body['sale_id']}").content == answers[0].content
     assert {b["program_id"]: b["points"] for b in lookup["balances"]}[TENRI] == 5000 - 1200 + 100
-    assert mykey_server("check", "--db", str(live_server.db_path)).returncode == 0
+    assert mykey_server("check", "--db", live_server_on_each.database).returncode == 0
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from server import admin, db, ledger
 from server import demo as demo_data
 from server.app import create_app
-from tests.server.conftest import Clock, Demo, build_demo
+from tests.server.conftest import Clock, Demo
 from tests.server.helpers import SHOP, TENRI, sale
 from tests.server.pki import Authority, Card, make_ca, make_card
 
@@ -30,9 +31,9 @@ def card(ca: Authority) -> Card:
 
 @pytest.fixture
 async def pin_api(
-    tmp_path: pathlib.Path, ca: Authority, card: Card, clock: Clock
+    tmp_path: pathlib.Path, ca: Authority, card: Card, clock: Clock, fresh_demo: Callable[..., Demo]
 ) -> AsyncIterator[tuple[Api, Demo]]:
-    demo = build_demo(tmp_path / "pin", card_keys=[card.card_key], trust_ca=[ca.pem])
+    demo = fresh_demo(tmp_path / "pin", card_keys=[card.card_key], trust_ca=[ca.pem])
     app = create_app(demo.db_path, clock=clock)
     clients = []
 
@@ -126,9 +127,9 @@ async def test_another_terminals_challenge_is_refused(pin_api, card: Card) -> No
 
 
 async def test_trust_anchors_can_come_from_serve_instead_of_the_database(
-    tmp_path: pathlib.Path, ca: Authority, card: Card, clock: Clock
+    tmp_path: pathlib.Path, ca: Authority, card: Card, clock: Clock, fresh_demo: Callable[..., Any]
 ) -> None:
-    demo = build_demo(tmp_path / "anchors", card_keys=[card.card_key])  # the database trusts no CA
+    demo = fresh_demo(tmp_path / "anchors", card_keys=[card.card_key])  # the database trusts no CA
     for anchors, expected in (([], "certificate_invalid"), ([ca.pem], None)):
         app = create_app(demo.db_path, clock=clock, trust_anchors=anchors)
         headers = {"Authorization": f"Bearer {demo.tokens[SHOP]}"}

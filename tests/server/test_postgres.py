@@ -8,6 +8,7 @@ balanced, the card never below zero, and every sale applied once.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import httpx
 import pytest
@@ -70,3 +71,23 @@ def test_a_database_newer_than_the_code_is_refused(pg_demo: Demo) -> None:
         schema.upgrade(conn)
     with pytest.raises(db.SchemaTooNew):
         create_app(pg_demo.db_path)
+
+
+def test_two_servers_opening_one_account_at_once_share_it(pg_demo: Demo) -> None:
+    # A card's first sale in a program, reaching two server processes at the same moment: the second
+    # waits for the first's commit and uses its account (it used to fail: a 500 and a dropped connection).
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    key = ("resident", "uid:" + "ab" * 32, "tenri-megumi")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(first):
+            opened = ledger.account(first, *key)
+
+            def open_in_second() -> int:
+                with db.atomic(second):
+                    return ledger.account(second, *key)
+
+            waiting = pool.submit(open_in_second)
+            with pytest.raises(concurrent.futures.TimeoutError):
+                waiting.result(timeout=0.3)  # blocked on the first's uncommitted row
+        assert waiting.result(timeout=10) == opened
+    assert second.execute("SELECT COUNT(*) FROM accounts WHERE owner = ?", (key[1],)).fetchone()[0] == 1

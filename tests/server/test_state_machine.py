@@ -10,29 +10,49 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from ulid import ULID
 
 from server import db, ledger
 from server.app import create_app
-from tests.server.conftest import Clock, build_demo
+from tests.server.conftest import Clock, Demo, build_demo
 from tests.server.helpers import TENRI, resident_account, sale
+from tests.support.pgdb import Cluster
 
 CARDS = ("sato", "suzuki")
 PROGRAMS = (TENRI, "toshima-points", "oguni-kitasato")
 START = {TENRI: 5000, "toshima-points": 1200, "oguni-kitasato": 3000}
 
 
+#: Demo data for one run of the machine in a directory, and what undoes it afterwards.
+MakeDemo = Callable[[pathlib.Path], tuple[Demo, Callable[[], None]]]
+
+
+def sqlite_demo(directory: pathlib.Path) -> tuple[Demo, Callable[[], None]]:
+    return build_demo(directory), lambda: None
+
+
 class LedgerMachine(RuleBasedStateMachine):
+    #: Where each run's demo data lives (a SQLite file here; a PostgreSQL copy in the test below).
+    make_demo: MakeDemo = staticmethod(sqlite_demo)
+
     def __init__(self) -> None:
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
-        self.demo = build_demo(pathlib.Path(self.tmp.name) / "demo")
+        self.demo, self.drop_demo = self.make_demo(pathlib.Path(self.tmp.name) / "demo")
         self.clock = Clock()
         self.app = create_app(self.demo.db_path, clock=self.clock)
         self.loop = asyncio.new_event_loop()
@@ -55,6 +75,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.app.state.store.close()
         self.loop.close()
+        self.drop_demo()
         self.tmp.cleanup()
 
     @rule(
@@ -149,5 +170,21 @@ class LedgerMachine(RuleBasedStateMachine):
             conn.close()
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
-TestLedgerMachine = LedgerMachine.TestCase
+def test_the_ledger_machine_on_each_database(database: str, request: pytest.FixtureRequest) -> None:
+    machine: type[LedgerMachine] = LedgerMachine
+    examples = 25
+    if database == "postgresql":
+        template: Demo = request.getfixturevalue("pg_demo_template")
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        request.getfixturevalue("pg_kek")
+
+        def pg_demo(directory: pathlib.Path) -> tuple[Demo, Callable[[], None]]:
+            url = cluster.create(template=cluster.name_of(str(template.db_path)))
+            directory.mkdir(parents=True)
+            return Demo(directory, url, template.tokens, template.cards), lambda: cluster.drop(url)
+
+        machine = type("LedgerMachineOnPostgres", (LedgerMachine,), {"make_demo": staticmethod(pg_demo)})
+        examples = 10  # each run is a database of its own; the SQLite runs cover the breadth
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=examples, stateful_step_count=20, deadline=None)
+    )

@@ -16,15 +16,23 @@ from points.wire import SaleRequest
 from server import auth, sales
 from server.errors import ApiError
 from server.store import Store
-from tests.server.conftest import build_demo
+from tests.server.conftest import DATABASES, build_demo
 from tests.server.helpers import SHOP, TENRI, sale
+from tests.support.pgdb import KEK, Cluster
 
 
-@pytest.fixture(scope="module")
-def store() -> Iterator[tuple[Store, auth.Principal, str]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        demo = build_demo(pathlib.Path(tmp) / "demo")
-        shop = Store(demo.db_path)
+@pytest.fixture(scope="module", params=DATABASES)
+def store(request: pytest.FixtureRequest) -> Iterator[tuple[Store, auth.Principal, str]]:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        if request.param == "sqlite":
+            demo = build_demo(pathlib.Path(tmp) / "demo")
+            location: str | pathlib.Path = demo.db_path
+        else:
+            demo = request.getfixturevalue("pg_demo_template")
+            cluster: Cluster = request.getfixturevalue("pg_cluster")
+            patch.setenv("MYKEY_KEY", KEK)
+            location = cluster.create(template=cluster.name_of(str(demo.db_path)))
+        shop = Store(location)
         principal = auth.lookup(shop.reader, demo.tokens[SHOP])
         assert principal is not None
         yield shop, principal, demo.card()

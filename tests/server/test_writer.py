@@ -14,12 +14,15 @@ from server.store import Writer
 
 
 @pytest.fixture
-def path(tmp_path: pathlib.Path) -> pathlib.Path:
-    database = tmp_path / "writer.db"
-    conn = db.connect(database)
+def path(database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> pathlib.Path | str:
+    """A migrated, empty database: a SQLite file, or a new PostgreSQL database."""
+    location: pathlib.Path | str = tmp_path / "writer.db"
+    if database == "postgresql":
+        location = request.getfixturevalue("pg_cluster").create()
+    conn = db.connect(location)
     schema.create(conn)
     conn.close()
-    return database
+    return location
 
 
 def insert(city: str):
@@ -35,11 +38,13 @@ def fail(conn: sqlite3.Connection) -> None:
     raise RuntimeError("refused")
 
 
-def cities(path: pathlib.Path) -> set[str]:
+def cities(path: pathlib.Path | str) -> set[str]:
     return {row[0] for row in db.connect(path).execute("SELECT id FROM cities")}
 
 
-async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(path: pathlib.Path) -> None:
+async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(
+    path: pathlib.Path | str,
+) -> None:
     writer = Writer(path)
     futures = [writer.submit(insert("tenri")), writer.submit(fail), writer.submit(insert("tsu"))]
     results = await asyncio.gather(*futures, return_exceptions=True)
@@ -49,7 +54,13 @@ async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(pa
     writer.close()
 
 
-async def test_a_write_lock_held_by_another_process_is_waited_for_without_failing(path: pathlib.Path) -> None:
+async def test_a_write_lock_held_by_another_process_is_waited_for_without_failing(
+    path: pathlib.Path | str, database: str
+) -> None:
+    if database != "sqlite":
+        # PostgreSQL has no database-wide write lock; a group waiting on another process's row lock
+        # holds up its event loop there (psycopg waits synchronously): a known limit, not a rule.
+        pytest.skip("SQLite's write lock")
     other = db.connect(path)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO cities(id, name, created_at) VALUES ('omuta', 'omuta', 'x')")

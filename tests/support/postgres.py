@@ -215,7 +215,8 @@ class Cluster:
         """SIGKILL the postmaster (a power cut of the primary); its backends die on their own.
 
         The backends are noted first, by id, and killed too if they outlive their postmaster
-        for more than a few seconds (an orphan would keep the shared memory).
+        for more than a few seconds (an orphan would keep the shared memory). :meth:`start`
+        may follow: crash recovery replays the WAL.
         """
         pid = self.postmaster_pid()
         if pid is None:
@@ -228,6 +229,13 @@ class Cluster:
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.01)
+        if not _alive(pid):
+            # Dead, but maybe not yet reaped (a zombie whose parent, PID 1 here, reaps late): a
+            # restart would take its lock files for a live postmaster's and refuse to start.
+            (self.data / "postmaster.pid").unlink(missing_ok=True)
+            (self.folder / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
 
     def promote(self) -> float:
         """``pg_ctl promote -w``: a standby becomes a primary. Returns the seconds it took."""

@@ -60,6 +60,11 @@ class RunningServer:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
+    def database(self) -> str:
+        """What ``--db`` names: the ``postgresql://`` URL, or the SQLite file."""
+        return self.db_url or str(self.db_path)
+
+    @property
     def url(self) -> str:
         """The base URL, e.g. ``http://127.0.0.1:41234``."""
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
