@@ -28,7 +28,7 @@ import pytest
 
 from server import admin, db, ledger
 from server import demo as demo_data
-from tests.server.helpers import TENRI, sale
+from tests.server.helpers import TENRI, resident_account, sale
 from tests.support.postgres import multi_host_url, primary_with_standby, with_database
 from tests.support.server import ROOT, RunningServer, running_server
 
@@ -175,7 +175,7 @@ def _balances(url: str, cards: list[str]) -> dict[str, int | None]:
     """Each card's Tenri balance on the database at ``url``, through the server's own ledger."""
     conn = db.connect(url, readonly=True)
     try:
-        found = {card: ledger.find_account(conn, "resident", card, TENRI) for card in cards}
+        found = {card: resident_account(conn, card, TENRI) for card in cards}
         return {
             card: None if account is None else ledger.balance(conn, account)
             for card, account in found.items()
