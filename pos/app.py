@@ -60,6 +60,9 @@ class PosApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "mykey-pos"
+    # Textual's command palette speaks English only (「^p palette」 in the Japanese footer) and
+    # offers nothing a shopkeeper needs: the counter is driven by its function keys.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q,ctrl+c", "quit", N_("Quit"), priority=True)]
 
     def __init__(
@@ -366,7 +369,9 @@ class PosApp(App[int]):
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's last stop (workers, timers, callbacks) exits the app; the counter goes on instead.
-        if self.running_counter() and not self.recovering:
+        # A second failure while the failure screen goes up (the background sync resending the
+        # same sale, say) is only logged by recover(): it must not end the app either.
+        if self.running_counter():
             self.recover(error.error if isinstance(error, WorkerFailed) else error)
             return
         super()._handle_exception(error)
