@@ -16,8 +16,9 @@ from textual.pilot import Pilot
 from ulid import ULID
 
 from pos.app import PosApp
+from pos.screens.failure import FailureScreen
 from tests.pos.app.conftest import SIZE
-from tests.pos.app.helpers import fill, type_in
+from tests.pos.app.helpers import fill, settle, type_in
 from tests.pos.app.test_snapshots import (  # noqa: F401  (the fixed clocks and lots, by name)
     counter_clock,
     lots_expiring_soon,
@@ -40,8 +41,9 @@ async def pay_in_cash(pilot: Pilot[int], amount: str, cash: str) -> None:
     await pilot.pause()
     await type_in(pilot, amount)
     await pilot.press("f10")
-    await pilot.pause()
+    await settle(pilot)
     await type_in(pilot, cash)
+    await settle(pilot)  # the sale is sent and printed in a worker
 
 
 async def to_payment(pilot: Pilot[int], amount: str) -> None:
@@ -122,6 +124,8 @@ class TestFailure:
         async def failing_send(pilot: Pilot[int]) -> None:
             monkeypatch.setattr("pos.sync.ServerClient.post_sale", boom)
             await pay_in_cash(pilot, "500", "1000")
+            assert isinstance(pilot.app.screen, FailureScreen)
+            pilot.app.refresh_status()  # type: ignore[attr-defined]  # the light counts the pending sale now
 
         assert snap_compare(app, terminal_size=SIZE, run_before=steps(failing_send))
 
