@@ -19,11 +19,14 @@ import struct
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from points.money import MAX_AMOUNT
+
+if TYPE_CHECKING:
+    # cryptography is loaded by the functions that sign or verify: a counter that starts without
+    # a ticket to check does not pay for it (``tui_start_ms``).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 TEXT_PREFIX = "MKT1"
 SERIAL_DIGITS = 12
@@ -137,6 +140,8 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
     Raises:
         ValueError: the text is not base64 of 32 bytes.
     """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     raw = base64.b64decode(text, validate=True)
     if len(raw) != 32:
         raise ValueError("an Ed25519 public key has 32 bytes")
@@ -183,6 +188,8 @@ def verify(text: str, keys: Mapping[str, Ed25519PublicKey], today: dt.date) -> P
         TicketBadSignature: a changed field or a forged signature.
         TicketExpired: ``today`` is after the ticket's last day.
     """
+    from cryptography.exceptions import InvalidSignature
+
     payload, signature = _split(text)
     ticket = _parse(payload)
     key = keys.get(ticket.key_id)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -36,23 +37,17 @@ from pos.i18n import N_, _
 from pos.items import ItemList, ItemsError, path_beside
 from pos.items import load as load_items
 from pos.journal import Journal
-from pos.library.desk import LibraryDesk, NoMemberships
-from pos.library.sip2 import Sip2Client, system_from_url
 from pos.printing import ReceiptPrinter
-from pos.screens.award import AwardScreen
 from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
-from pos.screens.enroll import EnrollScreen
-from pos.screens.failure import FailureScreen
 from pos.screens.home import HomeScreen
-from pos.screens.issue import IssueScreen
-from pos.screens.library import LibraryScreen
-from pos.screens.problem import ProblemScreen
-from pos.screens.receipt import ReceiptScreen
-from pos.screens.resolve import ResolveScreen
-from pos.screens.sale import SaleScreen
-from pos.screens.settings import SettingsScreen
 from pos.sync import ServerClient, SyncError
 from pos.widgets.status import StatusLights
+
+if TYPE_CHECKING:
+    from pos.library.desk import LibraryDesk
+
+# The other screens are imported where they are opened: the counter's first frame waits only for
+# the home screen's modules (``tui_start_ms`` in tests/bench/bench_pos.py).
 
 #: Seconds between server health checks while offline (sync starts when it is back).
 HEALTH_SECONDS = 5.0
@@ -69,6 +64,9 @@ class PosApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "mykey-pos"
+    # Textual's command palette speaks English only (「^p palette」 in the Japanese footer) and
+    # offers nothing a shopkeeper needs: the counter is driven by its function keys.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q,ctrl+c", "quit", N_("Quit"), priority=True)]
 
     def __init__(
@@ -127,6 +125,8 @@ class PosApp(App[int]):
         except SyncError as exc:
             self.startup_error = exc.message()
         if self.startup_error:
+            from pos.screens.problem import ProblemScreen
+
             await self.push_screen(ProblemScreen(self.counter, self.startup_error))
             self.ready.set()
             return
@@ -135,6 +135,8 @@ class PosApp(App[int]):
         for done in report.reprinted:
             self.show_receipt(done, recovered=True)
         if report.still_pending:
+            from pos.screens.resolve import ResolveScreen
+
             await self.push_screen(ResolveScreen(self.counter, report.still_pending[0]))
         if self.reader is not None:
             try:
@@ -152,12 +154,21 @@ class PosApp(App[int]):
         """The screen of the terminal's mode."""
         mode = self.counter.mode
         if mode is TerminalMode.AWARD:
+            from pos.screens.award import AwardScreen
+
             return AwardScreen(self.counter)
         if mode is TerminalMode.ISSUE:
+            from pos.screens.issue import IssueScreen
+
             return IssueScreen(self.counter)
         if mode is TerminalMode.ENROLL:
+            from pos.screens.enroll import EnrollScreen
+
             return EnrollScreen(self.counter)
         if mode is TerminalMode.LIBRARY:
+            from pos.screens.library import LibraryScreen
+            from pos.screens.problem import ProblemScreen
+
             if self.library is None:
                 return ProblemScreen(
                     self.counter, _("No library system is set: start with --library sip2://…")
@@ -179,10 +190,14 @@ class PosApp(App[int]):
 
     def action_open_sale(self) -> None:
         """The items of the sale in progress."""
+        from pos.screens.sale import SaleScreen
+
         self.push_screen(SaleScreen(self.counter, self.basket, self.desk, self.items))
 
     def action_open_settings(self) -> None:
         """Server, reader, printer, language."""
+        from pos.screens.settings import SettingsScreen
+
         self.push_screen(SettingsScreen(self.counter, self.settings, self.desk))
 
     def on_settings_saved(self, message: SettingsSaved) -> None:
@@ -321,6 +336,9 @@ class PosApp(App[int]):
 
     async def show_failure(self, error: BaseException, log: str) -> None:
         """Go back to the first screen (the ones above may be half-built) and explain."""
+        from pos.screens.failure import FailureScreen
+        from pos.screens.resolve import ResolveScreen
+
         try:
             entry = None
             if self.basket.written_as is not None:
@@ -367,7 +385,9 @@ class PosApp(App[int]):
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's last stop (workers, timers, callbacks) exits the app; the counter goes on instead.
-        if self.running_counter() and not self.recovering:
+        # A second failure while the failure screen goes up (the background sync resending the
+        # same sale, say) is only logged by recover(): it must not end the app either.
+        if self.running_counter():
             self.recover(error.error if isinstance(error, WorkerFailed) else error)
             return
         super()._handle_exception(error)
@@ -387,6 +407,8 @@ class PosApp(App[int]):
 
     def show_receipt(self, done: SaleDone, *, recovered: bool = False) -> None:
         """Push the receipt preview of a sale."""
+        from pos.screens.receipt import ReceiptScreen
+
         title = _("Receipt {no}").format(no=done.entry.receipt_no)
         if recovered:
             title += "  " + _("(recovered after a restart)")
@@ -441,10 +463,11 @@ def build(
         from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card
 
         reader = SimulatedReader()
-        # The My Number Card is made on its first tap: its RSA keys take a while to generate.
+        # Each card is made on its first tap (the My Number Card's RSA keys take a while to
+        # generate; the card code is not loaded before the first frame).
         cards = simulated_cards or [
-            SimulatedReader.uid_card(DEMO_UIDS[0]),
-            SimulatedReader.uid_card(DEMO_UIDS[1]),
+            functools.partial(SimulatedReader.uid_card, DEMO_UIDS[0]),
+            functools.partial(SimulatedReader.uid_card, DEMO_UIDS[1]),
             demo_jpki_card,
         ]
     else:
@@ -454,6 +477,9 @@ def build(
     items = load_items(path_beside(loaded.path))
     library = None
     if address := getattr(args, "library", None) or os.environ.get("MYKEY_POS_LIBRARY"):
+        from pos.library.desk import LibraryDesk, NoMemberships
+        from pos.library.sip2 import Sip2Client, system_from_url
+
         try:
             system = system_from_url(address)
         except ValueError as exc:

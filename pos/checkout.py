@@ -48,6 +48,21 @@ class TenderRefused(ValueError):
         return _(self.message).format(**self.values)
 
 
+class _ProgramName:
+    """A program's name in the language of the moment it is shown (a refusal is worded later)."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+
+    def __format__(self, spec: str) -> str:
+        from pos.i18n import language
+
+        return format(self.program.display_name(language()), spec)
+
+    def __str__(self) -> str:
+        return format(self, "")
+
+
 @dataclass
 class Basket:
     """Item lines of the sale in progress and a subtotal discount; prices are tax-inclusive (総額表示).
@@ -324,12 +339,14 @@ class Checkout:
                 "card_blocked", "This card is blocked. The resident should go to the city desk."
             )
         if not self.accepted(program):
-            return TenderRefused("not_accepted", "This shop does not take {name}.", name=program.name_ja)
+            return TenderRefused(
+                "not_accepted", "This shop does not take {name}.", name=_ProgramName(program)
+            )
         if program.eligibility_tag is not None:
             tags = {t.tag for t in self.card.eligibility if t.valid_until >= self.today}
             if program.eligibility_tag not in tags:
                 return TenderRefused(
-                    "not_eligible", "This card is not eligible for {name}.", name=program.name_ja
+                    "not_eligible", "This card is not eligible for {name}.", name=_ProgramName(program)
                 )
         if not self.online and program.offline_limit == 0:
             return TenderRefused("offline_points", "Points cannot be used while the server is offline.")

@@ -302,6 +302,10 @@ class Counter:
         assert self.config is not None
         if entry.day != calendar.today() or entry.voided_at is not None:
             raise TenderRefused("void_not_today", "Only today's sales can be voided, once.")
+        if self.training:
+            # A practice sale was never sent: its void is the training journal's alone.
+            entry = self.journal.mark_voided(entry.id)
+            return entry, self.printer.print(_receipts().void_receipt(entry, self.config, reason))
         if entry.state not in (EntryState.ACCEPTED, EntryState.SYNCED):
             raise TenderRefused("void_unsynced", "Sync this sale before voiding it.")
         try:
@@ -440,6 +444,9 @@ class Counter:
             event_id=event.event_id,
             kind=event.kind,
         )
+        if self.training:
+            # Practice: kept in the training journal (which never syncs), the server never asked.
+            return self.journal.begin_award(request, offline=True)
         if self.client.online is False:
             return self.journal.begin_award(request, offline=True)
         entry = self.journal.begin_award(request)
@@ -455,8 +462,16 @@ class Counter:
     def issue_tickets(
         self, program_id: str, receipts_in: list[ReceiptForTickets], card_key: str | None = None
     ) -> tuple[TicketIssueResult, list[PrintOutcome]]:
-        """Issue point tickets for receipts (the ticket counter) and print one slip per ticket."""
+        """Issue point tickets for receipts (the ticket counter) and print one slip per ticket.
+
+        Raises:
+            TenderRefused: training mode: tickets are signed by the server, which is never asked then.
+        """
         assert self.config is not None
+        if self.training:
+            raise TenderRefused(
+                "training_tickets", "Training mode: no tickets are issued and nothing is sent."
+            )
         result = self.client.issue_tickets(
             TicketIssueRequest(
                 issue_id=str(ULID()), program_id=program_id, card_key=card_key, receipts=receipts_in
@@ -481,7 +496,13 @@ class Counter:
         return result, outcomes
 
     def enroll(self, card_key: str, tags: list[EligibilityTag]) -> CardLookup:
-        """Set a card's eligibility tags the clerk checked on paper (the city's desk)."""
+        """Set a card's eligibility tags the clerk checked on paper (the city's desk).
+
+        Raises:
+            TenderRefused: training mode (nothing is sent).
+        """
+        if self.training:
+            raise TenderRefused("training_enroll", "Training mode: nothing is sent to the server.")
         return self.client.set_eligibility(card_key, tags)
 
     def block_account(self, number: str, reason: str, *, lift: bool = False) -> ResidentAccount:
@@ -501,7 +522,10 @@ class Counter:
     def day_totals(self) -> dict[str, int]:
         """Sales count and total of today, and entries not yet synced (for the home screen)."""
         entries = [e for e in self.today() if e.counts and e.kind.value == "sale"]
-        unsynced = self.journal.count(EntryState.OFFLINE) + self.journal.count(EntryState.PENDING)
+        # Training entries are never sent, so none waits (and no health check polls for them).
+        unsynced = 0
+        if not self.training:
+            unsynced = self.journal.count(EntryState.OFFLINE) + self.journal.count(EntryState.PENDING)
         return {"count": len(entries), "total": sum(e.total for e in entries), "unsynced": unsynced}
 
     def set_change_float(self, yen: int) -> None:

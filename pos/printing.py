@@ -88,3 +88,27 @@ class ReceiptPrinter:
         from printers import open_printer
 
         open_printer(self.url).send(data)
+
+
+def on_screen(lines: list[str]) -> str:
+    """Preview lines as a terminal shows them, with the right-hand column where the paper has it.
+
+    The printer prints ※ and × (East Asian "ambiguous" width) two columns wide in Kanji mode; a
+    terminal shows them in one, which pulled a line's amount one column left of the others. Each
+    such line gets its columns back in the gap before its last word (or at its end).
+    """
+    import re
+
+    from rich.cells import cell_len
+
+    from printers.text import width
+
+    shown = []
+    for line in lines:
+        missing = width(line) - cell_len(line)
+        if missing > 0:
+            gap = re.search(r"  +(?=\S+$)", line)
+            at = gap.start() if gap else len(line)
+            line = line[:at] + " " * missing + line[at:]
+        shown.append(line)
+    return "\n".join(shown)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import ssl
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -265,6 +266,18 @@ def map_exceptions() -> Iterator[None]:
 # The client ---------------------------------------------------------------------------
 
 
+def _tls_context(base_url: str) -> ssl.SSLContext | bool:
+    """How the client checks the server's certificate: the system's CAs for ``https``.
+
+    A plain ``http`` server needs no CAs, and loading them is a good part of the counter's start
+    (``tui_start_ms``): it gets a context that trusts nothing, so a TLS connection it should ever
+    make fails rather than going unchecked.
+    """
+    if base_url.lower().startswith("https:"):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 class ServerClient:
     """Typed calls to the v1 API for one terminal token; tracks whether the server is reachable.
 
@@ -284,6 +297,7 @@ class ServerClient:
             headers={"Authorization": f"Bearer {token}"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             transport=transport,
+            verify=_tls_context(self.base_url),
         )
         #: ``None`` until the first request, then whether the last request got an answer.
         self.online: bool | None = None

@@ -76,7 +76,10 @@ async def shoot_with(client, tmp: pathlib.Path, server) -> None:  # type: ignore
         app.screen.query_one("#ticket").value = ticket  # type: ignore[attr-defined]
         await keys("enter")
         save("ticket")
-        await keys("enter", *"2000", "enter")
+        await keys("enter", *"100", "enter")
+        save("short")
+        app.screen.query_one("#cash").value = ""  # type: ignore[attr-defined]
+        await keys(*"2000", "enter")
         await wait()
         save("receipt")
         await keys("enter", "f1", *"5000", "enter")
@@ -96,12 +99,33 @@ async def shoot_with(client, tmp: pathlib.Path, server) -> None:  # type: ignore
         save("returns")
         await keys("escape", "escape", "f3")
         save("end_of_day")
+        await keys("f5")
+        await wait()
+        save("x_report")
+        await keys("escape", "escape", "f1", *"1100", "enter", "f10")
+        await keys("f4", *"600")
+        save("tenders")
+        await keys("enter", *"500", "enter")
+        await wait()
         await keys("escape")
         server.outage()
         await keys("f1", *"300", "enter", "f10")
         await keys(*"300", "enter")
         await wait()
         save("offline")
+
+    # Training mode (練習モード): its own journal, the banner on every screen.
+    server.outage(False)
+    training = PosApp(
+        Counter(Journal(tmp / "journal.training.db"), client, ReceiptPrinter(f"file://{tmp / 't.bin'}")),
+        SimulatedReader(),
+    )
+    training.counter.start_training()
+    async with training.run_test(size=SIZE) as pilot:
+        await training.ready.wait()
+        await pilot.press("f1", *"800", "enter")
+        await pilot.pause(0.4)
+        training.save_screenshot(str(IMG / "training.svg"))
 
 
 if __name__ == "__main__":

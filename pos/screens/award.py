@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from points.money import format_points
+from points.programs import EventAward
 from pos.checkout import TenderRefused
 from pos.i18n import _
 from pos.journal import EntryState
@@ -28,6 +29,20 @@ class AwardScreen(PosScreen):
             yield Static("", id="result", classes="big")
         yield from self.compose_bottom()
 
+    def event_points(self) -> int:
+        """What the event's program awards for this kind of event (0 when it has no such rule)."""
+        config = self.counter.config
+        event = config.event if config else None
+        if config is None or event is None:
+            return 0
+        for program in config.programs:
+            if program.id == event.program_id and isinstance(program.award_rule, EventAward):
+                try:
+                    return program.award_rule.points_for(event.kind)
+                except KeyError:
+                    return 0
+        return 0
+
     async def on_card_read(self, message: CardRead) -> None:
         """Award the event's points to the tapped card."""
         result = self.query_one("#result", Static)
@@ -44,6 +59,13 @@ class AwardScreen(PosScreen):
             return
         except SyncError as exc:
             result.update(exc.message())
+            return
+        if self.counter.training:
+            result.update(
+                _("Training: {points} would be awarded. Nothing is sent.").format(
+                    points=format_points(self.event_points())
+                )
+            )
             return
         if entry.state is EntryState.OFFLINE:
             result.update(_("Offline: the award is queued and will be sent later."))

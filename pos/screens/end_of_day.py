@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, Static
 from points.dayreport import DENOMINATIONS, MAX_PIECES
 from points.money import MAX_AMOUNT, format_yen
 from pos.i18n import N_, _, language
+from pos.printing import on_screen
 from pos.screens.base import PosScreen
 from pos.sync import refusal_text
 
@@ -52,7 +53,7 @@ class EndOfDayScreen(PosScreen):
             for denomination in DENOMINATIONS:
                 yield Label(f"{denomination:,}")
                 yield Input(placeholder="0", id=f"n{denomination}", max_length=6)
-        yield Static("", id="figures")
+        yield Static("", id="figures", markup=False)
         yield Static("", id="refused", classes="error")
         yield from self.compose_bottom()
 
@@ -101,7 +102,7 @@ class EndOfDayScreen(PosScreen):
 
         report = self.counter.day_report(pieces or None)
         lines = decode(render(report, width=self.counter.printer.width))
-        self.query_one("#figures", Static).update("\n".join(line for line in lines if line != "[cut]"))
+        self.query_one("#figures", Static).update(on_screen([line for line in lines if line != "[cut]"]))
 
     def say(self, text: str) -> None:
         """A line in the message row."""
@@ -130,7 +131,7 @@ class EndOfDayScreen(PosScreen):
                 )
             )
             lines = [line for line in first.report.get("preview", []) if line != "[cut]"]
-            self.query_one("#figures", Static).update("\n".join(lines))
+            self.query_one("#figures", Static).update(on_screen(lines))
             return
         from pos.screens.receipt import ReceiptScreen
 

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from points.wire import EligibilityTag
+from pos.checkout import TenderRefused
 from pos.counter import Counter
 from pos.i18n import N_, _
 from pos.screens.base import CardRead, PosScreen
@@ -98,6 +99,9 @@ class EnrollScreen(PosScreen):
             lookup = await self.blocking(self.counter.enroll, self.card_key, tags)
         except (ServerRefused, SyncError) as exc:
             self.say(exc.message(), error=True)
+            return
+        except TenderRefused as refused:  # training mode: nothing is sent
+            self.say(refused.text(), error=True)
             return
         current = ", ".join(f"{t.tag} ({t.valid_until})" for t in lookup.eligibility) or "-"
         self.query_one("#current", Static).update(_("Eligibility: {tags}").format(tags=current))

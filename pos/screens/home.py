@@ -13,11 +13,9 @@ from textual.widgets import ProgressBar, Static
 from points.money import format_yen
 from pos.counter import Counter
 from pos.i18n import N_, _
-from pos.screens.balance import BalanceScreen
 from pos.screens.base import CardRead, PosScreen
-from pos.screens.end_of_day import EndOfDayScreen
-from pos.screens.history import HistoryScreen
-from pos.screens.statement import StatementScreen
+
+# The screens this one opens are imported when opened: the first frame does not wait for them.
 
 
 class HomeScreen(PosScreen):
@@ -68,14 +66,20 @@ class HomeScreen(PosScreen):
 
     def action_history(self) -> None:
         """Today's sales: reprint and void."""
+        from pos.screens.history import HistoryScreen
+
         self.app.push_screen(HistoryScreen(self.counter))
 
     def action_end_of_day(self) -> None:
         """The end-of-day screen (日計)."""
+        from pos.screens.end_of_day import EndOfDayScreen
+
         self.app.push_screen(EndOfDayScreen(self.counter))
 
     def action_statement(self) -> None:
         """The settlement statement (明細) of a closed period."""
+        from pos.screens.statement import StatementScreen
+
         self.app.push_screen(StatementScreen(self.counter))
 
     async def action_open_drawer(self) -> None:
@@ -93,4 +97,6 @@ class HomeScreen(PosScreen):
 
     async def on_card_read(self, message: CardRead) -> None:
         """A tap with no sale open: the balance inquiry (残高照会)."""
+        from pos.screens.balance import BalanceScreen
+
         self.app.push_screen(BalanceScreen(self.counter, message.identity.card_key))

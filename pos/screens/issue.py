@@ -112,6 +112,9 @@ class IssueScreen(PosScreen):
             result, outcomes = await self.blocking(
                 self.counter.issue_tickets, program_id, list(self.receipts)
             )
+        except TenderRefused as refused:  # training mode: the server is never asked
+            self.say(refused.text(), error=True)
+            return
         except SyncError as exc:
             self.say(exc.message(), error=True)
             return

@@ -12,7 +12,7 @@ from textual.widgets import Digits, Static
 from points.money import format_yen
 from pos.counter import Counter
 from pos.i18n import N_, _, explain
-from pos.printing import PrintOutcome
+from pos.printing import PrintOutcome, on_screen
 from pos.screens.base import PosScreen
 
 
@@ -35,7 +35,7 @@ class ReceiptScreen(PosScreen):
         yield Static(self.title_text, id="receipt-title", classes="big")
         with Horizontal(id="receipt-row"):
             with VerticalScroll(id="receipt-scroll"):
-                yield Static("\n".join(self.outcome.preview), id="receipt", markup=False)
+                yield Static(on_screen(self.outcome.preview), id="receipt", markup=False)
             if self.change is not None:
                 with Vertical(id="change-box"):
                     yield Static(_("Change {amount}").format(amount=format_yen(self.change)), id="change")
