@@ -26,6 +26,10 @@ LATER = (
     "pos.screens.end_of_day",
     "printers.render",
     "escpos",
+    # The library desk (its SIP2 codec too) loads only in library mode.
+    "pos.library",
+    "pos.screens.library",
+    "pysip2",
 )
 
 BUILD = """

@@ -149,6 +149,15 @@ class CounterServer:
         finally:
             conn.close()
 
+    def tags(self, card_key: str) -> list[str]:
+        """The eligibility tags of the card's resident account (none for a card never seen)."""
+        rows = self.query(
+            "SELECT e.tag FROM eligibility e JOIN card_keys k ON k.account_number = e.account_number"
+            " WHERE k.card_key = ? ORDER BY e.tag",
+            card_key,
+        )
+        return [str(tag) for (tag,) in rows]
+
     def sales(self) -> dict[str, str]:
         """Sale id → status (``accepted``, ``voided``) of every sale the server applied, in order."""
         return {

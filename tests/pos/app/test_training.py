@@ -95,7 +95,7 @@ async def test_the_enrol_desk_sets_no_tags(
         await settle(pilot)
         assert "練習モード" in text_of(pilot, "#message")
         assert sent(real_server) == before
-    assert real_server.query("SELECT tag FROM eligibility WHERE card_key = ?", ALICE) == []
+    assert real_server.tags(ALICE) == []
 
 
 async def test_a_practice_sale_is_voided_in_the_training_journal_only(
