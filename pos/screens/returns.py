@@ -81,9 +81,9 @@ class ReturnScreen(PosScreen):
         yield Static("", id="return-sale")
         yield DataTable(id="return-lines", cursor_type="row")
         with Horizontal(id="amount-row"):
-            yield Label(_("10% items"))
+            yield Label(_("Items at 10%"))
             yield Input(placeholder="0", id="amount10", max_length=9)
-            yield Label(_("8% items"))
+            yield Label(_("Items at 8%"))
             yield Input(placeholder="0", id="amount8", max_length=9)
         with Horizontal(id="points-row"):
             yield Label(_("Points back"))
