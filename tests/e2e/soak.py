@@ -270,7 +270,10 @@ def _database(
         return None, None
     if "MYKEY_KEY" not in os.environ and "MYKEY_KEY_FILE" not in os.environ:
         # The servers on PostgreSQL seal the ticket key with a key-encryption key of the soak's.
+        # Only for the soak's own run: a key left behind seals nothing else, but the servers later
+        # tests start on SQLite would take it for theirs and refuse the key beside their database.
         os.environ["MYKEY_KEY"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        stack.callback(os.environ.pop, "MYKEY_KEY", None)
     if database == "postgresql":
         cluster = stack.enter_context(postgres.Cluster.throwaway())
         return cluster, postgres.create_database(cluster.url, "soak")
