@@ -178,6 +178,18 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "account_not_found": (404, N_("No account has this number. Check the number.")),
     "account_merged": (409, N_("This account was merged into another one.")),
     "card_not_blocked": (409, N_("This card is not blocked.")),
+    "not_a_member": (
+        404,
+        N_("This card is not registered as a member here. Link the member's number first."),
+    ),
+    "membership_already_linked": (
+        409,
+        N_("This card already carries another member number here. Ask the library or facility office."),
+    ),
+    "membership_number_taken": (
+        409,
+        N_("This member number is linked to another resident's card. Check the number."),
+    ),
     "crl_invalid": (400, N_("The revocation list cannot be read or is not from the trusted CA.")),
 }
 
