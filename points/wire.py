@@ -544,6 +544,95 @@ class TicketStatus(WireModel):
     text: str | None = None
 
 
+# Memberships: libraries and facilities (issue 16) ----------------------------------------
+
+#: A library's patron number or a facility's member number, as its own system spells it.
+MembershipNumber = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class MembershipStatus(StrEnum):
+    """Whether the issuer still counts the membership."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ENDED = "ended"
+
+
+class MembershipLookupRequest(WireModel):
+    """A card tapped at a library or facility desk: which membership does it carry here?"""
+
+    card_key: CardKey
+
+
+class Membership(WireModel):
+    """One membership of a resident account at one issuer (no name, no address)."""
+
+    issuer_id: Ident
+    number: MembershipNumber
+    since: IsoDate
+    status: MembershipStatus = MembershipStatus.ACTIVE
+
+
+class NetworkRegistration(WireModel):
+    """The resident is registered at another library of the caller's network.
+
+    ``number`` is that library's number only when the network's setting shows numbers to members.
+    """
+
+    issuer_id: Ident
+    name: ShortText
+    number: MembershipNumber | None = None
+
+
+class MembershipAnswer(WireModel):
+    """This issuer's membership of the card (``None``: not a member here yet, a first visit)."""
+
+    issuer_id: Ident
+    membership: Membership | None = None
+    #: registrations at other members of the caller's network, when the network lets members see them
+    elsewhere: list[NetworkRegistration] = []
+
+
+class MembershipLinkRequest(WireModel):
+    """First visit: link the resident's existing number at this issuer to the card's account, once."""
+
+    card_key: CardKey
+    number: MembershipNumber
+    #: when the issuer registered the resident (default: today)
+    since: IsoDate | None = None
+
+
+class VisitRequest(WireModel):
+    """A card tapped at a facility's entrance."""
+
+    card_key: CardKey
+
+
+class Visit(WireModel):
+    """Today's entry at a facility: the member number and the day's count (no personal data)."""
+
+    issuer_id: Ident
+    number: MembershipNumber
+    day: IsoDate
+    #: False when the member had already entered today (counted once a day)
+    first_today: StrictBool
+    visits_today: StrictInt
+
+
+class VisitCount(WireModel):
+    """Members who entered one facility on one day."""
+
+    issuer_id: Ident
+    day: IsoDate
+    visits: StrictInt
+
+
+class VisitCounts(WireModel):
+    """Visit counts per facility per day, for the city's statistics."""
+
+    counts: list[VisitCount]
+
+
 # Awards and conversions ---------------------------------------------------------------
 
 

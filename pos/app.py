@@ -477,15 +477,19 @@ def build(
     items = load_items(path_beside(loaded.path))
     library = None
     if address := getattr(args, "library", None) or os.environ.get("MYKEY_POS_LIBRARY"):
-        from pos.library.desk import LibraryDesk, NoMemberships
+        from pos.library.desk import LibraryDesk
         from pos.library.sip2 import Sip2Client, system_from_url
+        from pos.sync import ServerMemberships
 
         try:
             system = system_from_url(address)
         except ValueError as exc:
             raise settings_module.SettingsError(f"--library: {exc}") from None
-        # Until the server's memberships answer (issue 16), a card finds no patron: type the number (F2).
-        library = LibraryDesk(Sip2Client(system), NoMemberships())
+        # The library's memberships are the server's, asked with the library's own token
+        # ($MYKEY_POS_LIBRARY_TOKEN, a principal of role library), else the terminal's.
+        library_token = os.environ.get("MYKEY_POS_LIBRARY_TOKEN")
+        memberships_client = ServerClient(settings.server_url, library_token) if library_token else client
+        library = LibraryDesk(Sip2Client(system), ServerMemberships(memberships_client))
     return PosApp(
         counter,
         reader,

@@ -41,6 +41,10 @@ from points.wire import (
     EventAwardResult,
     Health,
     LinkRequest,
+    Membership,
+    MembershipAnswer,
+    MembershipLinkRequest,
+    MembershipLookupRequest,
     MergeRequest,
     ResidentAccount,
     ReturnRequest,
@@ -51,6 +55,8 @@ from points.wire import (
     TicketIssueRequest,
     TicketIssueResult,
     TicketStatus,
+    Visit,
+    VisitRequest,
     VoidRequest,
 )
 from pos.i18n import N_, explain, translate
@@ -178,6 +184,18 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "account_not_found": (404, N_("No account has this number. Check the number.")),
     "account_merged": (409, N_("This account was merged into another one.")),
     "card_not_blocked": (409, N_("This card is not blocked.")),
+    "not_a_member": (
+        404,
+        N_("This card is not registered as a member here. Link the member's number first."),
+    ),
+    "membership_already_linked": (
+        409,
+        N_("This card already carries another member number here. Ask the library or facility office."),
+    ),
+    "membership_number_taken": (
+        409,
+        N_("This member number is linked to another resident's card. Check the number."),
+    ),
     "crl_invalid": (400, N_("The revocation list cannot be read or is not from the trusted CA.")),
 }
 
@@ -423,9 +441,68 @@ class ServerClient:
             "PUT", f"/v1/cards/{card_key}/eligibility", CardLookup, EligibilityUpdate(tags=tags)
         )
 
+    # A library's or facility's desk (its own token): memberships and visits.
+
+    def membership_lookup(self, card_key: str) -> MembershipAnswer:
+        """``POST /v1/memberships/lookup``: this issuer's membership of a tapped card."""
+        return self._checked(
+            "POST", "/v1/memberships/lookup", MembershipAnswer, MembershipLookupRequest(card_key=card_key)
+        )
+
+    def membership_link(self, link: MembershipLinkRequest) -> Membership:
+        """``POST /v1/memberships``: a first visit links the resident's number here, once."""
+        return self._checked("POST", "/v1/memberships", Membership, link)
+
+    def visit(self, card_key: str) -> Visit:
+        """``POST /v1/visits``: a member's entry at a facility today."""
+        return self._checked("POST", "/v1/visits", Visit, VisitRequest(card_key=card_key))
+
     def statement(self, merchant_id: str, period: str) -> Any:
         """``GET /v1/statements/{merchant}/{period}``: the merchant's statement (明細) as JSON."""
         return self._json("GET", f"/v1/statements/{merchant_id}/{period}")
+
+
+class ServerMemberships:
+    """The library desk's memberships, asked of the server with the library's own token.
+
+    Implements :class:`pos.library.desk.MembershipLookup`: the server knows the library from the
+    token, so a desk of another institution id than the token's is refused here, before any
+    number is shown. A refusal (a blocked card: ``card_blocked``) or an unreachable server is a
+    :class:`LookupError` carrying the text the desk shows; nothing is linked behind the desk's back.
+    """
+
+    def __init__(self, client: ServerClient) -> None:
+        self.client = client
+
+    def patron_number(self, card_key: str, institution_id: str) -> str | None:
+        """The library's patron number of the card (``None``: not a member here, a first visit)."""
+        try:
+            answer = self.client.membership_lookup(card_key)
+        except SyncError as error:
+            raise LookupError(error.message()) from error
+        self._check(answer.issuer_id, institution_id)
+        membership = answer.membership
+        if membership is None or membership.status != "active":
+            return None
+        return membership.number
+
+    def link(self, card_key: str, institution_id: str, patron_number: str) -> None:
+        """Save the first visit's link on the server (once; the same number again is fine)."""
+        try:
+            saved = self.client.membership_link(
+                MembershipLinkRequest(card_key=card_key, number=patron_number)
+            )
+        except SyncError as error:
+            raise LookupError(error.message()) from error
+        self._check(saved.issuer_id, institution_id)
+
+    @staticmethod
+    def _check(issuer_id: str, institution_id: str) -> None:
+        if issuer_id != institution_id:
+            raise LookupError(translate(WRONG_LIBRARY_TOKEN, token=issuer_id, library=institution_id))
+
+
+WRONG_LIBRARY_TOKEN = N_("The server token is library {token}'s, not {library}'s. Check the settings.")
 
 
 # Syncing the journal ------------------------------------------------------------------

@@ -224,13 +224,24 @@ def add_principal(
     chamber_id: str | None = None,
     city_id: str | None = None,
     partner_id: str | None = None,
+    issuer_id: str | None = None,
 ) -> str:
     """Register a principal and return its first token (shown once; only its hash is stored)."""
     conn.execute(
         "INSERT INTO principals(id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id,"
-        " created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (principal_id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id, now_text()),
+        " issuer_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            principal_id,
+            role,
+            terminal_id,
+            merchant_id,
+            chamber_id,
+            city_id,
+            partner_id,
+            issuer_id,
+            now_text(),
+        ),
     )
     return auth.create_token(conn, principal_id, now_text())
 

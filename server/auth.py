@@ -2,7 +2,8 @@
 
 Every request carries ``Authorization: Bearer <token>`` of one principal: a terminal (of one
 merchant, or of a city for its ticket counter and eligibility desk), a merchant, a chamber
-(商工会), a city, a partner (a company whose points are converted), or an admin. Tokens are
+(商工会), a city, a partner (a company whose points are converted), a library or a facility
+(community centre, gym: :mod:`server.memberships`), or an admin. Tokens are
 stored only as SHA-256 hashes (``tokens.token_hash``); a new token is shown once, when made.
 
 Routers take the principal with a dependency::
@@ -37,8 +38,17 @@ REVOCATIONS = "tokens_revoked"
 #: no whitespace before or after. A header of any other shape is ``unauthorized``, never tidied up.
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)")
 
-Role = Literal["terminal", "merchant", "chamber", "city", "partner", "admin"]
-ROLES: tuple[Role, ...] = ("terminal", "merchant", "chamber", "city", "partner", "admin")
+Role = Literal["terminal", "merchant", "chamber", "city", "partner", "admin", "library", "facility"]
+ROLES: tuple[Role, ...] = (
+    "terminal",
+    "merchant",
+    "chamber",
+    "city",
+    "partner",
+    "admin",
+    "library",
+    "facility",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +58,8 @@ class Principal:
     A terminal has ``terminal_id`` and ``mode`` and either a ``merchant_id`` (shop terminals)
     or a ``city_id`` (the city's award station, ticket counter and eligibility desk); a
     merchant principal has ``merchant_id`` (and ``chamber_id`` of its chamber); a chamber
-    ``chamber_id`` (and ``city_id``); a city ``city_id``; a partner ``partner_id``.
+    ``chamber_id`` (and ``city_id``); a city ``city_id``; a partner ``partner_id``; a library or
+    a facility ``issuer_id`` (the issuer of its membership numbers, :mod:`server.memberships`).
     """
 
     id: str
@@ -59,6 +70,7 @@ class Principal:
     chamber_id: str | None = None
     city_id: str | None = None
     partner_id: str | None = None
+    issuer_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -108,7 +120,8 @@ def lookup(conn: sqlite3.Connection, token: str) -> Principal | None:
     row = conn.execute(
         """
         SELECT p.id, p.role, p.terminal_id, t.mode, COALESCE(p.merchant_id, t.merchant_id),
-               COALESCE(p.chamber_id, m.chamber_id), COALESCE(p.city_id, t.city_id, c.city_id), p.partner_id
+               COALESCE(p.chamber_id, m.chamber_id), COALESCE(p.city_id, t.city_id, c.city_id), p.partner_id,
+               p.issuer_id
         FROM tokens k JOIN principals p ON p.id = k.principal_id
         LEFT JOIN terminals t ON t.id = p.terminal_id
         LEFT JOIN merchants m ON m.id = COALESCE(p.merchant_id, t.merchant_id)

@@ -357,6 +357,8 @@ def _token(args: argparse.Namespace) -> int:
                 chamber_id=args.chamber,
                 city_id=None if args.role == "terminal" else args.city,
                 partner_id=args.partner,
+                # A library's or facility's principal is named after its issuer (server.memberships).
+                issuer_id=args.id if args.role in ("library", "facility") else None,
             )
         admin.log(conn, "cli", "token create", f"{args.role} {args.id}")
     print(token)

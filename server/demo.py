@@ -7,7 +7,11 @@
 - Oguni-like 小国町 with 「小国町北里柴三郎ポイント」, funded by a partner airline's conversions;
 - the 天理商工会議所 chamber and five merchants with invoice numbers and bank accounts (南都銀行);
 - a shop terminal per merchant, an award station, a ticket counter and an eligibility desk;
-- residents' plain UID cards (``DIR/cards.json``) with balances.
+- residents' plain UID cards (``DIR/cards.json``) with balances;
+- the six libraries of the Ariake region (有明圏域: 大牟田, 柳川, みやま, 南関, 荒尾, 長洲) as library
+  principals of one network whose members see *that* a resident is registered at another member
+  (never its number), a seventh library outside it (久留米), and Toshima's community centre
+  区民ひろば池袋 as a facility; the resident ``sato`` is a member at Omuta, Yanagawa and the centre.
 
 Writes ``DIR/mykey.db``, ``DIR/tokens.json`` (principal name → token) and ``DIR/cards.json``
 (resident name → ``{"card_key", "uid"}``).
@@ -33,7 +37,7 @@ from points.programs import (
     TenderKind,
 )
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, audit, db, dburl, ledger
+from server import admin, audit, db, dburl, ledger, memberships, residents
 from server.settlement import payouts
 
 TENRI_MERCHANTS = (
@@ -46,6 +50,30 @@ TENRI_MERCHANTS = (
     ("midori-cafe", "みどりカフェ", "food", "T5678901234567", "180", "5678901", "ﾐﾄﾞﾘｶﾌｴ ﾐﾄﾞﾘ ﾀﾛｳ"),
 )
 BANK = "0162"  # 南都銀行 (its 天理 and 天理南 branches are 180 and 220 in the zengin-code data)
+
+#: (institution id = issuer id, name): the SIP2 institution ids of ``tests/support/sip2_ariake.py``.
+ARIAKE_LIBRARIES = (
+    ("OMUTA", "大牟田市立図書館"),
+    ("YANAGAWA", "柳川市立図書館"),
+    ("MIYAMA", "みやま市立図書館"),
+    ("NANKAN", "南関町立図書館"),
+    ("ARAO", "荒尾市立図書館"),
+    ("NAGASU", "長洲町図書館"),
+)
+ARIAKE_NETWORK = "ariake"
+#: A library outside the network: it sees nothing of the Ariake registrations.
+OUTSIDE_LIBRARY = ("KURUME", "久留米市立中央図書館")
+FACILITY = ("toshima-hiroba-ikebukuro", "区民ひろば池袋", "toshima")
+#: resident → (issuer id, membership number): the patron numbers of the emulator's 有明 花子.
+DEMO_MEMBERSHIPS = {
+    "sato": (("OMUTA", "1100000001"), ("YANAGAWA", "1200000001"), ("toshima-hiroba-ikebukuro", "H0000123")),
+}
+
+
+def library_principal(issuer_id: str) -> str:
+    """The demo principal (``tokens.json`` name) of a library or facility."""
+    return f"library-{issuer_id.lower()}" if issuer_id.isupper() else issuer_id
+
 
 RESIDENTS = {
     "sato": "04a1b2c3d4e5f6",
@@ -232,6 +260,7 @@ def build(
                 _grant_demo(conn, extra_key, by_id)
             for pem in trust_ca:
                 admin.add_trust_anchor(conn, pem)
+            _memberships_demo(conn, tokens, cards)
             audit.append(conn, "demo-data", "demo-data", principals=len(tokens), cards=len(cards))
         # The payers (依頼人) of the Zengin files: the city pays directly, the chamber pays on.
         for owner, code, kana, bank, branch, number in DEMO_PAYERS:
@@ -243,6 +272,25 @@ def build(
     (directory / "cards.json").write_text(json.dumps(cards, indent=2, ensure_ascii=False) + "\n")
     (directory / "tokens.json").chmod(0o600)
     return tokens
+
+
+def _memberships_demo(
+    conn: sqlite3.Connection, tokens: dict[str, str], cards: dict[str, dict[str, str | None]]
+) -> None:
+    memberships.add_network(conn, ARIAKE_NETWORK, "有明圏域図書館ネットワーク", members_see_registered=True)
+    libraries = [(i, n, ARIAKE_NETWORK) for i, n in ARIAKE_LIBRARIES] + [(*OUTSIDE_LIBRARY, None)]
+    for issuer_id, name, network in libraries:
+        memberships.add_issuer(conn, issuer_id, "library", name, network_id=network)
+        principal = library_principal(issuer_id)
+        tokens[principal] = admin.add_principal(conn, principal, "library", issuer_id=issuer_id)
+    facility_id, facility_name, city_id = FACILITY
+    memberships.add_issuer(conn, facility_id, "facility", facility_name, city_id=city_id)
+    tokens[facility_id] = admin.add_principal(conn, facility_id, "facility", issuer_id=facility_id)
+    now = ledger.utc_now()
+    for resident, held in DEMO_MEMBERSHIPS.items():
+        account = residents.open_account(conn, str(cards[resident]["card_key"]), now)
+        for issuer_id, number in held:
+            memberships.link(conn, account, issuer_id, number, ledger.business_date(now), "demo-data", now)
 
 
 def _has_cities(url: str) -> bool:

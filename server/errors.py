@@ -196,6 +196,22 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "A sale with returns cannot be voided",
     ),
     "terminal_mode": (403, "この端末の用途ではできない操作です", "This terminal's mode does not allow that"),
+    # Memberships at libraries and facilities
+    "not_a_member": (
+        404,
+        "このカードはこの施設の会員として登録されていません",
+        "The card carries no membership at this library or facility",
+    ),
+    "membership_already_linked": (
+        409,
+        "このカードにはこの館の別の会員番号がすでに登録されています",
+        "The card's account already has another membership number here",
+    ),
+    "membership_number_taken": (
+        409,
+        "この会員番号は別の住民アカウントに登録されています",
+        "This membership number is linked to another resident's account",
+    ),
 }
 
 

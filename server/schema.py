@@ -908,6 +908,75 @@ ALTER TABLE transfers DROP CONSTRAINT transfers_op_kind_check;
 ALTER TABLE transfers ADD CONSTRAINT transfers_op_kind_check CHECK (op_kind IN ({_OP_KINDS}));
 """
 
+# Memberships (issue 16): libraries and facilities are issuers of membership numbers and principals
+# of their own (roles ``library`` and ``facility``, the principal's ``issuer_id``); a library may
+# belong to one network (the Ariake six) whose setting says what members see of each other's
+# registrations. A membership links a resident account to an issuer's number: no name, no address.
+# Facility visits are one row per member and day (the city's counts), nothing else about the visit.
+# SQLite cannot change the principals' role CHECK in place: ``principals`` is rebuilt.
+_ROLES_V9 = "'terminal', 'merchant', 'chamber', 'city', 'partner', 'admin', 'library', 'facility'"
+_MEMBERSHIP_TABLES = """
+CREATE TABLE library_networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    members_see_registered INTEGER NOT NULL DEFAULT 0 CHECK (members_see_registered IN (0, 1)),
+    members_see_numbers INTEGER NOT NULL DEFAULT 0 CHECK (members_see_numbers IN (0, 1)),
+    created_at TEXT NOT NULL,
+    CHECK (members_see_numbers = 0 OR members_see_registered = 1)
+);
+CREATE TABLE issuers (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('library', 'facility')),
+    name TEXT NOT NULL,
+    network_id TEXT REFERENCES library_networks(id),
+    city_id TEXT REFERENCES cities(id),
+    created_at TEXT NOT NULL
+);
+CREATE TABLE memberships (
+    account_number TEXT NOT NULL REFERENCES resident_accounts(number),
+    issuer_id TEXT NOT NULL REFERENCES issuers(id),
+    number TEXT NOT NULL,
+    since TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'ended')),
+    linked_at TEXT NOT NULL,
+    linked_by TEXT NOT NULL,
+    PRIMARY KEY (account_number, issuer_id),
+    UNIQUE (issuer_id, number)
+);
+CREATE TABLE facility_visits (
+    issuer_id TEXT NOT NULL REFERENCES issuers(id),
+    day TEXT NOT NULL,
+    membership_number TEXT NOT NULL,
+    entered_at TEXT NOT NULL,
+    PRIMARY KEY (issuer_id, day, membership_number)
+);
+"""
+_MEMBERSHIPS = f"""
+CREATE TABLE principals_v9 AS SELECT * FROM principals;
+DROP TABLE principals;
+{_MEMBERSHIP_TABLES.strip()}
+CREATE TABLE principals (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ({_ROLES_V9})),
+    terminal_id TEXT REFERENCES terminals(id),
+    merchant_id TEXT REFERENCES merchants(id),
+    chamber_id TEXT REFERENCES chambers(id),
+    city_id TEXT REFERENCES cities(id),
+    partner_id TEXT REFERENCES partners(id),
+    created_at TEXT NOT NULL,
+    issuer_id TEXT REFERENCES issuers(id)
+);
+INSERT INTO principals(id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id, created_at)
+    SELECT id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id, created_at FROM principals_v9;
+DROP TABLE principals_v9;
+"""
+_MEMBERSHIPS_PG = f"""
+{_postgres_types(_MEMBERSHIP_TABLES).strip()}
+ALTER TABLE principals DROP CONSTRAINT principals_role_check;
+ALTER TABLE principals ADD CONSTRAINT principals_role_check CHECK (role IN ({_ROLES_V9}));
+ALTER TABLE principals ADD COLUMN issuer_id TEXT REFERENCES issuers(id);
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -958,6 +1027,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         _MERGE_MOVES,
         rebuilds=True,
         postgres=_MERGE_MOVES_PG,
+    ),
+    Migration(
+        9,
+        "memberships: libraries and facilities as principals of their own, their networks, membership"
+        " numbers on the resident account, facility visits per day",
+        _MEMBERSHIPS,
+        rebuilds=True,
+        postgres=_MEMBERSHIPS_PG,
     ),
 )
 

@@ -37,7 +37,16 @@ class MembershipLookup(Protocol):
         """The patron number of ``card_key`` at ``institution_id``, or ``None`` if not a member.
 
         Raises:
-            LookupError: the membership service could not be asked (shown, lending waits).
+            LookupError: the membership service could not be asked, or refused the card (a blocked
+                card: its text is shown, lending waits).
+        """
+
+    def link(self, card_key: str, institution_id: str, patron_number: str) -> None:
+        """Link ``patron_number`` at ``institution_id`` to the card, once (a first visit).
+
+        Raises:
+            LookupError: the link was refused (another number already linked, the number is
+                someone else's, a blocked card) or could not be saved; its text is shown.
         """
 
 
@@ -65,6 +74,17 @@ class NoMemberships:
     def patron_number(self, card_key: str, institution_id: str) -> str | None:
         """Always ``None``: no membership is known on this terminal."""
         return None
+
+    def link(self, card_key: str, institution_id: str, patron_number: str) -> None:
+        """Nothing can be linked here.
+
+        Raises:
+            LookupError: always.
+        """
+        raise LookupError(translate(NO_LINKS))
+
+
+NO_LINKS = N_("Memberships cannot be saved on this terminal: no server is set.")
 
 
 # May this patron borrow -------------------------------------------------------------------
@@ -215,6 +235,23 @@ class LibraryDesk:
     def patron_for_card(self, card_key: str) -> str | None:
         """This library's patron number for a tapped card, or ``None`` if the card is not a member."""
         return self.memberships.patron_number(card_key, self.institution_id)
+
+    def first_visit(self, card_key: str, patron_id: str) -> Standing:
+        """Link the resident's existing library card to the tapped card, once, after the library knows it.
+
+        The library is asked first (patron status and information over SIP2); a number it does not
+        know is not linked (the standing says ``not_a_patron``). Then the link is saved (the server),
+        and afterwards the card alone finds the patron here.
+
+        Raises:
+            LibraryError: the library could not be asked (nothing was linked).
+            LookupError: the link was refused or could not be saved (the standing is not shown).
+        """
+        standing = self.standing(patron_id)
+        if any(reason.code == "not_a_patron" for reason in standing.reasons):
+            return standing
+        self.memberships.link(card_key, self.institution_id, patron_id)
+        return standing
 
     def standing(self, patron_id: str) -> Standing:
         """Ask the library about a patron (patron status, then patron information).

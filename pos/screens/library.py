@@ -23,6 +23,9 @@ from pos.screens.base import CardRead, PosScreen
 from printers.documents import LendingSlip
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+NOT_LINKED_YET = N_(
+    "This card is not registered at this library yet: scan the library card (or F2, its number) to link it."
+)
 
 
 class LibraryScreen(PosScreen):
@@ -47,6 +50,8 @@ class LibraryScreen(PosScreen):
         self.standing: Standing | None = None
         self.scanned: list[str] = []
         self.returning = False
+        #: A tapped card this library does not know yet: the next patron number links to it (first visit).
+        self.unlinked_card: str | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -62,12 +67,40 @@ class LibraryScreen(PosScreen):
 
     async def on_card_read(self, message: CardRead) -> None:
         """This library's patron number for the card, then the patron's standing."""
-        patron = self.desk.patron_for_card(message.identity.card_key)
+        card_key = message.identity.card_key
+        self.unlinked_card = None
+        try:
+            patron = await self.blocking(self.desk.patron_for_card, card_key)
+        except LookupError as error:
+            self.clear_patron()
+            self.say(str(error), error=True)
+            return
         if patron is None:
             self.clear_patron()
-            self.say(_("This card is not registered at this library."), error=True)
+            self.unlinked_card = card_key
+            self.say(_(NOT_LINKED_YET), error=True)
             return
         await self.show_patron(patron)
+
+    async def link_patron(self, card_key: str, patron: str) -> None:
+        """First visit: the library checks the number, then the server links it to the card (once)."""
+        self.unlinked_card = None
+        try:
+            standing = await self.blocking(self.desk.first_visit, card_key, patron)
+        except LibraryError as error:
+            self.clear_patron()
+            self.say(error.message(), error=True)
+            return
+        except LookupError as error:
+            self.clear_patron()
+            self.say(str(error), error=True)
+            return
+        if any(reason.code == "not_a_patron" for reason in standing.reasons):
+            self.clear_patron()
+            self.say(standing.reasons[0].message(), error=True)
+            return
+        self.show_standing(standing)
+        self.say(_("The card is now linked to this library's number {number}.").format(number=patron))
 
     async def show_patron(self, patron: str) -> None:
         """Ask the library about ``patron`` and show whether they may borrow."""
@@ -77,6 +110,10 @@ class LibraryScreen(PosScreen):
             self.clear_patron()
             self.say(error.message(), error=True)
             return
+        self.show_standing(standing)
+
+    def show_standing(self, standing: Standing) -> None:
+        """Show the library's answer: the patron, whether they may borrow, and why not."""
         self.standing = standing
         self.scanned = []
         info = standing.information
@@ -119,10 +156,14 @@ class LibraryScreen(PosScreen):
         field.value = ""
         if not code:
             return
-        if field.has_class("patron-number"):
+        typed = field.has_class("patron-number")
+        if typed or (self.unlinked_card is not None and self.standing is None and not self.returning):
             field.remove_class("patron-number")
             field.placeholder = _("Scan a barcode")
-            await self.show_patron(code)
+            if self.unlinked_card is not None:
+                await self.link_patron(self.unlinked_card, code)
+            else:
+                await self.show_patron(code)
             return
         if self.returning:
             await self.give_back(code)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.routers import awards, cards, conversions, desk, sales, terminal, tickets
+from server.routers import awards, cards, conversions, desk, memberships, sales, terminal, tickets
 
 ROUTERS: tuple[APIRouter, ...] = (
     sales.router,
@@ -25,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     awards.router,
     conversions.router,
     desk.router,
+    memberships.router,
 )

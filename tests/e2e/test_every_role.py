@@ -20,6 +20,8 @@ ROLES = {
     "city": "tenri",
     "partner": "skyair",
     "admin": "admin",
+    "library": "library-omuta",
+    "facility": "toshima-hiroba-ikebukuro",
     "nobody": None,
 }
 

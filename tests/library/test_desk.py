@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pos.library import errors
-from pos.library.desk import InMemoryMemberships, LibraryDesk, mask_patron
+from pos.library.desk import InMemoryMemberships, LibraryDesk, NoMemberships, mask_patron
 from pos.library.sip2 import Sip2Client
 from printers import decode, render
 from printers.layout import PAPER_58MM
@@ -122,3 +122,20 @@ def test_a_resident_of_two_libraries_borrows_at_both_with_one_card(sip2_library:
 
 def test_masking_keeps_the_last_four() -> None:
     assert mask_patron("1100000001") == "******0001" and mask_patron("12") == "12"
+
+
+def test_a_first_visit_links_only_a_number_the_library_knows(omuta: Sip2Client) -> None:
+    memberships = InMemoryMemberships()
+    desk = LibraryDesk(omuta, memberships)
+    other_card = "jpki:" + "b" * 64
+    unknown = desk.first_visit(other_card, "1199999999")
+    assert [reason.code for reason in unknown.reasons] == ["not_a_patron"]
+    assert desk.patron_for_card(other_card) is None
+    standing = desk.first_visit(other_card, "1100000002")
+    assert standing.may_borrow and desk.patron_for_card(other_card) == "1100000002"
+
+
+def test_a_terminal_without_a_server_saves_no_link(omuta: Sip2Client) -> None:
+    desk = LibraryDesk(omuta, NoMemberships())
+    with pytest.raises(LookupError):
+        desk.first_visit("jpki:" + "b" * 64, "1100000002")

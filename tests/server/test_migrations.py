@@ -32,9 +32,10 @@ CHANGED = {
     "eligibility",
     "event_awards",
     "ranking_awards",
+    "principals",
 }
-#: Migrations 4 and 6 add a column at the end of these tables and keep every row's other columns.
-GROWN = {"transfers", "tickets", "ticket_receipts", "sales"}
+#: Migrations 4, 6 and 9 add a column at the end of these tables and keep every row's other columns.
+GROWN = {"transfers", "tickets", "ticket_receipts", "sales", "principals"}
 CODES = {None: None, "ordinary": 1, "current": 2, "savings": 4}
 
 

@@ -7,15 +7,17 @@ import hashlib
 import pathlib
 from collections.abc import Callable
 
-from points.wire import TerminalMode
+from points.wire import BlockRequest, TerminalMode
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
 from pos.library.desk import InMemoryMemberships, LibraryDesk
 from pos.library.sip2 import Sip2Client
 from pos.screens.library import LibraryScreen
+from pos.sync import ServerMemberships
 from printers import decode
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import fill, ready, settle, text_of
+from tests.support.counter_server import CounterServer
 from tests.support.sip2_library import Sip2Library, sip2_library
 
 __all__ = ["sip2_library"]
@@ -49,3 +51,65 @@ async def test_library_mode_taps_lends_and_prints_the_slip(
             assert "3冊を貸出しました" in text_of(pilot, "#message")
     paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
     assert "貸出票" in paper and "坊っちゃん" in paper and "有明" not in paper
+
+
+async def test_library_mode_finds_the_patron_through_the_servers_memberships_and_links_a_first_visit(
+    make_app: Callable[..., PosApp],
+    reader: SimulatedReader,
+    sip2_library: Sip2Library,
+    real_server: CounterServer,
+) -> None:
+    # The demo resident's card (DEMO_UIDS[0]) is linked on the server to 1100000001 at Omuta.
+    app = make_app()
+    app.counter.mode_override = TerminalMode.LIBRARY
+    with Sip2Client(sip2_library.system("OMUTA")) as client:
+        app.library = LibraryDesk(client, ServerMemberships(real_server.client("library-omuta")))
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            assert isinstance(app.screen, LibraryScreen)
+            reader.tap(ALICE_CARD)
+            await settle(pilot)
+            assert "有明 花子" in text_of(pilot, "#patron")
+            screen = app.screen
+            assert screen.standing is not None and screen.standing.patron_id == "1100000001"
+    # Miyama does not know the card yet: the desk links the resident's Miyama card on the first visit.
+    miyama = real_server.client("library-miyama")
+    app = make_app()
+    app.counter.mode_override = TerminalMode.LIBRARY
+    with Sip2Client(sip2_library.system("MIYAMA")) as client:
+        app.library = LibraryDesk(client, ServerMemberships(miyama))
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            reader.tap(ALICE_CARD)
+            await settle(pilot)
+            assert "まだこの図書館に登録されていません" in text_of(pilot, "#message")
+            await fill(pilot, "#barcode", "1300000002")
+            await settle(pilot)
+            assert "1300000002" in text_of(pilot, "#message")
+            assert "三池 太郎" in text_of(pilot, "#patron")
+    answer = miyama.membership_lookup(ALICE_KEY)
+    assert answer.membership is not None and answer.membership.number == "1300000002"
+    assert [e.issuer_id for e in answer.elsewhere] == ["OMUTA", "YANAGAWA"]
+
+
+async def test_a_blocked_card_is_refused_at_the_library_desk_like_at_a_shop(
+    make_app: Callable[..., PosApp],
+    reader: SimulatedReader,
+    sip2_library: Sip2Library,
+    real_server: CounterServer,
+) -> None:
+    desk = real_server.client("tenri-enroll-1")
+    number = real_server.client().lookup(ALICE_KEY).account_number
+    assert number is not None
+    desk.desk_block(BlockRequest(account_number=number, reason="紛失届"))
+    app = make_app()
+    app.counter.mode_override = TerminalMode.LIBRARY
+    with Sip2Client(sip2_library.system("OMUTA")) as client:
+        app.library = LibraryDesk(client, ServerMemberships(real_server.client("library-omuta")))
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            reader.tap(ALICE_CARD)
+            await settle(pilot)
+            assert "card_blocked" in text_of(pilot, "#message")
+            assert "有明 花子" not in text_of(pilot, "#patron")
+    assert "63" not in sip2_library.requests  # the library system was never asked
