@@ -33,7 +33,7 @@ from tests.support.server import RunningServer
 CLERK = "tenri"
 #: The desk acts in turn, one every ``EVERY`` rounds of the harness.
 CYCLE = ("renew", "block", "merge", "replace", "block", "renew", "unblock", "merge")
-EVERY = 6
+EVERY = 4
 
 
 @dataclass
