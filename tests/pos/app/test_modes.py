@@ -236,3 +236,23 @@ async def test_the_desk_merges_a_point_card_into_a_my_number_card_with_the_expir
     (megumi,) = [b for b in real_server.client().lookup(CAROL).balances if b.program_id == "tenri-megumi"]
     soon = real_server.clock().date() + dt.timedelta(days=10)
     assert any(lot == Lot(points=700, expires_on=soon) for lot in megumi.expiring), megumi.expiring
+
+
+async def test_the_desk_says_why_when_the_new_card_has_points_of_its_own(
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
+) -> None:
+    app = make_app(TerminalMode.ENROLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        reader.tap(SimulatedReader.uid_card(DEMO_UIDS[1]))  # BOB's card: an account of its own
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        said = text_of(pilot, "#message")
+        assert "このカードはすでに別のアカウントにつながっています。統合してください" in said
+        assert text_of(pilot, "#result") == ""
+    assert real_server.balances(ALICE) and real_server.balances(BOB)  # nothing moved, both still work
