@@ -164,7 +164,7 @@ class PosApp(App[int]):
         if mode is TerminalMode.ENROLL:
             from pos.screens.enroll import EnrollScreen
 
-            return EnrollScreen(self.counter)
+            return EnrollScreen(self.counter, self.desk)
         if mode is TerminalMode.LIBRARY:
             from pos.screens.library import LibraryScreen
             from pos.screens.problem import ProblemScreen

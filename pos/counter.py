@@ -26,9 +26,12 @@ from points.programs import Program
 from points.wire import (
     BlockRequest,
     CardLookup,
+    DeskCard,
     EligibilityTag,
     ErrorBody,
     EventAwardRequest,
+    LinkRequest,
+    MergeRequest,
     PinProof,
     PointTender,
     RateAmount,
@@ -512,6 +515,42 @@ class Counter:
             ServerRefused: e.g. ``account_not_found`` (a mistyped number fails its check character).
         """
         return self.client.desk_block(BlockRequest(account_number=number, reason=reason), lift=lift)
+
+    def desk_challenge(self) -> tuple[str, bytes]:
+        """A desk challenge for the card on the desk's reader to sign: its id and nonce bytes."""
+        import base64
+
+        challenge = self.client.desk_challenge()
+        return challenge.challenge_id, base64.b64decode(challenge.nonce)
+
+    def desk_account(self, card_key: str | None = None, number: str | None = None) -> ResidentAccount:
+        """The account of the card on the desk's reader, or of the number the resident quotes."""
+        if card_key is not None:
+            return self.client.desk_lookup(card_key)
+        assert number is not None
+        return self.client.desk_account(number)
+
+    def link_card(self, new: DeskCard, old: DeskCard | None, number: str | None = None) -> ResidentAccount:
+        """Link a renewed or replacement card to the old card's account (or the quoted number's).
+
+        Raises:
+            TenderRefused: training mode (nothing is sent).
+            ServerRefused: e.g. ``card_already_linked``, ``certificate_revoked``.
+        """
+        if self.training:
+            raise TenderRefused("training_enroll", "Training mode: nothing is sent to the server.")
+        return self.client.desk_link(LinkRequest(new=new, old=old, account_number=number))
+
+    def merge_cards(self, source: DeskCard, target: DeskCard) -> ResidentAccount:
+        """Merge the point card's account (``source``) into the My Number Card's (``target``).
+
+        Raises:
+            TenderRefused: training mode (nothing is sent).
+            ServerRefused: e.g. ``invalid_request`` (both cards of one account already).
+        """
+        if self.training:
+            raise TenderRefused("training_enroll", "Training mode: nothing is sent to the server.")
+        return self.client.desk_merge(MergeRequest(source=source, target=target))
 
     # The day -------------------------------------------------------------------------
 

@@ -422,6 +422,11 @@ class ServerClient:
             "POST", "/v1/desk/accounts/lookup", ResidentAccount, DeskLookupRequest(card_key=card_key)
         )
 
+    def desk_account(self, number: str) -> ResidentAccount:
+        """``GET /v1/desk/accounts/{number}``: the account of a number the resident quotes."""
+        typed = "".join(c for c in number if c.isascii() and c.isalnum()).upper()  # never a path of its own
+        return self._checked("GET", f"/v1/desk/accounts/{typed}", ResidentAccount)
+
     def desk_link(self, link: LinkRequest) -> ResidentAccount:
         """``POST /v1/desk/link``: a renewed or replacement card onto the old card's (or a quoted) account."""
         return self._checked("POST", "/v1/desk/link", ResidentAccount, link)

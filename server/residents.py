@@ -210,8 +210,9 @@ def problems(conn: sqlite3.Connection) -> list[str]:
     """What ``mykey-server check`` reports of accounts and keys (empty: consistent).
 
     Checks: no key is linked to two accounts, every key's account exists and was not merged
-    away, every resident ledger account is owned by an account number, and no blocked key has a
-    sale made after its block (an offline sale counts at its terminal time).
+    away, every resident ledger account is owned by an account number, and no blocked or retired
+    (replaced) key has a sale made after its block or retirement (an offline sale counts at its
+    terminal time).
     """
     found: list[str] = []
     for card_key, count in conn.execute(
@@ -231,6 +232,15 @@ def problems(conn: sqlite3.Connection) -> list[str]:
         " WHERE a.kind = 'resident' AND r.number IS NULL ORDER BY a.id"
     ):
         found.append(f"resident ledger account {account_id} is owned by {owner[:12]}, not an account number")
+    for sale_id, card_key, offline, terminal_time, accepted_at, retired_at in conn.execute(
+        "SELECT s.sale_id, s.card_key, s.offline, s.terminal_time, s.accepted_at, k.retired_at FROM sales s"
+        " JOIN card_keys k ON k.card_key = s.card_key WHERE k.retired_at IS NOT NULL ORDER BY s.sale_id"
+    ):
+        used = dt.datetime.fromisoformat(terminal_time if offline else accepted_at)
+        if used >= dt.datetime.fromisoformat(retired_at):
+            found.append(
+                f"sale {sale_id} of card key {card_key[:12]} was made after it was replaced at {retired_at}"
+            )
     for sale_id, card_key, offline, terminal_time, accepted_at, blocked_at in conn.execute(
         "SELECT s.sale_id, s.card_key, s.offline, s.terminal_time, s.accepted_at, k.blocked_at FROM sales s"
         " JOIN card_keys k ON k.card_key = s.card_key WHERE k.blocked_at IS NOT NULL ORDER BY s.sale_id"

@@ -3,13 +3,14 @@
 No personal data is read from the card. The tapped card's resident account number is shown; a
 resident who lost a card quotes the number (from a balance slip), the clerk checks their papers,
 types it with a reason and presses F9 (F11 lifts the block when the card is found; F6-F8 tap the
-simulated cards).
+simulated cards). F2 opens the renewal and replacement of a card (:mod:`pos.screens.renew`), F3
+the merge of a point card into a My Number Card (:mod:`pos.screens.merge`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,19 +23,38 @@ from pos.i18n import N_, _
 from pos.screens.base import CardRead, PosScreen
 from pos.sync import ServerRefused, SyncError
 
+if TYPE_CHECKING:
+    from pos.card.desk import CardDesk
+
 
 class EnrollScreen(PosScreen):
     """Tap a card, type the tags (e.g. ``age65``) and the valid-until date, F10 saves."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "renew", N_("Renew / replace card")),
+        Binding("f3", "merge", N_("Merge cards")),
         Binding("f10", "save", N_("Save")),
         Binding("f9", "block", N_("Block lost card")),
         Binding("f11", "unblock", N_("Unblock")),
     ]
 
-    def __init__(self, counter: Counter) -> None:
+    def __init__(self, counter: Counter, desk: CardDesk | None = None) -> None:
         super().__init__(counter)
         self.card_key: str | None = None
+        #: The reader's card desk: the renewal and merge screens have the cards sign with it.
+        self.desk = desk
+
+    def action_renew(self) -> None:
+        """Renewal or replacement: the old card (or its account number), then the new one."""
+        from pos.screens.renew import RenewScreen
+
+        self.app.push_screen(RenewScreen(self.counter, self.desk))
+
+    def action_merge(self) -> None:
+        """Merge a point card's account into a My Number Card's (both on the desk)."""
+        from pos.screens.merge import MergeScreen
+
+        self.app.push_screen(MergeScreen(self.counter, self.desk))
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()

@@ -28,16 +28,21 @@ class PinScreen(ModalScreen[str | None]):
         """The key bar's bindings, described in the current language."""
         return translated(super().active_bindings)
 
-    def __init__(self, tries_left: int, points: int, note: str = "") -> None:
+    def __init__(self, tries_left: int, points: int, note: str = "", purpose: str = "") -> None:
         super().__init__()
         self.tries_left = tries_left
         self.points = points
         self.note = note
+        #: What the PIN is for when it is not a sale over the limit (the city desk says which card).
+        self.purpose = purpose
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pin-box"):
             yield Static(_("Enter your PIN (4 digits)"), classes="big")
-            yield Static(_("Points over the limit: {points:,} pt").format(points=self.points))
+            if self.purpose:
+                yield Static(self.purpose, id="pin-purpose")
+            else:
+                yield Static(_("Points over the limit: {points:,} pt").format(points=self.points))
             yield Static(_("Tries left: {n}").format(n=self.tries_left), id="tries")
             yield Input(password=True, max_length=4, restrict=r"[0-9]*", id="pin")
             yield Static(self.note, id="pin-note", classes="error")

@@ -56,9 +56,9 @@ async def challenge(store: Store, principal: Principal) -> Challenge:
 
 async def link(store: Store, principal: Principal, body: LinkRequest) -> ResidentAccount:
     """Link a renewed or replacement card (see :func:`server.desk.link`)."""
-    now = store.clock()
 
     def job(conn: sqlite3.Connection) -> ResidentAccount:
+        now = store.clock()  # under the write lock: a sale applied before this one is older (see check)
         number = desk.link(
             conn,
             new=body.new,
@@ -75,9 +75,9 @@ async def link(store: Store, principal: Principal, body: LinkRequest) -> Residen
 
 async def merge(store: Store, principal: Principal, body: MergeRequest) -> ResidentAccount:
     """Merge the source card's account into the target card's (see :func:`server.desk.merge`)."""
-    now = store.clock()
 
     def job(conn: sqlite3.Connection) -> ResidentAccount:
+        now = store.clock()
         number = desk.merge(
             conn,
             source=body.source,
@@ -95,9 +95,12 @@ async def block(
     store: Store, principal: Principal, body: BlockRequest, *, lift: bool = False
 ) -> ResidentAccount:
     """Block (``lift``: unblock) an account's card keys by its number, with the clerk's reason."""
-    now, act = store.clock(), desk.unblock if lift else desk.block
+    act = desk.unblock if lift else desk.block
 
     def job(conn: sqlite3.Connection) -> ResidentAccount:
+        # The block's time is taken under the write lock: a sale applied before it is older, and
+        # one applied after it sees the block (``mykey-server check`` holds the two to each other).
+        now = store.clock()
         number = act(conn, body.account_number, body.card_key, body.reason, desk_id(principal), now)
         return view(store, principal, number, conn)
 

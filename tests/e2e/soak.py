@@ -39,6 +39,7 @@ from ulid import ULID
 
 from pos.journal import EntryState, Journal
 from server import db as server_db
+from tests.e2e.soak_desk import DeskTraffic
 from tests.support import postgres
 from tests.support.faultproxy import FaultPlan, FaultProxy
 from tests.support.server import RunningServer, running_server
@@ -61,6 +62,8 @@ class SoakReport:
     voids: int = 0
     awards: int = 0
     conversions: int = 0
+    #: the city desk's acts that took effect: renew, block, replace, unblock, merge
+    desk: Counter[str] = field(default_factory=Counter)
     checks: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -305,6 +308,8 @@ def _traffic(
     tickets_file = workdir / "tickets.json"
     tickets_file.write_text(json.dumps(issue_tickets(server, rng, 30)))
     cards = [c["card_key"] for c in server.cards.values()]
+    # The shops' cards change as the city desk renews, blocks, replaces and merges them.
+    desk = DeskTraffic(server, workdir / "cards.json", list(cards), random.Random(seed + 1))
     stop_file = workdir / "stop"
     fleet = []
     for i, token_name in enumerate(SHOP_TERMINALS[:terminals]):
@@ -317,6 +322,7 @@ def _traffic(
             "seconds": limit + 30,
             "stop_file": str(stop_file),
             "cards": cards,
+            "cards_file": str(desk.cards_file),
             "tickets_file": str(tickets_file),
             "skew_hours": 7 if i == 1 else 0,
         }
@@ -334,6 +340,7 @@ def _traffic(
             inject(rng, report, server, proxy, printer, fleet, cluster, first)
             next_fault = time.monotonic() + rng.uniform(1, 4)
         side_traffic(proxy, server, rng, report)
+        desk.tick(proxy)
         for terminal in fleet:
             if (log := terminal.crashed()) is not None:
                 # A terminal that falls over is a failure of the run, not slower traffic.
@@ -356,7 +363,8 @@ def _traffic(
     report.faults["answer_lost"] += proxy.counts["drop_answer"]
     report.faults["link_refused"] += proxy.counts["refused"]
     proxy.stop()
-    check_invariants(server, fleet, report)
+    report.desk.update({act: n for act, n in desk.counts.items() if n})
+    check_invariants(server, fleet, report, desk)
 
 
 def sales_on_server(server: RunningServer) -> int:
@@ -368,8 +376,15 @@ def sales_on_server(server: RunningServer) -> int:
         return 0
 
 
-def check_invariants(server: RunningServer, fleet: list[Terminal], report: SoakReport) -> None:
-    """Every promise of DESIGN.md §5, against the server's database and each terminal's journal."""
+def check_invariants(
+    server: RunningServer, fleet: list[Terminal], report: SoakReport, desk: DeskTraffic | None = None
+) -> None:
+    """Every promise of DESIGN.md §5, against the server's database and each terminal's journal.
+
+    ``mykey-server check`` includes the resident accounts' (:func:`server.residents.problems`):
+    no key on two accounts, no sale of a blocked or replaced key after its block or replacement;
+    ``desk`` adds what the city desk's acts promised (:meth:`DeskTraffic.check`).
+    """
     check = subprocess.run(
         [sys.executable, "-m", "server.cli", "check", "--db", server.database],
         capture_output=True,
@@ -429,6 +444,9 @@ def check_invariants(server: RunningServer, fleet: list[Terminal], report: SoakR
     report.check(
         "every sale on the server is in a terminal's journal", not unknown, repr(sorted(unknown)[:5])
     )
+    if desk is not None:
+        for name, ok, detail in desk.check(db):
+            report.check(name, ok, detail)
     reconcile_period(server, db, report)
     db.close()
 
@@ -470,9 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mykey-soak-") as tmp:
         report = run_soak(pathlib.Path(tmp), args.seconds, args.seed, args.terminals, database=args.db)
-    print(
-        json.dumps({**report.__dict__, "faults": dict(report.faults), "checks": len(report.checks)}, indent=1)
-    )
+    summary = {**report.__dict__, "faults": dict(report.faults), "desk": dict(report.desk)}
+    print(json.dumps({**summary, "checks": len(report.checks)}, indent=1))
     if report.failures:
         print(f"SOAK FAILED (seed {report.seed}):", *report.failures[:20], sep="\n  ", file=sys.stderr)
         return 1

@@ -116,6 +116,18 @@ def void_one(counter: Counter, rng: random.Random) -> None:
         counter.void(rng.choice(candidates[-5:]), "soak")
 
 
+def shop_cards(config: dict[str, Any], cards: list[str]) -> list[str]:
+    """The cards residents bring now: the city desk renews, blocks and replaces them (its file)."""
+    path = config.get("cards_file")
+    if not path:
+        return cards
+    try:
+        fresh = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return cards
+    return fresh or cards
+
+
 def run(config: dict[str, Any]) -> int:
     """The terminal's loop until ``stop_file`` exists or the deadline passes."""
     rng = random.Random(config["seed"])
@@ -142,6 +154,7 @@ def run(config: dict[str, Any]) -> int:
             continue
         if time.monotonic() - last_sync > 1.0:
             last_sync = time.monotonic()
+            cards = shop_cards(config, cards)
             with contextlib.suppress(SyncError):
                 counter.sync()
         if rng.random() < 0.08:

@@ -42,7 +42,7 @@ SCREENS = {
         (["f5"], [f"#setting-{name}" for name in ("server_url", "token", "printer", "paper_width")]),
     ],
     TerminalMode.ISSUE: [([], ["#issue-shop", "#issue-receipt", "#issue-amount"])],
-    TerminalMode.ENROLL: [([], ["#tags", "#until"])],
+    TerminalMode.ENROLL: [([], ["#tags", "#until"]), (["f2"], ["#number"])],  # F2: a lost card's number
 }
 
 

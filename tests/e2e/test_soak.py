@@ -24,6 +24,8 @@ def test_short_soak_keeps_every_promise(tmp_path: pathlib.Path) -> None:
     assert report.sales_refused >= 1
     assert sum(report.faults.values()) >= 5
     assert len(report.checks) >= 10
+    # The city desk renewed, blocked, replaced and merged cards the shops were using meanwhile.
+    assert all(report.desk[act] >= 1 for act in ("renew", "block", "replace", "merge")), report.desk
 
 
 def test_short_soak_on_postgresql_keeps_every_promise(tmp_path: pathlib.Path) -> None:
@@ -38,3 +40,4 @@ def test_short_soak_on_postgresql_keeps_every_promise(tmp_path: pathlib.Path) ->
     assert report.faults["kill_database"] >= 1
     assert sum(report.faults.values()) >= 5
     assert len(report.checks) >= 10
+    assert all(report.desk[act] >= 1 for act in ("renew", "block", "merge")), report.desk

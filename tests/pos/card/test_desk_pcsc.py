@@ -110,3 +110,24 @@ def test_a_certificate_on_an_imported_crl_is_refused_at_the_desk(
     old = signed(watcher, vcards, demo_credentials(), desk)
     new = signed(watcher, vcards, revoked, desk)
     assert refusal(lambda: desk.desk_link(LinkRequest(old=old, new=new))) == "certificate_revoked"
+
+
+def test_a_lost_card_blocked_at_the_desk_is_replaced_by_its_account_number_and_the_new_card_spends(
+    watcher: PcscReader, vcards: VCards, real_server: CounterServer
+) -> None:
+    desk, shop = real_server.client(DESK), real_server.client(SHOP)
+    before = shop.lookup(CAROL)
+    assert before.account_number is not None
+    desk.desk_block(BlockRequest(account_number=before.account_number, reason="紛失届・本人確認済み"))
+    assert refusal(lambda: shop.lookup(CAROL)) == "card_blocked"
+    replacement = demo_credentials().issue_card()  # the new card J-LIS sends after the loss
+    new = signed(watcher, vcards, replacement, desk)
+    typed = f"{before.account_number[:4]}-{before.account_number[4:]}".lower()  # as the resident reads it
+    account = desk.desk_link(LinkRequest(new=new, account_number=typed))
+    assert account.account_number == before.account_number
+    after = shop.lookup(replacement.card_key)
+    assert after.balances == before.balances
+    real_server.sell_elsewhere(1000, card_key=replacement.card_key, points=1000)
+    (megumi,) = [b.points for b in before.balances if b.program_id == "tenri-megumi"]
+    assert real_server.balance(replacement.card_key, "tenri-megumi") == megumi - 1000
+    assert refusal(lambda: shop.lookup(CAROL)) == "card_blocked"  # the lost card stays refused
