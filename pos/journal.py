@@ -481,6 +481,10 @@ class Journal:
             if row is None:
                 raise JournalError(f"no entry {entry_id}")
             current = EntryState(row[0])
+            if current is to is EntryState.ACCEPTED:
+                # Answered twice: the background sync resent a sale still being sent at the counter
+                # (same id, so the server gave the same answer). The first answer stands.
+                return self.get(entry_id)
             if to not in _NEXT.get(current, set()):
                 raise JournalError(f"entry {entry_id} cannot go from {current} to {to}")
             columns |= {"state": to.value, "updated_at": _now().isoformat()}

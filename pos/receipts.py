@@ -14,7 +14,7 @@ from typing import Any
 from points import calendar, dayreport, tender, tickets
 from points.programs import Program, TenderKind
 from points.tax import RateTotal, TaxRate, receipt_tax
-from points.wire import Balance, CardLookup, ExternalKind, TerminalConfig
+from points.wire import Balance, CardLookup, ExternalKind, ExternalTender, TerminalConfig
 from pos.journal import Entry
 from printers.documents import (
     BalanceAfter,
@@ -234,11 +234,15 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
     )
 
 
-def _sale_figures(receipt: SaleReceipt, voided: bool) -> dayreport.SaleFigures:
+def _sale_figures(
+    receipt: SaleReceipt, voided: bool, external: Iterable[ExternalTender] = ()
+) -> dayreport.SaleFigures:
     # The receipt as printed is the one source: tax per rate as rounded on it, cash net of change.
     tenders = [dayreport.TenderAmount("cash", "", receipt.cash - receipt.change)] if receipt.cash else []
     tenders += [dayreport.TenderAmount("points", p.program.id, p.points) for p in receipt.points]
     tenders += [dayreport.TenderAmount("ticket", t.program.id, t.amount) for t in receipt.tickets]
+    # Other tenders (credit, QR, IC) by kind, as the return receipts' refunds are counted.
+    tenders += [dayreport.TenderAmount("external", t.kind.value, t.amount) for t in external]
     rates = tuple((int(r.rate), r.amount, r.tax) for r in receipt.tax)
     return dayreport.SaleFigures(rates, tuple(tenders), voided=voided)
 
@@ -251,6 +255,8 @@ def _tender_label(kind: str, key: str, programs: dict[str, Program]) -> str:
         return f"ポイント {name}"
     if kind == "ticket":
         return f"ポイント券 {name}"
+    if kind == "external" and key in {k.value for k in EXTERNAL_WORDS}:
+        return EXTERNAL_WORDS[ExternalKind(key)]
     return f"{kind} {name}".strip()  # a tender kind this release does not name (other tenders)
 
 
@@ -276,7 +282,7 @@ def day_report(
         if entry.kind.value != "sale" or not (entry.counts or entry.voided_at is not None):
             continue
         receipt = sale_receipt(entry, config)
-        figures.append(_sale_figures(receipt, entry.voided_at is not None))
+        figures.append(_sale_figures(receipt, entry.voided_at is not None, entry.sale_request.external))
         if entry.voided_at is None:
             for award in receipt.awards:
                 t = awarded.get(award.program.id, Tally())

@@ -89,6 +89,15 @@ def test_states_only_move_forward(journal: Journal) -> None:
         journal.synced(sale.sale_id, answer_for(sale))
 
 
+def test_an_answer_recorded_twice_keeps_the_first(journal: Journal) -> None:
+    # The background sync and the counter both sent the same in-flight sale (same id, same answer).
+    sale = make_sale()
+    journal.begin_sale(sale, LINES)
+    first = journal.accept(sale.sale_id, answer_for(sale))
+    again = journal.accept(sale.sale_id, answer_for(sale))
+    assert again.state is EntryState.ACCEPTED and again.answer == first.answer
+
+
 def test_a_ticket_is_taken_once_and_released_when_the_counter_sale_is_refused(journal: Journal) -> None:
     first = make_sale()
     journal.begin_sale(first, LINES, [1234])
