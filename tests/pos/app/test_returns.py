@@ -46,6 +46,23 @@ async def points_sale(pilot: Pilot[int], reader: SimulatedReader) -> None:
     await settle(pilot)
 
 
+async def cash_sale_then_its_return_screen(pilot: Pilot[int]) -> None:
+    """An ¥800 sale paid with ¥1,000 cash, then History, B: the return screen on that sale."""
+    await pilot.press("f1")
+    await pilot.pause()
+    await type_in(pilot, "800")
+    await pilot.press("f10")
+    await settle(pilot)
+    await fill(pilot, "#cash", "1000")
+    await settle(pilot)
+    await pilot.press("escape")
+    await settle(pilot)
+    await pilot.press("f2")
+    await settle(pilot)
+    await pilot.press("b")
+    await settle(pilot)
+
+
 async def test_a_return_through_the_screen_gives_points_and_cash_back_and_prints_a_return_receipt(
     make_app: Callable[..., PosApp],
     real_server: CounterServer,
@@ -139,19 +156,7 @@ async def test_an_offline_return_is_refused_in_words_and_nothing_is_returned(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("f1")
-        await pilot.pause()
-        await type_in(pilot, "800")
-        await pilot.press("f10")
-        await settle(pilot)
-        await fill(pilot, "#cash", "1000")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await cash_sale_then_its_return_screen(pilot)
         assert isinstance(app.screen, ReturnScreen)
         (sale,) = [e for e in app.counter.today() if e.kind is EntryKind.SALE]
         rate = int(sale.request["totals"][0]["rate"])
@@ -186,19 +191,7 @@ async def test_whatever_is_typed_in_any_field_of_the_return_screen_it_keeps_runn
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("f1")
-        await pilot.pause()
-        await type_in(pilot, "800")
-        await pilot.press("f10")
-        await settle(pilot)
-        await fill(pilot, "#cash", "1000")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await cash_sale_then_its_return_screen(pilot)
         for field in ("#find", "#amount10", "#amount8", "#refund-points"):
             for text in HOSTILE:
                 widget = app.screen.query_one(field, Input)
@@ -219,19 +212,7 @@ async def test_a_return_whose_answer_was_lost_is_asked_again_with_the_same_id_an
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("f1")
-        await pilot.pause()
-        await type_in(pilot, "800")
-        await pilot.press("f10")
-        await settle(pilot)
-        await fill(pilot, "#cash", "1000")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("f2")
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await cash_sale_then_its_return_screen(pilot)
         (sale,) = [e for e in app.counter.today() if e.kind is EntryKind.SALE]
         rate = int(sale.request["totals"][0]["rate"])
         await fill(pilot, f"#amount{rate}", "300")
