@@ -23,7 +23,7 @@ test: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict points
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	MYKEY_REQUIRE_PG=1 $(PY) -m pytest
 
 demo: install
 	$(PY) -m pos.demo

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import pathlib
 
-import pytest
-
 from tests.e2e.soak import run_soak
 from tests.support import postgres
 
@@ -31,8 +29,8 @@ def test_short_soak_keeps_every_promise(tmp_path: pathlib.Path) -> None:
 def test_short_soak_on_postgresql_keeps_every_promise(tmp_path: pathlib.Path) -> None:
     try:
         postgres.bin_dir()
-    except postgres.PostgresUnavailable as missing:
-        pytest.skip(str(missing))
+    except postgres.PostgresUnavailable as absent:
+        postgres.missing(str(absent))
     # A throwaway cluster of the soak's own, so that it may SIGKILL the database server as a fault.
     report = run_soak(tmp_path, SECONDS, SEED, terminals=4, min_sales=MIN_SALES, database="postgresql")
     assert not report.failures, f"seed {SEED}: " + "\n".join(report.failures[:20])

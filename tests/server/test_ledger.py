@@ -59,9 +59,9 @@ def accounts(conn: sqlite3.Connection) -> tuple[int, int, int]:
     )
 
 
-def test_connections_use_the_ledger_pragmas(conn: sqlite3.Connection, database: str) -> None:
-    if database != "sqlite":
-        pytest.skip("SQLite's pragmas; a PostgreSQL session's settings are the server's")
+# SQLite's pragmas only: a PostgreSQL session's settings are the server's.
+@pytest.mark.parametrize("database", ["sqlite"])
+def test_connections_use_the_ledger_pragmas(conn: sqlite3.Connection) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

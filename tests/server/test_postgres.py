@@ -18,11 +18,12 @@ from server.app import create_app
 from tests.server.conftest import Demo
 from tests.server.helpers import SHOP, resident_account, sale
 
+# PostgreSQL only: several processes writing at once.
+pytestmark = pytest.mark.parametrize("database", ["postgresql"])
+
 
 @pytest.fixture
-def pg_demo(demo: Demo, database: str) -> Demo:
-    if database != "postgresql":
-        pytest.skip("PostgreSQL only: several processes writing at once")
+def pg_demo(demo: Demo) -> Demo:
     return demo
 
 

@@ -8,8 +8,8 @@
   once (a migrated schema), through :func:`tests.support.postgres.create_database`
 
 A test using them is marked ``postgres`` here (``-m "not postgres"`` leaves them out); without
-PostgreSQL binaries and without ``MYKEY_TEST_PG`` it is skipped with the reason (``make test``
-installs Debian's ``postgresql``).
+PostgreSQL binaries and without ``MYKEY_TEST_PG`` it is skipped with the reason, or fails under ``make test``,
+which installs Debian's ``postgresql`` and sets ``$MYKEY_REQUIRE_PG``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support.postgres import Cluster, PostgresUnavailable, create_database, drop_database
+from tests.support.postgres import Cluster, PostgresUnavailable, create_database, drop_database, missing
 
 ENV_URL = "MYKEY_TEST_PG"
 
@@ -44,7 +44,7 @@ def pg_server() -> Iterator[str]:
         try:
             cluster = stack.enter_context(Cluster.throwaway())
         except PostgresUnavailable as exc:
-            pytest.skip(str(exc))
+            missing(str(exc))
         print(f"\nthrowaway PostgreSQL on port {cluster.port} up in {time.monotonic() - began:.2f} s")
         yield cluster.url
 

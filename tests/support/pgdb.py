@@ -19,6 +19,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from tests.support import postgres
+
 ENV = "MYKEY_TEST_PG"
 #: One key-encryption key for every PostgreSQL test database (their sealed keys are template copies).
 KEK = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
@@ -82,7 +84,7 @@ def pg_url(request: pytest.FixtureRequest) -> str:
     try:
         return str(request.getfixturevalue("pg_server"))
     except pytest.FixtureLookupError:
-        pytest.skip(SKIP_REASON)
+        postgres.missing(SKIP_REASON)
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,10 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
+
+import pytest
 
 #: Where Debian puts each major version's binaries; the newest installed one is used.
 DEBIAN_BIN = pathlib.Path("/usr/lib/postgresql")
@@ -42,6 +45,17 @@ START_SECONDS = 30
 
 class PostgresUnavailable(RuntimeError):
     """No PostgreSQL binaries here (install Debian's ``postgresql``, as ``make test`` does)."""
+
+
+#: Set by ``make test``, which installs PostgreSQL: there a missing cluster is a failure, not a skip.
+REQUIRE_ENV = "MYKEY_REQUIRE_PG"
+
+
+def missing(reason: str) -> NoReturn:
+    """Leave a PostgreSQL test out, saying why; under ``make test`` (``$MYKEY_REQUIRE_PG``) fail it."""
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"PostgreSQL is required here ({REQUIRE_ENV}) but: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def bin_dir() -> pathlib.Path:
