@@ -78,6 +78,8 @@ class KeyHold:
                 if app.screen is not screen or app.focused is not focused or not screen.is_mounted:
                     calm = False
                 quiet = quiet + 1 if calm else 0
+        except Exception:  # the app is closing (no screen left): nothing to wait for
+            pass
         finally:
             self.settling = False
             self.task = None
