@@ -131,10 +131,18 @@ def points_back(sale: SaleSide, program_id: str, returned_now: int) -> int:
     once (as awards are taken back), never more than is left to give back: a sale paid half in
     points gives back half of each return in points, and its last return gives back the rest.
     """
+    return share_back(
+        sale, sale.points.get(program_id, 0), sale.points_refunded.get(program_id, 0), returned_now
+    )
+
+
+def share_back(sale: SaleSide, paid: int, refunded: int, returned_now: int) -> int:
+    """What one tender of the sale (``paid``, of which earlier returns gave back ``refunded``)
+    gives back for ``returned_now`` yen: the rule of :func:`points_back`, for points of a program
+    or yen of another tender (credit, QR, IC) alike."""
     check_amount(returned_now)
-    used = sale.points.get(program_id, 0)
-    if sale.total == 0 or used == 0:
+    if sale.total == 0 or paid == 0:
         return 0
     after = min(sale.returned_total + returned_now, sale.total)
-    due = used * after // sale.total - sale.points_refunded.get(program_id, 0)
-    return max(0, min(due, sale.refundable_points(program_id), returned_now))
+    due = paid * after // sale.total - refunded
+    return max(0, min(due, paid - refunded, returned_now))

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -41,6 +42,7 @@ from pos.printing import ReceiptPrinter
 from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
 from pos.screens.home import HomeScreen
 from pos.sync import ServerClient, SyncError
+from pos.typeahead import KeyHold
 from pos.widgets.status import StatusLights
 
 if TYPE_CHECKING:
@@ -113,6 +115,8 @@ class PosApp(App[int]):
         self.card_toggle = card_toggle
         if card_toggle is not None:
             self.bind("f6", "toggle_card", description=_("Tap card {n}").format(n=1), show=False)
+        #: Keys typed while F10/Enter is still changing the screen wait for it (pos/typeahead.py).
+        self.key_hold = KeyHold(self)
 
     # Start and stop ------------------------------------------------------------------
 
@@ -372,6 +376,16 @@ class PosApp(App[int]):
             if not self.running_counter():
                 raise
             self.recover(error)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key from the terminal goes to the field focused once the key before it has settled.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if not self.key_hold.admit(event):
+                return
+            await super().on_event(event)
+            self.key_hold.handled(event)
+            return
+        await super().on_event(event)
 
     async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
         # Keys run screen actions from here: a failing action becomes the failure screen.

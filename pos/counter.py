@@ -30,6 +30,7 @@ from points.wire import (
     EligibilityTag,
     ErrorBody,
     EventAwardRequest,
+    ExternalTender,
     LinkRequest,
     MergeRequest,
     PinProof,
@@ -329,7 +330,7 @@ class Counter:
         """A return of part of ``sale`` to fill in (its earlier returns read from the journal)."""
         from pos.returns import ReturnPlan
 
-        return ReturnPlan(sale, self.journal.returns_of(sale.id))
+        return ReturnPlan(sale, self.journal.returns_of(sale.id), training=self.training)
 
     def return_sale(self, plan: Any) -> SaleDone:
         """Write, send and print a return (返品) of part of a sale; open the drawer for a cash refund.
@@ -354,6 +355,7 @@ class Counter:
             ],
             card_key=plan.card_key if plan.points else None,
             points=[PointTender(program_id=p, points=n) for p, n in plan.points.items()],
+            external=[ExternalTender(kind=k, amount=n) for k, n in plan.external.items()],
             cash=plan.cash,
             reason=plan.reason,
         )
@@ -367,6 +369,7 @@ class Counter:
                 accepted_at=calendar.now(),
                 amounts=request.amounts,
                 points=request.points,
+                external=request.external,
                 cash=request.cash,
                 sale_returned=side.returned_total + plan.total,
                 sale_total=side.total,

@@ -275,9 +275,15 @@ def day_report(
     programs = _programs(config)
     figures = []
     awarded: dict[str, Tally] = {}
+    reversed_: dict[str, Tally] = {}
     for entry in entries:
         if entry.kind.value == "return" and entry.state.value == "accepted":
             figures.append(_return_figures(entry, programs))
+            result = entry.return_result
+            for taken in result.awards_taken_back if result else []:
+                if taken.points:
+                    t = reversed_.get(taken.program_id, Tally())
+                    reversed_[taken.program_id] = Tally(t.count + 1, t.amount + taken.points)
             continue
         if entry.kind.value != "sale" or not (entry.counts or entry.voided_at is not None):
             continue
@@ -294,7 +300,7 @@ def day_report(
 
     used = {key: s for (kind, key), s in day_sums.tenders.items() if kind == "points"}
     tickets_taken = {key: s for (kind, key), s in day_sums.tenders.items() if kind == "ticket"}
-    touched = sorted((set(used) | set(tickets_taken) | set(awarded)) & set(programs))
+    touched = sorted((set(used) | set(tickets_taken) | set(awarded) | set(reversed_)) & set(programs))
     counted = None if pieces is None else dayreport.counted_total(pieces)
     return DayReport(
         merchant=config.merchant,
@@ -325,6 +331,7 @@ def day_report(
                 redeemed=tally(used.get(pid, dayreport.Sum())),
                 tickets=tally(tickets_taken.get(pid, dayreport.Sum())),
                 awarded=awarded.get(pid, Tally()),
+                award_reversed=reversed_.get(pid, Tally()),
             )
             for pid in touched
         ),

@@ -2,8 +2,9 @@
 
 The rules are :mod:`points.returns`' (the server applies the same ones): this module reads the
 sale and its earlier returns out of the journal, turns chosen item lines into yen per rate,
-proposes the refund (points back in proportion to what the sale paid in points, the rest in
-cash) and checks the whole before :meth:`pos.counter.Counter.return_sale` writes and sends it.
+proposes the refund (points back in proportion to what the sale paid in points, other tenders
+such as credit or QR back by kind in proportion to what they paid, the rest in cash) and checks
+the whole before :meth:`pos.counter.Counter.return_sale` writes and sends it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from points import returns as rules
 from points.tax import Line
+from points.wire import ExternalKind
 from pos.checkout import TenderRefused
 from pos.i18n import N_
 from pos.journal import Entry, EntryKind, EntryState
@@ -19,6 +21,18 @@ from pos.journal import Entry, EntryKind, EntryState
 
 class ReturnRefused(TenderRefused):
     """A return the counter refuses before asking the server (shown like a refused tender)."""
+
+
+class _KindWords:
+    """A tender kind in the shopkeeper's words of the moment the refusal is shown."""
+
+    def __init__(self, kind: ExternalKind) -> None:
+        self.kind = kind
+
+    def __format__(self, spec: str) -> str:
+        from pos.widgets.external import kind_words
+
+        return format(kind_words(self.kind), spec)
 
 
 def sale_side(sale: Entry, earlier: list[Entry]) -> rules.SaleSide:
@@ -58,8 +72,12 @@ class ReturnPlan:
     lines: list[Line] = field(default_factory=list)
     amounts: dict[int, int] = field(default_factory=dict)
     points: dict[str, int] = field(default_factory=dict)
+    #: Yen refunded through the sale's other tenders (credit, QR, IC), by kind.
+    external: dict[ExternalKind, int] = field(default_factory=dict)
     card_key: str | None = None
     reason: str = ""
+    #: Training mode (練習モード): the practice sale was never sent, and neither is its return.
+    training: bool = False
 
     @property
     def side(self) -> rules.SaleSide:
@@ -73,8 +91,20 @@ class ReturnPlan:
 
     @property
     def cash(self) -> int:
-        """Yen given back from the drawer: what the points do not cover."""
-        return max(0, self.total - sum(self.points.values()))
+        """Yen given back from the drawer: what the points and the other tenders do not cover."""
+        return max(0, self.total - sum(self.points.values()) - sum(self.external.values()))
+
+    def external_paid(self) -> dict[ExternalKind, tuple[int, int]]:
+        """The sale's other tenders by kind: ``(paid, refunded by earlier returns)``."""
+        paid: dict[ExternalKind, int] = {}
+        for tender in self.sale.sale_request.external:
+            paid[tender.kind] = paid.get(tender.kind, 0) + tender.amount
+        refunded: dict[ExternalKind, int] = {}
+        for entry in self.earlier:
+            if entry.kind is EntryKind.RETURN and entry.state is EntryState.ACCEPTED:
+                for tender in entry.return_request.external:
+                    refunded[tender.kind] = refunded.get(tender.kind, 0) + tender.amount
+        return {kind: (amount, refunded.get(kind, 0)) for kind, amount in paid.items()}
 
     @property
     def sale_card(self) -> str | None:
@@ -109,6 +139,13 @@ class ReturnPlan:
             for program_id in side.points
             if (back := rules.points_back(side, program_id, self.total))
         }
+        left = self.total - sum(self.points.values())
+        self.external = {}
+        for kind, (paid, refunded) in self.external_paid().items():
+            back = min(rules.share_back(side, paid, refunded, self.total), left)
+            if back > 0:
+                self.external[kind] = back
+                left -= back
 
     def check(self) -> int:
         """Check the return as the server will; returns the yen returned.
@@ -118,15 +155,27 @@ class ReturnPlan:
         """
         if self.sale.voided_at is not None:
             raise ReturnRefused("return_of_voided_sale", N_("This sale was voided: it cannot be returned."))
-        if self.sale.state not in (EntryState.ACCEPTED, EntryState.SYNCED):
+        sent = (EntryState.ACCEPTED, EntryState.SYNCED)
+        if self.sale.state not in sent and not (self.training and self.sale.state is EntryState.OFFLINE):
             raise ReturnRefused("return_unsynced", N_("Send this sale to the server before returning it."))
         if self.points and self.card_key != self.sale_card:
             raise ReturnRefused(
                 "return_card_mismatch",
                 N_("Touch the card the sale was paid with: points go back only to it."),
             )
+        for kind, amount in self.external.items():
+            paid, refunded = self.external_paid().get(kind, (0, 0))
+            if amount > paid - refunded:
+                raise ReturnRefused(
+                    "refund_external_exceeds_sale",
+                    N_("More back to {kind} than the sale paid with it ({amount:,} yen left)."),
+                    kind=_KindWords(kind),
+                    amount=paid - refunded,
+                )
         try:
-            return rules.check_return(self.side, self.amounts, self.points, 0, self.cash)
+            return rules.check_return(
+                self.side, self.amounts, self.points, sum(self.external.values()), self.cash
+            )
         except rules.ReturnError as error:
             from pos.sync import REFUSALS
 

@@ -351,12 +351,14 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class ProgramDay:
-    """One program's day at a terminal: card points redeemed, tickets taken, points awarded."""
+    """One program's day at a terminal: card points redeemed, tickets taken, points awarded, and
+    the awards taken back by the day's returns (付与取消; the sale may be of another day)."""
 
     program: Program
     redeemed: Tally = Tally()
     tickets: Tally = Tally()
     awarded: Tally = Tally()
+    award_reversed: Tally = Tally()
 
 
 @dataclass(frozen=True, slots=True)

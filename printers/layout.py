@@ -248,6 +248,9 @@ def _void(void: VoidReceipt, page: _Page) -> None:
         page.pair(f"ポイント返却 {used.program.name_ja}", "+" + format_points(used.points))
     for ticket in original.tickets:
         page.pair(f"ポイント券返却 {ticket.human_serial}", format_yen(ticket.value), wrap_left=True)
+        page.pair("  うちお支払い分", format_yen(ticket.amount))
+    for words, amount in original.external:
+        page.pair(f"{words}返金", format_yen(amount))
     refund = original.cash - original.change
     if refund:
         page.pair("現金返金", format_yen(refund))
@@ -367,6 +370,8 @@ def _end_of_day(report: EndOfDayReport, page: _Page) -> None:
         _tally(page, "  ポイント利用", day.redeemed, format_points(day.redeemed.amount))
         _tally(page, "  ポイント券", day.tickets, format_yen(day.tickets.amount))
         _tally(page, "  ポイント付与", day.awarded, format_points(day.awarded.amount))
+        if day.award_reversed.count:
+            _tally(page, "  付与取消", day.award_reversed, "-" + format_points(day.award_reversed.amount))
     page.rule()
     page.pair("オフライン取引", f"{report.offline:,}件")
     page.pair("未送信", f"{report.unsynced:,}件")
@@ -408,6 +413,8 @@ def _day_report(report: DayReport, page: _Page) -> None:
         _tally(page, "  ポイント利用", day.redeemed, format_points(day.redeemed.amount))
         _tally(page, "  ポイント券", day.tickets, format_yen(day.tickets.amount))
         _tally(page, "  ポイント付与", day.awarded, format_points(day.awarded.amount))
+        if day.award_reversed.count:
+            _tally(page, "  付与取消", day.award_reversed, "-" + format_points(day.award_reversed.amount))
     page.rule()
     page.pair("釣銭準備金", format_yen(report.change_float))
     page.pair("現金在高(予定)", format_yen(report.expected_cash))

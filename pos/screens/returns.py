@@ -3,8 +3,10 @@
 The sale is found by the receipt number printed on it, or its sale id (取引ID, typed or scanned),
 any day; B in History opens this screen with the sale under the cursor. Space marks item lines to return
 (their yen per rate fill the amounts), or the amounts per rate are typed. Points go back to the
-card in proportion to what the sale paid in points (the field can be changed); the rest is cash.
-When points go back the sale's card must be touched. F10 asks, F10 again returns.
+card in proportion to what the sale paid in points, each program in its own field, and other
+tenders (credit, QR, IC) back by kind in proportion to what they paid (every field can be
+changed); the rest is cash. When points go back the sale's card must be touched. F10 asks, F10
+again returns.
 
 Returns need the server (it knows what earlier returns gave back): offline the screen says so and
 nothing is returned.
@@ -17,11 +19,13 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
 from points import calendar
 from points.money import MAX_AMOUNT, format_points, format_yen
 from points.tax import TaxRate
+from points.wire import ExternalKind
 from pos.checkout import TenderRefused
 from pos.counter import Counter, SaleUnresolved
 from pos.i18n import N_, _
@@ -51,7 +55,7 @@ class ReturnScreen(PosScreen):
     ReturnScreen #find-row, ReturnScreen #amount-row, ReturnScreen #points-row { height: 3; }
     ReturnScreen Horizontal Label { padding: 1 1; width: auto; }
     ReturnScreen #find { width: 32; }
-    ReturnScreen #amount10, ReturnScreen #amount8, ReturnScreen #refund-points { width: 16; }
+    ReturnScreen #amount10, ReturnScreen #amount8, ReturnScreen .refund { width: 16; }
     ReturnScreen #return-lines { height: auto; max-height: 10; }
     ReturnScreen #return-sale, ReturnScreen #return-summary { padding: 0 1; }
     """
@@ -71,6 +75,8 @@ class ReturnScreen(PosScreen):
         #: A return whose answer was lost: F10 asks the server again with the same id.
         self.unresolved: Entry | None = None
         self._filling = False
+        #: The refund fields of the open sale: input id -> ("points", program id) or ("external", kind).
+        self.refund_fields: dict[str, tuple[str, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -85,33 +91,54 @@ class ReturnScreen(PosScreen):
             yield Input(placeholder="0", id="amount10", max_length=9)
             yield Label(_("Items at 8%"))
             yield Input(placeholder="0", id="amount8", max_length=9)
-        with Horizontal(id="points-row"):
-            yield Label(_("Points back"))
-            yield Input(placeholder="0", id="refund-points", max_length=9)
+        # One field per points program and per other tender the open sale was paid with.
+        yield Horizontal(id="points-row")
         yield Static("", id="return-summary")
         yield from self.compose_bottom()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         table = self.query_one("#return-lines", DataTable)
         table.add_columns(" ", _("Item"), _("Qty"), _("Amount"), _("Rate"))
         if self.sale is not None:
             self.query_one("#find", Input).value = str(self.sale.receipt_no)
-            self.open_sale(self.sale)
+            await self.open_sale(self.sale)
         else:
             self.query_one("#find", Input).focus()
             self.say(_("Type the receipt number of the sale (or scan its sale id)."))
 
     # Finding the sale ------------------------------------------------------------------
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "find":
             sale = self.counter.journal.find_sale(event.value)
             if sale is None:
                 self.say(_("No sale with that receipt number on this terminal."), error=True)
                 return
-            self.open_sale(sale)
+            await self.open_sale(sale)
 
-    def open_sale(self, sale: Entry) -> None:
+    async def refund_row(self) -> None:
+        """A field for each program whose points the sale used and each other tender it was paid with."""
+        from pos.widgets.external import kind_words
+
+        row = self.query_one("#points-row", Horizontal)
+        await row.remove_children()
+        self.refund_fields = {}
+        widgets: list[Widget] = []
+        for index, program_id in enumerate(self.plan.side.points):
+            name = "refund-points" if index == 0 else f"refund-points-{index + 1}"
+            self.refund_fields[name] = ("points", program_id)
+            widgets.append(Label(_("{program} back").format(program=self._program_name(program_id))))
+            widgets.append(Input(placeholder="0", id=name, max_length=9, classes="refund"))
+        for kind in self.plan.external_paid():
+            name = f"refund-{kind.value}"
+            self.refund_fields[name] = ("external", kind.value)
+            widgets.append(Label(kind_words(kind)))
+            widgets.append(Input(placeholder="0", id=name, max_length=9, classes="refund"))
+        row.display = bool(widgets)
+        if widgets:
+            await row.mount_all(widgets)
+
+    async def open_sale(self, sale: Entry) -> None:
         """Show the sale and start a return of it."""
         self.sale = sale
         self.plan = self.counter.return_plan(sale)
@@ -139,6 +166,7 @@ class ReturnScreen(PosScreen):
             table.add_row(
                 "", line.name, str(line.quantity), format_yen(line.amount), f"{mark}{int(line.rate)}%"
             )
+        await self.refund_row()
         table.focus()
         if sale.voided_at is not None:
             self.say(_("This sale was voided: it cannot be returned."), error=True)
@@ -176,11 +204,19 @@ class ReturnScreen(PosScreen):
             for rate, name in RATE_FIELDS.items():
                 amount = self.plan.amounts.get(rate, 0)
                 self.query_one(f"#{name}", Input).value = str(amount) if amount else ""
-            points = sum(self.plan.points.values())
-            self.query_one("#refund-points", Input).value = str(points) if points else ""
+            self.fill_refunds()
         finally:
             self._filling = False
         self.refresh_summary()
+
+    def fill_refunds(self) -> None:
+        """The plan's points per program and yen per other tender, in their fields."""
+        for name, (kind, key) in self.refund_fields.items():
+            if kind == "points":
+                value = self.plan.points.get(key, 0)
+            else:
+                value = self.plan.external.get(ExternalKind(key), 0)
+            self.query_one(f"#{name}", Input).value = str(value) if value else ""
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self._filling or self.plan is None or event.input.id == "find":
@@ -193,13 +229,19 @@ class ReturnScreen(PosScreen):
         if event.input.id in RATE_FIELDS.values():
             rate = next(r for r, name in RATE_FIELDS.items() if name == event.input.id)
             self.plan.set_amount(rate, typed)
-            points = sum(self.plan.points.values())
             self._filling = True
-            self.query_one("#refund-points", Input).value = str(points) if points else ""
-            self._filling = False
-        elif event.input.id == "refund-points":
-            programs = list(self.plan.side.points)
-            self.plan.points = {programs[0]: typed} if programs and typed else {}
+            try:
+                self.fill_refunds()
+            finally:
+                self._filling = False
+        elif event.input.id in self.refund_fields:
+            kind, key = self.refund_fields[event.input.id]
+            target: dict[Any, int] = self.plan.points if kind == "points" else self.plan.external
+            tender: Any = key if kind == "points" else ExternalKind(key)
+            if typed:
+                target[tender] = typed
+            else:
+                target.pop(tender, None)
         self.refresh_summary()
 
     def refresh_summary(self) -> None:
@@ -210,6 +252,11 @@ class ReturnScreen(PosScreen):
         parts = [_("Return {total}").format(total=format_yen(plan.total))]
         for program_id, points in plan.points.items():
             parts.append(f"{self._program_name(program_id)} +{format_points(points)}")
+        if plan.external:
+            from pos.widgets.external import kind_words
+
+            for kind, amount in plan.external.items():
+                parts.append(f"{kind_words(kind)} {format_yen(amount)}")
         parts.append(_("cash {cash}").format(cash=format_yen(plan.cash)))
         text = "  ".join(parts)
         if plan.points:

@@ -1,0 +1,119 @@
+"""Issue 11 leftovers on paper (Pilot, real server): the void receipt gives back every tender of
+the sale (other tenders, and what a ticket paid), and the Z's ポイント付与 is followed by the
+付与取消 of the day's returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pos.app import PosApp
+from pos.card.simulated import SimulatedReader
+from pos.journal import EntryKind
+from pos.screens.end_of_day import EndOfDayScreen
+from pos.screens.receipt import ReceiptScreen
+from pos.screens.returns import ReturnScreen
+from tests.pos.app.conftest import SIZE
+from tests.pos.app.helpers import fill, ready, settle, text_of, type_in
+from tests.pos.app.test_returns import ALICE_CARD, normal
+from tests.support.counter_server import CounterServer
+
+
+def lines_of(pilot: object, selector: str) -> list[str]:
+    return [normal(line) for line in text_of(pilot, selector).splitlines()]  # type: ignore[arg-type]
+
+
+async def test_the_void_receipt_gives_back_the_qr_payment_and_says_what_the_ticket_paid(
+    make_app: Callable[..., PosApp], real_server: CounterServer
+) -> None:
+    (ticket,) = real_server.issue_tickets(5000)  # one 500-point ticket
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        await type_in(pilot, "1000")
+        await pilot.press("f10")
+        await settle(pilot)
+        await fill(pilot, "#ticket", ticket)
+        await settle(pilot)
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.press("f4")  # QR
+        await pilot.pause()
+        await fill(pilot, "#external", "200")
+        await fill(pilot, "#cash", "300")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen), text_of(pilot, "#message")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("v")
+        await pilot.pause()
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen), text_of(pilot, "#message")
+        void = lines_of(pilot, "#receipt")
+    assert "取消" in void
+    assert any(line.startswith("ポイント券返却") and line.endswith("¥500") for line in void), void
+    assert "うちお支払い分 ¥500" in void
+    assert any(line.startswith("QR") and line.endswith("返金 ¥200") for line in void), void
+    assert "現金返金 ¥300" in void
+
+
+async def test_the_z_report_shows_the_award_a_return_took_back(
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        await type_in(pilot, "5000")
+        reader.tap(ALICE_CARD)  # the card earns points on a ¥5,000 cash sale
+        await settle(pilot)
+        await fill(pilot, "#cash", "5000")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen), text_of(pilot, "#message")
+        await pilot.press("escape")
+        await settle(pilot)
+        reader.remove()
+        await settle(pilot)
+        (sale,) = [e for e in app.counter.today() if e.kind is EntryKind.SALE]
+        awarded = {a["program_id"]: a["points"] for a in (sale.answer or {}).get("awards", [])}
+        assert sum(awarded.values()) > 0, "the sale must earn points for this test"
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, ReturnScreen)
+        await pilot.press("space")  # the whole sale comes back, and with it the whole award
+        await settle(pilot)
+        reader.tap(ALICE_CARD)
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen), text_of(pilot, "#message")
+        reader.remove()
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, EndOfDayScreen)
+        await fill(pilot, "#float", "10000")
+        await pilot.press("f10")
+        await settle(pilot)
+        z = lines_of(pilot, "#receipt")
+    (back,) = [e for e in app.counter.today() if e.kind is EntryKind.RETURN]
+    taken = {a["program_id"]: a["points"] for a in (back.answer or {}).get("awards_taken_back", [])}
+    assert taken == {k: v for k, v in awarded.items() if v}
+    names = {p.id: p.name_ja for p in app.counter.config.programs}  # type: ignore[union-attr]
+    for program_id, points in taken.items():
+        at = z.index(names[program_id])
+        block = z[at : at + 6]
+        assert f"ポイント付与 1件 {points:,} pt" in block, block
+        assert f"付与取消 1件 -{points:,} pt" in block, block
