@@ -280,14 +280,15 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
         cards.use_challenge(conn, request.pin_proof.challenge_id, sale_id, now)
-    # The card's account, checked again under the write lock (a block may have come in between);
-    # a card new to the server gets its account when it first earns or spends.
+    # The card's account, checked again under the write lock and the key's row lock (a block may have
+    # come in between, and one coming now waits for this sale's commit); a card new to the server gets
+    # its account when it first earns or spends.
     number: str | None = None
     if request.card_key is not None:
         if request.points or sale.awards:
             number = residents.open_account(conn, request.card_key, now, sale.offline_at)
         else:
-            number = residents.account_of(conn, request.card_key, now, sale.offline_at)
+            number = residents.account_of(conn, request.card_key, now, sale.offline_at, lock=True)
         if sale.certificate is not None:
             residents.note_certificate(conn, request.card_key, *sale.certificate)
     if db.is_postgres(conn):
