@@ -357,6 +357,11 @@ class ThreadedWriter:
             self._requeue(again)
 
 
+def make_writer(path: str | pathlib.Path) -> Writer | ThreadedWriter:
+    """The writer for a database: :class:`Writer` on SQLite, :class:`ThreadedWriter` on PostgreSQL."""
+    return ThreadedWriter(path) if dburl.is_postgres_url(path) else Writer(path)
+
+
 _Queued = tuple[Callable[[Any], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 
@@ -403,9 +408,7 @@ class Store:
         # An older database is upgraded before anything reads it; a newer one is refused here.
         schema.upgrade(self.reader)
         admin.seal_clear_ticket_key(self.reader)  # a release-0.1 database kept its key in the clear
-        self.writer: Writer | ThreadedWriter = (
-            ThreadedWriter(self.path) if db.is_postgres(self.reader) else Writer(self.path)
-        )
+        self.writer = make_writer(self.path)
         self.signer: TicketSigner = admin.ticket_signer(self.reader)
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]
         self.trust_anchors: list[x509.Certificate] = [x509.load_pem_x509_certificate(p) for p in pems]

@@ -156,3 +156,31 @@ def test_a_sale_is_never_committed_after_its_card_is_blocked_on_another_server_p
             assert checked.returncode == 0, checked.stdout + checked.stderr
         finally:
             second.stop()
+
+
+def test_balances_added_at_commit_follow_savepoints_and_reads(pg_demo: Demo) -> None:
+    # A merchant's and a funder's balance change waits for COMMIT; a savepoint rolled back takes its
+    # own changes with it and keeps the earlier ones, also when a read wrote them out in between.
+    conn = db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    with db.atomic(conn):
+        funding = ledger.account(conn, "funding", "city:tenri", "tenri-megumi")
+        shop = ledger.account(conn, "merchant", "yamato-bakery", "tenri-megumi")
+        before = ledger.balance(conn, shop)
+
+        def move(amount: int) -> None:
+            ledger.post(conn, kind="grant", program_id="tenri-megumi", debit=funding, credit=shop,
+                        amount=amount, now=now)  # fmt: skip
+
+        move(1)
+        assert conn.deferred  # type: ignore[union-attr]
+        with db.savepoint(conn, "kept"):
+            move(10)
+        with pytest.raises(RuntimeError), db.savepoint(conn, "undone"):
+            move(100)
+            assert ledger.balance(conn, shop) == before + 111  # a read writes the changes out first
+            move(1000)
+            raise RuntimeError("rolled back")
+        move(10_000)
+    assert ledger.balance(conn, shop) == before + 10_011
+    assert ledger.check(conn) == []
