@@ -258,18 +258,20 @@ def register_operation(
         OperationIdTaken: ``op_id`` names an operation of another kind.
     """
     assert kind in REGISTERED, kind
-    row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
-    if row is not None and row[0] != kind:
-        raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
+    # The insert first: a new id (every operation but a refused one) costs one statement.
     inserted = conn.execute(
         "INSERT OR IGNORE INTO operations(id, kind, issuer, created_at) VALUES (?, ?, ?, ?)",
         (op_id, kind, issuer, iso(now)),
     ).rowcount
-    if row is None and inserted == 0:
-        # Another server process registered the id between the read and the insert (PostgreSQL:
-        # its transaction committed while this one waited on the unique key): run this one again,
-        # and its own table answers it.
-        raise db.Retry(f"{kind} {op_id} was registered meanwhile by another writer")
+    if inserted == 1:
+        return
+    row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
+    if row is not None and row[0] != kind:
+        raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
+    # The id is this kind's, yet the caller's own table (read first) did not know it: another
+    # server process registered it meanwhile (PostgreSQL: its transaction committed while this one
+    # waited on the unique key). Run this one again, and its own table answers it.
+    raise db.Retry(f"{kind} {op_id} was registered meanwhile by another writer")
 
 
 def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
@@ -282,7 +284,8 @@ def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
     # Accounts without a floor are not locked here: their balance only has amounts added to it
     # (at COMMIT, :func:`post`), and no rule reads it to decide, so their rows are held only then.
     ids = sorted({i for i in account_ids if not _floorless(conn, i)})
-    if ids and db.is_postgres(conn):
+    # One row is locked by its own UPDATE as well: an order matters from two on.
+    if len(ids) > 1 and db.is_postgres(conn):
         marks = ", ".join("?" * len(ids))
         conn.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
 

@@ -104,8 +104,15 @@ class Row(tuple[Any, ...]):
 
 
 def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
-    names = {column.name: index for index, column in enumerate(cursor.description or ())}
+    # The names straight from the result (``cursor.description`` builds a column object for each).
+    result = cursor.pgresult
+    names = {} if result is None else {(result.fname(i) or b"").decode(): i for i in range(result.nfields)}
     return lambda values: Row(values, names)
+
+
+def _has_rows(cursor: psycopg.Cursor[Any] | None) -> bool:
+    result = None if cursor is None else cursor.pgresult
+    return result is not None and result.status == pq.ExecStatus.TUPLES_OK
 
 
 # Statements -----------------------------------------------------------------------------
@@ -176,18 +183,24 @@ class Cursor:
         self._cursor = cursor
         self.lastrowid = lastrowid
         self.rowcount = -1 if cursor is None else cursor.rowcount
-        self.description = None if cursor is None else cursor.description
+
+    @property
+    def description(self) -> Any:
+        """The result's columns (as DB-API's ``cursor.description``), ``None`` for a command."""
+        return None if self._cursor is None else self._cursor.description
 
     def fetchone(self) -> Any:
         """The next row, or ``None``."""
-        if self._cursor is None or self._cursor.description is None:
+        if not _has_rows(self._cursor):
             return None
+        assert self._cursor is not None
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[Any]:
         """Every remaining row."""
-        if self._cursor is None or self._cursor.description is None:
+        if not _has_rows(self._cursor):
             return []
+        assert self._cursor is not None
         return self._cursor.fetchall()
 
     def __iter__(self) -> Iterator[Any]:
@@ -368,6 +381,8 @@ class PgConnection:
         batch = [_params(row, numbered) for row in rows]
         if not batch:
             return _EMPTY
+        if len(batch) == 1:
+            return self.execute(sql, batch[0])  # one row: a plain statement, without the pipeline
         if self.lost:
             raise ConnectionLost("the session to the database died inside this transaction")
         try:
