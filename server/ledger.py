@@ -360,7 +360,7 @@ def post(
     if _floorless(conn, credit):
         conn.defer(credit, amount)  # type: ignore[union-attr]
     else:
-        conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, credit))
+        db.send(conn, "UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, credit))
     cursor = conn.execute(
         "INSERT INTO transfers(kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,"
         " amount, created_at, reverses_id, ticket_serial, op_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -404,14 +404,18 @@ def add_lot(
     expires_on: dt.date,
     now: dt.datetime,
 ) -> int:
-    """Record points credited to a resident that expire together on ``expires_on``."""
+    """Record points credited to a resident that expire together on ``expires_on``; returns the lot's id."""
     cursor = conn.execute(
-        "INSERT INTO lots(account_id, transfer_id, points, remaining, expires_on, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (account_id, transfer_id, points, points, expires_on.isoformat(), iso(now)),
+        _ADD_LOT, (account_id, transfer_id, points, points, expires_on.isoformat(), iso(now))
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+_ADD_LOT = (
+    "INSERT INTO lots(account_id, transfer_id, points, remaining, expires_on, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def spendable(conn: sqlite3.Connection, account_id: int, today: dt.date) -> int:
@@ -444,8 +448,9 @@ def draw_lots(
             break
         for lot_id, remaining in rows:
             take = min(left, remaining)
-            conn.execute("UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
-            conn.execute(
+            db.send(conn, "UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
+            db.send(
+                conn,
                 "INSERT INTO lot_draws(transfer_id, lot_id, points) VALUES (?, ?, ?)",
                 (transfer_id, lot_id, take),
             )
@@ -512,7 +517,8 @@ def earn(
         merchant_id=merchant_id,
         op_kind=op_kind,
     )
-    add_lot(conn, resident, transfer_id, amount, expires_on, now)
+    # The lot's id is not needed here: sent ahead with the next statement (:func:`server.db.send`).
+    db.send(conn, _ADD_LOT, (resident, transfer_id, amount, amount, expires_on.isoformat(), iso(now)))
     return transfer_id
 
 

@@ -54,6 +54,14 @@ class ConnectionLost(RuntimeError):
     """
 
 
+class StatementFailed(RuntimeError):
+    """A statement sent ahead (:meth:`PgConnection.send`) broke a database rule: a bug, not a refusal."""
+
+
+class TransactionRolledBack(RuntimeError):
+    """A ``COMMIT`` found its transaction failed (a statement sent ahead broke it) and rolled it back."""
+
+
 class LooseInt(Dumper):
     """Python ints sent untyped, as SQLite takes them: PostgreSQL infers the column's type.
 
@@ -238,6 +246,10 @@ class PgConnection:
         #: sale's first transfer on, so the sales of one shop, or one program's funder, do not queue.
         self.deferred: dict[int, int] = {}
         self._savepoints: list[tuple[str, dict[int, int]]] = []
+        #: Statements sent ahead (:meth:`send`) whose answers are read with the next statement's.
+        self._queued: list[psycopg.Cursor[Any]] = []
+        self._pipeline: Any = None
+        self._pipe: psycopg.Pipeline | None = None
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -263,6 +275,7 @@ class PgConnection:
     @property
     def raw(self) -> psycopg.Connection[Any]:
         """The psycopg connection underneath (for PostgreSQL-only work: COPY, advisory locks)."""
+        self.sync()
         return self._conn
 
     @property
@@ -272,10 +285,82 @@ class PgConnection:
             return False  # the transaction died with the session: there is nothing to roll back
         return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
 
+    def send(self, sql: str, params: Any = ()) -> None:
+        """Send a statement whose answer nobody reads, without waiting for it (pipeline mode).
+
+        Inside a transaction it goes out at once and its answer is read with the next statement's
+        (:meth:`execute`, or :meth:`sync`): a sale's writes cost one round trip together, not one each
+        (a ``BEGIN`` too: it goes with the transaction's first statement).
+        A failure is raised there: a broken rule of the database (a key, a check) as
+        :class:`StatementFailed`, so that an ``except`` around that next statement never takes it for
+        its own. Outside a transaction (but for ``BEGIN``) it is simply run.
+        """
+        opens = sql.lstrip()[:5].upper() == "BEGIN"
+        if self.lost and not opens:
+            raise ConnectionLost("the session to the database died inside this transaction")
+        if self.lost or self._conn.broken or self._conn.closed or (not opens and not self.in_transaction):
+            self.execute(sql, params)
+            return
+        if self.deferred or self._savepoints:
+            self._track(sql, sql.lstrip()[:8].upper())
+        statement, _returns_id, numbered = translate(sql)
+        try:
+            if self._pipeline is None:
+                self._pipeline = self._conn.pipeline()
+                self._pipe = self._pipeline.__enter__()
+            self._queued.append(self._conn.execute(statement, _params(params, numbered) or None))
+        except psycopg.Error as error:
+            self._pipeline_failed(error, [])
+
+    def sync(self) -> None:
+        """Wait for the answers of the statements sent ahead; raise the first failure among them."""
+        if self._queued or self._pipeline is not None:
+            self._run_queued(None, None)
+
+    def _end_pipeline(self) -> None:
+        cm, self._pipeline, self._pipe = self._pipeline, None, None
+        if cm is not None:
+            with contextlib.suppress(psycopg.Error):
+                cm.__exit__(None, None, None)
+
+    def _run_queued(self, statement: str | None, params: Any) -> psycopg.Cursor[Any] | None:
+        """Run ``statement`` behind the statements sent ahead and read every answer in one round trip."""
+        queued, self._queued = self._queued, []
+        try:
+            cursor = None if statement is None else self._conn.execute(statement, params)
+            if self._pipe is not None:
+                self._pipe.sync()
+        except psycopg.Error as error:
+            self._end_pipeline()
+            self._pipeline_failed(error, queued)
+        self._end_pipeline()
+        return cursor
+
+    def _pipeline_failed(self, error: psycopg.Error, queued: list[psycopg.Cursor[Any]]) -> None:
+        self._queued = []
+        self._end_pipeline()
+        if self._conn.broken or self._conn.closed:
+            self.lost = True
+            self.memo.clear()
+            self.deferred.clear()
+            raise ConnectionLost(f"the database went away: {str(error).splitlines()[0]}") from error
+        ahead = not queued or any(cursor.pgresult is None for cursor in queued)
+        if isinstance(error, psycopg.errors.IntegrityError):
+            if ahead:
+                raise StatementFailed(
+                    f"a statement sent ahead failed: {str(error).splitlines()[0]}"
+                ) from error
+            raise sqlite3.IntegrityError(str(error).splitlines()[0]) from error
+        raise error
+
     def _run(self, statement: str, params: Any) -> psycopg.Cursor[Any]:
         """Run a translated statement, connecting again first when the session died between transactions."""
         if self.lost:
             raise ConnectionLost("the session to the database died inside this transaction")
+        if self._queued:
+            cursor = self._run_queued(statement, params)
+            assert cursor is not None
+            return cursor
         if self._conn.broken or self._conn.closed:
             self._reconnect()
         idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
@@ -308,6 +393,11 @@ class PgConnection:
             self.memo.clear()
         if self.lost:
             self.deferred.clear()
+        if head == "ROLLBACK" and (self._queued or self._pipeline is not None):
+            with contextlib.suppress(psycopg.Error, ConnectionLost, StatementFailed):
+                self.sync()  # what was sent ahead is undone with the rest
+            self._queued = []
+            self._end_pipeline()
         if self.deferred or self._savepoints:
             self._track(sql, head)
         if self.deferred and reads_balance(sql):
@@ -325,6 +415,10 @@ class PgConnection:
             if head[:6] == "COMMIT":
                 self.memo.clear()  # the transaction is gone, and what it made with it
             raise
+        if head[:6] == "COMMIT" and cursor.statusmessage == "ROLLBACK":
+            # PostgreSQL ends a failed transaction's COMMIT with a ROLLBACK, and no error: never an answer.
+            self.memo.clear()
+            raise TransactionRolledBack("the transaction had failed: COMMIT rolled it back")
         if len(self.memo) > MEMO_MAX:
             self.memo.clear()
         if returns_id:
@@ -344,7 +438,8 @@ class PgConnection:
         # The savepoints keep what was deferred when each was taken: a ROLLBACK TO one undoes this
         # UPDATE too when it ran after it, so those amounts are pending again.
         self.deferred.clear()
-        self.executemany("UPDATE accounts SET balance = balance + ? WHERE id = ?", rows)
+        for row in rows:
+            self.send("UPDATE accounts SET balance = balance + ? WHERE id = ?", row)
 
     def _track(self, sql: str, head: str) -> None:
         """Keep :attr:`deferred` in step with ``COMMIT``, ``ROLLBACK`` and savepoints."""
@@ -385,6 +480,7 @@ class PgConnection:
             return self.execute(sql, batch[0])  # one row: a plain statement, without the pipeline
         if self.lost:
             raise ConnectionLost("the session to the database died inside this transaction")
+        self.sync()
         try:
             with self._conn.cursor() as cursor:
                 cursor.executemany(statement, batch)

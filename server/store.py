@@ -311,7 +311,7 @@ class ThreadedWriter:
 
     def _run_group(self, conn: Any, group: list[_Queued]) -> None:
         try:
-            conn.execute("BEGIN")
+            db.send(conn, "BEGIN")  # answered with the first job's first statement
         except ConnectionLost as error:
             self._lost(group, error)
             return
@@ -350,6 +350,18 @@ class ThreadedWriter:
                 with contextlib.suppress(Exception):
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
+        if failed is not None and db.retryable(failed):
+            # The commit lost a race (a deadlock found by a write sent ahead): the group is undone
+            # whole, and its jobs are run again like a job that lost one itself.
+            for queued, _result, _failure in outcomes:
+                tries = self._retries.get(queued[1], 0)
+                if tries < MAX_RETRIES:
+                    self._retries[queued[1]] = tries + 1
+                    again.append(queued)
+                else:
+                    _settle(queued[2], queued[1], None, failed)
+            self._requeue(again)
+            return
         for (_job, future, loop), result, failure in outcomes:
             self._retries.pop(future, None)
             _settle(loop, future, result, failed or failure)

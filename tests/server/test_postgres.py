@@ -16,7 +16,7 @@ import sys
 import httpx
 import pytest
 
-from server import db, ledger, residents, schema
+from server import db, ledger, pg, residents, schema
 from server.app import create_app
 from tests.server.conftest import Demo
 from tests.server.helpers import SHOP, resident_account, sale
@@ -184,3 +184,22 @@ def test_balances_added_at_commit_follow_savepoints_and_reads(pg_demo: Demo) -> 
         move(10_000)
     assert ledger.balance(conn, shop) == before + 10_011
     assert ledger.check(conn) == []
+
+
+def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_nor_committed(
+    pg_demo: Demo,
+) -> None:
+    conn = db.connect(pg_demo.db_path)
+    conn.execute("BEGIN")
+    db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")  # a taken key
+    with pytest.raises(pg.StatementFailed):  # not sqlite3.IntegrityError: the UPDATE below broke nothing
+        conn.execute("UPDATE cities SET name = name WHERE id = 'tsu'")
+    with pytest.raises(pg.TransactionRolledBack):
+        conn.execute("COMMIT")  # PostgreSQL answers a failed transaction's COMMIT with ROLLBACK
+    assert not conn.in_transaction
+    conn.execute("BEGIN")
+    db.send(conn, "UPDATE cities SET name = 'Tenri' WHERE id = 'tenri'")
+    with db.savepoint(conn, "kept"):
+        db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
