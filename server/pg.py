@@ -14,6 +14,12 @@ cursors with ``fetchone``/``fetchall``/``rowcount``/``lastrowid``, rows by name 
   are no-ops;
 - an ``INSERT`` into a table whose new row id callers read (``lastrowid``) gets ``RETURNING id``.
 
+Two things make a sale cheaper here without changing a rule: a write whose answer nobody reads is
+sent ahead in pipeline mode (:func:`server.db.send`) and answered with the next statement's; and the
+balance changes of accounts without a floor (merchants, funders) are added up and written at
+``COMMIT`` (:attr:`PgConnection.deferred`), so those rows, which every sale of a shop or a program
+touches, are locked for the commit only.
+
 What cannot be rewritten one statement at a time (JSON functions, a Python aggregate) is asked
 for by :func:`server.db.is_postgres` at its one call site. Integrity violations are raised as
 :class:`sqlite3.IntegrityError` (one translation point), so ``except`` clauses stay as they are.

@@ -15,6 +15,10 @@ taken, tries again a little later instead of blocking the event loop for long.
 
 Reads (tokens, programs, balances) use a second connection on the same loop: in WAL mode they
 never wait for a writer.
+
+On PostgreSQL a statement is a round trip and a row another server process holds locked is waited
+for, so the jobs run on :class:`ThreadedWriter`'s threads (one session each, group commit each)
+instead, and the event loop goes on meanwhile; the jobs are the same functions.
 """
 
 from __future__ import annotations
