@@ -133,6 +133,9 @@ def test_a_resident_signs_in_with_the_simulated_card_and_sees_the_balance(
     no_serious_violations(page)
     page.goto(site.url + "/me")
     assert page.url == site.url + "/signin"
+    for path in ("/", "/no-such-page"):
+        page.goto(site.url + path)
+        no_serious_violations(page)
     context.close()
 
 
