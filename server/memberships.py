@@ -16,6 +16,11 @@ A membership is linked once: the same number again is a no-op, another number fo
 account and issuer is ``membership_already_linked``, a number another account holds at the issuer
 ``membership_number_taken``. Every link is a line of the audit log (``membership_link``).
 
+A library (or facility) may **suspend** one of its members' links by its own number (a patron
+barred for a while) and lift it again: the desk then refuses the card there in words
+(``membership_suspended``), the network's other members no longer see the registration, and
+both acts are audit lines (``membership_suspend``, ``membership_resume``).
+
 Facility visits: one row per member, facility and Japan-time day (a second tap the same day is not
 counted again); the city reads counts per facility per day.
 
@@ -206,6 +211,68 @@ def link(
         since=since.isoformat(),
     )
     return MembershipRow(issuer_id, number, since.isoformat(), "active"), True
+
+
+def set_status(
+    conn: sqlite3.Connection, issuer_id: str, number: str, status: str, actor: str, reason: str = ""
+) -> MembershipRow:
+    """Suspend the issuer's member ``number`` (``suspended``) or lift it (``active``); audited.
+
+    The same status again changes nothing and writes no audit line.
+
+    Raises:
+        ApiError: ``not_found`` (the issuer has no member of that number), ``invalid_request``
+            (an ended membership cannot be suspended or resumed).
+    """
+    row = conn.execute(
+        "SELECT account_number, since, status FROM memberships WHERE issuer_id = ? AND number = ?",
+        (issuer_id, number),
+    ).fetchone()
+    if row is None:
+        raise ApiError("not_found", f"no member {number} at {issuer_id}")
+    account_number, since, held = row
+    if held == "ended":
+        raise ApiError("invalid_request", "an ended membership cannot change its status")
+    if held != status:
+        conn.execute(
+            "UPDATE memberships SET status = ? WHERE issuer_id = ? AND number = ?",
+            (status, issuer_id, number),
+        )
+        action = "membership_suspend" if status == "suspended" else "membership_resume"
+        audit.append(
+            conn, actor, action, f"membership:{issuer_id}:{account_number}", number=number, reason=reason
+        )
+    return MembershipRow(issuer_id, number, since, status)
+
+
+def move_on_merge(conn: sqlite3.Connection, gone: str, kept: str) -> tuple[list[str], list[str]]:
+    """A merge at the city desk: ``gone``'s memberships go to ``kept``; returns (moved, ended).
+
+    Where the surviving account already has a membership at the same issuer, the survivor's stays
+    and the merged account's is **ended** (status ``ended``, left on the merged account as history):
+    one account holds one number per issuer, and the resident's second patron record is the
+    library's to reconcile. Both lists name ``issuer:number``; the merge's audit line carries them.
+    """
+    rows = conn.execute(
+        "SELECT issuer_id, number FROM memberships WHERE account_number = ? ORDER BY issuer_id", (gone,)
+    ).fetchall()
+    held = {r[0] for r in conn.execute("SELECT issuer_id FROM memberships WHERE account_number = ?", (kept,))}
+    moved: list[str] = []
+    ended: list[str] = []
+    for issuer_id, number in rows:
+        if issuer_id in held:
+            conn.execute(
+                "UPDATE memberships SET status = 'ended' WHERE account_number = ? AND issuer_id = ?",
+                (gone, issuer_id),
+            )
+            ended.append(f"{issuer_id}:{number}")
+        else:
+            conn.execute(
+                "UPDATE memberships SET account_number = ? WHERE account_number = ? AND issuer_id = ?",
+                (kept, gone, issuer_id),
+            )
+            moved.append(f"{issuer_id}:{number}")
+    return moved, ended
 
 
 # Facility visits --------------------------------------------------------------------------
