@@ -2,7 +2,8 @@
 
 The server's own verbs are registered here (:func:`register`): ``init``, ``serve``, ``demo-data``,
 ``token create|revoke``, ``check``, ``expire``, ``city add``, ``chamber add``, ``partner add``,
-``merchant add|list``, ``program put|list``, ``terminal add``. Settlement registers its own
+``merchant add|list``, ``program put|list``, ``terminal add``; libraries' and facilities' verbs
+(``issuer``, ``network``, ``membership``) are :mod:`server.memberships_cli`'s. Settlement registers its own
 (``period``, ``rank``, ``payer``, ``payout``) in :func:`server.settlement.cli.register`. Each verb's
 parser carries its handler (``set_defaults(run=...)``), so ``--help`` lists every verb and
 dispatch needs no table.
@@ -22,7 +23,7 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, backup, crl, db, dbcopy, dburl, ledger, residents, schema
+from server import admin, auth, backup, crl, db, dbcopy, dburl, ledger, memberships_cli, residents, schema
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     settlement_cli.register(verbs)
     backup.register(verbs)
     dbcopy.register(verbs)
+    memberships_cli.register(verbs)
     return parser
 
 

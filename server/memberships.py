@@ -124,6 +124,65 @@ def add_issuer(
     )
 
 
+def join_network(conn: sqlite3.Connection, issuer_id: str, network_id: str | None) -> None:
+    """Make the library a member of the network (``None``: of none).
+
+    Raises:
+        ApiError: ``not_found`` (no such library or network), ``invalid_request`` (a facility:
+            networks are of libraries).
+    """
+    found = issuer(conn, issuer_id)
+    if found is None:
+        raise ApiError("not_found", f"no library {issuer_id}")
+    if found.kind != "library":
+        raise ApiError("invalid_request", f"{issuer_id} is a facility: networks are of libraries")
+    if network_id is not None and network(conn, network_id) is None:
+        raise ApiError("not_found", f"no network {network_id}")
+    conn.execute("UPDATE issuers SET network_id = ? WHERE id = ?", (network_id, issuer_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A network of libraries and what its members see of each other's registrations."""
+
+    id: str
+    name: str
+    members_see_registered: bool
+    members_see_numbers: bool
+
+
+def network(conn: sqlite3.Connection, network_id: str) -> Network | None:
+    """The network, or ``None``."""
+    row = conn.execute(
+        "SELECT id, name, members_see_registered, members_see_numbers FROM library_networks WHERE id = ?",
+        (network_id,),
+    ).fetchone()
+    return None if row is None else Network(row[0], row[1], bool(int(row[2])), bool(int(row[3])))
+
+
+def networks(conn: sqlite3.Connection) -> list[tuple[Network, list[str]]]:
+    """Every network with its member libraries' ids."""
+    found = []
+    for (network_id,) in conn.execute("SELECT id FROM library_networks ORDER BY id").fetchall():
+        members = conn.execute(
+            "SELECT id FROM issuers WHERE network_id = ? ORDER BY id", (network_id,)
+        ).fetchall()
+        net = network(conn, network_id)
+        assert net is not None
+        found.append((net, [m[0] for m in members]))
+    return found
+
+
+def issuers(conn: sqlite3.Connection) -> list[tuple[Issuer, int]]:
+    """Every library and facility with its count of active memberships."""
+    rows = conn.execute(
+        "SELECT i.id, i.kind, i.name, i.network_id, i.city_id,"
+        " (SELECT COUNT(*) FROM memberships m WHERE m.issuer_id = i.id AND m.status = 'active')"
+        " FROM issuers i ORDER BY i.id"
+    ).fetchall()
+    return [(Issuer(r[0], r[1], r[2], r[3], r[4]), int(r[5])) for r in rows]
+
+
 def issuer(conn: sqlite3.Connection, issuer_id: str) -> Issuer | None:
     """The issuer, or ``None``."""
     row = conn.execute(
