@@ -27,6 +27,9 @@ from server import admin, auth, backup, crl, db, dbcopy, dburl, ledger, membersh
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
+#: The modes a terminal is stored with; a library or facility desk is the counter's ``--mode``
+#: (its calls go with the library's or facility's own token), never a terminal row.
+STORED_MODES = [m.value for m in TerminalMode if m not in (TerminalMode.LIBRARY, TerminalMode.FACILITY)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +115,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     create.add_argument("--id", required=True, help="the principal's name (a terminal's is its terminal id)")
     for option in ("merchant", "chamber", "city", "partner"):
         create.add_argument(f"--{option}")
-    create.add_argument("--mode", choices=[m.value for m in TerminalMode], help="a new terminal's mode")
+    create.add_argument("--mode", choices=STORED_MODES, help="a new terminal's mode")
     create.add_argument("--event", help="an award station's event as JSON (EventInfo)")
     revoke = with_db(token.add_parser("revoke", help="revoke every token of a principal"))
     revoke.add_argument("--id", required=True)
@@ -186,7 +189,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     terminal = _group(verbs, "terminal", "terminals: add", _terminal)
     terminal_add = with_db(terminal.add_parser("add"))
     terminal_add.add_argument("id")
-    terminal_add.add_argument("--mode", required=True, choices=[m.value for m in TerminalMode])
+    terminal_add.add_argument("--mode", required=True, choices=STORED_MODES)
     terminal_add.add_argument("--merchant")
     terminal_add.add_argument("--city")
     terminal_add.add_argument("--event", help="EventInfo as JSON (award stations)")

@@ -164,6 +164,9 @@ async def test_the_admin_sets_up_libraries_facilities_and_networks(
     assert "OMUTA\tlibrary\t大牟田市立図書館\tariake\t-\t1 active" in listed
     assert "toshima-gym\tfacility\t豊島体育館\t-\ttoshima\t0 active" in listed
     assert run("network", "leave", "--db", path, "FUKUOKA-PREF") == 0
+    # A facility's desk is the counter's --mode with the facility's token, never a terminal row.
+    with pytest.raises(SystemExit):
+        run("terminal", "add", "--db", path, "hiroba-t1", "--mode", "facility", "--city", "toshima")
     assert run("membership", "suspend", "--db", path, "OMUTA", "1100000001", "--reason", "延滞") == 0
     assert (await lookup(api, OMUTA, demo.card()))["membership"]["status"] == "suspended"
     assert run("membership", "resume", "--db", path, "OMUTA", "9999") == 2
