@@ -111,3 +111,33 @@ async def test_a_blocked_card_and_a_suspended_membership_are_refused_in_words(
         assert "card_blocked" in text_of(pilot, "#message")
         assert app.screen.unlinked_card is None  # a blocked card is never offered a first visit
         assert "本日の入館 1人" in text_of(pilot, "#today")
+
+
+HOSTILE = [
+    "",
+    " ",
+    "H0000456 x",
+    "施設カード",
+    "9" * 400,
+    "../../v1/health",
+    "H 1",
+    "-H1",
+    "\x1a",
+    "ｈ０００１",
+]
+
+
+async def test_hostile_numbers_typed_at_a_first_visit_never_crash_the_desk(
+    make_app: Callable[..., PosApp], reader: SimulatedReader, real_server: CounterServer
+) -> None:
+    app = facility_app(make_app, real_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        reader.tap(SimulatedReader.uid_card(DEMO_UIDS[1]))
+        await settle(pilot)
+        for text in HOSTILE:
+            await fill(pilot, "#number", text)
+            await settle(pilot)
+            assert isinstance(app.screen, FacilityScreen), text
+            assert app.screen.unlinked_card == BOB, text  # still waiting for a real number
+    assert real_server.client(CENTRE).membership_lookup(BOB).membership is None
