@@ -29,8 +29,10 @@ test: install
 	$(VENV)/bin/lint-imports
 	MYKEY_REQUIRE_PG=1 $(PY) -m pytest
 
+# make demo DESK=library [LIBRARY=YANAGAWA] or DESK=facility: the library or facility desk instead of the shop.
+DESK ?= shop
 demo: install
-	$(PY) -m pos.demo
+	$(PY) -m pos.demo --desk $(DESK) $(if $(LIBRARY),--library $(LIBRARY))
 
 bench: install
 	$(PY) tests/bench/run.py

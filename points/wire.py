@@ -75,13 +75,15 @@ class ErrorBody(WireModel):
 
 class TerminalMode(StrEnum):
     """What a terminal is for: shop sales, an award station, a ticket counter, an eligibility desk,
-    a library desk (lending through the library's own system over SIP2)."""
+    a library desk (lending through the library's own system over SIP2), a facility's entrance desk
+    (a community centre or gym: members' entries counted per day)."""
 
     SHOP = "shop"
     AWARD = "award"
     ISSUE = "issue"
     ENROLL = "enroll"
     LIBRARY = "library"
+    FACILITY = "facility"
 
 
 class Merchant(WireModel):
@@ -558,6 +560,14 @@ class MembershipStatus(StrEnum):
     ENDED = "ended"
 
 
+class IssuerInfo(WireModel):
+    """The desk's own library or facility as the server registered it (its name for the screen)."""
+
+    id: Ident
+    kind: Literal["library", "facility"]
+    name: ShortText
+
+
 class MembershipLookupRequest(WireModel):
     """A card tapped at a library or facility desk: which membership does it carry here?"""
 
@@ -600,6 +610,18 @@ class MembershipLinkRequest(WireModel):
     number: MembershipNumber
     #: when the issuer registered the resident (default: today)
     since: IsoDate | None = None
+
+
+class MembershipStatusChange(WireModel):
+    """A library or facility suspends one of its own members' links, or lifts the suspension.
+
+    The issuer names the member by its own number (it does not know the card); ``suspended``
+    makes the desk refuse the card here in words, ``active`` lifts it.
+    """
+
+    number: MembershipNumber
+    status: Literal[MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED]
+    reason: ShortText = ""
 
 
 class VisitRequest(WireModel):

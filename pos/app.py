@@ -46,6 +46,7 @@ from pos.typeahead import KeyHold
 from pos.widgets.status import StatusLights
 
 if TYPE_CHECKING:
+    from pos.facility import FacilityDesk
     from pos.library.desk import LibraryDesk
 
 # The other screens are imported where they are opened: the counter's first frame waits only for
@@ -81,10 +82,13 @@ class PosApp(App[int]):
         settings: settings_module.Settings | None = None,
         items: ItemList | None = None,
         library: LibraryDesk | None = None,
+        facility: FacilityDesk | None = None,
     ) -> None:
         super().__init__()
         #: The library desk's SIP2 client and memberships (library mode only).
         self.library = library
+        #: The facility desk's server client with the facility's token (facility mode only).
+        self.facility = facility
         #: The shop's department keys, products and default rate (``items.toml``).
         self.items = items or ItemList()
         #: What the settings screen edits (and saves to the TOML file).
@@ -178,6 +182,12 @@ class PosApp(App[int]):
                     self.counter, _("No library system is set: start with --library sip2://…")
                 )
             return LibraryScreen(self.counter, self.library, self.counter.printer.print)
+        if mode is TerminalMode.FACILITY:
+            from pos.facility import FacilityDesk
+            from pos.screens.facility import FacilityScreen
+
+            # Without a token of its own ($MYKEY_POS_FACILITY_TOKEN) the desk asks with the terminal's.
+            return FacilityScreen(self.counter, self.facility or FacilityDesk(self.counter.client))
         return HomeScreen(self.counter, sync=self.sync_now)
 
     @property
@@ -504,6 +514,12 @@ def build(
         library_token = os.environ.get("MYKEY_POS_LIBRARY_TOKEN")
         memberships_client = ServerClient(settings.server_url, library_token) if library_token else client
         library = LibraryDesk(Sip2Client(system), ServerMemberships(memberships_client))
+    facility = None
+    if facility_token := os.environ.get("MYKEY_POS_FACILITY_TOKEN"):
+        from pos.facility import FacilityDesk
+
+        # The facility's entries are recorded with its own token (a principal of role facility).
+        facility = FacilityDesk(ServerClient(settings.server_url, facility_token))
     return PosApp(
         counter,
         reader,
@@ -512,6 +528,7 @@ def build(
         settings=loaded,
         items=items,
         library=library,
+        facility=facility,
     )
 
 

@@ -12,6 +12,17 @@
 4. the counter app in shop mode for the demo bakery; receipts go to a file printer
    (``receipts.bin`` in the demo folder) and to the on-screen preview.
 
+``--desk`` (``make demo DESK=library`` or ``DESK=facility``) starts another desk instead:
+
+- ``library``: the six Ariake libraries' SIP2 systems (the emulator of ``tests/support``) on a
+  free loopback port, and the counter as the library desk of ``--library`` (default ``OMUTA``,
+  大牟田市立図書館) with that library's token (``$MYKEY_POS_LIBRARY_TOKEN``); the resident 佐藤's
+  point card (F6) is patron 1100000001 there, the My Number Card not yet (its first visit: type
+  1100000002, 三池 太郎's library card); lending slips go to the file printer;
+- ``facility``: Toshima's community centre 区民ひろば池袋 with its token
+  (``$MYKEY_POS_FACILITY_TOKEN``): 佐藤's card is member H0000123, another card's first visit
+  links any facility card number typed (e.g. H0000456).
+
 Quitting the app (Ctrl+Q) or Ctrl+C stops everything the demo started: the server, the virtual
 card and pcscd if the demo started it. The demo folder is removed only when nothing in it is
 unconfirmed: no sale waiting in the journal for the server, no error the app logged, a clean exit
@@ -20,11 +31,13 @@ unconfirmed: no sale waiting in the journal for the server, no error the app log
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +55,15 @@ VPCD_CONF = pathlib.Path("/etc/reader.conf.d/vpcd")
 PCSCD_LOCK = "/tmp/mykey-pcscd.lock"
 PCSCD_COMM = pathlib.Path("/run/pcscd/pcscd.comm")
 TERMINAL = "yamato-bakery-t1"
+#: The demo's desks: (the counter's mode, the terminal whose config the counter loads).
+DESKS = {
+    "shop": ("shop", TERMINAL),
+    "library": ("library", TERMINAL),
+    "facility": ("facility", "toshima-award-1"),  # a Toshima terminal: the header names the city
+}
+#: The Ariake libraries the library desk may be (the emulator's institution ids).
+LIBRARIES = ("OMUTA", "YANAGAWA", "MIYAMA", "NANKAN", "ARAO", "NAGASU")
+FACILITY = "toshima-hiroba-ikebukuro"
 
 
 def _python(*args: str) -> list[str]:
@@ -146,6 +168,63 @@ def site(directory: pathlib.Path, api_url: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def sip2_libraries(directory: pathlib.Path) -> Iterator[dict[str, str]]:
+    """The Ariake libraries' SIP2 systems on a free loopback port: institution id → ``sip2://`` address."""
+    log = (directory / "sip2.log").open("ab")
+    command = _python("tests.support.sip2_library", "--port", "0", "--data", "six-ariake")
+    with process(command, stdout=subprocess.PIPE, stderr=log) as proc:
+        addresses: dict[str, str] = {}
+        while len(addresses) < len(LIBRARIES):
+            line = proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError(f"the library systems did not start; see {directory / 'sip2.log'}")
+            if found := re.search(r"'(sip2://[^']+/([A-Z]+)\?[^']*)'", line):
+                addresses[found.group(2)] = found.group(1)
+        yield addresses
+
+
+def desk_environment(
+    desk: str, tokens: dict[str, str], libraries: dict[str, str], library: str
+) -> dict[str, str]:
+    """What the counter reads from its environment for ``desk``: the desk's address and token.
+
+    The SIP2 password and the desk's token go through the environment, not the command line
+    (which every user of the machine can read).
+    """
+    if desk == "library":
+        return {
+            "MYKEY_POS_LIBRARY": libraries[library],
+            "MYKEY_POS_LIBRARY_TOKEN": tokens[f"library-{library.lower()}"],
+        }
+    if desk == "facility":
+        return {"MYKEY_POS_FACILITY_TOKEN": tokens[FACILITY]}
+    return {}
+
+
+def desk_hint(desk: str, library: str) -> str:
+    """One line for the demo's user: what to type at the desk."""
+    if desk == "library":
+        n = LIBRARIES.index(library) + 11  # the emulator's numbers start with the library's number
+        return (
+            f"図書館カウンター {library}: 本のバーコード {n}90000001〜{n}90000012、"
+            f"初回登録の利用者番号 {n}00000002、F4 貸出/返却"
+        )
+    if desk == "facility":
+        return "施設の受付 区民ひろば池袋: 初回は施設カードの番号を入力 (例 H0000456)"
+    return ""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """``python -m pos.demo [--desk shop|library|facility] [--library OMUTA]``."""
+    parser = argparse.ArgumentParser(prog="make demo", description="The whole system on one machine.")
+    parser.add_argument("--desk", choices=sorted(DESKS), default="shop", help="which counter to start")
+    parser.add_argument(
+        "--library", choices=LIBRARIES, default="OMUTA", help="the library desk's library (--desk library)"
+    )
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
 def pcscd_lock() -> Iterator[bool]:
     """Hold the machine's pcscd lock if it is free: ``True`` when the demo may use pcscd."""
     if not (os.path.exists(PCSCD) and VPCD_CONF.exists()):
@@ -210,11 +289,14 @@ def keep_reason(work: pathlib.Path, exit_code: int | None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the server, the cards and the counter app; stop them all when the app quits."""
-    from pos.app import build, parse_args
+    """Start the server, the cards (and the library systems) and the counter app; stop them all at its end."""
+    from pos.app import build
+    from pos.app import parse_args as counter_args
     from pos.card.simulated import SimulatedReader, demo_jpki_card
     from pos.virtualcard.credentials import CardCredentials
 
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    mode, terminal = DESKS[options.desk]
     work = pathlib.Path(tempfile.mkdtemp(prefix="mykey-demo-"))
     credentials = CardCredentials.load_or_create(work / "card")
     # Ctrl+C reaches the app as a key; a SIGTERM to the demo ends it through the same cleanup.
@@ -224,10 +306,12 @@ def main(argv: list[str] | None = None) -> int:
             server(work / "server", credentials.card_key, work / "card" / "ca.pem")
         )
         site_url = stack.enter_context(site(work / "server", url))
+        libraries = stack.enter_context(sip2_libraries(work)) if options.desk == "library" else {}
+        os.environ.update(desk_environment(options.desk, tokens, libraries, options.library))
         args = [
-            "--config", str(work / "config.toml"), "--server", url, "--token", tokens[TERMINAL],
+            "--config", str(work / "config.toml"), "--server", url, "--token", tokens[terminal],
             "--printer", f"file://{work / 'receipts.bin'}", "--journal", str(work / "journal.db"),
-            "--mode", "shop",
+            "--mode", mode,
         ]  # fmt: skip
         toggle = None
         simulated = None
@@ -258,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             f"mykey-pos demo in {work}\n  server {url}\n  {how}\n  receipts: {work / 'receipts.bin'}"
             f"\n  特設サイト {site_url}  (サインイン: 別の端末で {helper}、PIN 1234)"
         )
-        app = build(parse_args(args), simulated_cards=simulated, card_toggle=toggle)
+        if hint := desk_hint(options.desk, options.library):
+            print(f"  {hint}")
+        app = build(counter_args(args), simulated_cards=simulated, card_toggle=toggle)
         exit_code: int | None = 1  # until the app returns normally
         try:
             app.run()

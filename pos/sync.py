@@ -40,11 +40,13 @@ from points.wire import (
     EventAwardRequest,
     EventAwardResult,
     Health,
+    IssuerInfo,
     LinkRequest,
     Membership,
     MembershipAnswer,
     MembershipLinkRequest,
     MembershipLookupRequest,
+    MembershipStatusChange,
     MergeRequest,
     ResidentAccount,
     ReturnRequest,
@@ -56,6 +58,7 @@ from points.wire import (
     TicketIssueResult,
     TicketStatus,
     Visit,
+    VisitCounts,
     VisitRequest,
     VoidRequest,
 )
@@ -187,6 +190,10 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "not_a_member": (
         404,
         N_("This card is not registered as a member here. Link the member's number first."),
+    ),
+    "membership_suspended": (
+        409,
+        N_("The membership here is suspended. Please ask at this library's or facility's office."),
     ),
     "membership_already_linked": (
         409,
@@ -453,6 +460,14 @@ class ServerClient:
 
     # A library's or facility's desk (its own token): memberships and visits.
 
+    def own_issuer(self) -> IssuerInfo:
+        """``GET /v1/memberships/issuer``: the token's own library or facility (its name)."""
+        return self._checked("GET", "/v1/memberships/issuer", IssuerInfo)
+
+    def membership_status(self, change: MembershipStatusChange) -> Membership:
+        """``POST /v1/memberships/status``: suspend one of this issuer's members, or lift it."""
+        return self._checked("POST", "/v1/memberships/status", Membership, change)
+
     def membership_lookup(self, card_key: str) -> MembershipAnswer:
         """``POST /v1/memberships/lookup``: this issuer's membership of a tapped card."""
         return self._checked(
@@ -466,6 +481,10 @@ class ServerClient:
     def visit(self, card_key: str) -> Visit:
         """``POST /v1/visits``: a member's entry at a facility today."""
         return self._checked("POST", "/v1/visits", Visit, VisitRequest(card_key=card_key))
+
+    def visits_today(self) -> VisitCounts:
+        """``GET /v1/visits``: today's entries at the token's facility (the desk's count)."""
+        return self._checked("GET", "/v1/visits", VisitCounts)
 
     def statement(self, merchant_id: str, period: str) -> Any:
         """``GET /v1/statements/{merchant}/{period}``: the merchant's statement (明細) as JSON."""
@@ -492,8 +511,11 @@ class ServerMemberships:
             raise LookupError(error.message()) from error
         self._check(answer.issuer_id, institution_id)
         membership = answer.membership
-        if membership is None or membership.status != "active":
+        if membership is None or membership.status == "ended":
             return None
+        if membership.status == "suspended":
+            # The library suspended the link: said in words, never taken for a first visit.
+            raise LookupError(refusal_text("membership_suspended"))
         return membership.number
 
     def link(self, card_key: str, institution_id: str, patron_number: str) -> None:

@@ -2,7 +2,8 @@
 
 The server's own verbs are registered here (:func:`register`): ``init``, ``serve``, ``demo-data``,
 ``token create|revoke``, ``check``, ``expire``, ``city add``, ``chamber add``, ``partner add``,
-``merchant add|list``, ``program put|list``, ``terminal add``. Settlement registers its own
+``merchant add|list``, ``program put|list``, ``terminal add``; libraries' and facilities' verbs
+(``issuer``, ``network``, ``membership``) are :mod:`server.memberships_cli`'s. Settlement registers its own
 (``period``, ``rank``, ``payer``, ``payout``) in :func:`server.settlement.cli.register`. Each verb's
 parser carries its handler (``set_defaults(run=...)``), so ``--help`` lists every verb and
 dispatch needs no table.
@@ -23,10 +24,26 @@ from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, approvals, auth, backup, crl, db, dbcopy, dburl, ledger, residents, schema
+from server import (
+    admin,
+    approvals,
+    auth,
+    backup,
+    crl,
+    db,
+    dbcopy,
+    dburl,
+    ledger,
+    memberships_cli,
+    residents,
+    schema,
+)
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
+#: The modes a terminal is stored with; a library or facility desk is the counter's ``--mode``
+#: (its calls go with the library's or facility's own token), never a terminal row.
+STORED_MODES = [m.value for m in TerminalMode if m not in (TerminalMode.LIBRARY, TerminalMode.FACILITY)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     settlement_cli.register(verbs)
     backup.register(verbs)
     dbcopy.register(verbs)
+    memberships_cli.register(verbs)
     return parser
 
 
@@ -112,7 +130,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for option in ("merchant", "chamber", "city", "partner"):
         create.add_argument(f"--{option}")
     create.add_argument("--shop", help="an online_shop's shop id (`shop create`)")
-    create.add_argument("--mode", choices=[m.value for m in TerminalMode], help="a new terminal's mode")
+    create.add_argument("--mode", choices=STORED_MODES, help="a new terminal's mode")
     create.add_argument("--event", help="an award station's event as JSON (EventInfo)")
     revoke = with_db(token.add_parser("revoke", help="revoke every token of a principal"))
     revoke.add_argument("--id", required=True)
@@ -208,7 +226,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     terminal = _group(verbs, "terminal", "terminals: add", _terminal)
     terminal_add = with_db(terminal.add_parser("add"))
     terminal_add.add_argument("id")
-    terminal_add.add_argument("--mode", required=True, choices=[m.value for m in TerminalMode])
+    terminal_add.add_argument("--mode", required=True, choices=STORED_MODES)
     terminal_add.add_argument("--merchant")
     terminal_add.add_argument("--city")
     terminal_add.add_argument("--event", help="EventInfo as JSON (award stations)")

@@ -11,7 +11,9 @@ Each act runs in one write transaction with its audit line (:mod:`server.audit`,
 - **Merge** the account of one card (a UID point card) into another's (a My Number Card), both
   on the desk: every lot with points left moves by a ``move`` transfer keeping its expiry; the
   merged account's keys are linked to the surviving account (the point card keeps working), its
-  eligibility tags and event awards go with them, and it remembers where it went.
+  eligibility tags, event awards and library/facility memberships go with them (a membership at
+  an issuer where the survivor has one already is ended instead: the survivor's number stays,
+  :func:`server.memberships.move_on_merge`), and it remembers where it went.
 - **Block** an account's card keys by its number with a reason (a lost card): refused at once
   online, and offline from the block list in the terminals' configuration. **Unblock** lifts a
   clerk's block; a revoked certificate's block stays.
@@ -27,7 +29,7 @@ import sqlite3
 from cryptography import x509
 
 from points.wire import DeskCard, LinkedCard, ResidentAccount
-from server import audit, cards, ledger, residents
+from server import audit, cards, ledger, memberships, residents
 from server.errors import ApiError
 
 
@@ -226,11 +228,23 @@ def merge(
         " AND k.event_id = event_awards.event_id)",
         (kept, gone, kept),
     )
+    # Library and facility memberships go too; where both accounts have one at the same issuer
+    # the survivor's stays and the merged account's is ended (one number per issuer and account).
+    moved_memberships, ended_memberships = memberships.move_on_merge(conn, gone, kept)
     conn.execute(
         "UPDATE resident_accounts SET merged_into = ?, merged_at = ? WHERE number = ?",
         (kept, ledger.iso(now), gone),
     )
-    audit.append(conn, clerk, "account_merge", f"account:{kept}", merged=gone, points=moved)
+    audit.append(
+        conn,
+        clerk,
+        "account_merge",
+        f"account:{kept}",
+        merged=gone,
+        points=moved,
+        memberships=moved_memberships,
+        memberships_ended=ended_memberships,
+    )
     return kept
 
 

@@ -202,6 +202,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "このカードはこの施設の会員として登録されていません",
         "The card carries no membership at this library or facility",
     ),
+    "membership_suspended": (
+        409,
+        "この館での利用登録は停止中です。館の窓口へ",
+        "The membership here is suspended by the library or facility",
+    ),
     "membership_already_linked": (
         409,
         "このカードにはこの館の別の会員番号がすでに登録されています",

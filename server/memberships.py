@@ -16,6 +16,11 @@ A membership is linked once: the same number again is a no-op, another number fo
 account and issuer is ``membership_already_linked``, a number another account holds at the issuer
 ``membership_number_taken``. Every link is a line of the audit log (``membership_link``).
 
+A library (or facility) may **suspend** one of its members' links by its own number (a patron
+barred for a while) and lift it again: the desk then refuses the card there in words
+(``membership_suspended``), the network's other members no longer see the registration, and
+both acts are audit lines (``membership_suspend``, ``membership_resume``).
+
 Facility visits: one row per member, facility and Japan-time day (a second tap the same day is not
 counted again); the city reads counts per facility per day.
 
@@ -119,6 +124,65 @@ def add_issuer(
     )
 
 
+def join_network(conn: sqlite3.Connection, issuer_id: str, network_id: str | None) -> None:
+    """Make the library a member of the network (``None``: of none).
+
+    Raises:
+        ApiError: ``not_found`` (no such library or network), ``invalid_request`` (a facility:
+            networks are of libraries).
+    """
+    found = issuer(conn, issuer_id)
+    if found is None:
+        raise ApiError("not_found", f"no library {issuer_id}")
+    if found.kind != "library":
+        raise ApiError("invalid_request", f"{issuer_id} is a facility: networks are of libraries")
+    if network_id is not None and network(conn, network_id) is None:
+        raise ApiError("not_found", f"no network {network_id}")
+    conn.execute("UPDATE issuers SET network_id = ? WHERE id = ?", (network_id, issuer_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A network of libraries and what its members see of each other's registrations."""
+
+    id: str
+    name: str
+    members_see_registered: bool
+    members_see_numbers: bool
+
+
+def network(conn: sqlite3.Connection, network_id: str) -> Network | None:
+    """The network, or ``None``."""
+    row = conn.execute(
+        "SELECT id, name, members_see_registered, members_see_numbers FROM library_networks WHERE id = ?",
+        (network_id,),
+    ).fetchone()
+    return None if row is None else Network(row[0], row[1], bool(int(row[2])), bool(int(row[3])))
+
+
+def networks(conn: sqlite3.Connection) -> list[tuple[Network, list[str]]]:
+    """Every network with its member libraries' ids."""
+    found = []
+    for (network_id,) in conn.execute("SELECT id FROM library_networks ORDER BY id").fetchall():
+        members = conn.execute(
+            "SELECT id FROM issuers WHERE network_id = ? ORDER BY id", (network_id,)
+        ).fetchall()
+        net = network(conn, network_id)
+        assert net is not None
+        found.append((net, [m[0] for m in members]))
+    return found
+
+
+def issuers(conn: sqlite3.Connection) -> list[tuple[Issuer, int]]:
+    """Every library and facility with its count of active memberships."""
+    rows = conn.execute(
+        "SELECT i.id, i.kind, i.name, i.network_id, i.city_id,"
+        " (SELECT COUNT(*) FROM memberships m WHERE m.issuer_id = i.id AND m.status = 'active')"
+        " FROM issuers i ORDER BY i.id"
+    ).fetchall()
+    return [(Issuer(r[0], r[1], r[2], r[3], r[4]), int(r[5])) for r in rows]
+
+
 def issuer(conn: sqlite3.Connection, issuer_id: str) -> Issuer | None:
     """The issuer, or ``None``."""
     row = conn.execute(
@@ -206,6 +270,68 @@ def link(
         since=since.isoformat(),
     )
     return MembershipRow(issuer_id, number, since.isoformat(), "active"), True
+
+
+def set_status(
+    conn: sqlite3.Connection, issuer_id: str, number: str, status: str, actor: str, reason: str = ""
+) -> MembershipRow:
+    """Suspend the issuer's member ``number`` (``suspended``) or lift it (``active``); audited.
+
+    The same status again changes nothing and writes no audit line.
+
+    Raises:
+        ApiError: ``not_found`` (the issuer has no member of that number), ``invalid_request``
+            (an ended membership cannot be suspended or resumed).
+    """
+    row = conn.execute(
+        "SELECT account_number, since, status FROM memberships WHERE issuer_id = ? AND number = ?",
+        (issuer_id, number),
+    ).fetchone()
+    if row is None:
+        raise ApiError("not_found", f"no member {number} at {issuer_id}")
+    account_number, since, held = row
+    if held == "ended":
+        raise ApiError("invalid_request", "an ended membership cannot change its status")
+    if held != status:
+        conn.execute(
+            "UPDATE memberships SET status = ? WHERE issuer_id = ? AND number = ?",
+            (status, issuer_id, number),
+        )
+        action = "membership_suspend" if status == "suspended" else "membership_resume"
+        audit.append(
+            conn, actor, action, f"membership:{issuer_id}:{account_number}", number=number, reason=reason
+        )
+    return MembershipRow(issuer_id, number, since, status)
+
+
+def move_on_merge(conn: sqlite3.Connection, gone: str, kept: str) -> tuple[list[str], list[str]]:
+    """A merge at the city desk: ``gone``'s memberships go to ``kept``; returns (moved, ended).
+
+    Where the surviving account already has a membership at the same issuer, the survivor's stays
+    and the merged account's is **ended** (status ``ended``, left on the merged account as history):
+    one account holds one number per issuer, and the resident's second patron record is the
+    library's to reconcile. Both lists name ``issuer:number``; the merge's audit line carries them.
+    """
+    rows = conn.execute(
+        "SELECT issuer_id, number FROM memberships WHERE account_number = ? ORDER BY issuer_id", (gone,)
+    ).fetchall()
+    held = {r[0] for r in conn.execute("SELECT issuer_id FROM memberships WHERE account_number = ?", (kept,))}
+    moved: list[str] = []
+    ended: list[str] = []
+    for issuer_id, number in rows:
+        if issuer_id in held:
+            conn.execute(
+                "UPDATE memberships SET status = 'ended' WHERE account_number = ? AND issuer_id = ?",
+                (gone, issuer_id),
+            )
+            ended.append(f"{issuer_id}:{number}")
+        else:
+            conn.execute(
+                "UPDATE memberships SET account_number = ? WHERE account_number = ? AND issuer_id = ?",
+                (kept, gone, issuer_id),
+            )
+            moved.append(f"{issuer_id}:{number}")
+    return moved, ended
 
 
 # Facility visits --------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from points.wire import (
+    IssuerInfo,
     Membership,
     MembershipAnswer,
     MembershipLinkRequest,
     MembershipLookupRequest,
+    MembershipStatusChange,
     Visit,
     VisitCounts,
     VisitRequest,
@@ -23,6 +25,18 @@ from server.services import memberships
 router = APIRouter(prefix="/v1", tags=["memberships"])
 
 Desk = Annotated[Principal, Depends(require("library", "facility"))]
+
+
+@router.get("/memberships/issuer", response_model=IssuerInfo)
+async def own_issuer(request: Request, principal: Desk) -> IssuerInfo:
+    """The desk's own library or facility: its id, kind and name (the desk's screen shows it)."""
+    return memberships.own_issuer(store_of(request), principal)
+
+
+@router.post("/memberships/status", response_model=Membership)
+async def membership_status(request: Request, body: MembershipStatusChange, principal: Desk) -> Membership:
+    """Suspend one of this issuer's members by its own number (the desk refuses the card), or lift it."""
+    return await memberships.set_status(store_of(request), principal, body)
 
 
 @router.post("/memberships/lookup", response_model=MembershipAnswer)

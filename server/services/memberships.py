@@ -6,10 +6,12 @@ import datetime as dt
 import sqlite3
 
 from points.wire import (
+    IssuerInfo,
     Membership,
     MembershipAnswer,
     MembershipLinkRequest,
     MembershipStatus,
+    MembershipStatusChange,
     NetworkRegistration,
     Visit,
     VisitCount,
@@ -34,6 +36,35 @@ def _wire(row: memberships.MembershipRow) -> Membership:
         since=dt.date.fromisoformat(row.since),
         status=MembershipStatus(row.status),
     )
+
+
+def own_issuer(store: Store, principal: Principal) -> IssuerInfo:
+    """The caller's own library or facility (the desk shows its name).
+
+    Raises:
+        ApiError: ``forbidden`` (not a library or facility), ``not_found`` (its issuer is gone).
+    """
+    issuer_id = _issuer_of(principal)
+    found = memberships.issuer(store.reader, issuer_id)
+    if found is None:
+        raise ApiError("not_found", f"issuer {issuer_id}")
+    return IssuerInfo(id=found.id, kind=found.kind, name=found.name)
+
+
+async def set_status(store: Store, principal: Principal, change: MembershipStatusChange) -> Membership:
+    """The issuer suspends one of its members' links by its own number, or lifts the suspension.
+
+    Raises:
+        ApiError: ``not_found`` (no such member here), ``invalid_request`` (an ended membership).
+    """
+    issuer_id = _issuer_of(principal)
+
+    def job(conn: sqlite3.Connection) -> memberships.MembershipRow:
+        return memberships.set_status(
+            conn, issuer_id, change.number, change.status.value, principal.id, change.reason
+        )
+
+    return _wire(await store.write(job))
 
 
 def lookup(store: Store, principal: Principal, card_key: str) -> MembershipAnswer:
@@ -81,7 +112,7 @@ async def visit(store: Store, principal: Principal, card_key: str) -> Visit:
     """A member's entry at the facility today (counted once a day).
 
     Raises:
-        ApiError: the card's refusals (as :func:`lookup`), ``not_a_member``.
+        ApiError: the card's refusals (as :func:`lookup`), ``not_a_member``, ``membership_suspended``.
     """
     issuer_id = _issuer_of(principal)
     now = store.clock()
@@ -89,8 +120,10 @@ async def visit(store: Store, principal: Principal, card_key: str) -> Visit:
     def job(conn: sqlite3.Connection) -> Visit:
         account = residents.account_of(conn, card_key, now)
         row = None if account is None else memberships.membership(conn, account, issuer_id)
-        if row is None or row.status != "active":
+        if row is None or row.status == "ended":
             raise ApiError("not_a_member")
+        if row.status == "suspended":
+            raise ApiError("membership_suspended", f"member {row.number} at {issuer_id}")
         day, first, count = memberships.record_visit(conn, issuer_id, row.number, now)
         return Visit(issuer_id=issuer_id, number=row.number, day=day, first_today=first, visits_today=count)
 

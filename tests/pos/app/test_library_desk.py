@@ -7,7 +7,7 @@ import hashlib
 import pathlib
 from collections.abc import Callable
 
-from points.wire import BlockRequest, TerminalMode
+from points.wire import BlockRequest, MembershipStatus, MembershipStatusChange, TerminalMode
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
 from pos.library.desk import InMemoryMemberships, LibraryDesk
@@ -112,4 +112,29 @@ async def test_a_blocked_card_is_refused_at_the_library_desk_like_at_a_shop(
             await settle(pilot)
             assert "card_blocked" in text_of(pilot, "#message")
             assert "有明 花子" not in text_of(pilot, "#patron")
+    assert "63" not in sip2_library.requests  # the library system was never asked
+
+
+async def test_a_suspended_patron_is_told_so_at_the_library_desk_and_not_taken_for_a_first_visit(
+    make_app: Callable[..., PosApp],
+    reader: SimulatedReader,
+    sip2_library: Sip2Library,
+    real_server: CounterServer,
+) -> None:
+    omuta = real_server.client("library-omuta")
+    omuta.membership_status(
+        MembershipStatusChange(number="1100000001", status=MembershipStatus.SUSPENDED, reason="延滞")
+    )
+    app = make_app()
+    app.counter.mode_override = TerminalMode.LIBRARY
+    with Sip2Client(sip2_library.system("OMUTA")) as client:
+        app.library = LibraryDesk(client, ServerMemberships(omuta))
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            reader.tap(ALICE_CARD)
+            await settle(pilot)
+            assert "この館での利用登録は停止中です" in text_of(pilot, "#message")
+            assert "有明 花子" not in text_of(pilot, "#patron")
+            screen = app.screen
+            assert isinstance(screen, LibraryScreen) and screen.unlinked_card is None
     assert "63" not in sip2_library.requests  # the library system was never asked
