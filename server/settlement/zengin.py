@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from points.banking import AccountType, BankAccount
+from server.errors import Words
 from server.settlement import kana
 
 RECORD_SIZE = 120
@@ -46,6 +47,17 @@ ACCOUNT_TYPES = {int(kind): kind.label for kind in AccountType if kind is not Ac
 #: The name fields and their widths: 依頼人名 (header) and 受取人名 (data records).
 NAME_FIELDS = {"requester": 40, "holder": 30}
 _FIELD_JA = {"requester": "依頼人名", "holder": "受取人名"}
+#: The numeric fields' names in English, for the English half of a refusal.
+_FIELD_EN = {
+    "銀行番号": "bank code",
+    "支店番号": "branch code",
+    "依頼人コード": "requester code",
+    "口座番号": "account number",
+    "金額": "amount",
+    "顧客コード": "customer code",
+    "件数": "count",
+    "合計金額": "total",
+}
 MAX_TRANSFER = 9_999_999_999
 MAX_TOTAL = 999_999_999_999
 
@@ -53,9 +65,16 @@ MAX_TOTAL = 999_999_999_999
 
 
 class ZenginError(ValueError):
-    """A transfer that cannot be written, or a file that does not read back; ``code`` is stable."""
+    """A transfer that cannot be written, or a file that does not read back; ``code`` is stable.
+
+    ``words`` is the message in Japanese and English apart (a client asks for one); ``str()`` both.
+    """
 
     code = "zengin_invalid"
+
+    def __init__(self, said: str | Words) -> None:
+        self.words = said if isinstance(said, Words) else Words(said, said)
+        super().__init__(str(self.words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +95,35 @@ class Finding:
     accepted: bool = False
 
 
-def _describe(fitted: kana.FittedName) -> str:
+def _reasons_said(fitted: kana.FittedName) -> list[Words]:
+    """Why a name does not fit as it is, one reason each, in Japanese and in English."""
     said = []
     for reason in fitted.reasons:
         if reason == "too_long":
-            said.append(f"{fitted.width}文字を超えるため短縮 / longer than {fitted.width}, shortened")
+            said.append(
+                Words(f"{fitted.width}文字を超えるため短縮", f"longer than {fitted.width}, shortened")
+            )
         elif reason == "replaced":
-            said.append(f"銀行が受け付けない「{fitted.replaced}」を置換 / {fitted.replaced} replaced")
+            said.append(
+                Words(f"銀行が受け付けない「{fitted.replaced}」を置換", f"{fitted.replaced} replaced")
+            )
         elif reason == "lone_mark":
-            said.append("かなに付かない濁点・半濁点を削除 / a voiced mark with no kana dropped")
+            said.append(Words("かなに付かない濁点・半濁点を削除", "a voiced mark with no kana dropped"))
         elif reason == "unencodable":
-            said.append(f"振込で使えない文字: {fitted.unencodable} / characters banks do not accept")
+            said.append(Words(f"振込で使えない文字: {fitted.unencodable}", "characters banks do not accept"))
     if not fitted.written:
-        said.append("名義が空になります / the name would be empty")
-    return "; ".join(said)
+        said.append(Words("名義が空になります", "the name would be empty"))
+    return said
+
+
+def _described(fitted: kana.FittedName) -> Words:
+    said = _reasons_said(fitted)
+    return Words("; ".join(w.ja for w in said), "; ".join(w.en for w in said))
+
+
+def _describe(fitted: kana.FittedName) -> str:
+    # The finding's detail keeps both languages, each reason as "ja / en" (the pre-check report).
+    return "; ".join(f"{w.ja} / {w.en}" for w in _reasons_said(fitted))
 
 
 def name_finding(owner: str, field_: str, fitted: kana.FittedName) -> Finding | None:
@@ -112,14 +146,19 @@ class NameRefused(ZenginError):
 
     code = "zengin_name_changed"
 
-    def __init__(self, finding: Finding) -> None:
+    def __init__(self, finding: Finding, why: Words | None = None) -> None:
         self.finding = finding
         self.owner, self.name, self.field = finding.payee_id, finding.name, finding.field
         label = _FIELD_JA.get(finding.field, finding.field)
-        proposed = f"「{finding.proposed}」" if finding.proposed is not None else "（なし / none）"
+        why = why or Words(finding.detail, finding.detail)
+        proposed_ja = f"「{finding.proposed}」" if finding.proposed is not None else "（なし）"
+        proposed_en = repr(finding.proposed) if finding.proposed is not None else "(none)"
         super().__init__(
-            f"{self.owner}: {label}「{self.name}」→ {proposed}: {finding.detail} / "
-            f"{self.owner}: the {finding.field} name {self.name!r} does not fit as it is"
+            Words(
+                f"{self.owner}: {label}「{self.name}」→ {proposed_ja}: {why.ja}",
+                f"{self.owner}: the {finding.field} name {self.name!r} does not fit as it is"
+                f" → {proposed_en}: {why.en}",
+            )
         )
 
 
@@ -136,8 +175,10 @@ class UnencodableName(NameRefused):
         self.owner, self.name, self.field = owner, name, field_
         ZenginError.__init__(
             self,
-            f"{owner}: 口座名義「{name}」に振込で使えない文字があります: {bad} / "
-            f"{owner}: the account holder name {name!r} has characters banks do not accept: {bad}",
+            Words(
+                f"{owner}: 口座名義「{name}」に振込で使えない文字があります: {bad}",
+                f"{owner}: the account holder name {name!r} has characters banks do not accept: {bad}",
+            ),
         )
 
 
@@ -190,7 +231,7 @@ def _field(text: str, field_: str, owner: str, charset: kana.Charset) -> bytes:
     if finding is not None and fitted.unencodable:
         raise UnencodableName(owner, text, fitted.unencodable, field_, finding)
     if finding is not None:
-        raise NameRefused(finding)
+        raise NameRefused(finding, _described(fitted))
     return _c(fitted.written, NAME_FIELDS[field_])
 
 
@@ -222,12 +263,14 @@ def bank_names(bank_code: str, branch_code: str, charset: kana.Charset = kana.ST
     """
     bank = _banks().get(bank_code)
     if bank is None:
-        raise UnknownBank(f"銀行コード {bank_code} はありません / unknown bank code {bank_code}")
+        raise UnknownBank(Words(f"銀行コード {bank_code} はありません", f"unknown bank code {bank_code}"))
     branch = bank.branches.get(branch_code)  # type: ignore[attr-defined]
     if branch is None:
         raise UnknownBank(
-            f"銀行 {bank_code} に支店コード {branch_code} はありません / "
-            f"bank {bank_code} has no branch {branch_code}"
+            Words(
+                f"銀行 {bank_code} に支店コード {branch_code} はありません",
+                f"bank {bank_code} has no branch {branch_code}",
+            )
         )
     bank_kana = kana.fit_name(bank.kana, 15, charset).written  # type: ignore[attr-defined]
     return bank_kana, kana.fit_name(branch.kana, 15, charset).written
@@ -280,7 +323,12 @@ class TransferFile:
 def _n(value: int | str, width: int, what: str) -> bytes:
     text = str(value)
     if not text.isascii() or not text.isdigit() or len(text) > width:
-        raise BadAccount(f"{what} {value!r} は{width}桁の数字ではありません / {what} is not {width} digits")
+        raise BadAccount(
+            Words(
+                f"{what} {value!r} は{width}桁の数字ではありません",
+                f"the {_FIELD_EN.get(what, what)} {value!r} is not {width} digits",
+            )
+        )
     return text.zfill(width).encode("ascii")
 
 
@@ -297,8 +345,11 @@ def _check_account(account: BankAccount, owner: str, charset: kana.Charset) -> b
     """The account's bank and branch fields (:func:`_bank_fields`), once its type is one banks take."""
     if account.account_type not in ACCOUNT_TYPES:
         raise BadAccount(
-            f"{owner}: 預金種目 {account.account_type} は使えません（1 普通, 2 当座, 4 貯蓄） / "
-            f"account type {account.account_type} is not accepted (1 ordinary, 2 current, 4 savings)"
+            Words(
+                f"{owner}: 預金種目 {account.account_type} は使えません（1 普通, 2 当座, 4 貯蓄）",
+                f"{owner}: account type {account.account_type} is not accepted"
+                " (1 ordinary, 2 current, 4 savings)",
+            )
         )
     return _bank_fields(account.bank_code, account.branch_code, charset)
 
@@ -335,7 +386,12 @@ def _data(transfer: Transfer, charset: kana.Charset) -> bytes:
     account, amount = transfer.account, transfer.amount
     bank = _check_account(account, transfer.payee_id, charset)
     if not 0 < amount <= MAX_TRANSFER or isinstance(amount, bool):
-        raise BadAccount(f"{transfer.payee_id}: 金額 {amount} / amount out of range")
+        raise BadAccount(
+            Words(
+                f"{transfer.payee_id}: 金額 {amount} が範囲外です",
+                f"{transfer.payee_id}: amount {amount} out of range",
+            )
+        )
     # The usual record (7-digit number, a stored name the field holds as it is, an int amount) is
     # put together directly; anything else goes through the field functions, which say what is wrong.
     number, holder = account.number, account.holder
@@ -394,7 +450,9 @@ def _data_records(transfers: tuple[Transfer, ...], charset: kana.Charset) -> lis
 
 def _trailer(count: int, total: int) -> bytes:
     if total > MAX_TOTAL or count > 999_999:
-        raise BadAccount("ファイルの件数か合計が大きすぎます / too many transfers or too large a total")
+        raise BadAccount(
+            Words("ファイルの件数か合計が大きすぎます", "too many transfers or too large a total")
+        )
     return b"8" + _n(count, 6, "件数") + _n(total, 12, "合計金額") + b" " * 101
 
 
@@ -426,7 +484,7 @@ def write(request: TransferFile, charset: kana.Charset = kana.STRICT) -> bytes:
     data = NEWLINE.join(records) + NEWLINE
     count, total = _read_back(data, request.transfer_date.year)
     if count != len(request.transfers) or total != request.total:
-        raise FileDoesNotReadBack("件数または合計が一致しません / count or total does not match")
+        raise FileDoesNotReadBack(Words("件数または合計が一致しません", "count or total does not match"))
     return data
 
 
