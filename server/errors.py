@@ -121,6 +121,12 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "このカードの証明書は失効しています。市役所の窓口へ",
         "The card's certificate is revoked: the resident should go to the city desk",
     ),
+    "crl_out_of_date": (
+        409,
+        "失効リストの更新期限が過ぎているため、暗証番号での取引はできません。管理者に失効リストの取り込みを依頼してください",
+        "The certificate revocation list is past its next update: PIN sales and desk links wait until"
+        " the administrator imports a current one",
+    ),
     # Resident accounts and their cards
     "card_blocked": (
         409,

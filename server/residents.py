@@ -195,12 +195,57 @@ def blocked_keys(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows.fetchall()]
 
 
+def note_block_changes(conn: sqlite3.Connection, keys: list[str], blocked: bool, now: dt.datetime) -> None:
+    """Number each block (or unblock) of ``keys`` in ``block_list_changes``, the terminals' deltas.
+
+    Called in the transaction that changes ``card_keys.blocked_at``, by every path that does.
+    """
+    conn.executemany(
+        "INSERT INTO block_list_changes(card_key, blocked, at) VALUES (?, ?, ?)",
+        [(key, 1 if blocked else 0, ledger.iso(now)) for key in keys],
+    )
+
+
 def block_list_version(conn: sqlite3.Connection) -> str:
-    """A short text that changes whenever the block list does (the newest block and the count)."""
+    """The block list's version: its last change's number and time (``0:`` before any change).
+
+    The time makes a version from another history (a database restored from a backup, then
+    changed) differ from this one's at the same number: such a terminal gets the whole list.
+    """
     row = conn.execute(
-        "SELECT COUNT(*), MAX(blocked_at) FROM card_keys WHERE blocked_at IS NOT NULL"
+        "SELECT seq, at FROM block_list_changes WHERE seq = (SELECT MAX(seq) FROM block_list_changes)"
     ).fetchone()
-    return f"{int(row[0])}:{row[1] or ''}"
+    return "0:" if row is None else f"{int(row[0])}:{row[1]}"
+
+
+def block_list_delta(conn: sqlite3.Connection, since: str) -> tuple[list[str], list[str]] | None:
+    """The keys blocked and unblocked since version ``since``, or None when the whole list must go.
+
+    None when ``since`` is not a version of this history (unknown, from a restored database, in
+    the future) or when the changes since outnumber the keys of the whole list.
+    """
+    number, _, at = since.partition(":")
+    if not number.isascii() or not number.isdigit():
+        return None
+    seq = int(number)
+    if seq > 0:
+        row = conn.execute("SELECT at FROM block_list_changes WHERE seq = ?", (seq,)).fetchone()
+        if row is None or row[0] != at:
+            return None
+    elif at:
+        return None
+    changes = conn.execute(
+        "SELECT card_key, blocked FROM block_list_changes WHERE seq > ? ORDER BY seq", (seq,)
+    ).fetchall()
+    if len(changes) > int(
+        conn.execute("SELECT COUNT(*) FROM card_keys WHERE blocked_at IS NOT NULL").fetchone()[0]
+    ):
+        return None
+    last: dict[str, bool] = {}
+    for card_key, blocked in changes:
+        last.pop(card_key, None)
+        last[card_key] = bool(blocked)  # a key's last change decides, in the order of the last changes
+    return [k for k, b in last.items() if b], [k for k, b in last.items() if not b]
 
 
 # Consistency --------------------------------------------------------------------------

@@ -977,6 +977,24 @@ ALTER TABLE principals ADD CONSTRAINT principals_role_check CHECK (role IN ({_RO
 ALTER TABLE principals ADD COLUMN issuer_id TEXT REFERENCES issuers(id);
 """
 
+#: Step 13 at the merge (written as 10 on its branch: the versions must run 1, 2, 3, ...).
+_BLOCK_LIST_CHANGES = """
+CREATE TABLE block_list_changes (
+    seq INTEGER PRIMARY KEY,
+    card_key TEXT NOT NULL,
+    blocked INTEGER NOT NULL CHECK (blocked IN (0, 1)),
+    at TEXT NOT NULL
+);
+INSERT INTO block_list_changes(card_key, blocked, at)
+    SELECT card_key, 1, blocked_at FROM card_keys WHERE blocked_at IS NOT NULL ORDER BY blocked_at, card_key;
+CREATE TABLE crl_status (
+    issuer TEXT PRIMARY KEY,
+    this_update TEXT NOT NULL,
+    next_update TEXT,
+    imported_at TEXT NOT NULL
+);
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -1035,6 +1053,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         _MEMBERSHIPS,
         rebuilds=True,
         postgres=_MEMBERSHIPS_PG,
+    ),
+    Migration(
+        10,
+        "the offline block list's changes, numbered, so terminals fetch only what changed (deltas);"
+        " each CRL issuer's next update, enforced",
+        _BLOCK_LIST_CHANGES,
+        postgres=_postgres_types(_BLOCK_LIST_CHANGES),
     ),
 )
 
