@@ -218,11 +218,15 @@ def block_list_version(conn: sqlite3.Connection) -> str:
     return "0:" if row is None else f"{int(row[0])}:{row[1]}"
 
 
+#: Below this many changes a delta is sent even when the whole list is shorter (a few KB either way).
+DELTA_FLOOR = 256
+
+
 def block_list_delta(conn: sqlite3.Connection, since: str) -> tuple[list[str], list[str]] | None:
     """The keys blocked and unblocked since version ``since``, or None when the whole list must go.
 
     None when ``since`` is not a version of this history (unknown, from a restored database, in
-    the future) or when the changes since outnumber the keys of the whole list.
+    the future) or when the changes since outnumber both the whole list's keys and :data:`DELTA_FLOOR`.
     """
     number, _, at = since.partition(":")
     if not number.isascii() or not number.isdigit():
@@ -234,13 +238,14 @@ def block_list_delta(conn: sqlite3.Connection, since: str) -> tuple[list[str], l
             return None
     elif at:
         return None
-    changes = conn.execute(
-        "SELECT card_key, blocked FROM block_list_changes WHERE seq > ? ORDER BY seq", (seq,)
-    ).fetchall()
-    if len(changes) > int(
+    (count,) = conn.execute("SELECT COUNT(*) FROM block_list_changes WHERE seq > ?", (seq,)).fetchone()
+    if int(count) > DELTA_FLOOR and int(count) > int(
         conn.execute("SELECT COUNT(*) FROM card_keys WHERE blocked_at IS NOT NULL").fetchone()[0]
     ):
         return None
+    changes = conn.execute(
+        "SELECT card_key, blocked FROM block_list_changes WHERE seq > ? ORDER BY seq", (seq,)
+    ).fetchall()
     last: dict[str, bool] = {}
     for card_key, blocked in changes:
         last.pop(card_key, None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from server import db, residents
 from tests.server.conftest import Demo
 from tests.server.helpers import SHOP
@@ -54,7 +56,9 @@ async def test_a_terminal_gets_only_the_keys_blocked_and_unblocked_since_its_ver
     assert whole["blocked_keys"] == [suzuki] and whole["block_list_version"] == two["block_list_version"]
 
 
-async def test_a_version_not_of_this_servers_history_or_too_old_gets_the_whole_list(api, demo: Demo) -> None:
+async def test_a_version_not_of_this_servers_history_or_too_old_gets_the_whole_list(
+    api, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lookup = await api(SHOP).post("/v1/cards/lookup", json={"card_key": demo.card("sato")})
     number = lookup.json()["account_number"]
     start = (await config(api))["block_list_version"]
@@ -66,7 +70,10 @@ async def test_a_version_not_of_this_servers_history_or_too_old_gets_the_whole_l
         assert answer["block_list_since"] == "" and answer["blocked_keys"] == [demo.card("sato")], since
     await api(DESK).post("/v1/desk/unblock", json={"account_number": number, "reason": "found"})
     await api(DESK).post("/v1/desk/block", json={"account_number": number, "reason": "lost again"})
-    # Three changes since `start` for a list of one key: the whole list is smaller than the delta.
+    # Three changes since `start` for a list of one key: the whole list is smaller than the delta
+    # (once past the floor below which a delta is always sent).
+    assert (await config(api, start))["block_list_since"] == start
+    monkeypatch.setattr(residents, "DELTA_FLOOR", 2)
     answer = await config(api, start)
     assert answer["block_list_since"] == "" and answer["blocked_keys"] == [demo.card("sato")]
 
