@@ -259,12 +259,23 @@ def block_list_delta(conn: sqlite3.Connection, since: str) -> tuple[list[str], l
 def problems(conn: sqlite3.Connection) -> list[str]:
     """What ``mykey-server check`` reports of accounts and keys (empty: consistent).
 
-    Checks: no key is linked to two accounts, every key's account exists and was not merged
+    Checks: every key's block is the last change the terminals' block list was sent
+    (``block_list_changes``), no key is linked to two accounts, every key's account exists and was not merged
     away, every resident ledger account is owned by an account number, and no blocked or retired
     (replaced) key has a sale made after its block or retirement (an offline sale counts at its
     terminal time).
     """
     found: list[str] = []
+    for card_key, blocked, noted in conn.execute(
+        "SELECT k.card_key, CASE WHEN k.blocked_at IS NULL THEN 0 ELSE 1 END, c.blocked FROM card_keys k"
+        " LEFT JOIN block_list_changes c ON c.seq = (SELECT MAX(seq) FROM block_list_changes l"
+        " WHERE l.card_key = k.card_key)"
+        " WHERE CASE WHEN k.blocked_at IS NULL THEN 0 ELSE 1 END != COALESCE(c.blocked, 0)"
+        " ORDER BY k.card_key"
+    ):
+        said = {None: "no change", 0: "an unblock", 1: "a block"}[noted]
+        state = "blocked" if blocked else "not blocked"
+        found.append(f"card key {card_key[:12]} is {state}, but the block list's last change says {said}")
     for card_key, count in conn.execute(
         "SELECT card_key, COUNT(DISTINCT account_number) FROM card_keys GROUP BY card_key"
         " HAVING COUNT(DISTINCT account_number) > 1"

@@ -987,6 +987,7 @@ CREATE TABLE block_list_changes (
 );
 INSERT INTO block_list_changes(card_key, blocked, at)
     SELECT card_key, 1, blocked_at FROM card_keys WHERE blocked_at IS NOT NULL ORDER BY blocked_at, card_key;
+CREATE INDEX block_list_changes_key ON block_list_changes(card_key, seq);
 CREATE TABLE crl_status (
     issuer TEXT PRIMARY KEY,
     this_update TEXT NOT NULL,

@@ -88,5 +88,12 @@ async def test_the_migration_numbers_the_blocks_a_database_already_had(api, demo
         changes = conn.execute("SELECT card_key, blocked FROM block_list_changes ORDER BY seq").fetchall()
         assert [tuple(row) for row in changes] == [(demo.card("sato"), 1)]
         assert residents.block_list_delta(conn, residents.block_list_version(conn)) == ([], [])
+        assert residents.problems(conn) == []
+        # A block lifted behind the list's back (no change numbered) is what `mykey-server check` finds.
+        with db.atomic(conn):
+            conn.execute("UPDATE card_keys SET blocked_at = NULL WHERE card_key = ?", (demo.card("sato"),))
+        assert residents.problems(conn) == [
+            f"card key {demo.card('sato')[:12]} is not blocked, but the block list's last change says a block"
+        ]
     finally:
         conn.close()
