@@ -229,7 +229,7 @@ def block_list_delta(conn: sqlite3.Connection, since: str) -> tuple[list[str], l
     the future) or when the changes since outnumber both the whole list's keys and :data:`DELTA_FLOOR`.
     """
     number, _, at = since.partition(":")
-    if not number.isascii() or not number.isdigit():
+    if not number.isascii() or not number.isdigit() or len(number) > 18:  # 18 digits fit a BIGINT
         return None
     seq = int(number)
     if seq > 0:

@@ -65,7 +65,14 @@ async def test_a_version_not_of_this_servers_history_or_too_old_gets_the_whole_l
     await api(DESK).post("/v1/desk/block", json={"account_number": number, "reason": "lost"})
     current = (await config(api))["block_list_version"]
     seq, _, at = current.partition(":")
-    for since in ("garbage", f"{seq}:2000-01-01T00:00:00+00:00", f"{int(seq) + 5}:{at}", "0:x", "-1:"):
+    for since in (
+        "garbage",
+        f"{seq}:2000-01-01T00:00:00+00:00",
+        f"{int(seq) + 5}:{at}",
+        "0:x",
+        "-1:",
+        "9" * 40 + ":x",
+    ):
         answer = await config(api, since)
         assert answer["block_list_since"] == "" and answer["blocked_keys"] == [demo.card("sato")], since
     await api(DESK).post("/v1/desk/unblock", json={"account_number": number, "reason": "found"})
