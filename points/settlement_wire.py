@@ -115,6 +115,22 @@ class Payment(_Out):
     why: str | None = None
 
 
+class PayoutCoverage(_Out):
+    """How much of the period a payer's file pays (the Zengin download says the same in headers)."""
+
+    #: True when the file leaves part of the period out: a claim not approved for payment yet, or a
+    #: chamber that has not closed the period (its claims do not exist yet).
+    partial: bool
+    claims: int
+    approved: int
+    unapproved: int
+    #: The net yen of the claims not approved for payment (not in the file).
+    unapproved_net: int
+    open_chambers: list[str]
+    #: The same chambers by name, for the clerk.
+    open_chamber_names: list[str]
+
+
 class PayoutPlan(_Out):
     """What one payer pays for a period."""
 
@@ -123,6 +139,7 @@ class PayoutPlan(_Out):
     total: int
     payments: list[Payment]
     held: list[Payment]
+    coverage: PayoutCoverage
 
 
 class NameFinding(_Out):

@@ -118,10 +118,16 @@ class TerminalConfig(WireModel):
     ticket_keys: dict[str, str]
     event: EventInfo | None = None
     server_time: IsoDateTime
-    #: card keys blocked (lost cards, revoked certificates) as of ``server_time``: refused offline too
+    #: card keys blocked (lost cards, revoked certificates) as of ``server_time``: refused offline too;
+    #: with ``block_list_since`` set, only the keys blocked since that version (a delta)
     blocked_keys: list[CardKey] = []
     #: changes whenever the block list does; every sync's answer carries the current one
     block_list_version: str = ""
+    #: the version the delta starts from (the terminal's, sent as ``?block_list_since=``); empty when
+    #: ``blocked_keys`` is the whole list (no version sent, or one too old or not of this server)
+    block_list_since: str = ""
+    #: with a delta: the keys unblocked since ``block_list_since`` (to drop from the terminal's list)
+    unblocked_keys: list[CardKey] = []
 
 
 # Cards --------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from pos.sync import (
     ServerUnreachable,
     Syncer,
     SyncError,
+    apply_block_list,
 )
 
 
@@ -134,17 +135,33 @@ class Counter:
             NoConfig: offline and never configured.
             ServerRefused: the token is not accepted.
         """
+        held = self.config or self._saved_config()
         try:
-            config = self.client.terminal_config()
+            # The block list (100,000 keys are 7 MB) comes as a delta from the version held.
+            since = held.block_list_version if held is not None else ""
+            try:
+                config = apply_block_list(self.client.terminal_config(since), held)
+            except ServerFailed:
+                if not since:
+                    raise
+                config = self.client.terminal_config()  # a delta that does not apply: the whole list
         except (ServerUnreachable, AnswerLost, ServerFailed):
-            saved = self.journal.get_meta("terminal_config")
-            if saved is None:
+            if held is None:
                 raise NoConfig("the server has never been reached") from None
-            config = TerminalConfig.model_validate_json(saved)
+            config = held
         else:
             self.journal.set_meta("terminal_config", config.model_dump_json())
         self.config = config
         return config
+
+    def _saved_config(self) -> TerminalConfig | None:
+        saved = self.journal.get_meta("terminal_config")
+        if saved is None:
+            return None
+        try:
+            return TerminalConfig.model_validate_json(saved)
+        except ValueError:
+            return None  # a configuration an older release saved: fetched whole
 
     @property
     def mode(self) -> TerminalMode:

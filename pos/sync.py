@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ssl
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -181,6 +182,13 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "certificate_revoked": (
         409,
         N_("The card's certificate is revoked. The resident should go to the city desk."),
+    ),
+    "crl_out_of_date": (
+        409,
+        N_(
+            "The server's list of revoked cards is out of date, so PIN sales are refused for now."
+            " Ask the administrator to import the current list."
+        ),
     ),
     "card_replaced": (409, N_("This card was replaced by a new one. Use the new card.")),
     "card_already_linked": (409, N_("This card already belongs to an account. Merge the accounts instead.")),
@@ -382,9 +390,16 @@ class ServerClient:
         """``GET /v1/health``."""
         return self._checked("GET", "/v1/health", Health)
 
-    def terminal_config(self) -> TerminalConfig:
-        """``GET /v1/terminal/config``: merchant, programs, ticket keys, mode."""
-        return self._checked("GET", "/v1/terminal/config", TerminalConfig)
+    def terminal_config(self, block_list_since: str = "") -> TerminalConfig:
+        """``GET /v1/terminal/config``: merchant, programs, ticket keys, mode.
+
+        With ``block_list_since`` (the block list version the terminal holds) the answer may carry
+        only the block list's changes since (:func:`apply_block_list`).
+        """
+        path = "/v1/terminal/config"
+        if block_list_since:
+            path += "?block_list_since=" + urllib.parse.quote(block_list_since, safe="")
+        return self._checked("GET", path, TerminalConfig)
 
     def lookup(self, card_key: str) -> CardLookup:
         """``POST /v1/cards/lookup``: balances and eligibility of one card."""
@@ -656,3 +671,21 @@ class Syncer:
 def local_now() -> dt.datetime:
     """The terminal's clock, timezone-aware (sent as ``terminal_time``)."""
     return calendar.now().astimezone()
+
+
+def apply_block_list(answer: TerminalConfig, held: TerminalConfig | None) -> TerminalConfig:
+    """The configuration with its whole block list: ``answer``'s, or ``held``'s with its delta applied.
+
+    A delta (``block_list_since`` set) applies only to the list of that version; anything else is
+    refused (:class:`ServerFailed`), and the caller asks for the whole list.
+
+    Raises:
+        ServerFailed: a delta from a version the terminal does not hold.
+    """
+    if not answer.block_list_since:
+        return answer
+    if held is None or held.block_list_version != answer.block_list_since:
+        raise ServerFailed("a block list delta from a version this terminal does not hold")
+    dropped = set(answer.unblocked_keys) | set(answer.blocked_keys)
+    keys = [key for key in held.blocked_keys if key not in dropped] + list(answer.blocked_keys)
+    return answer.model_copy(update={"blocked_keys": keys, "unblocked_keys": [], "block_list_since": ""})

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import server
 from points.wire import ErrorBody
 from server import approvals
-from server.errors import ApiError
+from server.errors import ApiError, language_of
 from server.pg import ConnectionLost
 from server.routers import ROUTERS
 from server.settlement.api import router as settlement_router
@@ -130,7 +130,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
         request.scope.setdefault("state", {})["code"] = error.code
-        return _error(error.status, error.code, error.message, error.detail)
+        # A client naming ja or en in Accept-Language (the settlement console) gets that language only.
+        language = language_of(request.headers.get("accept-language"))
+        return _error(error.status, error.code, error.message_in(language), error.detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -158,7 +158,7 @@ def verify_proof(
 
     Raises:
         ApiError: ``challenge_invalid``, ``certificate_invalid``, ``certificate_expired``,
-            ``certificate_revoked`` or ``signature_invalid``.
+            ``certificate_revoked``, ``crl_out_of_date`` or ``signature_invalid``.
     """
     row = conn.execute(
         "SELECT nonce, terminal_id, expires_at, used_at FROM challenges WHERE challenge_id = ?",
@@ -184,6 +184,7 @@ def verify_proof(
         raise ApiError("certificate_expired")
     if revoked(conn, certificate):
         raise ApiError("certificate_revoked")
+    check_crl_current(conn, certificate.issuer, now)
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise ApiError("certificate_invalid", "the certificate's key is not RSA")
@@ -202,6 +203,20 @@ def issuer_id(name: x509.Name) -> str:
 def serial_text(serial: int) -> str:
     """A certificate serial as stored: lower-case hex."""
     return format(serial, "x")
+
+
+def check_crl_current(conn: sqlite3.Connection, issuer: x509.Name, now: dt.datetime) -> None:
+    """Refuse when the issuer's newest imported CRL is past its next update (its list may miss revocations).
+
+    An issuer with no CRL imported yet is not refused (the server then knows no revocation at
+    all, as before CRLs were imported); a CRL without a next update never goes out of date.
+
+    Raises:
+        ApiError: ``crl_out_of_date``, naming the next update that passed.
+    """
+    row = conn.execute("SELECT next_update FROM crl_status WHERE issuer = ?", (issuer_id(issuer),)).fetchone()
+    if row is not None and row[0] is not None and dt.datetime.fromisoformat(row[0]) < now:
+        raise ApiError("crl_out_of_date", f"next update {row[0]}")
 
 
 def revoked(conn: sqlite3.Connection, certificate: x509.Certificate) -> bool:

@@ -80,6 +80,20 @@ def import_crl(
         )
         blocked = desk.block_revoked(conn, now)
         next_update = crl.next_update_utc
+        # The newest CRL of the issuer decides until when its entries are current (never rolled back
+        # by importing an older one).
+        conn.execute(
+            "INSERT INTO crl_status(issuer, this_update, next_update, imported_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(issuer) DO UPDATE SET this_update = excluded.this_update,"
+            " next_update = excluded.next_update, imported_at = excluded.imported_at"
+            " WHERE excluded.this_update >= crl_status.this_update",
+            (
+                issuer,
+                ledger.iso(crl.last_update_utc),
+                None if next_update is None else ledger.iso(next_update),
+                imported,
+            ),
+        )
         audit.append(
             conn,
             actor,

@@ -306,6 +306,7 @@ def block(
         " WHERE card_key = ? AND blocked_at IS NULL",
         [(ledger.iso(now), reason, clerk, key) for key in targets],
     )
+    residents.note_block_changes(conn, targets, True, now)
     audit.append(
         conn, clerk, "card_block", f"account:{number}", cards=[k[:12] for k in targets], reason=reason
     )
@@ -338,6 +339,7 @@ def unblock(
         " WHERE card_key = ? AND block_code = 'card_blocked'",
         [(key,) for key in targets],
     )
+    residents.note_block_changes(conn, targets, False, now)
     audit.append(
         conn, clerk, "card_unblock", f"account:{number}", cards=[k[:12] for k in targets], reason=reason
     )
@@ -356,6 +358,16 @@ def _keys(conn: sqlite3.Connection, number: str, card_key: str | None) -> list[r
 
 def block_revoked(conn: sqlite3.Connection, now: dt.datetime) -> int:
     """Block every linked key whose certificate is on an imported CRL; returns how many were blocked now."""
+    # Keys not blocked at all yet join the offline block list (a clerk's block only changes its code).
+    newly = [
+        row[0]
+        for row in conn.execute(
+            "SELECT card_key FROM card_keys WHERE blocked_at IS NULL AND certificate_serial IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM revoked_certificates r WHERE r.issuer = card_keys.certificate_issuer"
+            " AND r.serial = card_keys.certificate_serial) ORDER BY card_key"
+        ).fetchall()
+    ]
+    residents.note_block_changes(conn, newly, True, now)
     return int(
         conn.execute(
             "UPDATE card_keys SET blocked_at = COALESCE(blocked_at, ?), block_code = 'certificate_revoked',"
@@ -373,6 +385,8 @@ def block_revoked_key(conn: sqlite3.Connection, card_key: str, now: dt.datetime)
     state = residents.key_state(conn, card_key)
     if state is None or state.block_code == "certificate_revoked":
         return  # never linked (nothing holds points under it), or blocked already
+    if state.blocked_at is None:
+        residents.note_block_changes(conn, [card_key], True, now)
     conn.execute(
         "UPDATE card_keys SET blocked_at = COALESCE(blocked_at, ?), block_code = 'certificate_revoked',"
         " block_reason = 'CRL', blocked_by = 'crl' WHERE card_key = ?",

@@ -6,7 +6,47 @@ boundary in :mod:`server.app`), so the wire always carries :class:`points.wire.E
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
+
+#: The languages a refusal can be given in alone (``Accept-Language``); else both, ``ja / en``.
+LANGUAGES = ("ja", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """One text in Japanese and English, so that a client asking for one language gets only that one."""
+
+    ja: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.ja if self.ja == self.en else f"{self.ja} / {self.en}"
+
+    def in_language(self, language: str | None) -> str:
+        """The text in ``language`` (``ja`` or ``en``), or both when none is asked for."""
+        return self.ja if language == "ja" else self.en if language == "en" else str(self)
+
+
+def language_of(accept_language: str | None) -> str | None:
+    """The first of ``ja`` / ``en`` an ``Accept-Language`` header names (``ja-JP`` counts), else None.
+
+    Quality values are read in order of preference; a header naming neither gets both languages.
+    """
+    ranked = []
+    for n, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        base = tag.strip().lower().split("-")[0]
+        if base in LANGUAGES and q > 0:
+            ranked.append((-q, n, base))
+    return min(ranked)[2] if ranked else None
+
 
 #: code → (HTTP status, Japanese, English). Codes are stable: terminals and scripts match on them.
 CATALOG: dict[str, tuple[int, str, str]] = {
@@ -80,6 +120,12 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         409,
         "このカードの証明書は失効しています。市役所の窓口へ",
         "The card's certificate is revoked: the resident should go to the city desk",
+    ),
+    "crl_out_of_date": (
+        409,
+        "失効リストの更新期限が過ぎているため、暗証番号での取引はできません。管理者に失効リストの取り込みを依頼してください",
+        "The certificate revocation list is past its next update: PIN sales and desk links wait until"
+        " the administrator imports a current one",
     ),
     # Resident accounts and their cards
     "card_blocked": (
@@ -248,19 +294,40 @@ class ApiError(Exception):
         if not any(known is cls.catalog for known in ApiError.catalogs):
             ApiError.catalogs.append(cls.catalog)
 
-    def __init__(self, code: str, detail: str = "", items: list[dict[str, object]] | None = None) -> None:
+    def __init__(
+        self, code: str, detail: str | Words = "", items: list[dict[str, object]] | None = None
+    ) -> None:
         status, ja, en = self.catalog[code]
         super().__init__(f"{code}: {detail or en}")
         self.code = code
         self.status = status
-        self.message = f"{ja} / {en}" + (f": {detail}" if detail else "")
+        self.words = Words(ja, en)
+        self.about = detail if isinstance(detail, Words) else Words(detail, detail)
+        self.message = self._both = self.message_in(None)
         #: What the refusal is about, for a client to put in its own words (``detail`` of the body):
-        #: the ``items`` given, else the detail text as ``[{"text": ...}]``, else nothing.
-        self.detail: list[dict[str, object]] | None = items or ([{"text": detail}] if detail else None)
+        #: the ``items`` given, else the detail text as ``[{"text": ...}]`` (with ``ja`` and ``en``
+        #: when it was given in both), else nothing.
+        self.detail: list[dict[str, object]] | None = items or (
+            [
+                {"text": str(detail)}
+                | ({"ja": detail.ja, "en": detail.en} if isinstance(detail, Words) else {})
+            ]
+            if detail
+            else None
+        )
 
-    def body(self) -> dict[str, object]:
-        """The JSON body (:class:`points.wire.ErrorBody`)."""
-        body: dict[str, object] = {"code": self.code, "message": self.message}
+    def message_in(self, language: str | None) -> str:
+        """The message in ``language`` (``ja``/``en``, what is about included), or in both (None)."""
+        if getattr(self, "_both", None) not in (None, getattr(self, "message", None)):
+            return self.message  # a message set after the fact (a replayed refusal keeps its own words)
+        about = self.about.in_language(language)
+        if language is None:
+            return f"{self.words.ja} / {self.words.en}" + (f": {about}" if about else "")
+        return self.words.in_language(language) + (f": {about}" if about else "")
+
+    def body(self, language: str | None = None) -> dict[str, object]:
+        """The JSON body (:class:`points.wire.ErrorBody`), its message in ``language`` or in both."""
+        body: dict[str, object] = {"code": self.code, "message": self.message_in(language)}
         if self.detail is not None:
             body["detail"] = self.detail
         return body

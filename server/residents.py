@@ -224,12 +224,62 @@ def blocked_keys(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows.fetchall()]
 
 
+def note_block_changes(conn: sqlite3.Connection, keys: list[str], blocked: bool, now: dt.datetime) -> None:
+    """Number each block (or unblock) of ``keys`` in ``block_list_changes``, the terminals' deltas.
+
+    Called in the transaction that changes ``card_keys.blocked_at``, by every path that does.
+    """
+    conn.executemany(
+        "INSERT INTO block_list_changes(card_key, blocked, at) VALUES (?, ?, ?)",
+        [(key, 1 if blocked else 0, ledger.iso(now)) for key in keys],
+    )
+
+
 def block_list_version(conn: sqlite3.Connection) -> str:
-    """A short text that changes whenever the block list does (the newest block and the count)."""
+    """The block list's version: its last change's number and time (``0:`` before any change).
+
+    The time makes a version from another history (a database restored from a backup, then
+    changed) differ from this one's at the same number: such a terminal gets the whole list.
+    """
     row = conn.execute(
-        "SELECT COUNT(*), MAX(blocked_at) FROM card_keys WHERE blocked_at IS NOT NULL"
+        "SELECT seq, at FROM block_list_changes WHERE seq = (SELECT MAX(seq) FROM block_list_changes)"
     ).fetchone()
-    return f"{int(row[0])}:{row[1] or ''}"
+    return "0:" if row is None else f"{int(row[0])}:{row[1]}"
+
+
+#: Below this many changes a delta is sent even when the whole list is shorter (a few KB either way).
+DELTA_FLOOR = 256
+
+
+def block_list_delta(conn: sqlite3.Connection, since: str) -> tuple[list[str], list[str]] | None:
+    """The keys blocked and unblocked since version ``since``, or None when the whole list must go.
+
+    None when ``since`` is not a version of this history (unknown, from a restored database, in
+    the future) or when the changes since outnumber both the whole list's keys and :data:`DELTA_FLOOR`.
+    """
+    number, _, at = since.partition(":")
+    if not number.isascii() or not number.isdigit() or len(number) > 18:  # 18 digits fit a BIGINT
+        return None
+    seq = int(number)
+    if seq > 0:
+        row = conn.execute("SELECT at FROM block_list_changes WHERE seq = ?", (seq,)).fetchone()
+        if row is None or row[0] != at:
+            return None
+    elif at:
+        return None
+    (count,) = conn.execute("SELECT COUNT(*) FROM block_list_changes WHERE seq > ?", (seq,)).fetchone()
+    if int(count) > DELTA_FLOOR and int(count) > int(
+        conn.execute("SELECT COUNT(*) FROM card_keys WHERE blocked_at IS NOT NULL").fetchone()[0]
+    ):
+        return None
+    changes = conn.execute(
+        "SELECT card_key, blocked FROM block_list_changes WHERE seq > ? ORDER BY seq", (seq,)
+    ).fetchall()
+    last: dict[str, bool] = {}
+    for card_key, blocked in changes:
+        last.pop(card_key, None)
+        last[card_key] = bool(blocked)  # a key's last change decides, in the order of the last changes
+    return [k for k, b in last.items() if b], [k for k, b in last.items() if not b]
 
 
 # Consistency --------------------------------------------------------------------------
@@ -238,12 +288,23 @@ def block_list_version(conn: sqlite3.Connection) -> str:
 def problems(conn: sqlite3.Connection) -> list[str]:
     """What ``mykey-server check`` reports of accounts and keys (empty: consistent).
 
-    Checks: no key is linked to two accounts, every key's account exists and was not merged
+    Checks: every key's block is the last change the terminals' block list was sent
+    (``block_list_changes``), no key is linked to two accounts, every key's account exists and was not merged
     away, every resident ledger account is owned by an account number, and no blocked or retired
     (replaced) key has a sale made after its block or retirement (an offline sale counts at its
     terminal time).
     """
     found: list[str] = []
+    for card_key, blocked, noted in conn.execute(
+        "SELECT k.card_key, CASE WHEN k.blocked_at IS NULL THEN 0 ELSE 1 END, c.blocked FROM card_keys k"
+        " LEFT JOIN block_list_changes c ON c.seq = (SELECT MAX(seq) FROM block_list_changes l"
+        " WHERE l.card_key = k.card_key)"
+        " WHERE CASE WHEN k.blocked_at IS NULL THEN 0 ELSE 1 END != COALESCE(c.blocked, 0)"
+        " ORDER BY k.card_key"
+    ):
+        said = {None: "no change", 0: "an unblock", 1: "a block"}[noted]
+        state = "blocked" if blocked else "not blocked"
+        found.append(f"card key {card_key[:12]} is {state}, but the block list's last change says {said}")
     for card_key, count in conn.execute(
         "SELECT card_key, COUNT(DISTINCT account_number) FROM card_keys GROUP BY card_key"
         " HAVING COUNT(DISTINCT account_number) > 1"

@@ -1061,6 +1061,25 @@ ALTER TABLE principals ADD CONSTRAINT principals_role_check CHECK (role IN ({_RO
 ALTER TABLE principals ADD COLUMN shop_id TEXT REFERENCES online_shops(id);
 """
 
+#: The offline block list's numbered changes (deltas for terminals) and each CRL issuer's next update.
+_BLOCK_LIST_CHANGES = """
+CREATE TABLE block_list_changes (
+    seq INTEGER PRIMARY KEY,
+    card_key TEXT NOT NULL,
+    blocked INTEGER NOT NULL CHECK (blocked IN (0, 1)),
+    at TEXT NOT NULL
+);
+INSERT INTO block_list_changes(card_key, blocked, at)
+    SELECT card_key, 1, blocked_at FROM card_keys WHERE blocked_at IS NOT NULL ORDER BY blocked_at, card_key;
+CREATE INDEX block_list_changes_key ON block_list_changes(card_key, seq);
+CREATE TABLE crl_status (
+    issuer TEXT PRIMARY KEY,
+    this_update TEXT NOT NULL,
+    next_update TEXT,
+    imported_at TEXT NOT NULL
+);
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -1127,6 +1146,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         _ONLINE,
         rebuilds=True,
         postgres=_ONLINE_PG,
+    ),
+    Migration(
+        11,
+        "the offline block list's changes, numbered, so terminals fetch only what changed (deltas);"
+        " each CRL issuer's next update, enforced",
+        _BLOCK_LIST_CHANGES,
+        postgres=_postgres_types(_BLOCK_LIST_CHANGES),
     ),
 )
 

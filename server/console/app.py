@@ -37,7 +37,7 @@ from textual.widgets import (
 )
 
 from points import bank_days, calendar
-from points.settlement_wire import Claim, ConsoleSession, NameFinding, Reconciliation
+from points.settlement_wire import Claim, ConsoleSession, NameFinding, PayoutCoverage, Reconciliation
 from server.console import words
 from server.console.client import ConsoleError, SettleClient
 from server.console.confirm import ConfirmScreen
@@ -102,6 +102,30 @@ def partial_approval_warning(claim: Claim, claims: list[Claim]) -> str:
         " The other {left} ({amount} yen) are not in this period's transfer file until they are approved.",
         paid=total - len(unpaid), total=total, left=len(unpaid), amount=yen(sum(c.net for c in unpaid)),
     )  # fmt: skip
+
+
+def partial_payout_warning(coverage: PayoutCoverage) -> str:
+    """What a Zengin file of part of the period leaves out: claims not approved, chambers not closed."""
+    said = []
+    if coverage.unapproved:
+        said.append(
+            _(
+                "Partial payout: {paid} of the period's {total} claims are approved for payment; the other"
+                " {left} ({amount} yen) are not in this file.",
+                paid=coverage.approved,
+                total=coverage.claims,
+                left=coverage.unapproved,
+                amount=yen(coverage.unapproved_net),
+            )
+        )
+    if coverage.open_chambers:
+        said.append(
+            _(
+                "Not closed yet by {chambers}: their claims for the period are not in this file.",
+                chambers=("、" if words.language() == "ja" else ", ").join(coverage.open_chamber_names),
+            )
+        )
+    return "\n".join(said)
 
 
 def yen(amount: int) -> str:
@@ -426,7 +450,7 @@ class SettleApp(App[None]):
             state = _("Accepted") if f.accepted else _("To resolve")
             payee = payees.get(f.payee_id, f.payee_id)
             field = name_of(words.NAME_FIELDS, f.field)
-            table.add_row(payee, field, f.name, f.proposed or "—", f.detail, state)
+            table.add_row(payee, field, f.name, f.proposed or "—", words.one_language(f.detail), state)
         return check.ready
 
     def payee_names(self) -> dict[str, str]:
@@ -466,13 +490,35 @@ class SettleApp(App[None]):
                 self.say(_("{n} account names to resolve first: fix or accept them on the Names tab", n=left),
                          error=True)  # fmt: skip
                 return
+            coverage = (await self.client.payout_plan(self.period)).coverage
+        except ConsoleError as error:
+            self.say(str(error), error=True)
+            return
+        if not coverage.partial:
+            await self.download_zengin(day)
+            return
+
+        async def partial() -> None:
+            await self.download_zengin(day, partial_payout_warning(coverage))
+
+        # Part of the period is not in the file: the clerk says so before it is written.
+        self.confirm(
+            _("Write a transfer file that pays only part of the period?"),
+            partial,
+            warning=partial_payout_warning(coverage),
+        )
+
+    async def download_zengin(self, day: dt.date, warning: str = "") -> None:
+        """Fetch and save the Zengin file (the status line repeats what a partial file leaves out)."""
+        try:
             data = await self.client.zengin(self.period, day)
         except ConsoleError as error:
             self.say(str(error), error=True)
             return
         path = self._save(f"zengin-{self.period}-{day:%m%d}.txt", data)
         records = max(len(data) // 122 - 3, 0)
-        self.say(_("Saved the Zengin file: {path} ({n} records)", path=path, n=records))
+        saved = _("Saved the Zengin file: {path} ({n} records)", path=path, n=records)
+        self.say(f"{saved}\n{warning}" if warning else saved, error=bool(warning))
 
     @on(Button.Pressed, "#summary")
     async def summary_pressed(self) -> None:

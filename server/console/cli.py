@@ -22,39 +22,54 @@ import sys
 
 from server.console import words
 from server.console.client import SettleClient
+from server.console.words import _
 
 DEFAULT_IDLE_MINUTES = 15.0
 #: The server as the README starts it (``mykey-server serve --port 8000``, its default port).
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
+def _language(argv: list[str] | None) -> str:
+    """The ``--language`` asked for, read before the parser is built so its help is in that language."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--language", choices=words.LANGUAGES, default=words.DEFAULT_LANGUAGE)
+    return str(early.parse_known_args(argv)[0].language)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mykey-settle", description="精算コンソール / settlement console")
+    parser = argparse.ArgumentParser(prog="mykey-settle", description=_("Settlement console"))
     parser.add_argument(
         "command",
         nargs="?",
         choices=["run", "serve", "session"],
         default="run",
-        help="run (the default): the console in this terminal; serve: the console for browsers;"
-        " session: one browser's console (started by serve)",
+        help=_(
+            "run (the default): the console in this terminal; serve: the console for browsers;"
+            " session: one browser's console (started by serve)"
+        ),
     )
     parser.add_argument("--url", default=os.environ.get("MYKEY_SERVER", DEFAULT_URL))
-    parser.add_argument("--token-file", type=pathlib.Path, help="run: a file holding the clerk's token")
-    parser.add_argument("--token", help="run: the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)")
-    parser.add_argument("--period", help="the period to open (default: last month)")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("."), help="where downloads go")
-    parser.add_argument("--date", type=dt.date.fromisoformat, help="振込日 transfer date for Zengin files")
+    parser.add_argument("--token-file", type=pathlib.Path, help=_("run: a file holding the clerk's token"))
     parser.add_argument(
-        "--language", choices=words.LANGUAGES, default=words.DEFAULT_LANGUAGE, help="ja (default) or en"
+        "--token", help=_("run: the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)")
     )
-    parser.add_argument("--host", default="127.0.0.1", help="serve: the address to listen on")
-    parser.add_argument("--port", type=int, default=8001, help="serve: the port (0: any free port)")
-    parser.add_argument("--tls-cert", type=pathlib.Path, help="serve: TLS certificate (PEM)")
-    parser.add_argument("--tls-key", type=pathlib.Path, help="serve: TLS private key (PEM)")
+    parser.add_argument("--period", help=_("the period to open (default: last month)"))
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("."), help=_("where downloads go"))
+    parser.add_argument("--date", type=dt.date.fromisoformat, help=_("transfer date of Zengin files"))
+    parser.add_argument(
+        "--language", choices=words.LANGUAGES, default=words.DEFAULT_LANGUAGE, help=_("ja (default) or en")
+    )
+    parser.add_argument("--host", default="127.0.0.1", help=_("serve: the address to listen on"))
+    parser.add_argument("--port", type=int, default=8001, help=_("serve: the port (0: any free port)"))
+    parser.add_argument("--tls-cert", type=pathlib.Path, help=_("serve: TLS certificate (PEM)"))
+    parser.add_argument("--tls-key", type=pathlib.Path, help=_("serve: TLS private key (PEM)"))
     parser.add_argument(
         "--idle-minutes",
         type=float,
-        help=f"sign out after this long without a key or click (serve: default {DEFAULT_IDLE_MINUTES:g})",
+        help=_(
+            "sign out after this many minutes without a key or click (serve: default {minutes})",
+            minutes=f"{DEFAULT_IDLE_MINUTES:g}",
+        ),
     )
     return parser
 
@@ -73,6 +88,7 @@ def _idle(args: argparse.Namespace, default: float | None) -> dt.timedelta | Non
 
 def main(argv: list[str] | None = None) -> int:
     """Run the console, serve it to browsers, or run one browser's session."""
+    words.set_language(_language(argv))
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -111,23 +127,18 @@ def _serve(args: argparse.Namespace) -> int:
     from server.console.serve import ConsoleServer, is_loopback, tls_context
 
     if args.token is not None or args.token_file is not None:
-        return _refuse(
-            "serve はトークンを受け取りません。各ブラウザでサインインします"
-            " / serve takes no token: each browser signs in for itself"
-        )
+        return _refuse(_("serve takes no token: each browser signs in for itself"))
     if os.environ.pop("MYKEY_SETTLE_TOKEN", None):
-        print(
-            "$MYKEY_SETTLE_TOKEN は使いません（各ブラウザでサインインします）"
-            " / $MYKEY_SETTLE_TOKEN is ignored: each browser signs in for itself",
-            file=sys.stderr,
-        )
+        print(_("$MYKEY_SETTLE_TOKEN is ignored: each browser signs in for itself"), file=sys.stderr)
     if (args.tls_cert is None) != (args.tls_key is None):
-        return _refuse("--tls-cert と --tls-key は両方指定してください / give both --tls-cert and --tls-key")
+        return _refuse(_("Give both --tls-cert and --tls-key"))
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
     if tls is None and not is_loopback(args.host):
         return _refuse(
-            f"{args.host} で公開するには TLS が必要です（--tls-cert, --tls-key）"
-            f" / Listening on {args.host} needs TLS (--tls-cert, --tls-key); without it only loopback"
+            _(
+                "Listening on {host} needs TLS (--tls-cert, --tls-key); without it only loopback",
+                host=args.host,
+            )
         )
     minutes = args.idle_minutes if args.idle_minutes is not None else DEFAULT_IDLE_MINUTES
     command = [
@@ -138,7 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
         command += ["--period", args.period]
     if args.date:
         command += ["--date", args.date.isoformat()]
-    ConsoleServer(command, args.host, args.port, tls=tls, title="mykey 精算コンソール").serve()
+    ConsoleServer(command, args.host, args.port, tls=tls, title=_("mykey settlement console")).serve()
     return 0
 
 

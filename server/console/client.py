@@ -22,6 +22,7 @@ from points.settlement_wire import (
     CloseResult,
     ConsoleSession,
     NameFinding,
+    PayoutPlan,
     Period,
     Precheck,
     Reconciliation,
@@ -123,8 +124,10 @@ class SettleClient:
         await self._http.aclose()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # The server answers refusals in the console's language alone (its message and detail texts).
+        headers = {"Accept-Language": words.language(), **kwargs.pop("headers", {})}
         try:
-            answer = await self._http.request(method, path, **kwargs)
+            answer = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             raise ConsoleError("", "unreachable", [{"text": type(error).__name__}]) from None
         if answer.status_code >= 400:
@@ -173,6 +176,10 @@ class SettleClient:
     async def reconciliation(self, period: str) -> Reconciliation:
         """The reconciliation sums of a period."""
         return await self._answer(Reconciliation, "GET", f"/v1/reconciliation/{period}")
+
+    async def payout_plan(self, period: str) -> PayoutPlan:
+        """What the principal pays for a period, and how much of the period that is (``coverage``)."""
+        return await self._answer(PayoutPlan, "GET", f"/v1/payouts/{period}")
 
     async def zengin(self, period: str, transfer_date: dt.date) -> bytes:
         """The principal's Zengin file for a period."""

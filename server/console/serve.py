@@ -32,6 +32,8 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
+from server.console.words import _
+
 #: Environment variables a session process must never inherit from the serving process.
 PRIVILEGED_ENV = ("MYKEY_SETTLE_TOKEN",)
 #: The browser's address, as the serving process saw it, handed to each session process.
@@ -73,17 +75,14 @@ def tls_context(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> ss
 
 
 def who_can_reach(host: str, tls: bool) -> str:
-    """The start-up sentence that says who can open the console at ``host``."""
+    """The start-up sentence that says who can open the console at ``host`` (in the console's language)."""
     if is_loopback(host):
-        return (
-            "このコンピューターの利用者だけが開けます（各ブラウザでサインインが必要です）\n"
-            "Only users of this computer can open it; each browser signs in with its own token"
-        )
-    return (
-        f"ネットワーク上でこのアドレス（{host}）に届く誰もがサインイン画面を開けます"
-        f"（{'TLS で暗号化' if tls else '暗号化なし'}、各ブラウザでサインインが必要です）\n"
-        f"Anyone on the network who can reach {host} can open the sign-in screen "
-        f"({'TLS' if tls else 'no TLS'}); each browser signs in with its own token"
+        return _("Only users of this computer can open it; each browser signs in with its own token")
+    return _(
+        "Anyone on the network who can reach {host} can open the sign-in screen ({tls});"
+        " each browser signs in with its own token",
+        host=host,
+        tls=_("TLS") if tls else _("no TLS"),
     )
 
 

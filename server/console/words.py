@@ -84,6 +84,12 @@ def name_of(table: Mapping[str, str], code: str) -> str:
     return _(table[code]) if code in table else code
 
 
+def one_language(detail: str) -> str:
+    """A pre-check finding's ``detail`` (each reason ``ja / en``, joined by ``; ``) in one language."""
+    parts = [part.partition(" / ") for part in detail.split("; ")]
+    return "; ".join(ja if _language == "ja" or not sep else en for ja, sep, en in parts)
+
+
 # Refusals -----------------------------------------------------------------------------------
 
 #: Server code → the console's words for it. Codes not here are shown in the server's message.
@@ -130,7 +136,8 @@ def refusal(code: str, message: str, detail: Sequence[Mapping[str, object]] = ()
         payees = "、" if _language == "ja" else ", "
         named = payees.join(f"{item.get('payee_name') or item.get('payee_id')}" for item in detail)
         return f"{_(REFUSALS[code], payees=named)} ({code})"
-    about = "; ".join(str(item["text"]) for item in detail if "text" in item)
+    # The server gives a detail text in ja and en apart when it can; "text" holds both otherwise.
+    about = "; ".join(str(item.get(_language) or item["text"]) for item in detail if "text" in item)
     why = about or "-"
     text = _(REFUSALS[code], why=why)
     if about and "{why}" not in REFUSALS[code]:
@@ -229,6 +236,9 @@ JAPANESE: dict[str, str] = {
         "一部だけの振込です: この期間の請求 {total} 件のうち支払承認済みは {paid} 件です。"
         "残りの {left} 件（{amount} 円）はこのファイルに入りません。"
     ),
+    "Not closed yet by {chambers}: their claims for the period are not in this file.": (
+        "この期間をまだ締めていない商工会があります: {chambers}。その請求はこのファイルに入りません。"
+    ),
     "{claim}: {state}": "{claim}: {state}",
     "Select a claim and enter a reason": "請求を選び、理由を入力してください",
     "Return the claim of {shop}?\nReason: {reason}": "{shop} の請求を差し戻しますか？\n理由: {reason}",
@@ -258,6 +268,48 @@ JAPANESE: dict[str, str] = {
     "Signed out": "サインアウトしました",
     "Yes": "はい",
     "No": "いいえ",
+    # The command line (mykey-settle)
+    "Settlement console": "精算コンソール",
+    "transfer date of Zengin files": "全銀ファイルの振込日",
+    "serve takes no token: each browser signs in for itself": (
+        "serve はトークンを受け取りません。各ブラウザでサインインします"
+    ),
+    "$MYKEY_SETTLE_TOKEN is ignored: each browser signs in for itself": (
+        "$MYKEY_SETTLE_TOKEN は使いません（各ブラウザでサインインします）"
+    ),
+    "run (the default): the console in this terminal; serve: the console for browsers"
+    "; session: one browser's console (started by serve)": (
+        "run（既定）: この端末でコンソールを開く。serve: ブラウザ向けに提供する。"
+        "session: ブラウザ1つ分のコンソール（serve が起動する）"
+    ),
+    "run: a file holding the clerk's token": "ファイルから担当者のトークンを読む（run）",
+    "run: the clerk's token (prefer --token-file or $MYKEY_SETTLE_TOKEN)": (
+        "担当者のトークン（run。--token-file か $MYKEY_SETTLE_TOKEN を推奨）"
+    ),
+    "the period to open (default: last month)": "開く期間（既定: 先月）",
+    "where downloads go": "ダウンロードの保存先",
+    "ja (default) or en": "ja（既定）か en",
+    "serve: the address to listen on": "待ち受けるアドレス（serve）",
+    "serve: the port (0: any free port)": "ポート（serve。0 は空いているポート）",
+    "serve: TLS certificate (PEM)": "TLS 証明書 PEM（serve）",
+    "serve: TLS private key (PEM)": "TLS 秘密鍵 PEM（serve）",
+    "sign out after this many minutes without a key or click (serve: default {minutes})": (
+        "キー操作もクリックもないまま、この分数がたつとサインアウト（serve の既定 {minutes}）"
+    ),
+    "Only users of this computer can open it; each browser signs in with its own token": (
+        "このコンピューターの利用者だけが開けます（各ブラウザでサインインが必要です）"
+    ),
+    "Anyone on the network who can reach {host} can open the sign-in screen ({tls});"
+    " each browser signs in with its own token": (
+        "ネットワーク上でこのアドレス（{host}）に届く誰もがサインイン画面を開けます"
+        "（{tls}、各ブラウザでサインインが必要です）"
+    ),
+    "TLS": "TLS で暗号化",
+    "no TLS": "暗号化なし",
+    "Give both --tls-cert and --tls-key": "--tls-cert と --tls-key は両方指定してください",
+    "Listening on {host} needs TLS (--tls-cert, --tls-key); without it only loopback": (
+        "{host} で公開するには TLS が必要です（--tls-cert, --tls-key）。TLS なしではループバックのみです"
+    ),
     # Sign-in
     "Sign in": "サインイン",
     "Enter your clerk token (from your administrator; it is not shown)": (

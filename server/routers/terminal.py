@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 import server
 from points.wire import Health, TerminalConfig
@@ -30,7 +30,13 @@ async def health(request: Request) -> Health:
 
 @router.get("/terminal/config", response_model=TerminalConfig)
 async def terminal_config(
-    request: Request, principal: Annotated[Principal, Depends(require("terminal"))]
+    request: Request,
+    principal: Annotated[Principal, Depends(require("terminal"))],
+    block_list_since: Annotated[str | None, Query(max_length=80)] = None,
 ) -> TerminalConfig:
-    """The terminal's shop (or city desk), its programs and their rules, and the ticket keys."""
-    return terminal.config(store_of(request), principal)
+    """The terminal's shop (or city desk), its programs and their rules, and the ticket keys.
+
+    ``block_list_since``: the terminal's block list version; the answer's block list is then
+    only what changed since (``block_list_since`` set in the answer), or the whole list.
+    """
+    return terminal.config(store_of(request), principal, block_list_since)

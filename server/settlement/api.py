@@ -251,7 +251,8 @@ def _payer_for(principal: Principal, payer: str | None) -> str:
 def payout_plan(period: str, principal: Clerk, conn: Conn, payer: str | None = None) -> dict[str, Any]:
     """Transfers per payee and payees held back (no bank account, nothing positive to pay)."""
     periods.parse_period(period)
-    plan = payouts.plan(conn, period, _payer_for(principal, payer))
+    who = _payer_for(principal, payer)
+    plan = payouts.plan(conn, period, who)
 
     def public(line: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in line.items() if key != "account"}
@@ -262,6 +263,22 @@ def payout_plan(period: str, principal: Clerk, conn: Conn, payer: str | None = N
         "total": plan.total,
         "payments": [public(p) for p in plan.payments],
         "held": plan.held,
+        "coverage": payouts.coverage(conn, period, who).as_json(),
+    }
+
+
+def coverage_headers(coverage: payouts.Coverage) -> dict[str, str]:
+    """The Zengin download's ``X-Payout-*`` headers: how much of the period the file pays.
+
+    ``X-Payout-Partial: true`` when a claim is not approved for payment or a chamber has not closed;
+    the chamber ids are percent-encoded (no request value reaches a header as it is).
+    """
+    return {
+        "X-Payout-Partial": "true" if coverage.partial else "false",
+        "X-Payout-Claims": str(coverage.claims),
+        "X-Payout-Approved": str(coverage.approved),
+        "X-Payout-Unapproved-Net": str(coverage.unapproved_net),
+        "X-Payout-Open-Chambers": ",".join(quote(c, safe="") for c in coverage.open_chambers),
     }
 
 
@@ -279,20 +296,27 @@ def payout_zengin(
     transfer_date: Annotated[dt.date | None, Query(alias="date")] = None,
     payer: str | None = None,
 ) -> Response:
-    """120-byte cp932 records, read back and checked before it is sent."""
+    """120-byte cp932 records, read back and checked before it is sent.
+
+    The ``X-Payout-*`` headers say whether the file pays only part of the period (claims not yet
+    approved for payment, chambers that have not closed): see :func:`coverage_headers`.
+    """
     periods.parse_period(period)
     who = _payer_for(principal, payer)
     # Banks need the file before the day: the default is the next bank business day.
     today = business_date(_now(request))
     day = transfer_date or bank_days.next_bank_business_day(today)
     data = payouts.zengin_file(conn, period, who, day, today=today)
+    covered = payouts.coverage(conn, period, who)
     subject = f"payout:{who}:{period}"
-    audit.append(conn, principal.id, "zengin", subject, bytes=len(data), date=day.isoformat())
+    audit.append(
+        conn, principal.id, "zengin", subject, bytes=len(data), date=day.isoformat(), partial=covered.partial
+    )
     name = f"zengin-{who.replace(':', '-')}-{period}.txt"
     return Response(
         data,
         media_type="application/octet-stream",
-        headers={"Content-Disposition": attachment(name)},
+        headers={"Content-Disposition": attachment(name), **coverage_headers(covered)},
     )
 
 

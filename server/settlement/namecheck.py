@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from server import db
+from server.errors import Words
 from server.settlement import kana, store, zengin
 from server.settlement.errors import SettlementError
 
@@ -178,16 +179,48 @@ def set_holder(conn: sqlite3.Connection, kind: str, payee_id: str, holder: str, 
 # Words --------------------------------------------------------------------------------
 
 
-def describe(findings: Iterable[zengin.Finding]) -> list[str]:
-    """One line per finding, as a clerk reads it: payee, field, stored name, proposed form, why."""
-    labels = {"holder": "受取人名 holder", "requester": "依頼人名 requester", "account": "口座 account"}
+def describe(findings: Iterable[zengin.Finding], language: str | None = None) -> list[str]:
+    """One line per finding, as a clerk reads it: payee, field, stored name, proposed form, why.
+
+    In ``language`` (``ja`` or ``en``) alone, or with both side by side (None, the report's form).
+    """
+    labels = {
+        "ja": ({"holder": "受取人名", "requester": "依頼人名", "account": "口座"}, "承認済み", "要対応"),
+        "en": (
+            {"holder": "holder", "requester": "requester", "account": "account"},
+            "accepted",
+            "to resolve",
+        ),
+        None: (
+            {"holder": "受取人名 holder", "requester": "依頼人名 requester", "account": "口座 account"},
+            "承認済み accepted",
+            "要対応 to resolve",
+        ),
+    }
+    fix = {
+        "ja": "（口座情報を直してください）",
+        "en": "(fix the record)",
+        None: "（口座情報を直してください / fix the record）",
+    }
+    names, accepted, to_resolve = labels.get(language, labels[None])
     lines = []
     for f in findings:
-        state = "承認済み accepted" if f.accepted else "要対応 to resolve"
-        proposed = (
-            f"「{f.proposed}」" if f.proposed is not None else "（口座情報を直してください / fix the record）"
-        )
-        lines.append(
-            f"[{state}] {f.payee_id} {labels.get(f.field, f.field)}「{f.name}」→ {proposed} {f.detail}"
-        )
+        state = accepted if f.accepted else to_resolve
+        proposed = f"「{f.proposed}」" if f.proposed is not None else fix.get(language, fix[None])
+        why = _one_language(f.detail, language)
+        lines.append(f"[{state}] {f.payee_id} {names.get(f.field, f.field)}「{f.name}」→ {proposed} {why}")
     return lines
+
+
+def _one_language(detail: str, language: str | None) -> str:
+    # A finding's detail holds each reason as "ja / en", reasons joined by "; " (zengin._describe).
+    if language not in ("ja", "en"):
+        return detail
+    parts = [part.partition(" / ") for part in detail.split("; ")]
+    return "; ".join(ja if language == "ja" or not sep else en for ja, sep, en in parts)
+
+
+def described(findings: Iterable[zengin.Finding]) -> Words:
+    """:func:`describe`'s lines in Japanese and in English (a refusal's detail)."""
+    listed = list(findings)
+    return Words("\n".join(describe(listed, "ja")), "\n".join(describe(listed, "en")))

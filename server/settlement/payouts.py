@@ -19,6 +19,7 @@ from typing import Any
 
 from points import bank_days
 from points.banking import AccountType
+from server.errors import Words
 from server.settlement import namecheck, store, zengin
 from server.settlement.claims import Scope
 from server.settlement.errors import SettlementError
@@ -146,6 +147,81 @@ def plan(conn: sqlite3.Connection, period_id: str, payer: str) -> PayoutPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """How much of a period a payer's Zengin file pays: its claims, those approved, chambers still open.
+
+    A file pays only claims approved for payment, and a chamber that has not closed the period has
+    no claims in it yet: either way the file pays part of the period, and the clerk is told so.
+    """
+
+    claims: int
+    approved: int
+    unapproved_net: int
+    open_chambers: tuple[str, ...]
+    open_chamber_names: tuple[str, ...] = ()
+
+    @property
+    def unapproved(self) -> int:
+        """Claims of the period not yet approved for payment (submitted, approved, returned)."""
+        return self.claims - self.approved
+
+    @property
+    def partial(self) -> bool:
+        """Whether the file leaves part of the period out (a claim not approved, a chamber not closed)."""
+        return self.unapproved > 0 or bool(self.open_chambers)
+
+    def as_json(self) -> dict[str, Any]:
+        """The coverage as the API answers it (``partial`` included)."""
+        return {
+            "partial": self.partial,
+            "claims": self.claims,
+            "approved": self.approved,
+            "unapproved": self.unapproved,
+            "unapproved_net": self.unapproved_net,
+            "open_chambers": list(self.open_chambers),
+            "open_chamber_names": list(self.open_chamber_names),
+        }
+
+
+def coverage(conn: sqlite3.Connection, period_id: str, payer: str) -> Coverage:
+    """How much of ``period_id`` the payer's file pays (:class:`Coverage`).
+
+    A city counts its programs' claims and its chambers' closes; a chamber its ``via_chamber``
+    claims and its own close.
+    """
+    store.ensure(conn)
+    kind, _, owner_id = payer.partition(":")
+    if kind == "city":
+        claims_where, chambers_where = "city_id = ?", "city_id = ?"
+    elif kind == "chamber":
+        claims_where, chambers_where = "chamber_id = ? AND payout = 'via_chamber'", "id = ?"
+    else:
+        raise SettlementError("no_payer", payer)
+    total, approved, unapproved_net = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'payment_approved' THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'payment_approved' THEN 0 ELSE net END), 0)"
+        f" FROM claims WHERE period_id = ? AND {claims_where}",
+        (period_id, owner_id),
+    ).fetchone()
+    open_chambers = [
+        (row[0], row[1] or row[0])
+        for row in conn.execute(
+            f"SELECT id, name FROM chambers WHERE {chambers_where} AND NOT EXISTS"
+            " (SELECT 1 FROM settlement_periods p WHERE p.chamber_id = chambers.id AND p.period_id = ?"
+            " AND p.state = 'closed') ORDER BY id",
+            (owner_id, period_id),
+        ).fetchall()
+    ]
+    return Coverage(
+        int(total),
+        int(approved),
+        int(unapproved_net),
+        tuple(c for c, _ in open_chambers),
+        tuple(name for _, name in open_chambers),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Precheck:
     """The names pre-check of one payer's file for a period: what must be resolved before writing."""
 
@@ -231,12 +307,25 @@ def check_transfer_date(transfer_date: dt.date, today: dt.date) -> None:
     Raises:
         SettlementError: ``transfer_date_past`` or ``transfer_date_closed`` (naming why banks are shut).
     """
+    day = transfer_date.isoformat()
     if transfer_date <= today:
         raise SettlementError(
-            "transfer_date_past", f"{transfer_date.isoformat()} (today {today.isoformat()})"
+            "transfer_date_past",
+            Words(f"{day}（本日 {today.isoformat()}）", f"{day} (today {today.isoformat()})"),
         )
     if (why := bank_days.closed_because(transfer_date)) is not None:
-        raise SettlementError("transfer_date_closed", f"{transfer_date.isoformat()}: {why}")
+        raise SettlementError(
+            "transfer_date_closed", Words(f"{day}: {why}", f"{day}: {_closed_en(transfer_date)}")
+        )
+
+
+def _closed_en(day: dt.date) -> str:
+    # bank_days names the reason in Japanese (the holiday's own name); the English half says the kind.
+    if day.weekday() >= 5:
+        return "Saturday" if day.weekday() == 5 else "Sunday"
+    if (day.month, day.day) in ((12, 31), (1, 1), (1, 2), (1, 3)):
+        return "year-end holidays"
+    return "a national holiday"
 
 
 def zengin_file(
@@ -264,15 +353,14 @@ def zengin_file(
     if not request.transfers:
         raise SettlementError("payout_not_approved", f"{payer} {period_id}")
     if checked.unresolved:
-        raise SettlementError("payout_precheck", "\n".join(namecheck.describe(checked.unresolved)))
+        raise SettlementError("payout_precheck", namecheck.described(checked.unresolved))
     request = namecheck.apply(request, checked.findings)
     try:
-        data = zengin.write(request, namecheck.charset_for(conn, checked.bank_code))
+        # write() reads its file back and compares the trailer's count and total with the request
+        # (FileDoesNotReadBack, a ZenginError): a second full read here only doubled the time.
+        return zengin.write(request, namecheck.charset_for(conn, checked.bank_code))
     except zengin.ZenginError as error:
-        raise SettlementError("payout_invalid", str(error)) from None
-    if zengin.read(data, transfer_date.year).total != request.total:
-        raise SettlementError("payout_invalid", "total does not read back")
-    return data
+        raise SettlementError("payout_invalid", error.words) from None
 
 
 def reconcile(conn: sqlite3.Connection, scope: Scope, period_id: str) -> dict[str, Any]:

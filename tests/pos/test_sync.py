@@ -22,7 +22,7 @@ from pos.sync import (
     ServerUnreachable,
     Syncer,
 )
-from tests.support.counter_server import ALICE, CounterServer
+from tests.support.counter_server import ALICE, BOB, CounterServer
 
 LINES = [Line("品物", 1100, 1, TaxRate.STANDARD)]
 
@@ -210,3 +210,58 @@ def test_an_offline_counter_refuses_a_card_blocked_meanwhile_once_a_sync_brings_
     assert counter.config is not None and ALICE in blocked_keys(counter.config)
     assert not counter.offline_allowed(make_sale(points=0).model_copy(update={"card_key": ALICE}))
     assert counter.refresh_block_list() is False  # unchanged since: no fetch
+
+
+def test_the_counter_fetches_the_block_list_as_deltas_and_keeps_the_whole_list(
+    real_server: CounterServer, journal: Journal
+) -> None:
+    from points.wire import BlockRequest, TerminalConfig
+    from pos.checkout import blocked_keys
+    from pos.counter import Counter
+    from pos.printing import ReceiptPrinter
+
+    client = real_server.client()
+    answers: list[TerminalConfig] = []
+    fetch = client.terminal_config
+
+    def recorded(block_list_since: str = "") -> TerminalConfig:
+        answers.append(fetch(block_list_since))  # the server's own answers, kept to look at
+        return answers[-1]
+
+    client.terminal_config = recorded  # type: ignore[method-assign]
+    counter = Counter(journal, client, ReceiptPrinter())
+    first = counter.load_config()
+    assert answers[-1].block_list_since == "" and ALICE not in blocked_keys(first)
+    desk = real_server.client("tenri-enroll-1")
+    number = client.lookup(ALICE).account_number
+    assert number is not None
+    desk.desk_block(BlockRequest(account_number=number, reason="紛失届"))
+    counter.sync()
+    delta = answers[-1]
+    assert (delta.block_list_since, delta.blocked_keys) == (first.block_list_version, [ALICE])
+    assert counter.config is not None and ALICE in blocked_keys(counter.config)
+    assert (
+        counter.config.block_list_since == ""
+        and counter.config.block_list_version == delta.block_list_version
+    )
+    saved = TerminalConfig.model_validate_json(str(journal.get_meta("terminal_config")))
+    assert ALICE in saved.blocked_keys  # a restart offline keeps the merged list
+    bob = client.lookup(BOB).account_number
+    assert bob is not None
+    desk.desk_block(BlockRequest(account_number=bob, reason="紛失届"))
+    desk.desk_block(BlockRequest(account_number=number, reason="見つかった"), lift=True)
+    counter.sync()
+    assert answers[-1].unblocked_keys == [ALICE] and answers[-1].blocked_keys == [BOB]
+    assert counter.config.blocked_keys == [BOB]
+    # A restarted counter asks from the version it saved: nothing changed, nothing sent.
+    restarted = Counter(journal, client, ReceiptPrinter())
+    restarted.load_config()
+    assert (
+        answers[-1].block_list_since == counter.config.block_list_version and answers[-1].blocked_keys == []
+    )
+    # A list of a version the server does not know (a restored server) is replaced whole.
+    restarted.config = restarted.config.model_copy(  # type: ignore[union-attr]
+        update={"block_list_version": "999:2000-01-01T00:00:00+00:00", "blocked_keys": [ALICE]}
+    )
+    restarted.load_config()
+    assert answers[-1].block_list_since == "" and restarted.config.blocked_keys == [BOB]  # type: ignore[union-attr]

@@ -192,6 +192,7 @@ async def test_check_finds_a_sale_after_its_cards_block(api, demo: Demo) -> None
         "UPDATE card_keys SET blocked_at = ?, block_code = 'card_blocked' WHERE card_key = ?",
         ("2000-01-01T00:00:00+00:00", card),
     )
+    residents.note_block_changes(conn, [card], True, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     found = residents.problems(conn)
     assert len(found) == 1 and sold.json()["sale_id"] in found[0]
     conn.execute("INSERT INTO resident_accounts(number, created_at) VALUES ('22222222', 'x')")

@@ -71,12 +71,16 @@ async def shop_proof(api: Api, card: Card) -> dict[str, str]:
     return card.proof((await api(SHOP).post("/v1/challenges")).json())
 
 
-def make_crl(ca: Authority, *cards: Card, signer: Authority | None = None) -> bytes:
+def make_crl(
+    ca: Authority, *cards: Card, signer: Authority | None = None, at: dt.datetime | None = None
+) -> bytes:
+    """A CRL of ``ca`` revoking ``cards``, issued an hour before ``at`` (now) and next updated a day after."""
+    at = at or dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.certificate.subject)
-        .last_update(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
-        .next_update(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        .last_update(at - dt.timedelta(hours=1))
+        .next_update(at + dt.timedelta(days=1))
     )
     for card in cards:
         serial = x509.load_der_x509_certificate(card.der).serial_number
@@ -202,3 +206,40 @@ def test_a_crl_not_signed_by_the_trusted_ca_is_refused(
     crl_file.write_bytes(b"not a crl")
     assert cli.main(["crl", "import", str(crl_file), "--db", str(demo.db_path)]) == 1
     assert db.connect(demo.db_path).execute("SELECT COUNT(*) FROM revoked_certificates").fetchone()[0] == 0
+
+
+async def test_a_crl_past_its_next_update_stops_pin_sales_and_desk_links_until_a_current_one_comes(
+    desk_api, ca: Authority, old_card: Card, new_card: Card, clock: Clock, tmp_path: pathlib.Path
+) -> None:
+    api, demo = desk_api
+    crl_file = tmp_path / "user-auth.crl"
+    crl_file.write_bytes(make_crl(ca, at=clock.now))  # revokes nothing; next update in a day
+    assert cli.main(["crl", "import", str(crl_file), "--db", str(demo.db_path)]) == 0
+    body = sale(
+        old_card.card_key, total=3500, points={TENRI: 3500}, pin_proof=await shop_proof(api, old_card)
+    )
+    assert (await api(SHOP).post("/v1/sales", json=body)).status_code == 200
+    clock.advance(days=1, minutes=1)  # the day's import did not come: revocations since are unknown
+    body = sale(
+        old_card.card_key, total=3500, points={TENRI: 3500}, pin_proof=await shop_proof(api, old_card)
+    )
+    stale = await api(SHOP).post("/v1/sales", json=body)
+    assert (stale.status_code, stale.json()["code"]) == (409, "crl_out_of_date")
+    assert "next update" in stale.json()["message"]
+    linked = await api(DESK).post(
+        "/v1/desk/link", json={"old": await desk_proof(api, old_card), "new": await desk_proof(api, new_card)}
+    )
+    assert linked.json()["code"] == "crl_out_of_date"
+    # A sale without a PIN (within the no-PIN limit) proves nothing with the certificate: it goes on.
+    small = await api(SHOP).post("/v1/sales", json=sale(old_card.card_key, total=1000, points={TENRI: 500}))
+    assert small.status_code == 200, small.text
+    crl_file.write_bytes(make_crl(ca, at=clock.now))
+    assert cli.main(["crl", "import", str(crl_file), "--db", str(demo.db_path)]) == 0
+    # An older CRL imported afterwards does not take the next update back.
+    crl_file.write_bytes(make_crl(ca, at=clock.now - dt.timedelta(days=1, minutes=2)))
+    assert cli.main(["crl", "import", str(crl_file), "--db", str(demo.db_path)]) == 0
+    body = sale(
+        old_card.card_key, total=3500, points={TENRI: 1000}, pin_proof=await shop_proof(api, old_card)
+    )
+    current = await api(SHOP).post("/v1/sales", json=body)
+    assert current.status_code == 200, current.text

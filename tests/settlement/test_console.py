@@ -258,8 +258,8 @@ def test_serve_takes_no_token_and_no_open_port_without_tls(
     token.write_text("mk_test\n")
     assert settle_cli.main(["serve", "--token-file", str(token)]) == 2
     assert settle_cli.main(["serve", "--token", "mk_test"]) == 2
-    assert "each browser signs in" in capsys.readouterr().err
-    assert settle_cli.main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "各ブラウザでサインイン" in capsys.readouterr().err  # Japanese by default, alone
+    assert settle_cli.main(["serve", "--host", "0.0.0.0", "--language", "en"]) == 2
     assert "needs TLS" in capsys.readouterr().err
     assert settle_cli.main(["serve", "--host", "0.0.0.0", "--tls-cert", str(token)]) == 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import pathlib
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -265,3 +266,55 @@ def test_the_writers_own_read_back_refuses_what_reading_refuses(damage) -> None:
         zengin.read(data)
     with pytest.raises(zengin.FileDoesNotReadBack):
         zengin._read_back(data, 2026)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.text(alphabet="ｱｶﾞﾊﾟﾝABC", min_size=1, max_size=30),  # the usual stored name
+                st.text(alphabet="ｱｶﾞﾊﾟｦｰ ABC-.,/\\ﾞﾟあア", min_size=0, max_size=34),
+            ),
+            st.sampled_from(["1234567", "123", "0000001", "12345678", "１234567"]),
+            st.sampled_from([1, 2, 4, 9]),
+            st.sampled_from([("0005", "001"), ("9900", "018"), ("0005", "999")]),
+            st.one_of(st.integers(1, 10**6), st.integers(-1, 10**11), st.just(True)),
+            st.sampled_from(["", "", "42", "12345678901"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([kana.STRICT, kana.ZENGIN]),
+)
+def test_the_files_record_loop_writes_and_refuses_what_one_record_at_a_time_does(
+    payees: list[tuple[str, str, int, tuple[str, str], int, str]], charset: kana.Charset
+) -> None:
+    # write() formats the usual record in one step (_data_records); its bytes and refusals must be
+    # exactly those of the field-by-field _data.
+    transfers = tuple(
+        zengin.Transfer(f"shop-{n}", BankAccount(bank, branch, kind, number, holder), amount, code)  # type: ignore[arg-type]
+        for n, (holder, number, kind, (bank, branch), amount, code) in enumerate(payees)
+    )
+    one_by_one: list[bytes] = []
+    refused: zengin.ZenginError | None = None
+    for transfer in transfers:
+        try:
+            one_by_one.append(zengin._data(transfer, charset))
+        except zengin.ZenginError as error:
+            refused = refused or error
+            with pytest.raises(type(error), match=re.escape(str(error))):
+                zengin._data_records((transfer,), charset)
+        else:
+            assert zengin._data_records((transfer,), charset) == [one_by_one[-1]]
+    if refused is None:
+        assert zengin._data_records(transfers, charset) == one_by_one
+    else:
+        with pytest.raises(type(refused), match=re.escape(str(refused))):
+            zengin._data_records(transfers, charset)
+
+
+def test_the_one_byte_check_agrees_with_decoding_for_every_byte() -> None:
+    for value in range(256):
+        for data in (bytes([value]), bytes([value, 0x41]), bytes([0x41, value, 0x40])):
+            assert zengin._is_one_byte_text(data) is (zengin._one_byte_text(data) is not None), data
