@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.routers import awards, cards, conversions, desk, memberships, sales, terminal, tickets
+from server.routers import awards, cards, conversions, desk, memberships, sales, shop, terminal, tickets
 
 ROUTERS: tuple[APIRouter, ...] = (
     sales.router,
@@ -26,4 +26,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     conversions.router,
     desk.router,
     memberships.router,
+    shop.router,
 )
