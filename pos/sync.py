@@ -202,6 +202,11 @@ REFUSALS: dict[str, tuple[int, str]] = {
         N_("This member number is linked to another resident's card. Check the number."),
     ),
     "crl_invalid": (400, N_("The revocation list cannot be read or is not from the trusted CA.")),
+    "approval_invalid": (
+        404,
+        N_("This code is wrong, used or expired. Ask the site for a new code."),
+    ),
+    "rate_limited": (429, N_("Too many attempts. Wait a minute and try again.")),
 }
 
 

@@ -225,12 +225,13 @@ def add_principal(
     city_id: str | None = None,
     partner_id: str | None = None,
     issuer_id: str | None = None,
+    shop_id: str | None = None,
 ) -> str:
     """Register a principal and return its first token (shown once; only its hash is stored)."""
     conn.execute(
         "INSERT INTO principals(id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id,"
-        " issuer_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " issuer_id, shop_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             principal_id,
             role,
@@ -240,6 +241,7 @@ def add_principal(
             city_id,
             partner_id,
             issuer_id,
+            shop_id,
             now_text(),
         ),
     )

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import server
 from points.wire import ErrorBody
+from server import approvals
 from server.errors import ApiError
 from server.pg import ConnectionLost
 from server.routers import ROUTERS
@@ -81,6 +82,7 @@ def create_app(
         responses=_ERRORS,
     )
     app.state.store = store
+    app.state.approval_limits = approvals.Limits()
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(settlement_router)

@@ -3,7 +3,10 @@
 Every request carries ``Authorization: Bearer <token>`` of one principal: a terminal (of one
 merchant, or of a city for its ticket counter and eligibility desk), a merchant, a chamber
 (商工会), a city, a partner (a company whose points are converted), a library or a facility
-(community centre, gym: :mod:`server.memberships`), or an admin. Tokens are
+(community centre, gym: :mod:`server.memberships`), an online shop (a city's special site:
+:mod:`server.approvals`), or an admin. A resident signed in on a site through a card approval is a
+principal too (role ``resident``), by a session token of its own (``mkr_``: :mod:`server.approvals`,
+table ``resident_sessions``), bound to the resident account and the site. Tokens are
 stored only as SHA-256 hashes (``tokens.token_hash``); a new token is shown once, when made.
 
 Routers take the principal with a dependency::
@@ -18,6 +21,7 @@ and then check that it owns what it touches (:meth:`Principal.owns_merchant` and
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
@@ -38,7 +42,19 @@ REVOCATIONS = "tokens_revoked"
 #: no whitespace before or after. A header of any other shape is ``unauthorized``, never tidied up.
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)")
 
-Role = Literal["terminal", "merchant", "chamber", "city", "partner", "admin", "library", "facility"]
+Role = Literal[
+    "terminal",
+    "merchant",
+    "chamber",
+    "city",
+    "partner",
+    "admin",
+    "library",
+    "facility",
+    "online_shop",
+    "resident",
+]
+#: The roles a token is made for by ``mykey-server token create`` (a resident's comes from signing in).
 ROLES: tuple[Role, ...] = (
     "terminal",
     "merchant",
@@ -48,7 +64,10 @@ ROLES: tuple[Role, ...] = (
     "admin",
     "library",
     "facility",
+    "online_shop",
 )
+#: A resident session's token starts so (:func:`server.approvals.resident_principal`).
+RESIDENT_TOKEN_PREFIX = "mkr_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,8 @@ class Principal:
     merchant principal has ``merchant_id`` (and ``chamber_id`` of its chamber); a chamber
     ``chamber_id`` (and ``city_id``); a city ``city_id``; a partner ``partner_id``; a library or
     a facility ``issuer_id`` (the issuer of its membership numbers, :mod:`server.memberships`).
+    An online shop has ``shop_id`` and the ``merchant_id`` that runs it and its ``city_id``; a
+    resident ``account_number`` and the ``shop_id`` of the site it signed in on.
     """
 
     id: str
@@ -71,6 +92,10 @@ class Principal:
     city_id: str | None = None
     partner_id: str | None = None
     issuer_id: str | None = None
+    shop_id: str | None = None
+    account_number: str | None = None
+    #: a resident session's last use, as stored (whether to write it again: :class:`Require`)
+    used_at: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -119,12 +144,13 @@ def lookup(conn: sqlite3.Connection, token: str) -> Principal | None:
     """The principal a token belongs to, or ``None`` when it is unknown or revoked."""
     row = conn.execute(
         """
-        SELECT p.id, p.role, p.terminal_id, t.mode, COALESCE(p.merchant_id, t.merchant_id),
-               COALESCE(p.chamber_id, m.chamber_id), COALESCE(p.city_id, t.city_id, c.city_id), p.partner_id,
-               p.issuer_id
+        SELECT p.id, p.role, p.terminal_id, t.mode, COALESCE(p.merchant_id, t.merchant_id, s.merchant_id),
+               COALESCE(p.chamber_id, m.chamber_id), COALESCE(p.city_id, t.city_id, s.city_id, c.city_id),
+               p.partner_id, p.issuer_id, p.shop_id
         FROM tokens k JOIN principals p ON p.id = k.principal_id
         LEFT JOIN terminals t ON t.id = p.terminal_id
-        LEFT JOIN merchants m ON m.id = COALESCE(p.merchant_id, t.merchant_id)
+        LEFT JOIN online_shops s ON s.id = p.shop_id
+        LEFT JOIN merchants m ON m.id = COALESCE(p.merchant_id, t.merchant_id, s.merchant_id)
         LEFT JOIN chambers c ON c.id = COALESCE(p.chamber_id, m.chamber_id)
         WHERE k.token_hash = ? AND k.revoked_at IS NULL
         """,
@@ -135,6 +161,53 @@ def lookup(conn: sqlite3.Connection, token: str) -> Principal | None:
     return Principal(*tuple(row))
 
 
+def bearer_token(request: Request) -> str:
+    """The request's ``Authorization: Bearer`` token.
+
+    Raises:
+        ApiError: ``unauthorized`` when the header is missing or of another shape (:data:`_BEARER`).
+    """
+    match = _BEARER.fullmatch(request.headers.get("authorization", ""))
+    if match is None:
+        raise ApiError("unauthorized")
+    return match[1]
+
+
+#: A resident session lasts at most this long, and ends sooner when unused for :data:`SESSION_IDLE`.
+SESSION_LIFETIME = dt.timedelta(hours=2)
+SESSION_IDLE = dt.timedelta(minutes=30)
+#: A session's last use is written at most this often (a write per page would be wasted).
+SESSION_TOUCH = dt.timedelta(seconds=60)
+
+
+def resident_lookup(conn: sqlite3.Connection, token: str, now: dt.datetime) -> Principal | None:
+    """The resident of a live session token (not ended, not past 2 h, used within 30 min), or ``None``."""
+    row = conn.execute(
+        "SELECT account_number, shop_id, expires_at, last_used_at FROM resident_sessions"
+        " WHERE token_hash = ? AND ended_at IS NULL",
+        (hash_token(token),),
+    ).fetchone()
+    if row is None:
+        return None
+    if dt.datetime.fromisoformat(row[2]) <= now or dt.datetime.fromisoformat(row[3]) + SESSION_IDLE <= now:
+        return None
+    return Principal(
+        id="resident:" + row[0],
+        role="resident",
+        account_number=row[0],
+        shop_id=row[1],
+        used_at=row[3],
+    )
+
+
+def touch_session(conn: sqlite3.Connection, token: str, now: dt.datetime) -> None:
+    """Note that a resident session was used now (it stays alive another 30 minutes)."""
+    conn.execute(
+        "UPDATE resident_sessions SET last_used_at = ? WHERE token_hash = ? AND ended_at IS NULL",
+        (now.isoformat(), hash_token(token)),
+    )
+
+
 def principal_of(request: Request) -> Principal:
     """The principal of the request's ``Authorization: Bearer`` token (noted for the access log).
 
@@ -142,10 +215,8 @@ def principal_of(request: Request) -> Principal:
         ApiError: ``unauthorized`` when the header is missing or of another shape
             (:data:`_BEARER`), or its token unknown or revoked.
     """
-    match = _BEARER.fullmatch(request.headers.get("authorization", ""))
-    if match is None:
-        raise ApiError("unauthorized")
-    principal: Principal | None = request.app.state.store.principal(match[1])
+    token = bearer_token(request)
+    principal: Principal | None = request.app.state.store.principal(token)
     if principal is None:
         raise ApiError("unauthorized")
     request.scope.setdefault("state", {})["principal"] = principal.id
@@ -174,6 +245,15 @@ class Require(HTTPBearer):
         principal = principal_of(request)
         if principal.role not in self.roles:
             raise ApiError("forbidden", f"role {principal.role} may not do this")
+        if principal.role == "resident":
+            store = request.app.state.store
+            now = store.clock()
+            if (
+                principal.used_at is None
+                or dt.datetime.fromisoformat(principal.used_at) + SESSION_TOUCH <= now
+            ):
+                token = bearer_token(request)
+                await store.write(lambda conn: touch_session(conn, token, now))
         if principal.role == "terminal" and self.modes and principal.mode not in self.modes:
             raise ApiError("terminal_mode", f"terminal mode {principal.mode}")
         return principal

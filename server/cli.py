@@ -16,13 +16,14 @@ import json
 import os
 import pathlib
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from points.programs import load_programs
 from points.wire import EventInfo, Merchant, TerminalMode
-from server import admin, auth, backup, crl, db, dbcopy, dburl, ledger, residents, schema
+from server import admin, approvals, auth, backup, crl, db, dbcopy, dburl, ledger, residents, schema
 from server.settlement import cli as settlement_cli
 
 DEFAULT_DB = os.environ.get("MYKEY_DB", "mykey.db")
@@ -110,6 +111,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     create.add_argument("--id", required=True, help="the principal's name (a terminal's is its terminal id)")
     for option in ("merchant", "chamber", "city", "partner"):
         create.add_argument(f"--{option}")
+    create.add_argument("--shop", help="an online_shop's shop id (`shop create`)")
     create.add_argument("--mode", choices=[m.value for m in TerminalMode], help="a new terminal's mode")
     create.add_argument("--event", help="an award station's event as JSON (EventInfo)")
     revoke = with_db(token.add_parser("revoke", help="revoke every token of a principal"))
@@ -148,6 +150,28 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     expire = with_db(verbs.add_parser("expire", help="return expired lots and tickets to their funders"))
     expire.add_argument("--today", type=dt.date.fromisoformat, help="the business date (default: today, JST)")
     expire.set_defaults(run=_expire)
+
+    site = verbs.add_parser("site", help="serve the city's special site (a client of the API)")
+    site.add_argument("--api", required=True, help="the server's URL, e.g. http://127.0.0.1:8000")
+    site.add_argument("--shop-token-file", required=True, type=pathlib.Path, help="the online_shop token")
+    site.add_argument("--host", default="127.0.0.1")
+    site.add_argument("--port", type=int, default=8100)
+    site.add_argument("--name", default="特設サイト", help="the site's name in its pages' header")
+    site.add_argument("--tls-cert", type=pathlib.Path)
+    site.add_argument("--tls-key", type=pathlib.Path)
+    site.add_argument("--api-ca", type=pathlib.Path, help="a CA file to verify the API's certificate with")
+    site.set_defaults(run=_site)
+
+    shop = _group(verbs, "shop", "online shops (a city's special site): create", _shop)
+    shop_create = with_db(shop.add_parser("create", help="create or change an online shop"))
+    shop_create.add_argument("--id", required=True)
+    shop_create.add_argument("--name", required=True)
+    shop_create.add_argument("--merchant", required=True, help="the merchant that runs the site")
+    shop_create.add_argument("--city", required=True)
+    shop_create.add_argument("--origin", required=True, help="the site's origin, https://host[:port]")
+    shop_create.add_argument(
+        "--program", action="append", default=[], help="a program the site accepts (repeat for more)"
+    )
 
     city = _group(verbs, "city", "cities: add", _simple_add)
     city_add = with_db(city.add_parser("add"))
@@ -336,6 +360,9 @@ def _token(args: argparse.Namespace) -> int:
         if exists is not None and exists[0] != args.role:
             print(f"{args.id} is a {exists[0]}, not a {args.role}", file=sys.stderr)
             return 2
+        if args.role == "online_shop" and (args.shop is None or approvals.shop_of(conn, args.shop) is None):
+            print("an online_shop token needs --shop of a shop made by `shop create`", file=sys.stderr)
+            return 2
         if exists is not None:
             token = auth.create_token(conn, args.id, admin.now_text())
         else:
@@ -359,6 +386,7 @@ def _token(args: argparse.Namespace) -> int:
                 partner_id=args.partner,
                 # A library's or facility's principal is named after its issuer (server.memberships).
                 issuer_id=args.id if args.role in ("library", "facility") else None,
+                shop_id=args.shop if args.role == "online_shop" else None,
             )
         admin.log(conn, "cli", "token create", f"{args.role} {args.id}")
     print(token)
@@ -430,6 +458,44 @@ def _expire(args: argparse.Namespace) -> int:
             ensure_ascii=False,
         )
     )
+    return 0
+
+
+def _site(args: argparse.Namespace) -> int:
+    from server.site.serve import serve  # the site's own dependencies, loaded only for it
+
+    serve(
+        args.api,
+        args.shop_token_file,
+        host=args.host,
+        port=args.port,
+        name=args.name,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        api_ca=args.api_ca,
+    )
+    return 0
+
+
+def _shop(args: argparse.Namespace) -> int:
+    conn = db.connect(args.db)
+    try:
+        with db.atomic(conn):
+            shop = approvals.add_shop(
+                conn,
+                args.id,
+                args.name,
+                merchant_id=args.merchant,
+                city_id=args.city,
+                origin=args.origin,
+                programs=args.program,
+                now=ledger.utc_now(),
+            )
+            admin.log(conn, "cli", "shop create", args.id)
+    except (ValueError, sqlite3.IntegrityError) as error:
+        print(f"cannot create shop {args.id}: {error}", file=sys.stderr)
+        return 2
+    print(f"online shop {shop.id}: {shop.name} at {shop.origin}, programs {', '.join(shop.programs) or '-'}")
     return 0
 
 

@@ -226,6 +226,17 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "この会員番号は別の住民アカウントに登録されています",
         "This membership number is linked to another resident's account",
     ),
+    # Online shops: card approvals (docs/dev/online-api.md)
+    "approval_invalid": (
+        404,
+        "この確認コードは使えません(誤り・使用済み・期限切れ)",
+        "The approval or its user code is unknown, used or expired",
+    ),
+    "rate_limited": (
+        429,
+        "試行が多すぎます。しばらく待ってからやり直してください",
+        "Too many attempts: wait a little and try again",
+    ),
 }
 
 

@@ -977,6 +977,90 @@ ALTER TABLE principals ADD CONSTRAINT principals_role_check CHECK (role IN ({_RO
 ALTER TABLE principals ADD COLUMN issuer_id TEXT REFERENCES issuers(id);
 """
 
+# Online shops and residents' sign-in (issue 15, docs/dev/online-api.md): a city's special site is a
+# principal of role ``online_shop`` (``principals.shop_id``) run by a merchant, in a city, at an
+# origin, accepting some programs. A card approval (device flow) is asked by a shop, found by the
+# resident's card helper by its user code and signed with the card over a challenge of its own
+# (``challenges.terminal_id`` is ``approval:<id>``); a signed sign-in gives the site a resident
+# session, stored as the hash of its token, bound to the account and the shop. SQLite cannot change
+# the principals' role CHECK in place: ``principals`` is rebuilt (as step 9 did).
+_ROLES_V10 = _ROLES_V9 + ", 'online_shop'"
+_ONLINE_TABLES = """
+CREATE TABLE online_shops (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    city_id TEXT NOT NULL REFERENCES cities(id),
+    origin TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE online_shop_programs (
+    shop_id TEXT NOT NULL REFERENCES online_shops(id),
+    program_id TEXT NOT NULL REFERENCES programs(id),
+    PRIMARY KEY (shop_id, program_id)
+);
+CREATE TABLE approvals (
+    approval_id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL REFERENCES online_shops(id),
+    purpose TEXT NOT NULL CHECK (purpose IN ('sign_in', 'payment')),
+    order_id TEXT,
+    amount INTEGER,
+    user_code TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    challenge_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'signed', 'used')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    signed_at TEXT,
+    card_key TEXT,
+    account_number TEXT REFERENCES resident_accounts(number),
+    used_at TEXT,
+    used_by TEXT,
+    CHECK ((purpose = 'payment') = (order_id IS NOT NULL AND amount IS NOT NULL)),
+    CHECK (amount IS NULL OR amount > 0)
+);
+CREATE INDEX approvals_expires ON approvals(expires_at);
+CREATE TABLE resident_sessions (
+    token_hash TEXT PRIMARY KEY,
+    account_number TEXT NOT NULL REFERENCES resident_accounts(number),
+    shop_id TEXT NOT NULL REFERENCES online_shops(id),
+    approval_id TEXT NOT NULL REFERENCES approvals(approval_id),
+    created_at TEXT NOT NULL,
+    last_used_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    ended_at TEXT
+);
+CREATE INDEX resident_sessions_account ON resident_sessions(account_number);
+"""
+_ONLINE = f"""
+CREATE TABLE principals_v10 AS SELECT * FROM principals;
+DROP TABLE principals;
+{_ONLINE_TABLES.strip()}
+CREATE TABLE principals (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ({_ROLES_V10})),
+    terminal_id TEXT REFERENCES terminals(id),
+    merchant_id TEXT REFERENCES merchants(id),
+    chamber_id TEXT REFERENCES chambers(id),
+    city_id TEXT REFERENCES cities(id),
+    partner_id TEXT REFERENCES partners(id),
+    created_at TEXT NOT NULL,
+    issuer_id TEXT REFERENCES issuers(id),
+    shop_id TEXT REFERENCES online_shops(id)
+);
+INSERT INTO principals(id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id, created_at,
+                       issuer_id)
+    SELECT id, role, terminal_id, merchant_id, chamber_id, city_id, partner_id, created_at, issuer_id
+    FROM principals_v10;
+DROP TABLE principals_v10;
+"""
+_ONLINE_PG = f"""
+{_postgres_types(_ONLINE_TABLES).strip()}
+ALTER TABLE principals DROP CONSTRAINT principals_role_check;
+ALTER TABLE principals ADD CONSTRAINT principals_role_check CHECK (role IN ({_ROLES_V10}));
+ALTER TABLE principals ADD COLUMN shop_id TEXT REFERENCES online_shops(id);
+"""
+
 # Online sales (issue 15, step 11): a city's special site sells merchants' products for points. An
 # order is an operation of the new kind ``order`` (its id the site's order id, registered once): its
 # transfers, of the new kind ``order_points``, move points from the resident to the receivable of the
@@ -1170,6 +1254,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         _MEMBERSHIPS,
         rebuilds=True,
         postgres=_MEMBERSHIPS_PG,
+    ),
+    Migration(
+        10,
+        "online shops (a city's special site) as principals, card approvals (device flow) for signing in"
+        " and paying, residents' sessions",
+        _ONLINE,
+        rebuilds=True,
+        postgres=_ONLINE_PG,
     ),
     Migration(
         11,

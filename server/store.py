@@ -254,6 +254,9 @@ class Store:
         (:func:`server.admin.revoke_tokens`); it is read on every call (one primary-key lookup,
         a few microseconds against a sale's millisecond), and a new value empties the cache.
         """
+        if token.startswith(auth.RESIDENT_TOKEN_PREFIX):
+            # Never cached: a signed-out or idle session ends at once.
+            return auth.resident_lookup(self.reader, token, self.clock())
         now = time.monotonic()
         revocations = self._revocations()
         if revocations != self._tokens_revocations:

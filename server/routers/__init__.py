@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.routers import awards, cards, conversions, desk, memberships, sales, shop, terminal, tickets
+from server.routers import (
+    approvals,
+    awards,
+    cards,
+    conversions,
+    desk,
+    memberships,
+    sales,
+    shop,
+    terminal,
+    tickets,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     sales.router,
@@ -27,4 +38,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     desk.router,
     memberships.router,
     shop.router,
+    approvals.router,
 )
