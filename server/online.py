@@ -79,14 +79,14 @@ def shop(conn: sqlite3.Connection, shop_id: str) -> Shop:
 
 
 def _shop_of(principal: Principal) -> str:
-    shop_id = getattr(principal, "shop_id", None)
+    shop_id = principal.shop_id
     if principal.role != "online_shop" or shop_id is None:
         raise ApiError("forbidden", "only an online shop")
     return str(shop_id)
 
 
 def _account_of(principal: Principal) -> str:
-    number = getattr(principal, "account_number", None)
+    number = principal.account_number
     if principal.role != "resident" or number is None:
         raise ApiError("forbidden", "only a signed-in resident")
     return str(number)
@@ -314,9 +314,9 @@ def _visible(conn: sqlite3.Connection, principal: Principal, order_id: str) -> d
         raise ApiError("not_found", f"order {order_id}")
     shop_id, number = row
     role = principal.role
-    if role == "resident" and number == getattr(principal, "account_number", None):
+    if role == "resident" and number == principal.account_number:
         return _order(conn, order_id)
-    if role == "online_shop" and shop_id == getattr(principal, "shop_id", None):
+    if role == "online_shop" and shop_id == principal.shop_id:
         return _order(conn, order_id)
     if role == "merchant":
         mine = conn.execute(
@@ -551,8 +551,8 @@ def cancel(conn: sqlite3.Connection, principal: Principal, order_id: str, now: d
     ).fetchone()
     if row is None:
         raise ApiError("not_found", f"order {order_id}")
-    owner = (principal.role == "resident" and getattr(principal, "account_number", None) == row[1]) or (
-        principal.role == "online_shop" and getattr(principal, "shop_id", None) == row[0]
+    owner = (principal.role == "resident" and principal.account_number == row[1]) or (
+        principal.role == "online_shop" and principal.shop_id == row[0]
     )
     if not owner:
         raise ApiError("not_found", f"order {order_id}")
@@ -685,7 +685,7 @@ def refund(
     merchant_id, status, line_amount, line_points, shop_id, number = line
     if not (
         (principal.role == "merchant" and principal.merchant_id == merchant_id)
-        or (principal.role == "online_shop" and getattr(principal, "shop_id", None) == shop_id)
+        or (principal.role == "online_shop" and principal.shop_id == shop_id)
     ):
         raise ApiError("not_found", f"order {order_id} line {line_no}")
     view = principal.merchant_id if principal.role == "merchant" else None
@@ -807,6 +807,43 @@ def payable(conn: sqlite3.Connection, principal: Principal, period_id: str) -> d
                 "net": int(gross) - fee,
             }
         )
+    return {
+        "period": period.id,
+        "gross": sum(x["gross"] for x in lines),
+        "fee": sum(x["fee"] for x in lines),
+        "net": sum(x["net"] for x in lines),
+        "lines": lines,
+    }
+
+
+def fees(conn: sqlite3.Connection, principal: Principal, period_id: str) -> dict[str, Any]:
+    """A city's online sales of a month per supplying merchant and program: gross, its fee share, net.
+
+    Raises:
+        ApiError: ``forbidden`` (not a city), ``invalid_request`` (not ``YYYY-MM``).
+    """
+    if principal.role != "city" or principal.city_id is None:
+        raise ApiError("forbidden", "only a city")
+    try:
+        period = calendar.parse_period(period_id)
+    except calendar.PeriodError:
+        raise ApiError("invalid_request", "period: YYYY-MM") from None
+    rows = conn.execute(
+        "SELECT t.merchant_id, m.name, t.program_id, p.online_fee_bp,"
+        " SUM(CASE WHEN t.kind = 'order_points' THEN t.amount ELSE -t.amount END)"
+        " FROM transfers t JOIN programs p ON p.id = t.program_id JOIN merchants m ON m.id = t.merchant_id"
+        " WHERE p.city_id = ? AND t.op_kind IN ('order', 'order_cancel', 'order_refund')"
+        " AND t.created_at >= ? AND t.created_at < ?"
+        " GROUP BY t.merchant_id, m.name, t.program_id, p.online_fee_bp ORDER BY t.merchant_id, t.program_id",
+        (principal.city_id, period.starts_at, period.ends_at),
+    ).fetchall()
+    lines = []
+    for merchant_id, name, program_id, fee_bp, gross in rows:
+        fee = online_fee(max(int(gross), 0), int(fee_bp)).yen
+        lines.append(
+            {"merchant_id": merchant_id, "merchant_name": name, "program_id": program_id,
+             "fee_bp": int(fee_bp), "gross": int(gross), "fee": fee, "net": int(gross) - fee}
+        )  # fmt: skip
     return {
         "period": period.id,
         "gross": sum(x["gross"] for x in lines),

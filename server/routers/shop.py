@@ -14,16 +14,16 @@ from server.errors import ApiError
 
 router = APIRouter(prefix="/v1/shop", tags=["online sales"])
 
-Anyone = Annotated[Principal, Depends(require("online_shop", "merchant", "city", "admin"))]  # type: ignore[arg-type]
+Anyone = Annotated[Principal, Depends(require("online_shop", "merchant", "city", "admin"))]
 Viewer = Annotated[
     Principal,
-    Depends(require("resident", "online_shop", "merchant", "city", "admin")),  # type: ignore[arg-type]
+    Depends(require("resident", "online_shop", "merchant", "city", "admin")),
 ]
 Merchant = Annotated[Principal, Depends(require("merchant"))]
 City = Annotated[Principal, Depends(require("city", "admin"))]
-Site = Annotated[Principal, Depends(require("online_shop"))]  # type: ignore[arg-type]
-Canceller = Annotated[Principal, Depends(require("resident", "online_shop"))]  # type: ignore[arg-type]
-Refunder = Annotated[Principal, Depends(require("merchant", "online_shop"))]  # type: ignore[arg-type]
+Site = Annotated[Principal, Depends(require("online_shop"))]
+Canceller = Annotated[Principal, Depends(require("resident", "online_shop"))]
+Refunder = Annotated[Principal, Depends(require("merchant", "online_shop"))]
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 LineNo = Annotated[int, Path(ge=1, le=50)]
 Json = Annotated[dict[str, Any], Body()]
@@ -139,9 +139,7 @@ async def ship(
     store = store_of(request)
     now = store.clock()
     tracking = body.get("tracking_number")
-    return await store.write(
-        lambda conn: online.ship(conn, principal, order_id, line_no, tracking, now)  # type: ignore[arg-type]
-    )
+    return await store.write(lambda conn: online.ship(conn, principal, order_id, line_no, tracking, now))
 
 
 @router.post("/orders/{order_id}/lines/{line_no}/refund")
@@ -162,3 +160,13 @@ async def payable(
 ) -> dict[str, Any]:
     """What the merchant will be paid for its online lines of a month: gross, fee, net."""
     return online.payable(store_of(request).reader, principal, period)
+
+
+@router.get("/fees")
+async def fees(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("city"))],
+    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+) -> dict[str, Any]:
+    """A city's online sales of a month per supplying merchant: gross, the fee share it keeps, net."""
+    return online.fees(store_of(request).reader, principal, period)

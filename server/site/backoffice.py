@@ -1,0 +1,181 @@
+"""The back office of the site: the supplying merchants' pages and the city's.
+
+A merchant or the city signs in with its own API token (typed into a password field, POSTed,
+kept in the server-side session, never in a URL); the pages call the server with that token, so
+the server decides what each sees and may change: a merchant only its own products and its own
+order lines, the city its shops' products and orders.
+
+- Merchant: what it will be paid this month (gross, the city's fee share, net); its products (add,
+  edit, stock; a changed name, text, price or rate waits for the city's approval again); its
+  order lines (accept, ship with a tracking number).
+- City: products waiting for approval (approve, reject), every order, the fee share per shop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from ulid import ULID
+
+from server.site.account import JST, when
+from server.site.app import Site
+from server.site.client import SiteError
+from server.site.shop import STATUS_JA, order_view
+
+PRODUCT_STATUS_JA = {"pending": "承認待ち", "approved": "掲載中", "rejected": "差し戻し"}
+
+
+def _month() -> str:
+    return dt.datetime.now(JST).strftime("%Y-%m")
+
+
+def routes(site: Site) -> list[BaseRoute]:
+    """The back office's routes under ``/office``."""
+
+    def office(request: Request) -> dict[str, str] | None:
+        found: dict[str, str] | None = site.session(request).data.get("office")
+        return found
+
+    def trouble(request: Request, error: SiteError) -> Response:
+        message = f"処理できませんでした(コード: {error.code})。入力を確かめて、もう一度お試しください。"
+        if error.code == "unreachable":
+            message = "ただいまサーバーにつながりません。しばらくしてからもう一度お試しください。"
+        return site.page(
+            request, "error.html", status=400, title="うまくいきませんでした", message=message, back="/office"
+        )
+
+    async def home(request: Request) -> Response:
+        who = office(request)
+        if who is None:
+            return site.page(request, "office_signin.html", title="お店・市役所の方", notice=None)
+        token, month = who["token"], _month()
+        try:
+            products = (await site.api.json("GET", "/v1/shop/products", token=token))["products"]
+            orders = (await site.api.json("GET", "/v1/shop/orders", token=token))["orders"]
+            if who["role"] == "merchant":
+                money = await site.api.json("GET", "/v1/shop/payable", token=token, params={"period": month})
+            else:
+                money = await site.api.json("GET", "/v1/shop/fees", token=token, params={"period": month})
+        except SiteError as error:
+            if error.code == "unauthorized":
+                site.session(request).data.pop("office", None)
+                return site.redirect(request, "/office")
+            return trouble(request, error)
+        for p in products:
+            p["status_ja"] = PRODUCT_STATUS_JA.get(p["status"], p["status"])
+        views = [order_view(o) for o in orders]
+        template = "office_merchant.html" if who["role"] == "merchant" else "office_city.html"
+        return site.page(
+            request,
+            template,
+            title="お店の管理" if who["role"] == "merchant" else "市役所の管理",
+            products=products,
+            orders=views,
+            money=money,
+            month=month,
+            status_ja=STATUS_JA,
+        )
+
+    async def signin(request: Request) -> Response:
+        fields = await site.form(request)
+        token = fields.get("token", "").strip()
+        role = None
+        try:
+            await site.api.json("GET", "/v1/shop/payable", token=token, params={"period": _month()})
+            role = "merchant"
+        except SiteError as error:
+            if error.code == "forbidden":
+                try:
+                    await site.api.json("GET", "/v1/shop/fees", token=token, params={"period": _month()})
+                    role = "city"
+                except SiteError:
+                    role = None
+        if role is None:
+            notice = "このトークンではサインインできません。お店または市役所のトークンを入力してください。"
+            return site.page(
+                request, "office_signin.html", status=401, title="お店・市役所の方", notice=notice
+            )
+        session = site.renew(request)
+        session.data["office"] = {"role": role, "token": token}
+        return site.redirect(request, "/office")
+
+    async def signout(request: Request) -> Response:
+        await site.form(request)
+        site.session(request).data.pop("office", None)
+        site.renew(request)
+        return site.redirect(request, "/office")
+
+    async def product(request: Request) -> Response:
+        fields = await site.form(request)
+        who = office(request)
+        if who is None or who["role"] != "merchant":
+            return site.redirect(request, "/office")
+        product_id = fields.get("product_id") or str(ULID())
+        numbers = {k: fields.get(k, "").strip().replace(",", "") for k in ("price", "stock", "tax_rate")}
+        if not all(v.isdigit() for v in numbers.values()):
+            return trouble(request, SiteError("invalid_request"))
+        shop_id = fields.get("shop_id") or await _shop_id(site)
+        body: dict[str, Any] = {
+            "shop_id": shop_id,
+            "name": fields.get("name", ""),
+            "description": fields.get("description", ""),
+            "price": int(numbers["price"]),
+            "tax_rate": int(numbers["tax_rate"]),
+            "stock": int(numbers["stock"]),
+        }
+        try:
+            await site.api.json("PUT", f"/v1/shop/products/{product_id}", token=who["token"], json=body)
+        except SiteError as error:
+            return trouble(request, error)
+        return site.redirect(request, "/office#products")
+
+    async def review(request: Request) -> Response:
+        fields = await site.form(request)
+        who = office(request)
+        if who is None or who["role"] != "city":
+            return site.redirect(request, "/office")
+        verb = "approve" if fields.get("decision") == "approve" else "reject"
+        product_id = fields.get("product_id", "")
+        try:
+            await site.api.json("POST", f"/v1/shop/products/{product_id}/{verb}", token=who["token"])
+        except SiteError as error:
+            return trouble(request, error)
+        return site.redirect(request, "/office#products")
+
+    async def line(request: Request) -> Response:
+        fields = await site.form(request)
+        who = office(request)
+        if who is None or who["role"] != "merchant":
+            return site.redirect(request, "/office")
+        order_id, line_no = fields.get("order_id", ""), fields.get("line_no", "")
+        verb = "ship" if fields.get("action") == "ship" else "accept"
+        body = {"tracking_number": fields.get("tracking_number", "")} if verb == "ship" else None
+        try:
+            await site.api.json(
+                "POST", f"/v1/shop/orders/{order_id}/lines/{line_no}/{verb}", token=who["token"], json=body
+            )
+        except SiteError as error:
+            return trouble(request, error)
+        return site.redirect(request, "/office#orders")
+
+    return [
+        Route("/office", home, methods=["GET"]),
+        Route("/office/signin", signin, methods=["POST"]),
+        Route("/office/signout", signout, methods=["POST"]),
+        Route("/office/products", product, methods=["POST"]),
+        Route("/office/review", review, methods=["POST"]),
+        Route("/office/lines", line, methods=["POST"]),
+    ]
+
+
+async def _shop_id(site: Site) -> str:
+    """The site's own shop id (its approved products name it)."""
+    products = (await site.api.json("GET", "/v1/shop/products"))["products"]
+    return str(products[0]["shop_id"]) if products else ""
+
+
+__all__ = ["routes", "when"]
