@@ -24,7 +24,7 @@ from ulid import ULID
 from server.site.account import JST, when
 from server.site.app import Site
 from server.site.client import SiteError
-from server.site.shop import STATUS_JA, order_view
+from server.site.shop import STATUS_JA, forget_catalogue, order_view
 
 PRODUCT_STATUS_JA = {"pending": "承認待ち", "approved": "掲載中", "rejected": "差し戻し"}
 
@@ -131,6 +131,7 @@ def routes(site: Site) -> list[BaseRoute]:
             await site.api.json("PUT", f"/v1/shop/products/{product_id}", token=who["token"], json=body)
         except SiteError as error:
             return trouble(request, error)
+        forget_catalogue(site)
         return site.redirect(request, "/office#products")
 
     async def review(request: Request) -> Response:
@@ -144,6 +145,7 @@ def routes(site: Site) -> list[BaseRoute]:
             await site.api.json("POST", f"/v1/shop/products/{product_id}/{verb}", token=who["token"])
         except SiteError as error:
             return trouble(request, error)
+        forget_catalogue(site)
         return site.redirect(request, "/office#products")
 
     async def line(request: Request) -> Response:

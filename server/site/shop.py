@@ -10,6 +10,8 @@ refusal (out of stock, not enough points) is shown in words and nothing was take
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any
 
 from starlette.requests import Request
@@ -56,11 +58,27 @@ def order_view(order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: How long the site reuses the catalogue it fetched (seconds): the stock shown may be this old; an
+#: order is checked against the server's stock in its own transaction whatever the page showed.
+CATALOGUE_S = 2.0
+_catalogues: weakref.WeakKeyDictionary[Site, tuple[float, list[dict[str, Any]]]] = weakref.WeakKeyDictionary()
+
+
 async def catalogue(site: Site) -> list[dict[str, Any]]:
-    """The site's approved products with stock (``GET /v1/shop/products`` as the shop)."""
+    """The site's approved products with stock (``GET /v1/shop/products`` as the shop, reused briefly)."""
+    now = time.monotonic()
+    known = _catalogues.get(site)
+    if known is not None and now - known[0] < CATALOGUE_S:
+        return known[1]
     answer = await site.api.json("GET", "/v1/shop/products")
     products: list[dict[str, Any]] = answer["products"]
+    _catalogues[site] = (now, products)
     return products
+
+
+def forget_catalogue(site: Site) -> None:
+    """Fetch the catalogue anew next time (after an order, a cancel, a product's change on this site)."""
+    _catalogues.pop(site, None)
 
 
 def _cart_lines(cart: dict[str, int], products: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
@@ -209,6 +227,7 @@ def routes(site: Site) -> list[BaseRoute]:
                 return trouble(request, error, 409)
             session.data.pop("checkout", None)
             session.data["cart"] = {}
+            forget_catalogue(site)
             return site.redirect(request, f"/orders/{pending['order_id']}")
         if polled["status"] != "pending":
             session.data.pop("checkout", None)
@@ -257,6 +276,7 @@ def routes(site: Site) -> list[BaseRoute]:
             await site.api.json("POST", f"/v1/shop/orders/{order_id}/cancel", token=session.resident_token)
         except SiteError as error:
             return trouble(request, error, 409)
+        forget_catalogue(site)
         return site.redirect(request, f"/orders/{order_id}")
 
     return [
