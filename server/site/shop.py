@@ -15,7 +15,7 @@ import weakref
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from ulid import ULID
 
@@ -204,34 +204,48 @@ def routes(site: Site) -> list[BaseRoute]:
         }
         return site.redirect(request, "/checkout/wait")
 
-    async def checkout_wait(request: Request) -> Response:
+    async def settle(request: Request) -> tuple[str, Any]:
+        """Poll the checkout's approval; once signed, place the order.
+
+        Returns ``("none", None)``, ``("pending", checkout)``, ``("placed", order_id)`` or
+        ``("refused", SiteError)``.
+        """
         session = site.session(request)
         pending = session.data.get("checkout")
         if pending is None:
-            return site.redirect(request, "/cart")
+            return "none", None
         approval = pending["approval"]
         try:
             polled = await site.api.poll(approval["approval_id"], approval["device_secret"])
         except SiteError as error:
-            return trouble(request, error)
-        if polled["status"] == "signed":
-            body = {
-                "order_id": pending["order_id"],
-                "approval_id": approval["approval_id"],
-                "lines": pending["lines"],
-            }
-            try:
-                await site.api.json("POST", "/v1/shop/orders", json=body)
-            except SiteError as error:
-                session.data.pop("checkout", None)
-                return trouble(request, error, 409)
-            session.data.pop("checkout", None)
-            session.data["cart"] = {}
-            forget_catalogue(site)
-            return site.redirect(request, f"/orders/{pending['order_id']}")
-        if polled["status"] != "pending":
-            session.data.pop("checkout", None)
-            return trouble(request, SiteError("approval_invalid"), 409)
+            return "refused", error
+        if polled["status"] == "pending":
+            return "pending", pending
+        session.data.pop("checkout", None)
+        if polled["status"] != "signed":
+            return "refused", SiteError("approval_invalid")
+        body = {
+            "order_id": pending["order_id"],
+            "approval_id": approval["approval_id"],
+            "lines": pending["lines"],
+        }
+        try:
+            await site.api.json("POST", "/v1/shop/orders", json=body)
+        except SiteError as error:
+            return "refused", error
+        session.data["cart"] = {}
+        forget_catalogue(site)
+        return "placed", pending["order_id"]
+
+    async def checkout_wait(request: Request) -> Response:
+        state, value = await settle(request)
+        if state == "none":
+            return site.redirect(request, "/cart")
+        if state == "placed":
+            return site.redirect(request, f"/orders/{value}")
+        if state == "refused":
+            return trouble(request, value, 409)
+        approval = value["approval"]
         return site.page(
             request,
             "checkout_wait.html",
@@ -239,10 +253,26 @@ def routes(site: Site) -> list[BaseRoute]:
             code=approval["user_code"],
             origin=approval["origin"],
             server_site_name=approval["site_name"],
-            total=pending["total"],
+            total=value["total"],
             expires=when(approval["expires_at"]),
             interval=int(approval.get("interval_s", 2)),
         )
+
+    async def checkout_status(request: Request) -> Response:
+        state, value = await settle(request)
+        if state == "placed":
+            return JSONResponse({"status": "signed", "next": f"/orders/{value}"})
+        if state == "pending":
+            return JSONResponse({"status": "pending"})
+        if state == "refused":
+            # The page itself shows the refusal in words: it is asked for once more, then says why.
+            site.session(request).data["checkout_refusal"] = value.code
+            return JSONResponse({"status": "refused", "next": "/checkout/refused"})
+        return JSONResponse({"status": "none", "next": "/cart"})
+
+    async def checkout_refused(request: Request) -> Response:
+        code = site.session(request).data.pop("checkout_refusal", "approval_invalid")
+        return trouble(request, SiteError(str(code)), 409)
 
     async def my_orders(request: Request) -> Response:
         session = site.session(request)
@@ -287,6 +317,8 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/cart", cart_change, methods=["POST"]),
         Route("/checkout", checkout, methods=["POST"]),
         Route("/checkout/wait", checkout_wait),
+        Route("/checkout/status", checkout_status),
+        Route("/checkout/refused", checkout_refused),
         Route("/orders", my_orders),
         Route("/orders/{order_id:str}", my_order),
         Route("/orders/{order_id:str}/cancel", cancel, methods=["POST"]),
