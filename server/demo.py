@@ -23,6 +23,7 @@ Writes ``DIR/mykey.db``, ``DIR/tokens.json`` (principal name → token) and ``DI
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -429,9 +430,35 @@ def _miyakonojo_demo(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'approved', 'demo-data', ?, ?)",
         [(p[0], shop_id, *p[1:], stamp, stamp) for p in MIYAKONOJO_PRODUCTS],
     )
+    conn.executemany(
+        "INSERT INTO shop_product_photos(product_id, content_type, data, updated_at)"
+        " VALUES (?, 'image/png', ?, ?)",
+        [(p[0], base64.b64encode(_demo_photo(n)).decode(), stamp) for n, p in enumerate(MIYAKONOJO_PRODUCTS)],
+    )
     program = next(p for p in programs() if p.id == MIYAKONOJO_PROGRAM)
     for card in cards.values():
         admin.grant(conn, str(card["card_key"]), program, MIYAKONOJO_BALANCE)
+
+
+#: Colours of the demo's product pictures (ash glaze greens, the shochu's gold, smoked brown, nanban).
+_PHOTO_COLOURS = ((86, 110, 92), (64, 96, 80), (110, 120, 96), (196, 154, 48), (122, 72, 44), (214, 150, 60))
+
+
+def _demo_photo(index: int) -> bytes:
+    """A small drawn picture (PNG) standing in for a product's photo in the demo."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), (244, 238, 226))
+    draw = ImageDraw.Draw(image)
+    colour = _PHOTO_COLOURS[index % len(_PHOTO_COLOURS)]
+    draw.rectangle((0, 180, 320, 240), fill=(214, 204, 186))
+    draw.ellipse((100, 50, 220, 200), fill=colour, outline=(40, 40, 40), width=3)
+    draw.rectangle((135, 30, 185, 70), fill=colour, outline=(40, 40, 40), width=3)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _has_cities(url: str) -> bool:

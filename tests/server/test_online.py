@@ -17,7 +17,7 @@ import httpx
 import pytest
 from ulid import ULID
 
-from server import db, ledger
+from server import cli, db, ledger
 from server.settlement import periods
 from tests.support.server import RunningServer, running_server
 
@@ -235,6 +235,7 @@ def test_a_hundred_checkouts_for_the_last_five_items_make_five_orders(live: Runn
     assert (stock, orders, used) == (0, 5, 5)
     assert _balance(live, number) == before - 500
     assert _check(live) == []
+    assert cli.main(["check", "--db", live.database]) == 0  # what an operator runs
 
 
 def test_cancels_and_refunds_replayed_ten_times_at_once_give_points_back_once(live: RunningServer) -> None:

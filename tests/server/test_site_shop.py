@@ -110,6 +110,9 @@ async def test_the_catalogue_shows_price_rate_stock_and_shop_without_signing_in(
     ):
         assert text in page.text.replace("&lt;", "<").replace("&gt;", ">").replace("&#x3008;", "〈"), text
     assert "在庫: 5点" in page.text  # the vase
+    assert 'src="/photos/kin-kirishima" alt="〈玉〉金霧島 720mlの写真"' in page.text
+    photo = await world.browser.get("/photos/kin-kirishima")
+    assert photo.headers["content-type"] == "image/png" and photo.content.startswith(b"\x89PNG")
     assert "<script" not in page.text.replace('<script src="/static/poll.js" defer></script>', "")
 
 
