@@ -14,6 +14,9 @@ order lines, the city its shops' products and orders.
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
+import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -22,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from ulid import ULID
 
 from server.site.account import JST, when
-from server.site.app import Site
+from server.site.app import CsrfRefused, Site
 from server.site.client import SiteError
 from server.site.shop import STATUS_JA, forget_catalogue, order_view
 
@@ -134,6 +137,36 @@ def routes(site: Site) -> list[BaseRoute]:
         forget_catalogue(site)
         return site.redirect(request, "/office#products")
 
+    async def photo(request: Request) -> Response:
+        who = office(request)
+        session = site.session(request)
+        body = await request.body()
+        if len(body) > PHOTO_FORM_BYTES:
+            return trouble(request, SiteError("invalid_request"))
+        fields, files = _multipart(request.headers.get("content-type", ""), body)
+        if request.scope.get("site_session_new") or not secrets.compare_digest(
+            fields.get("csrf", ""), session.csrf
+        ):
+            raise CsrfRefused("no or wrong CSRF token")
+        if who is None or who["role"] != "merchant":
+            return site.redirect(request, "/office")
+        upload = files.get("photo")
+        if upload is None or upload[0] not in ("image/jpeg", "image/png"):
+            return trouble(request, SiteError("invalid_request"))
+        product_id = fields.get("product_id", "")
+        try:
+            await site.api.call(
+                "PUT",
+                f"/v1/shop/products/{product_id}/photo",
+                token=who["token"],
+                content=upload[1],
+                content_type=upload[0],
+            )
+        except SiteError as error:
+            return trouble(request, error)
+        forget_catalogue(site)
+        return site.redirect(request, "/office#products")
+
     async def review(request: Request) -> Response:
         fields = await site.form(request)
         who = office(request)
@@ -170,8 +203,37 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/office/signout", signout, methods=["POST"]),
         Route("/office/products", product, methods=["POST"]),
         Route("/office/review", review, methods=["POST"]),
+        Route("/office/photo", photo, methods=["POST"]),
         Route("/office/lines", line, methods=["POST"]),
     ]
+
+
+#: A photo form's largest body (the photo is at most 2 MB; the form's fields and boundaries besides).
+PHOTO_FORM_BYTES = 2 * 1024 * 1024 + 16 * 1024
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """A ``multipart/form-data`` body's text fields and files (name → (type, bytes)), by the standard
+    library's MIME parser; anything else is no fields."""
+    if not content_type.startswith("multipart/form-data"):
+        return {}, {}
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts() if message.is_multipart() else ():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        if part.get_filename() is not None:
+            files[name] = (part.get_content_type(), data)
+        else:
+            fields[name] = data.decode("utf-8", "replace")
+    return fields, files
 
 
 async def _shop_id(site: Site) -> str:

@@ -200,6 +200,17 @@ async def test_a_merchant_adds_a_product_the_city_approves_it_and_it_shows(world
     )
     shown = (await world.browser.get("/products")).text
     assert "&lt;b&gt;鶏の炭火焼&lt;/b&gt;" in shown and "1,500円" in shown
+    # The merchant puts a photo on it (a multipart form, its CSRF token inside).
+    world.office.cookies.clear()
+    await world.office_sign_in("miyako-chicken")
+    token = await world.csrf("/office", world.office)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 100
+    files = {"photo": ("tori.png", png, "image/png")}
+    refused = await world.office.post("/office/photo", data={"product_id": found[1]}, files=files)
+    assert refused.status_code == 403
+    put = await world.office.post("/office/photo", data={"csrf": token, "product_id": found[1]}, files=files)
+    assert put.status_code == 303, put.text
+    assert (await world.browser.get(f"/photos/{found[1]}")).content == png
 
 
 async def test_every_shop_form_needs_the_sessions_csrf_token(world: World) -> None:
