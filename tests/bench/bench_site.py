@@ -8,6 +8,8 @@ card helper's signature would), load ``/products`` and ``/me`` for DURATION seco
 - ``web_page_p95_ms``: the 95th percentile of those pages (target < 100 ms), and its baseline
   ``web_static_p95_ms``, the site's stylesheet under the same load (the HTTP and the site's
   process, no page and no API call).
+- ``web_catalogue_p95_ms`` and ``web_me_p95_ms``: each page alone under the same load (the
+  resident's page asks the API twice, its balances and its history; the catalogue is reused 2 s).
 - ``checkout_per_s``: orders placed per second by 20 concurrent clients through
   ``POST /v1/shop/orders`` (each a pre-signed payment approval; one transaction: approval used,
   stock taken, points paid), and its baseline ``approval_per_s``, ``POST /v1/approvals`` by the
@@ -171,6 +173,8 @@ def main() -> None:
             clients = asyncio.run(_pages(site_url, server.database, key))
             record("web_page_p95_ms", round(clients[0], 1), f"/products and /me, {CLIENTS} clients")
             record("web_static_p95_ms", round(clients[1], 1), "baseline: the site's stylesheet, same load")
+            record("web_catalogue_p95_ms", round(clients[2], 1), "/products alone")
+            record("web_me_p95_ms", round(clients[3], 1), "/me alone (two API calls a page)")
         finally:
             site.terminate()
             site.wait(10)
@@ -200,14 +204,16 @@ def main() -> None:
             conn.close()
 
 
-async def _pages(site_url: str, db_target: str, key: str) -> tuple[float, float]:
+async def _pages(site_url: str, db_target: str, key: str) -> tuple[float, float, float, float]:
     clients = await sessions(site_url, db_target, key)
     await load(clients, ["/products", "/me"], 1.0)  # warm-up
     pages = await load(clients, ["/products", "/me"], DURATION)
     static = await load(clients, ["/static/site.css"], DURATION / 2)
+    catalogue = await load(clients, ["/products"], DURATION / 2)
+    mine = await load(clients, ["/me"], DURATION / 2)
     for client in clients:
         await client.aclose()  # type: ignore[attr-defined]
-    return p95(pages), p95(static)
+    return p95(pages), p95(static), p95(catalogue), p95(mine)
 
 
 if __name__ == "__main__":
