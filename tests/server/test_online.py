@@ -200,6 +200,18 @@ def test_an_order_pays_each_supplier_ships_refunds_once_and_the_close_keeps_the_
     assert claims["shinmoe-kama"] == (3000, 300, 3000, 300, 2700)
     assert claims["takazaki-ham"] == (5400, 540, 5400, 540, 4860)
     assert _check(live) == []
+    # The statement shows the online sales and their fee on lines of their own (オンライン販売, 手数料).
+    with live.client("shinmoe-kama") as kama:
+        doc = kama.get(f"/v1/statements/shinmoe-kama/{period}").json()
+        line = next(c for c in doc["claims"] if c["program_id"] == PROGRAM)
+        assert (line["online"], line["online_fee"], line["counter_fee"], line["net"]) == (3000, 300, 0, 2700)
+        assert line["online_count"] == 2  # the line's points, and its refund
+        csv = kama.get(f"/v1/statements/shinmoe-kama/{period}", params={"format": "csv"}).content.decode(
+            "utf-8-sig"
+        )
+        header, first = csv.splitlines()[:2]
+        row = dict(zip(header.split(","), first.split(","), strict=True))
+        assert (row["オンライン販売"], row["手数料（オンライン）"], row["支払額"]) == ("3000", "300", "2700")
 
 
 async def _post_all(live: RunningServer, requests: list[tuple[str, dict[str, Any]]], who: str) -> list[Any]:
