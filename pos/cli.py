@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     """``mykey-pos``: the counter app's options, and every verb of every part."""
     # The verbs' modules (printers, cryptography) load only when the tree is built, never for
     # the counter app's own start (:func:`counter_parser`).
-    from pos import print_test
+    from pos import cardhelper, print_test
     from pos.card import probe
 
     parser = argparse.ArgumentParser(
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_counter_options(parser)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
-    probe.register(verbs)
+    cardhelper.register(probe.register(verbs))
     print_test.register(verbs)
     return parser
 

@@ -20,14 +20,17 @@ from pos.card.base import CardReader, make_reader
 EXIT_OK, EXIT_CARD_ERROR, EXIT_NO_SERVICE, EXIT_TIMEOUT = 0, 1, 2, 3
 
 
-def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``card`` (``card probe``) to ``mykey-pos``'s verbs."""
-    card = verbs.add_parser("card", help="card reader tools: probe", description="Card reader tools")
-    _add_actions(card)
+def register(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add ``card`` (``card probe``) to ``mykey-pos``'s verbs; returns its actions (others add theirs)."""
+    card = verbs.add_parser("card", help="card reader tools: probe, helper", description="Card reader tools")
+    actions = _add_actions(card)
     card.set_defaults(run=probe)
+    return actions
 
 
-def _add_actions(parser: argparse.ArgumentParser) -> None:
+def _add_actions(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     actions = parser.add_subparsers(dest="action", required=True)
     sub = actions.add_parser("probe", help="list readers, read the next card, print what it is")
     sub.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -36,6 +39,7 @@ def _add_actions(parser: argparse.ArgumentParser) -> None:
     sub.add_argument("--count", type=int, default=0, help="with --watch: stop after this many cards")
     sub.add_argument("--reader", help="only this reader")
     sub.add_argument("--lang", choices=("ja", "en"), default="ja", help="language of error messages")
+    return actions
 
 
 def read_card(reader: CardReader, name: str) -> dict[str, Any]:

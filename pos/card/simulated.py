@@ -14,6 +14,7 @@ the one PC/SC uses (:class:`pos.card.session.ApduSession`)::
 
 from __future__ import annotations
 
+import pathlib
 import threading
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,13 @@ def demo_jpki_card(credentials: CardCredentials | None = None, tries_left: int =
     from pos.virtualcard.applet import JpkiCard
 
     return JpkiCard(credentials or demo_credentials(), pin=DEMO_PIN, tries_left=tries_left)
+
+
+def saved_jpki_card(directory: pathlib.Path) -> JpkiCard:
+    """The simulated My Number Card (PIN ``1234``) of credentials saved in ``directory`` (``make demo``'s)."""
+    from pos.virtualcard.credentials import CardCredentials
+
+    return demo_jpki_card(CardCredentials.load_or_create(directory))
 
 
 class SimulatedSession(ApduSession):
