@@ -277,5 +277,18 @@ def test_cancels_and_refunds_replayed_ten_times_at_once_give_points_back_once(li
     finally:
         conn.close()
     assert stock == 30 and tuple(refunds) == (1, 2700)
+    with live.client("miyako-chicken") as chicken, live.client(SHOP) as site:
+        late = chicken.post(f"/v1/shop/orders/{dropped['order_id']}/lines/1/accept")
+        assert late.status_code == 409 and late.json()["code"] == "order_cancelled"
+        # The site refunds too (its own refund id); the line's refunds stay within its amount.
+        more = site.post(
+            f"/v1/shop/orders/{kept['order_id']}/lines/1/refund", json={"refund_id": "site-1", "amount": 2700}
+        )
+        assert more.status_code == 200 and more.json()["lines"][0]["refunded"] == 5400
+        over = site.post(
+            f"/v1/shop/orders/{kept['order_id']}/lines/1/refund", json={"refund_id": "site-2", "amount": 1}
+        )
+        assert over.json()["code"] == "refund_exceeds_line"
+    assert _balance(live, number) == start
     assert _check(live) == []
     _ = dt
