@@ -6,7 +6,10 @@
    when pcscd and vpcd are installed and no one else holds the pcscd lock — **F6** puts it on the
    reader and takes it off; otherwise the simulated reader — **F6/F7** tap two residents' point
    cards, **F8** a My Number Card (PIN 1234), **F12** takes the card off;
-3. the counter app in shop mode for the demo bakery; receipts go to a file printer
+3. the city's special site (``mykey-server site``) on another free port, as the online shop
+   ``tenri-tokusen`` run by the demo bakery: a resident signs in there with the demo My Number Card
+   through ``mykey-pos card helper`` (the command printed; PIN 1234);
+4. the counter app in shop mode for the demo bakery; receipts go to a file printer
    (``receipts.bin`` in the demo folder) and to the on-screen preview.
 
 Quitting the app (Ctrl+Q) or Ctrl+C stops everything the demo started: the server, the virtual
@@ -24,6 +27,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -89,6 +93,56 @@ def server(directory: pathlib.Path, card_key: str, ca: pathlib.Path) -> Iterator
                 raise RuntimeError(f"the server is not healthy; see {directory / 'server.log'}")
             time.sleep(0.1)
         yield url, json.loads((directory / "tokens.json").read_text())
+
+
+SITE_SHOP = "tenri-tokusen"
+SITE_NAME = "天理のおみやげ特設サイト"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def site(directory: pathlib.Path, api_url: str) -> Iterator[str]:
+    """The special site for the demo data in ``directory`` on a free loopback port: its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    database = str(directory / "mykey.db")
+    subprocess.run(
+        _python(
+            "server.cli", "shop", "create", "--db", database, "--id", SITE_SHOP, "--name", SITE_NAME,
+            "--merchant", "yamato-bakery", "--city", "tenri", "--origin", url, "--program", "tenri-megumi",
+        ),
+        check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    token = subprocess.run(
+        _python(
+            "server.cli", "token", "create", "--db", database, "--role", "online_shop", "--id", SITE_SHOP,
+            "--shop", SITE_SHOP,
+        ),
+        check=True, cwd=ROOT, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    token_file = directory / "site.token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    log = (directory / "site.log").open("ab")
+    command = _python(
+        "server.cli", "site", "--api", api_url, "--shop-token-file", str(token_file), "--port", str(port),
+        "--name", SITE_NAME,
+    )  # fmt: skip
+    with process(command, stdout=log, stderr=log):
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the site did not start; see {directory / 'site.log'}")
+            time.sleep(0.1)
+        yield url
 
 
 @contextlib.contextmanager
@@ -169,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         url, tokens = stack.enter_context(
             server(work / "server", credentials.card_key, work / "card" / "ca.pem")
         )
+        site_url = stack.enter_context(site(work / "server", url))
         args = [
             "--config", str(work / "config.toml"), "--server", url, "--token", tokens[TERMINAL],
             "--printer", f"file://{work / 'receipts.bin'}", "--journal", str(work / "journal.db"),
@@ -191,13 +246,18 @@ def main(argv: list[str] | None = None) -> int:
 
             args += ["--reader", "pcsc"]
             how = "F6: マイナンバーカード(仮想, PIN 1234)をかざす/外す"
+            helper = f"mykey-pos card helper --server {url}   (F6 でカードを置いてから)"
         else:
             cards = json.loads((work / "server" / "cards.json").read_text())
             uids = [c["uid"] for c in cards.values() if c.get("uid")][:2]
             simulated = [SimulatedReader.uid_card(uid) for uid in uids] + [demo_jpki_card(credentials)]
             args += ["--reader", "sim"]
             how = "F6/F7: ポイントカード、F8: マイナンバーカード(PIN 1234)、F12: カードを外す"
-        print(f"mykey-pos demo in {work}\n  server {url}\n  {how}\n  receipts: {work / 'receipts.bin'}")
+            helper = f"mykey-pos card helper --server {url} --reader sim --sim-card {work / 'card'}"
+        print(
+            f"mykey-pos demo in {work}\n  server {url}\n  {how}\n  receipts: {work / 'receipts.bin'}"
+            f"\n  特設サイト {site_url}  (サインイン: 別の端末で {helper}、PIN 1234)"
+        )
         app = build(parse_args(args), simulated_cards=simulated, card_toggle=toggle)
         exit_code: int | None = 1  # until the app returns normally
         try:

@@ -113,7 +113,7 @@ def shop_of(conn: sqlite3.Connection, shop_id: str) -> OnlineShop | None:
     programs = conn.execute(
         "SELECT program_id FROM online_shop_programs WHERE shop_id = ? ORDER BY program_id", (shop_id,)
     ).fetchall()
-    return OnlineShop(*tuple(row), programs=tuple(p[0] for p in programs))
+    return OnlineShop(row[0], row[1], row[2], row[3], row[4], tuple(p[0] for p in programs))
 
 
 # User codes ---------------------------------------------------------------------------

@@ -420,7 +420,7 @@ def _crl(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     conn = db.connect(args.db)
-    problems = ledger.check(conn) + residents.problems(conn)
+    problems = ledger.check(conn) + residents.problems(conn) + approvals.problems(conn)
     for problem in problems:
         print(problem)
 

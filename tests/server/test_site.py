@@ -128,3 +128,20 @@ async def test_markup_in_a_name_shows_as_text(world: World, card: Card) -> None:
     await world.sign_in(card)
     page = (await world.browser.get("/me")).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+
+
+async def test_an_expired_code_asks_for_a_new_one_and_cookies_are_secure_over_https(
+    world: World, clock: Clock
+) -> None:
+    token = await world.csrf("/signin")
+    await world.browser.post("/signin", data={"csrf": token})
+    assert "user-code" in (await world.browser.get("/signin/wait")).text
+    clock.advance(minutes=5, seconds=1)
+    expired = await world.browser.get("/signin/wait")
+    assert "有効期限が切れました" in expired.text and "user-code" not in expired.text
+    status = await world.browser.get("/signin/status")
+    assert status.json() == {"status": "none", "next": "/signin"}
+    secure = httpx.AsyncClient(transport=world.browser._transport, base_url="https://site")
+    first = await secure.get("/signin")
+    await secure.aclose()
+    assert "Secure" in first.headers["set-cookie"] and "HttpOnly" in first.headers["set-cookie"]
