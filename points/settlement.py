@@ -48,6 +48,26 @@ def fee_share(gross: int, fee_share_permille: int) -> FeeShare:
     return FeeShare(yen=exact // PERMILLE, remainder_permille=exact % PERMILLE)
 
 
+BASIS_POINTS = 10_000
+
+
+def online_fee(gross: int, fee_bp: int) -> FeeShare:
+    """The fee a program keeps of a merchant's online sales (its ``online_fee_bp``), rounded down once.
+
+    The share is in basis points (1/100 of a percent); the fraction of a yen dropped is stated in
+    thousandths of a yen like :func:`fee_share`'s (rounded down too: it is shown, never paid).
+
+    Raises:
+        ValueError: a negative or non-int gross, or a share outside 0-10000.
+    """
+    if gross < 0 or isinstance(gross, bool) or not isinstance(gross, int):
+        raise ValueError(f"gross must be a non-negative int, got {gross!r}")
+    if not 0 <= fee_bp <= BASIS_POINTS:
+        raise ValueError(f"online fee share out of range: {fee_bp}")
+    exact = gross * fee_bp
+    return FeeShare(yen=exact // BASIS_POINTS, remainder_permille=(exact % BASIS_POINTS) // 10)
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimAmounts:
     """One claim's money: what was redeemed, what was voided, the fee kept and what is paid.

@@ -51,6 +51,12 @@ class Claim(_Out):
     city_approved_by: str | None
     created_at: str
     updated_at: str
+    #: Online sales (a city's special site's order lines this merchant supplied, less cancels and
+    #: refunds), included in ``gross``; ``online_fee`` is the program's online share of them
+    #: (``online_fee_bp`` basis points), included in ``fee``.
+    online: int = 0
+    online_fee: int = 0
+    online_fee_bp: int = 0
 
 
 class ClaimLine(_Out):
@@ -232,6 +238,13 @@ class StatementLine(_Out):
     redeemed_tickets_count: int = 0
     voided_count: int = 0
     disputed_count: int = 0
+    #: Online sales (オンライン販売) apart from the counter's: their amount and count, the program's
+    #: online fee share of them (basis points) and that fee, and the counter's fee; both fees are in ``fee``.
+    online: int = 0
+    online_count: int = 0
+    online_fee_bp: int = 0
+    online_fee: int = 0
+    counter_fee: int = 0
     gross: int
     fee_share_permille: int
     fee: int
@@ -259,6 +272,10 @@ class StatementTotals(_Out):
     redeemed_tickets_count: int = 0
     voided_count: int = 0
     disputed_count: int = 0
+    online: int = 0
+    online_count: int = 0
+    online_fee: int = 0
+    counter_fee: int = 0
 
 
 class Statement(_Out):

@@ -11,7 +11,11 @@
 - the six libraries of the Ariake region (有明圏域: 大牟田, 柳川, みやま, 南関, 荒尾, 長洲) as library
   principals of one network whose members see *that* a resident is registered at another member
   (never its number), a seventh library outside it (久留米), and Toshima's community centre
-  区民ひろば池袋 as a facility; the resident ``sato`` is a member at Omuta, Yanagawa and the centre.
+  区民ひろば池袋 as a facility; the resident ``sato`` is a member at Omuta, Yanagawa and the centre;
+- Miyakonojo-like 都城市 with 「都城市特設サイトポイント」, its chamber, four local shops and the
+  city's trading company that runs the special site (自治体特設サイト, an online shop): pottery glazed
+  with Shinmoedake ash, 〈玉〉金霧島, smoked pork tongue and chicken nanban sticks, approved, the
+  city keeping 10 % of online sales as its operating fee; every card holds 20,000 of its points.
 
 Writes ``DIR/mykey.db``, ``DIR/tokens.json`` (principal name → token) and ``DIR/cards.json``
 (resident name → ``{"card_key", "uid"}``).
@@ -19,6 +23,7 @@ Writes ``DIR/mykey.db``, ``DIR/tokens.json`` (principal name → token) and ``DI
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -70,6 +75,72 @@ DEMO_MEMBERSHIPS = {
 }
 
 
+#: 都城市: the trading company that runs the special site, and the shops that supply it
+#: (id, name, category, invoice number, branch code, account number, holder in bank kana).
+MIYAKONOJO_MERCHANTS = (
+    (
+        "miyakonojo-shosha",
+        "都城まちづくり商社",
+        "trading",
+        "T6789012345678",
+        "101",
+        "6789012",
+        "ｶ)ﾐﾔｺﾉｼﾞﾖｳｼﾖｳｼﾔ",
+    ),
+    ("shinmoe-kama", "新燃窯（都城焼）", "crafts", "T7890123456789", "101", "7890123", "ｼﾝﾓｴｶﾞﾏ"),
+    ("kirishima-sakaya", "霧島酒店", "liquor", "T8901234567890", "101", "8901234", "ｷﾘｼﾏｻｶﾔ"),
+    ("takazaki-ham", "高崎ハム工房", "food", "T9012345678901", "102", "9012345", "ﾀｶｻﾞｷﾊﾑｺｳﾎﾞｳ"),
+    ("miyako-chicken", "みやこ鶏の店", "food", "T0123456789012", "102", "0123456", "ﾐﾔｺﾄﾞﾘﾉﾐｾ"),
+)
+MIYAKONOJO_BANK = "0184"  # 宮崎銀行
+MIYAKONOJO_SHOP = ("miyakonojo-tokusen", "都城市特設サイト", "https://tokusen.miyakonojo.example")
+MIYAKONOJO_PROGRAM = "miyakonojo-points"
+#: The city keeps this share of online sales as its operating fee (basis points: 10 %).
+MIYAKONOJO_ONLINE_FEE_BP = 1000
+MIYAKONOJO_BALANCE = 20_000
+#: (product id, supplying merchant, name, description, tax-inclusive price, tax rate, stock)
+MIYAKONOJO_PRODUCTS = (
+    (
+        "shinmoe-yunomi",
+        "shinmoe-kama",
+        "新燃岳の灰釉 湯のみ",
+        "新燃岳の火山灰を釉薬にした都城焼の湯のみ。",
+        2000,
+        10,
+        20,
+    ),
+    (
+        "shinmoe-sara",
+        "shinmoe-kama",
+        "新燃岳の灰釉 取り皿",
+        "火山灰の釉が深い緑に焼き上がった取り皿。",
+        3000,
+        10,
+        15,
+    ),
+    ("shinmoe-kaki", "shinmoe-kama", "新燃岳の灰釉 花器", "一点ずつ窯で焼いた花器。", 6400, 10, 5),
+    (
+        "kin-kirishima",
+        "kirishima-sakaya",
+        "〈玉〉金霧島 720ml",
+        "都城の本格芋焼酎。20歳未満の方には販売しません。",
+        9500,
+        10,
+        12,
+    ),
+    ("buta-tan", "takazaki-ham", "豚タンの燻製", "都城産の豚タンをじっくり燻製にしました。", 5400, 8, 10),
+    (
+        "nanban-stick",
+        "miyako-chicken",
+        "チキン南蛮スティック 10本",
+        "甘酢とタルタルで仕上げたチキン南蛮。冷凍でお届け。",
+        2400,
+        8,
+        30,
+    ),
+)
+
+
 def library_principal(issuer_id: str) -> str:
     """The demo principal (``tokens.json`` name) of a library or facility."""
     return f"library-{issuer_id.lower()}" if issuer_id.isupper() else issuer_id
@@ -95,6 +166,8 @@ DEMO_PAYERS = (
     ("city:tenri", "1000000001", "ﾃﾝﾘｼ", BANK, "180", "1111111"),
     ("city:toshima", "1000000003", "ﾄｼﾏｸ", "0001", "230", "2222222"),  # みずほ 池袋
     ("city:oguni", "1000000004", "ｵｸﾞﾆﾏﾁ", "0182", "223", "3333333"),  # 肥後 小国
+    ("city:miyakonojo", "1000000005", "ﾐﾔｺﾉｼﾞﾖｳｼ", MIYAKONOJO_BANK, "101", "4444444"),
+    ("chamber:miyakonojo-cci", "1000000006", "ﾐﾔｺﾉｼﾞﾖｳｼﾖｳｺｳｶｲｷﾞｼﾖ", MIYAKONOJO_BANK, "101", "5555555"),
     ("chamber:tenri-cci", "1000000002", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ", BANK, "180", "7654321"),
 )
 
@@ -151,6 +224,15 @@ def programs() -> list[Program]:
             expiry=Expiry(days=365),
             fee_share_permille=50,
         ),
+        Program(
+            id=MIYAKONOJO_PROGRAM,
+            name_ja="都城市特設サイトポイント",
+            name_en="Miyakonojo Special Site Points",
+            city="miyakonojo",
+            funding=FundingSource(kind="city", id="miyakonojo"),
+            accepted_by=Acceptance(merchant_ids=tuple(m[0] for m in MIYAKONOJO_MERCHANTS)),
+            expiry=Expiry(days=365),
+        ),
     ]
 
 
@@ -195,6 +277,7 @@ def build(
             admin.add_city(conn, "tenri", "天理市")
             admin.add_city(conn, "toshima", "豊島区")
             admin.add_city(conn, "oguni", "小国町")
+            admin.add_city(conn, "miyakonojo", "都城市")
             admin.add_partner(conn, "skyair", "スカイエア株式会社")
             admin.add_chamber(
                 conn,
@@ -239,7 +322,7 @@ def build(
             tokens["tenri-cci"] = admin.add_principal(
                 conn, "tenri-cci", "chamber", chamber_id="tenri-cci", city_id="tenri"
             )
-            for city_id in ("tenri", "toshima", "oguni"):
+            for city_id in ("tenri", "toshima", "oguni", "miyakonojo"):
                 tokens[city_id] = admin.add_principal(conn, city_id, "city", city_id=city_id)
             tokens["skyair"] = admin.add_principal(conn, "skyair", "partner", partner_id="skyair")
             tokens["admin"] = admin.add_principal(conn, "admin", "admin")
@@ -261,6 +344,7 @@ def build(
             for pem in trust_ca:
                 admin.add_trust_anchor(conn, pem)
             _memberships_demo(conn, tokens, cards)
+            _miyakonojo_demo(conn, tokens, cards)
             audit.append(conn, "demo-data", "demo-data", principals=len(tokens), cards=len(cards))
         # The payers (依頼人) of the Zengin files: the city pays directly, the chamber pays on.
         for owner, code, kana, bank, branch, number in DEMO_PAYERS:
@@ -291,6 +375,90 @@ def _memberships_demo(
         account = residents.open_account(conn, str(cards[resident]["card_key"]), now)
         for issuer_id, number in held:
             memberships.link(conn, account, issuer_id, number, ledger.business_date(now), "demo-data", now)
+
+
+def _miyakonojo_demo(
+    conn: sqlite3.Connection, tokens: dict[str, str], cards: dict[str, dict[str, str | None]]
+) -> None:
+    from server import approvals  # the online shops and card approvals
+
+    now = ledger.utc_now()
+    admin.add_chamber(
+        conn,
+        "miyakonojo-cci",
+        "都城商工会議所",
+        "miyakonojo",
+        BankAccount(MIYAKONOJO_BANK, "101", AccountType.ORDINARY, "5555555", "ﾐﾔｺﾉｼﾞﾖｳｼﾖｳｺｳｶｲｷﾞｼﾖ"),
+    )
+    for merchant_id, name, category, invoice, branch, number, holder in MIYAKONOJO_MERCHANTS:
+        admin.add_merchant(
+            conn,
+            Merchant(
+                id=merchant_id,
+                name=name,
+                address="宮崎県都城市姫城町",
+                phone="0986-00-0000",
+                invoice_number=invoice,
+                category=category,
+                chamber_id="miyakonojo-cci",
+            ),
+            BankAccount(MIYAKONOJO_BANK, branch, AccountType.ORDINARY, number, holder),
+        )
+        tokens[merchant_id] = admin.add_principal(conn, merchant_id, "merchant", merchant_id=merchant_id)
+    tokens["miyakonojo-cci"] = admin.add_principal(
+        conn, "miyakonojo-cci", "chamber", chamber_id="miyakonojo-cci", city_id="miyakonojo"
+    )
+    conn.execute(
+        "UPDATE programs SET online_fee_bp = ? WHERE id = ?", (MIYAKONOJO_ONLINE_FEE_BP, MIYAKONOJO_PROGRAM)
+    )
+    shop_id, shop_name, origin = MIYAKONOJO_SHOP
+    approvals.add_shop(
+        conn,
+        shop_id,
+        shop_name,
+        merchant_id="miyakonojo-shosha",
+        city_id="miyakonojo",
+        origin=origin,
+        programs=[MIYAKONOJO_PROGRAM],
+        now=now,
+    )
+    tokens[shop_id] = admin.add_principal(conn, shop_id, "online_shop", shop_id=shop_id)
+    stamp = ledger.iso(now)
+    conn.executemany(
+        "INSERT INTO shop_products(product_id, shop_id, merchant_id, name, description, price, tax_rate,"
+        " stock, status, reviewed_by, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'approved', 'demo-data', ?, ?)",
+        [(p[0], shop_id, *p[1:], stamp, stamp) for p in MIYAKONOJO_PRODUCTS],
+    )
+    conn.executemany(
+        "INSERT INTO shop_product_photos(product_id, content_type, data, updated_at)"
+        " VALUES (?, 'image/png', ?, ?)",
+        [(p[0], base64.b64encode(_demo_photo(n)).decode(), stamp) for n, p in enumerate(MIYAKONOJO_PRODUCTS)],
+    )
+    program = next(p for p in programs() if p.id == MIYAKONOJO_PROGRAM)
+    for card in cards.values():
+        admin.grant(conn, str(card["card_key"]), program, MIYAKONOJO_BALANCE)
+
+
+#: Colours of the demo's product pictures (ash glaze greens, the shochu's gold, smoked brown, nanban).
+_PHOTO_COLOURS = ((86, 110, 92), (64, 96, 80), (110, 120, 96), (196, 154, 48), (122, 72, 44), (214, 150, 60))
+
+
+def _demo_photo(index: int) -> bytes:
+    """A small drawn picture (PNG) standing in for a product's photo in the demo."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), (244, 238, 226))
+    draw = ImageDraw.Draw(image)
+    colour = _PHOTO_COLOURS[index % len(_PHOTO_COLOURS)]
+    draw.rectangle((0, 180, 320, 240), fill=(214, 204, 186))
+    draw.ellipse((100, 50, 220, 200), fill=colour, outline=(40, 40, 40), width=3)
+    draw.rectangle((135, 30, 185, 70), fill=colour, outline=(40, 40, 40), width=3)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _has_cities(url: str) -> bool:

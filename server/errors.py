@@ -86,6 +86,20 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "This card is not eligible for this program",
     ),
     "insufficient_points": (409, "ポイントが足りません", "Not enough points"),
+    # Online sales (issue 15)
+    "out_of_stock": (409, "在庫が足りません", "Not enough of this product is in stock"),
+    "order_shipped": (
+        409,
+        "発送済みの商品がある注文は取り消せません",
+        "An order with a shipped line cannot be cancelled",
+    ),
+    "order_cancelled": (409, "この注文は取り消されています", "This order was cancelled"),
+    "order_not_shipped": (
+        409,
+        "発送前の商品は返金できません。注文を取り消してください",
+        "Only a shipped line is refunded: cancel the order instead",
+    ),
+    "refund_exceeds_line": (409, "返金額が商品の金額を超えます", "Refunds would exceed the line's amount"),
     "points_exceed_total": (400, "ポイントが支払額を超えています", "Points exceed the amount due"),
     "underpaid": (400, "支払額が足りません", "The tenders do not cover the total"),
     "external_exceeds_due": (

@@ -230,17 +230,20 @@ OPERATION_TRANSFERS: dict[str, frozenset[str]] = {
     "grant": frozenset({"grant"}),
     "payout": frozenset(),
     "merge": frozenset({"move"}),
+    "order": frozenset({"order_points"}),
+    "order_cancel": frozenset({"void"}),
+    "order_refund": frozenset({"order_return"}),
 }
 #: The operation whose transfers a reversing operation of the same id takes back.
-REVERSES = {"void": "sale", "ticket_cancel": "ticket_issue"}
+REVERSES = {"void": "sale", "ticket_cancel": "ticket_issue", "order_cancel": "order"}
 #: Operations whose ids clients choose: registered once in ``operations`` (one namespace).
-REGISTERED = ("sale", "return", "ticket_issue", "award", "conversion", "exchange", "payout")
+REGISTERED = ("sale", "return", "ticket_issue", "award", "conversion", "exchange", "payout", "order")
 # The one transfer kind that two operations make (a sale's purchase award, an event's award) must be
 # told which; every other transfer kind belongs to one operation kind.
 _OPERATION_OF = {
     transfer_kind: op_kind
     for op_kind, kinds in OPERATION_TRANSFERS.items()
-    if op_kind != "ticket_cancel"
+    if op_kind not in ("ticket_cancel", "order_cancel")
     for transfer_kind in kinds
     if transfer_kind != "award"
 }
@@ -779,6 +782,9 @@ def operation_problems(conn: sqlite3.Connection) -> list[str]:
         state = "not reversed" if status == "voided" else "reversed"
         problems.append(f"sale {op_id} is {status} but {left} of its transfers are {state}")
     problems.extend(_return_problems(conn))
+    from server import online  # orders keep their own tables; online builds on this module
+
+    problems.extend(online.problems(conn))
     for op_id, promised, moved in conn.execute(_SALE_SUMS_PG if db.is_postgres(conn) else _SALE_SUMS):
         problems.append(
             f"sale {op_id} answered points/tickets/awards {promised} but its transfers move {moved}"

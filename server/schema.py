@@ -1061,6 +1061,141 @@ ALTER TABLE principals ADD CONSTRAINT principals_role_check CHECK (role IN ({_RO
 ALTER TABLE principals ADD COLUMN shop_id TEXT REFERENCES online_shops(id);
 """
 
+# Online sales (issue 15, step 11): a city's special site sells merchants' products for points. An
+# order is an operation of the new kind ``order`` (its id the site's order id, registered once): its
+# transfers, of the new kind ``order_points``, move points from the resident to the receivable of the
+# merchant that supplies each line (the site sells for many shops). A cancel before shipping is an
+# ``order_cancel`` of the same id whose ``void`` transfers reverse them (lots restored, like a sale's
+# void); a partial refund of a line is an ``order_refund`` (id the order's) whose ``order_return``
+# transfers give points back as a new lot. Products (their photos apart, base64 text so both
+# databases store them alike), orders, their lines and refunds are tables of their own; stock is a
+# column taken by a conditional UPDATE, never below zero. ``programs.online_fee_bp`` is the share a
+# program keeps of online sales (basis points); claims count online lines apart (``online``,
+# ``online_fee``). SQLite cannot change a CHECK in place: ``transfers`` and ``operations`` are rebuilt.
+_ORDER_TRANSFER_KINDS = _MERGE_TRANSFER_KINDS + ", 'order_points', 'order_return'"
+_ORDER_OP_KINDS = _OP_KINDS + ", 'order', 'order_cancel', 'order_refund'"
+_OPERATION_KINDS_V11 = (
+    "'sale', 'return', 'ticket_issue', 'award', 'conversion', 'exchange', 'payout', 'order'"
+)
+_SHOP_TABLES = """
+CREATE TABLE shop_products (
+    product_id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    price INTEGER NOT NULL CHECK (price > 0),
+    tax_rate INTEGER NOT NULL CHECK (tax_rate IN (8, 10)),
+    stock INTEGER NOT NULL CHECK (stock >= 0),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+    reviewed_by TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX shop_products_shop ON shop_products(shop_id, status);
+CREATE INDEX shop_products_merchant ON shop_products(merchant_id);
+CREATE TABLE shop_product_photos (
+    product_id TEXT PRIMARY KEY REFERENCES shop_products(product_id),
+    content_type TEXT NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png')),
+    data TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE shop_orders (
+    order_id TEXT PRIMARY KEY,
+    shop_id TEXT NOT NULL,
+    account_number TEXT NOT NULL,
+    approval_id TEXT NOT NULL UNIQUE,
+    request_hash TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('paid', 'cancelled', 'partly_shipped', 'shipped')),
+    total INTEGER NOT NULL CHECK (total > 0),
+    points TEXT NOT NULL,
+    placed_at TEXT NOT NULL,
+    cancelled_at TEXT,
+    cancelled_by TEXT
+);
+CREATE INDEX shop_orders_shop ON shop_orders(shop_id, placed_at);
+CREATE INDEX shop_orders_account ON shop_orders(account_number, placed_at);
+CREATE TABLE shop_order_lines (
+    order_id TEXT NOT NULL REFERENCES shop_orders(order_id),
+    line_no INTEGER NOT NULL,
+    product_id TEXT NOT NULL REFERENCES shop_products(product_id),
+    merchant_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    unit_price INTEGER NOT NULL CHECK (unit_price > 0),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    tax_rate INTEGER NOT NULL CHECK (tax_rate IN (8, 10)),
+    points TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('paid', 'accepted', 'shipped', 'cancelled')),
+    tracking_number TEXT,
+    refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded >= 0 AND refunded <= amount),
+    shipped_at TEXT,
+    PRIMARY KEY (order_id, line_no)
+);
+CREATE INDEX shop_order_lines_merchant ON shop_order_lines(merchant_id, order_id);
+CREATE TABLE shop_refunds (
+    refund_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES shop_orders(order_id),
+    line_no INTEGER NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    points TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    refunded_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX shop_refunds_order ON shop_refunds(order_id);
+ALTER TABLE programs ADD COLUMN online_fee_bp INTEGER NOT NULL DEFAULT 0
+    CHECK (online_fee_bp >= 0 AND online_fee_bp <= 10000);
+ALTER TABLE claims ADD COLUMN online INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE claims ADD COLUMN online_fee INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE claims ADD COLUMN online_fee_bp INTEGER NOT NULL DEFAULT 0;
+"""
+_ONLINE_ORDERS = f"""
+CREATE TABLE transfers_v10 AS SELECT * FROM transfers;
+DROP TABLE transfers;
+CREATE TABLE transfers (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ({_ORDER_TRANSFER_KINDS})),
+    sale_id TEXT,
+    merchant_id TEXT,
+    program_id TEXT NOT NULL,
+    debit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    credit_account_id INTEGER NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    created_at TEXT NOT NULL,
+    reverses_id INTEGER REFERENCES transfers(id),
+    ticket_serial INTEGER,
+    op_kind TEXT CHECK (op_kind IN ({_ORDER_OP_KINDS})),
+    CHECK (debit_account_id != credit_account_id)
+);
+INSERT INTO transfers SELECT * FROM transfers_v10 ORDER BY id;
+DROP TABLE transfers_v10;
+CREATE INDEX transfers_sale ON transfers(sale_id);
+CREATE INDEX transfers_merchant ON transfers(merchant_id, created_at);
+CREATE INDEX transfers_created ON transfers(created_at);
+CREATE INDEX transfers_reverses ON transfers(reverses_id) WHERE reverses_id IS NOT NULL;
+CREATE TABLE operations_v10 AS SELECT * FROM operations;
+DROP TABLE operations;
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ({_OPERATION_KINDS_V11})),
+    issuer TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+INSERT INTO operations(id, kind, issuer, created_at) SELECT id, kind, issuer, created_at FROM operations_v10;
+DROP TABLE operations_v10;
+{_SHOP_TABLES.strip()}
+"""
+_ONLINE_ORDERS_PG = f"""
+ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN ({_ORDER_TRANSFER_KINDS}));
+ALTER TABLE transfers DROP CONSTRAINT transfers_op_kind_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_op_kind_check CHECK (op_kind IN ({_ORDER_OP_KINDS}));
+ALTER TABLE operations DROP CONSTRAINT operations_kind_check;
+ALTER TABLE operations ADD CONSTRAINT operations_kind_check CHECK (kind IN ({_OPERATION_KINDS_V11}));
+{_postgres_types(_SHOP_TABLES).strip()}
+"""
+
 #: The offline block list's numbered changes (deltas for terminals) and each CRL issuer's next update.
 _BLOCK_LIST_CHANGES = """
 CREATE TABLE block_list_changes (
@@ -1149,6 +1284,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         11,
+        "online sales: products, orders, their lines and refunds; order transfers attributed to the"
+        " supplying merchant; the programs' online fee share, counted apart in claims",
+        _ONLINE_ORDERS,
+        rebuilds=True,
+        postgres=_ONLINE_ORDERS_PG,
+    ),
+    Migration(
+        12,
         "the offline block list's changes, numbered, so terminals fetch only what changed (deltas);"
         " each CRL issuer's next update, enforced",
         _BLOCK_LIST_CHANGES,

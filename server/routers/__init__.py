@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.routers import approvals, awards, cards, conversions, desk, memberships, sales, terminal, tickets
+from server.routers import (
+    approvals,
+    awards,
+    cards,
+    conversions,
+    desk,
+    memberships,
+    sales,
+    shop,
+    terminal,
+    tickets,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     sales.router,
@@ -26,5 +37,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     conversions.router,
     desk.router,
     memberships.router,
+    shop.router,
     approvals.router,
 )

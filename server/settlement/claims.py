@@ -44,6 +44,9 @@ CLAIM_COLUMNS = (
     "city_approved_by",
     "created_at",
     "updated_at",
+    "online",
+    "online_fee",
+    "online_fee_bp",
 )
 # The names beside the codes, so that clerks read 「天理めぐみポイント」, not ``tenri-megumi``.
 _SELECT = "SELECT " + ", ".join(f"c.{c}" for c in CLAIM_COLUMNS)

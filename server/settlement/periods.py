@@ -21,7 +21,7 @@ import sqlite3
 
 from points import calendar
 from points.calendar import Period
-from points.settlement import fee_share
+from points.settlement import fee_share, online_fee
 from points.settlement_wire import CloseResult
 from server.db import atomic, is_postgres
 from server.ledger import iso, utc_now
@@ -33,6 +33,12 @@ REDEEM_KINDS = ("redeem_points", "redeem_ticket")
 #: Where a counted transfer's amount goes in a claim's sums (index in the sums list). Points a
 #: return (返品) gave back lower the claim as a void does: the claim's ``voided`` is 取消・返品.
 _COLUMN = {"redeem_points": 0, "redeem_ticket": 1, "void": 2, "return_points": 2}
+#: Online lines (issue 15) are summed apart: what a merchant supplied to a site's orders (5) and what
+#: cancels and refunds took back of it (6); the program's online fee share is kept of their difference.
+_COLUMN.update({"order_points": 5, "order_void": 6, "order_return": 6})
+#: The kind a counted transfer is summed under: a void of an order's points is an order's cancel.
+_KIND = "CASE WHEN t.kind = 'void' AND o.kind = 'order_points' THEN 'order_void' ELSE t.kind END"
+_EMPTY = (0, 0, 0, 0, 0, 0, 0)
 
 
 def parse_period(text: str) -> Period:
@@ -154,8 +160,9 @@ SELECT t.id, {seq} FROM transfers t
 JOIN temp.close_map m ON m.merchant_id = t.merchant_id AND m.program_id = t.program_id
 LEFT JOIN transfers o ON o.id = t.reverses_id
 WHERE t.id >= :low AND +t.created_at < :cutoff
-  AND (t.kind IN ('redeem_points', 'redeem_ticket')
-       OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket')) OR t.kind = 'return_points')
+  AND (t.kind IN ('redeem_points', 'redeem_ticket', 'order_points', 'order_return')
+       OR (t.kind = 'void' AND o.kind IN ('redeem_points', 'redeem_ticket', 'order_points'))
+       OR t.kind = 'return_points')
   AND NOT EXISTS (SELECT 1 FROM claim_transfers c WHERE c.transfer_id = t.id)
 ORDER BY t.id
 """
@@ -172,7 +179,7 @@ def _count_postgres(
     conn.execute("ANALYZE pg_temp.close_map")
     conn.execute("SET LOCAL work_mem = '64MB'")
     picked = _COUNTED.replace("INSERT INTO claim_transfers(transfer_id, claim_seq)\n", "").format(
-        seq="m.seq AS seq, t.kind AS kind, t.amount AS amount"
+        seq=f"m.seq AS seq, {_KIND} AS kind, t.amount AS amount"
     )
     rows = conn.execute(
         "WITH picked AS MATERIALIZED (" + picked.replace("SELECT t.id,", "SELECT t.id AS id,", 1) + "),"
@@ -183,7 +190,7 @@ def _count_postgres(
     ).fetchall()
     inserted = 0
     for seq, kind, amount, count, first, last in rows:
-        line = sums.setdefault(int(seq), [0, 0, 0, 0, 0])
+        line = sums.setdefault(int(seq), list(_EMPTY))
         line[_COLUMN[kind]] += int(amount)
         line[3] += int(count)
         inserted += int(count)
@@ -211,13 +218,13 @@ def _freeze(
         " FROM merchants m CROSS JOIN programs p WHERE m.chamber_id = ?",
         (first_seq - 1, chamber_id),
     )
-    sums: dict[int, list[int]] = {}  # seq → [points, tickets, voided, count, disputed]
+    sums: dict[int, list[int]] = {}  # seq → [points, tickets, voided, count, disputed, online, online back]
     span = [0, -1]
 
     def tally(seq: int, transfer_id: int, kind: str, amount: int) -> int:
         line = sums.get(seq)
         if line is None:
-            line = sums[seq] = [0, 0, 0, 0, 0]
+            line = sums[seq] = list(_EMPTY)
         line[_COLUMN[kind]] += amount
         line[3] += 1
         span[0] = span[0] if span[1] >= 0 else transfer_id  # rows arrive in transfer id order
@@ -229,7 +236,7 @@ def _freeze(
     else:
         conn.create_function("settlement_tally", 4, tally)
         inserted = conn.execute(
-            _COUNTED.format(seq="settlement_tally(m.seq, t.id, t.kind, t.amount)"),
+            _COUNTED.format(seq=f"settlement_tally(m.seq, t.id, {_KIND}, t.amount)"),
             {"low": low_water, "cutoff": cutoff},
         ).rowcount
         conn.create_function("settlement_tally", 4, None)
@@ -249,27 +256,32 @@ def _freeze(
     ).fetchall()
     for _id, _merchant, _program, amount, seq in disputes:
         if seq is not None:  # a line of an unknown program is listed, but belongs to no claim
-            sums.setdefault(seq, [0, 0, 0, 0, 0])[4] += amount
+            sums.setdefault(seq, list(_EMPTY))[4] += amount
     programs = {
-        row[0]: (row[1], row[2], row[3])
-        for row in conn.execute("SELECT id, city_id, payout, fee_share_permille FROM programs")
+        row[0]: (row[1], row[2], row[3], int(row[4]))
+        for row in conn.execute("SELECT id, city_id, payout, fee_share_permille, online_fee_bp FROM programs")
     }
     pairs = {row[2]: (row[0], row[1]) for row in conn.execute("SELECT * FROM temp.close_map")}
-    for seq, (points, tickets, voided, count, disputed) in sorted(sums.items()):
+    for seq, (points, tickets, voided, count, disputed, sold, taken_back) in sorted(sums.items()):
         merchant_id, program_id = pairs[seq]
-        city_id, payout, permille = programs[program_id]
-        gross = points + tickets - voided
+        city_id, payout, permille, online_bp = programs[program_id]
+        counter = points + tickets - voided
+        online = sold - taken_back
+        gross = counter + online
         # A void whose sale was counted in an earlier period can leave a period's gross negative:
-        # no fee is kept on it and the negative net is shown, never paid.
-        fee = fee_share(max(gross, 0), permille)
+        # no fee is kept on it and the negative net is shown, never paid. Online lines pay the
+        # program's online share instead of its counter share, rounded once (in ``points``).
+        fee = fee_share(max(counter, 0), permille)
+        kept = online_fee(max(online, 0), online_bp).yen
         conn.execute(
             "INSERT INTO claims(seq, id, period_id, chamber_id, merchant_id, program_id, city_id, payout,"
             " fee_share_permille, redeemed_points, redeemed_tickets, voided, disputed, gross, fee,"
-            " fee_remainder_permille, net, transfer_count, state, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+            " fee_remainder_permille, net, transfer_count, state, created_at, updated_at, online, online_fee,"
+            " online_fee_bp)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?)",
             (seq, _claim_id(period_id, merchant_id, program_id), period_id, chamber_id, merchant_id,
-             program_id, city_id, payout, permille, points, tickets, voided, disputed, gross, fee.yen,
-             fee.remainder_permille, gross - fee.yen, count, now, now),
+             program_id, city_id, payout, permille, points, tickets, voided, disputed, gross, fee.yen + kept,
+             fee.remainder_permille, gross - fee.yen - kept, count, now, now, online, kept, online_bp),
         )  # fmt: skip
     conn.executemany(
         "INSERT INTO claim_disputes(refused_id, period_id, chamber_id, merchant_id, program_id)"

@@ -33,6 +33,10 @@ _COUNT_FIELD = {
     "void": "voided_count",
     # A return's points back count with the voids (取消・返品), as the claim's sums do.
     "return_points": "voided_count",
+    # Online lines (issue 15): a site's order lines supplied by the merchant, and their cancels and
+    # refunds, counted apart from the counter's sales (オンライン販売).
+    "order_points": "online_count",
+    "order_return": "online_count",
 }
 
 
@@ -122,6 +126,10 @@ def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_i
             "redeemed_points": c["redeemed_points"],
             "redeemed_tickets": c["redeemed_tickets"],
             "voided": c["voided"],
+            "online": c["online"],
+            "online_fee": c["online_fee"],
+            "online_fee_bp": c["online_fee_bp"],
+            "counter_fee": c["fee"] - c["online_fee"],
             **counts[c["id"]],
             "disputed_count": sum(1 for d in disputed if d["program_id"] == c["program_id"]),
             "gross": c["gross"],
@@ -140,7 +148,8 @@ def statement(conn: sqlite3.Connection, scope: Scope, merchant_id: str, period_i
     state = period_state(conn, merchant[3] if merchant else None, period_id)
     summed = (
         "gross", "fee", "net", "disputed", "voided", "redeemed_points", "redeemed_tickets",
-        "fee_remainder_permille", "disputed_count", *_COUNT_FIELD.values(),
+        "fee_remainder_permille", "disputed_count", "online", "online_fee", "counter_fee",
+        *dict.fromkeys(_COUNT_FIELD.values()),
     )  # fmt: skip
     totals = {key: sum(line[key] for line in lines) for key in summed}
     return {
@@ -186,7 +195,11 @@ def statement_csv(doc: dict[str, Any]) -> bytes:
         "ポイント券",
         "取消件数",
         "取消",
+        "オンライン販売件数",
+        "オンライン販売",
         "請求額",
+        "手数料（店頭）",
+        "手数料（オンライン）",
         "手数料",
         "手数料端数（1/1000円）",
         "支払額",
@@ -205,7 +218,11 @@ def statement_csv(doc: dict[str, Any]) -> bytes:
             line["redeemed_tickets"],
             line["voided_count"],
             line["voided"],
+            line["online_count"],
+            line["online"],
             line["gross"],
+            line["counter_fee"],
+            line["online_fee"],
             line["fee"],
             line["fee_remainder_permille"],
             line["net"],
@@ -248,7 +265,7 @@ def statement_csv(doc: dict[str, Any]) -> bytes:
                 line.get("program_name") or line["program_id"] or "",
                 "",
                 "",
-                *([""] * 10),
+                *([""] * 14),
                 1,
                 line["amount"],
                 "係争",

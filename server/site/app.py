@@ -235,7 +235,7 @@ class SecurityHeaders:
 
 
 #: The modules whose ``routes(site)`` make the site's pages, in order.
-PAGES: list[str] = ["server.site.account"]
+PAGES: list[str] = ["server.site.account", "server.site.shop", "server.site.backoffice"]
 
 
 def create_site(

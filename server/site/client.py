@@ -55,11 +55,20 @@ class Api:
         token: str | None = None,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
-        """One request as the shop (``token`` None) or as a resident; a refusal raises :class:`SiteError`."""
+        """One request as the shop (``token`` None) or as a resident; a refusal raises :class:`SiteError`.
+
+        ``content`` is a raw body of ``content_type`` (a product's photo) instead of ``json``.
+        """
         headers = self._shop if token is None else {"Authorization": f"Bearer {token}"}
+        if content_type is not None:
+            headers = {**headers, "Content-Type": content_type}
         try:
-            answer = await self._http.request(method, path, headers=headers, json=json, params=params)
+            answer = await self._http.request(
+                method, path, headers=headers, json=json, params=params, content=content
+            )
         except httpx.HTTPError as error:
             raise SiteError("unreachable", type(error).__name__) from None
         if answer.status_code >= 400:

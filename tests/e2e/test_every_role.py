@@ -22,6 +22,9 @@ ROLES = {
     "admin": "admin",
     "library": "library-omuta",
     "facility": "toshima-hiroba-ikebukuro",
+    "online_shop": "miyakonojo-tokusen",
+    "supplying merchant": "shinmoe-kama",
+    "city of the site": "miyakonojo",
     "nobody": None,
 }
 

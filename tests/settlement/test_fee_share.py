@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from points.settlement import claim_amounts, fee_share
+from points.settlement import claim_amounts, fee_share, online_fee
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,34 @@ def test_net_and_fee_make_the_gross(points: int, tickets: int, voided: int, perm
 def test_out_of_range_inputs_are_refused(gross: int, permille: int) -> None:
     with pytest.raises(ValueError):
         fee_share(gross, permille)
+
+
+@pytest.mark.parametrize(
+    ("gross", "bp", "yen", "remainder"),
+    [
+        (3000, 1000, 300, 0),  # Miyakonojo's 10 % of a 3,000-yen pottery line
+        (2399, 1000, 239, 900),
+        (1, 1, 0, 0),  # 0.0001 yen: below a thousandth, shown as 0
+        (9999, 10_000, 9999, 0),
+        (0, 1000, 0, 0),
+    ],
+)
+def test_the_online_fee_share_is_in_basis_points_rounded_down_once(
+    gross: int, bp: int, yen: int, remainder: int
+) -> None:
+    fee = online_fee(gross, bp)
+    assert (fee.yen, fee.remainder_permille) == (yen, remainder)
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=10_000))
+@settings(max_examples=300)
+def test_the_online_fee_never_exceeds_the_exact_share_nor_falls_a_yen_short(gross: int, bp: int) -> None:
+    fee = online_fee(gross, bp)
+    assert fee.yen * 10_000 <= gross * bp < (fee.yen + 1) * 10_000
+
+
+def test_an_online_share_outside_0_to_10000_basis_points_is_refused() -> None:
+    with pytest.raises(ValueError):
+        online_fee(100, 10_001)
+    with pytest.raises(ValueError):
+        online_fee(-1, 100)
