@@ -232,6 +232,18 @@ class LibraryDesk:
         """The library's name, for the screen and the slip."""
         return self.client.system.name or self.institution_id
 
+    def own_name(self) -> str:
+        """The library's own name: the server's (the issuer of the token), else the SIP2 system's.
+
+        Memberships that know no issuer (in memory, none) leave the SIP2 system's name.
+
+        Raises:
+            LookupError: the server could not be asked for it.
+        """
+        issuer_name = getattr(self.memberships, "issuer_name", None)
+        name = issuer_name() if callable(issuer_name) else ""
+        return str(name) or self.library_name
+
     def patron_for_card(self, card_key: str) -> str | None:
         """This library's patron number for a tapped card, or ``None`` if the card is not a member."""
         return self.memberships.patron_number(card_key, self.institution_id)

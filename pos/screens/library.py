@@ -53,6 +53,10 @@ class LibraryScreen(PosScreen):
         #: A tapped card this library does not know yet: the next patron number links to it (first visit).
         self.unlinked_card: str | None = None
 
+    def shop_title(self) -> str:
+        """The library's name in the header (not the terminal's merchant), until the server's arrives."""
+        return self.titled(self.desk.library_name)
+
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield Static(self.desk.library_name, classes="big", id="library")
@@ -62,6 +66,16 @@ class LibraryScreen(PosScreen):
         yield Input(placeholder=_("Scan a barcode"), id="barcode")
         yield Static("", id="scanned")
         yield from self.compose_bottom()
+
+    async def on_mount(self) -> None:
+        """The library's own name, as the server knows the library's token, in the header and on top."""
+        try:
+            name = await self.blocking(self.desk.own_name)
+        except LookupError as error:
+            self.say(str(error), error=True)
+            return
+        self.retitle(name)
+        self.query_one("#library", Static).update(name)
 
     # The patron ---------------------------------------------------------------------
 

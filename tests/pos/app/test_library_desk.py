@@ -41,6 +41,8 @@ async def test_library_mode_taps_lends_and_prints_the_slip(
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             assert isinstance(app.screen, LibraryScreen)
+            # No server memberships: the header names the library as its SIP2 setting does.
+            assert "大牟田市立図書館" in text_of(pilot, "#shop")
             reader.tap(ALICE_CARD)
             await settle(pilot)
             assert "有明 花子" in text_of(pilot, "#patron")
@@ -62,11 +64,18 @@ async def test_library_mode_finds_the_patron_through_the_servers_memberships_and
     # The demo resident's card (DEMO_UIDS[0]) is linked on the server to 1100000001 at Omuta.
     app = make_app()
     app.counter.mode_override = TerminalMode.LIBRARY
-    with Sip2Client(sip2_library.system("OMUTA")) as client:
+    # The SIP2 setting names no library: the name on screen can only be the server's.
+    with Sip2Client(sip2_library.system("OMUTA", name="")) as client:
         app.library = LibraryDesk(client, ServerMemberships(real_server.client("library-omuta")))
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             assert isinstance(app.screen, LibraryScreen)
+            await settle(pilot)
+            # The header names the library (the token's issuer), not the terminal's merchant.
+            assert "大牟田市立図書館" in text_of(pilot, "#shop")
+            assert text_of(pilot, "#library") == "大牟田市立図書館"
+            assert app.counter.config is not None
+            assert app.counter.config.merchant.name not in text_of(pilot, "#shop")
             reader.tap(ALICE_CARD)
             await settle(pilot)
             assert "有明 花子" in text_of(pilot, "#patron")
@@ -80,6 +89,8 @@ async def test_library_mode_finds_the_patron_through_the_servers_memberships_and
         app.library = LibraryDesk(client, ServerMemberships(miyama))
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
+            await settle(pilot)
+            assert "みやま市立図書館" in text_of(pilot, "#shop")
             reader.tap(ALICE_CARD)
             await settle(pilot)
             assert "まだこの図書館に登録されていません" in text_of(pilot, "#message")
