@@ -130,6 +130,16 @@ class LibraryScreen(PosScreen):
         """Show the library's answer: the patron, whether they may borrow, and why not."""
         self.standing = standing
         self.scanned = []
+        self.show_loans(standing)
+        reasons = self.query_one("#reasons", Static)
+        reasons.set_class(not standing.may_borrow, "error")
+        reasons.update("\n".join(reason.message() for reason in standing.reasons) or _("May borrow."))
+        self.show_scanned()
+        self.say(_("Scan the items to lend, then F10.") if standing.may_borrow else _("Lending is refused."))
+        self.query_one("#barcode", Input).focus()
+
+    def show_loans(self, standing: Standing) -> None:
+        """The patron's line: the name the library gave, loans out of the limit, holds."""
         info = standing.information
         self.query_one("#patron", Static).update(
             _("{name}  loans {charged}/{limit}, holds {holds}").format(
@@ -139,12 +149,17 @@ class LibraryScreen(PosScreen):
                 holds=info.hold_count,
             )
         )
-        reasons = self.query_one("#reasons", Static)
-        reasons.set_class(not standing.may_borrow, "error")
-        reasons.update("\n".join(reason.message() for reason in standing.reasons) or _("May borrow."))
-        self.show_scanned()
-        self.say(_("Scan the items to lend, then F10.") if standing.may_borrow else _("Lending is refused."))
-        self.query_one("#barcode", Input).focus()
+
+    async def refresh_loans(self) -> None:
+        """After lending or returning, the patron's loans as the library now counts them."""
+        if self.standing is None:
+            return
+        try:
+            standing = await self.blocking(self.desk.standing, self.standing.patron_id)
+        except LibraryError:
+            return  # the lending's own words stay on screen; the count is refreshed at the next tap
+        self.standing = standing
+        self.show_loans(standing)
 
     def clear_patron(self) -> None:
         """Forget the patron on screen (a new tap, or the library could not be asked)."""
@@ -222,10 +237,14 @@ class LibraryScreen(PosScreen):
             self.say(lending.error.message(), error=True)
         else:
             self.say(_("{count} items lent.").format(count=len(lending.lent)))
+        if lending.lent:
+            await self.refresh_loans()
 
     def action_toggle_returns(self) -> None:
         """Switch the scanner between lending and returning."""
         self.returning = not self.returning
+        self.query_one("#scanned", Static).update("")  # the other mode's lines are done with
+        self.scanned = []
         self.query_one("#desk-mode", Static).update(_("Returns") if self.returning else _("Lending"))
         self.say(_("Scan the items to return.") if self.returning else _("Scan the items to lend, then F10."))
         self.query_one("#barcode", Input).focus()
@@ -236,6 +255,8 @@ class LibraryScreen(PosScreen):
         if returning.error is not None:
             self.say(returning.error.message(), error=True)
             return
+        if returning.returned:
+            await self.refresh_loans()
         for done in returning.returned:
             said = _("Returned: {title}").format(title=done.title)
             # An alert is the library's: a hold waiting for the book, another branch's book.

@@ -51,6 +51,13 @@ async def test_library_mode_taps_lends_and_prints_the_slip(
             await pilot.press("f10")
             await settle(pilot)
             assert "3冊を貸出しました" in text_of(pilot, "#message")
+            assert "貸出中 3/10冊" in text_of(pilot, "#patron")  # the library's count after lending
+            await pilot.press("f4")
+            await fill(pilot, "#barcode", "1190000002")
+            await settle(pilot)
+            assert "返却しました: 吾輩は猫である" in text_of(pilot, "#message")
+            assert "貸出中 2/10冊" in text_of(pilot, "#patron")
+            assert "坊っちゃん" not in text_of(pilot, "#scanned")  # the lending's lines are gone
     paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
     assert "貸出票" in paper and "坊っちゃん" in paper and "有明" not in paper
 
