@@ -130,6 +130,9 @@ class LibraryScreen(PosScreen):
         """Show the library's answer: the patron, whether they may borrow, and why not."""
         self.standing = standing
         self.scanned = []
+        if self.returning:  # a patron at the desk has come to borrow: the scanner lends again
+            self.returning = False
+            self.query_one("#desk-mode", Static).update(_("Lending"))
         self.show_loans(standing)
         reasons = self.query_one("#reasons", Static)
         reasons.set_class(not standing.may_borrow, "error")

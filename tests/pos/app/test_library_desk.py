@@ -58,6 +58,13 @@ async def test_library_mode_taps_lends_and_prints_the_slip(
             assert "返却しました: 吾輩は猫である" in text_of(pilot, "#message")
             assert "貸出中 2/10冊" in text_of(pilot, "#patron")
             assert "坊っちゃん" not in text_of(pilot, "#scanned")  # the lending's lines are gone
+            # The next patron taps while the desk is returning: the scanner lends again, as it says.
+            reader.remove()
+            await settle(pilot)
+            reader.tap(ALICE_CARD)
+            await settle(pilot)
+            assert text_of(pilot, "#desk-mode") == "貸出"
+            assert "F10" in text_of(pilot, "#message")
     paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
     assert "貸出票" in paper and "坊っちゃん" in paper and "有明" not in paper
 
