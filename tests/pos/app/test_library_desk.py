@@ -74,6 +74,7 @@ async def test_library_mode_finds_the_patron_through_the_servers_memberships_and
     reader: SimulatedReader,
     sip2_library: Sip2Library,
     real_server: CounterServer,
+    tmp_path: pathlib.Path,
 ) -> None:
     # The demo resident's card (DEMO_UIDS[0]) is linked on the server to 1100000001 at Omuta.
     app = make_app()
@@ -95,6 +96,13 @@ async def test_library_mode_finds_the_patron_through_the_servers_memberships_and
             assert "有明 花子" in text_of(pilot, "#patron")
             screen = app.screen
             assert screen.standing is not None and screen.standing.patron_id == "1100000001"
+            await fill(pilot, "#barcode", "1190000001")
+            await pilot.press("f10")
+            await settle(pilot)
+            assert "1冊を貸出しました" in text_of(pilot, "#message")
+    # The slip names the library as the server does, though the SIP2 setting named none.
+    paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
+    assert "大牟田市立図書館" in paper and "坊っちゃん" in paper
     # Miyama does not know the card yet: the desk links the resident's Miyama card on the first visit.
     miyama = real_server.client("library-miyama")
     app = make_app()
