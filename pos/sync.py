@@ -523,6 +523,17 @@ class ServerMemberships:
     def __init__(self, client: ServerClient) -> None:
         self.client = client
 
+    def issuer_name(self) -> str:
+        """The library's name as the server registered it (the token's own issuer).
+
+        Raises:
+            LookupError: the server could not be asked, or refused the token.
+        """
+        try:
+            return self.client.own_issuer().name
+        except SyncError as error:
+            raise LookupError(error.message()) from error
+
     def patron_number(self, card_key: str, institution_id: str) -> str | None:
         """The library's patron number of the card (``None``: not a member here, a first visit)."""
         try:

@@ -1,6 +1,7 @@
 """Make the guide's screenshots: the counter app itself saves SVG screenshots (Textual).
 
-Run from the repository root: ``.venv/bin/python docs/ja/screenshots.py``. The app runs headless
+Run from the repository root: ``.venv/bin/python docs/ja/screenshots.py`` (``--desks``: only the
+library and facility desks' pictures, for library.md). The app runs headless
 against the real server on the demo data (the tests' :mod:`tests.support.counter_server`) and the
 simulated reader, so the pictures are the same on every machine except dates: receipts and expiry
 dates follow today. (The server's clock runs: the simulated My Number Card's certificate is made
@@ -14,6 +15,8 @@ import pathlib
 import sys
 import tempfile
 
+from textual.widgets import Input
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -23,19 +26,22 @@ from pos.card.simulated import DEMO_UIDS, SimulatedReader, demo_jpki_card  # noq
 from pos.counter import Counter  # noqa: E402
 from pos.journal import Journal  # noqa: E402
 from pos.printing import ReceiptPrinter  # noqa: E402
+from tests.pos.app.helpers import fill, settle  # noqa: E402
 from tests.support.counter_server import ALICE, CAROL, Clock, build_template, serving  # noqa: E402
 
 IMG = pathlib.Path(__file__).with_name("img")
 SIZE = (100, 34)
 
 
-async def shoot() -> None:
+async def shoot(desks_only: bool = False) -> None:
     tmp = pathlib.Path(tempfile.mkdtemp())
     with serving(tmp / "server", build_template(tmp / "demo"), Clock()) as server:
         # Lots expiring soon, so the pictures show them and those programs are offered first.
         server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
         server.grant(CAROL, "tenri-megumi", 500, expires_in_days=10)
-        await shoot_with(server.client(), tmp, server)
+        if not desks_only:
+            await shoot_with(server.client(), tmp, server)
+        await shoot_desks(tmp, server)
 
 
 async def shoot_with(client, tmp: pathlib.Path, server) -> None:  # type: ignore[no-untyped-def]
@@ -128,7 +134,101 @@ async def shoot_with(client, tmp: pathlib.Path, server) -> None:  # type: ignore
         training.save_screenshot(str(IMG / "training.svg"))
 
 
+async def shoot_desks(tmp: pathlib.Path, server) -> None:  # type: ignore[no-untyped-def]
+    """The library desk (大牟田市立図書館, the SIP2 emulator) and the facility desk (区民ひろば池袋)."""
+    from points.wire import MembershipStatus, MembershipStatusChange, TerminalMode
+    from pos.facility import FacilityDesk
+    from pos.library.desk import LibraryDesk
+    from pos.library.sip2 import Sip2Client
+    from pos.sync import ServerMemberships
+    from tests.support.sip2_ariake import six_ariake
+    from tests.support.sip2_library import Sip2Library
+
+    i18n.set_language("ja")
+    sato = SimulatedReader.uid_card(DEMO_UIDS[0])  # 有明 花子 at Omuta (1100000001), H0000123 at the centre
+    other = SimulatedReader.uid_card(DEMO_UIDS[1])  # a member of neither yet: the first visits
+
+    def counter(terminal: str, name: str) -> Counter:
+        return Counter(
+            Journal(tmp / f"journal.{name}.db"),
+            server.client(terminal),
+            ReceiptPrinter(f"file://{tmp / f'{name}.bin'}"),
+        )
+
+    reader = SimulatedReader()
+    with Sip2Library(six_ariake()) as libraries, Sip2Client(libraries.system("OMUTA")) as sip2:
+        app = PosApp(counter("yamato-bakery-t1", "library"), reader)
+        app.counter.mode_override = TerminalMode.LIBRARY
+        app.library = LibraryDesk(sip2, ServerMemberships(server.client("library-omuta")))
+        async with app.run_test(size=SIZE) as pilot:
+
+            async def save(name: str) -> None:
+                await settle(pilot)
+                for field in app.screen.query(Input):
+                    field.cursor_blink = False
+                app.save_screenshot(str(IMG / f"{name}.svg"))
+
+            async def tap(card: bytes) -> None:
+                reader.remove()
+                await settle(pilot)
+                reader.tap(card)
+
+            await app.ready.wait()
+            await save("library_home")
+            await tap(other)
+            await save("library_first_visit")
+            await fill(pilot, "#barcode", "1100000002")
+            await save("library_linked")
+            await tap(sato)
+            await settle(pilot)
+            for barcode in ("1190000001", "1190000002"):
+                await fill(pilot, "#barcode", barcode)
+            await save("library_scanned")
+            await pilot.press("f10")
+            await save("library_lent")
+            await pilot.press("f4")
+            await fill(pilot, "#barcode", "1190000001")
+            await save("library_returned")
+            await pilot.press("f4", "f2")
+            await fill(pilot, "#barcode", "1100000004")  # 荒尾 健: fines over the library's limit
+            await save("library_refused")
+
+    centre = "toshima-hiroba-ikebukuro"
+    reader = SimulatedReader()
+    app = PosApp(counter("toshima-award-1", "facility"), reader)
+    app.counter.mode_override = TerminalMode.FACILITY
+    app.facility = FacilityDesk(server.client(centre))
+    async with app.run_test(size=SIZE) as pilot:
+
+        async def save(name: str) -> None:
+            await settle(pilot)
+            for field in app.screen.query(Input):
+                field.cursor_blink = False
+            app.save_screenshot(str(IMG / f"{name}.svg"))
+
+        async def tap(card: bytes) -> None:
+            reader.remove()
+            await settle(pilot)
+            reader.tap(card)
+
+        await app.ready.wait()
+        await save("facility_home")
+        await tap(sato)
+        await save("facility_entry")
+        await tap(sato)
+        await save("facility_again")
+        await tap(other)
+        await save("facility_first_visit")
+        await fill(pilot, "#number", "H0000456")
+        await save("facility_linked")
+        server.client(centre).membership_status(
+            MembershipStatusChange(number="H0000123", status=MembershipStatus.SUSPENDED, reason="規約違反")
+        )
+        await tap(sato)
+        await save("facility_suspended")
+
+
 if __name__ == "__main__":
     IMG.mkdir(exist_ok=True)
-    asyncio.run(shoot())
+    asyncio.run(shoot(desks_only="--desks" in sys.argv))  # --desks: only the library and facility pages
     print("saved", sorted(p.name for p in IMG.glob("*.svg")))

@@ -221,6 +221,8 @@ class LibraryDesk:
         self.client = client
         self.memberships = memberships
         self.terminal_id = terminal_id
+        #: The server's name of the library, once :meth:`own_name` asked it (the slip prints it too).
+        self.server_name = ""
 
     @property
     def institution_id(self) -> str:
@@ -231,6 +233,18 @@ class LibraryDesk:
     def library_name(self) -> str:
         """The library's name, for the screen and the slip."""
         return self.client.system.name or self.institution_id
+
+    def own_name(self) -> str:
+        """The library's own name: the server's (the issuer of the token), else the SIP2 system's.
+
+        Memberships that know no issuer (in memory, none) leave the SIP2 system's name.
+
+        Raises:
+            LookupError: the server could not be asked for it.
+        """
+        issuer_name = getattr(self.memberships, "issuer_name", None)
+        self.server_name = str(issuer_name()) if callable(issuer_name) else ""
+        return self.server_name or self.library_name
 
     def patron_for_card(self, card_key: str) -> str | None:
         """This library's patron number for a tapped card, or ``None`` if the card is not a member."""
@@ -299,7 +313,7 @@ class LibraryDesk:
     def slip(self, lending: Lending, printed_at: dt.datetime) -> LendingSlip:
         """The lending slip (貸出票) for the receipt printer: titles, barcodes, due dates; no name."""
         return LendingSlip(
-            library_name=self.library_name,
+            library_name=self.server_name or self.library_name,
             printed_at=printed_at,
             patron_hint=mask_patron(lending.patron_id),
             items=tuple(

@@ -100,7 +100,17 @@ class PosScreen(Screen[Any]):
         config = self.counter.config
         if config is None:
             return "mykey-pos"
-        return f"{config.merchant.name}  [dim]{config.terminal_id}[/]"
+        return self.titled(config.merchant.name)
+
+    def titled(self, name: str) -> str:
+        """The header's words for ``name`` (a shop, a library, a facility) and the terminal id."""
+        config = self.counter.config
+        terminal = config.terminal_id if config is not None else ""
+        return f"{name}  [dim]{terminal}[/]" if terminal else name
+
+    def retitle(self, name: str) -> None:
+        """Show ``name`` in the header instead of the merchant's (a library's or facility's desk)."""
+        self.query_one("#shop", Static).update(self.titled(name))
 
     def compose_top(self) -> ComposeResult:
         """The header row: shop name and status lights."""

@@ -43,6 +43,10 @@ class FacilityScreen(PosScreen):
         #: The last entry shown (tests and the next tap read it).
         self.entry: Entry | None = None
 
+    def shop_title(self) -> str:
+        """Not the terminal's merchant (the city): the facility's name replaces this once known."""
+        return self.titled(_("Facility entrance"))
+
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield Static(_("Facility entrance"), classes="big", id="facility")
@@ -59,6 +63,7 @@ class FacilityScreen(PosScreen):
         except SyncError as error:
             self.say(error.message(), error=True)
             return
+        self.retitle(facility.name)
         self.query_one("#facility", Static).update(facility.name)
         self.show_count(count)
 

@@ -53,6 +53,10 @@ class LibraryScreen(PosScreen):
         #: A tapped card this library does not know yet: the next patron number links to it (first visit).
         self.unlinked_card: str | None = None
 
+    def shop_title(self) -> str:
+        """The library's name in the header (not the terminal's merchant), until the server's arrives."""
+        return self.titled(self.desk.library_name)
+
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield Static(self.desk.library_name, classes="big", id="library")
@@ -62,6 +66,16 @@ class LibraryScreen(PosScreen):
         yield Input(placeholder=_("Scan a barcode"), id="barcode")
         yield Static("", id="scanned")
         yield from self.compose_bottom()
+
+    async def on_mount(self) -> None:
+        """The library's own name, as the server knows the library's token, in the header and on top."""
+        try:
+            name = await self.blocking(self.desk.own_name)
+        except LookupError as error:
+            self.say(str(error), error=True)
+            return
+        self.retitle(name)
+        self.query_one("#library", Static).update(name)
 
     # The patron ---------------------------------------------------------------------
 
@@ -116,6 +130,19 @@ class LibraryScreen(PosScreen):
         """Show the library's answer: the patron, whether they may borrow, and why not."""
         self.standing = standing
         self.scanned = []
+        if self.returning:  # a patron at the desk has come to borrow: the scanner lends again
+            self.returning = False
+            self.query_one("#desk-mode", Static).update(_("Lending"))
+        self.show_loans(standing)
+        reasons = self.query_one("#reasons", Static)
+        reasons.set_class(not standing.may_borrow, "error")
+        reasons.update("\n".join(reason.message() for reason in standing.reasons) or _("May borrow."))
+        self.show_scanned()
+        self.say(_("Scan the items to lend, then F10.") if standing.may_borrow else _("Lending is refused."))
+        self.query_one("#barcode", Input).focus()
+
+    def show_loans(self, standing: Standing) -> None:
+        """The patron's line: the name the library gave, loans out of the limit, holds."""
         info = standing.information
         self.query_one("#patron", Static).update(
             _("{name}  loans {charged}/{limit}, holds {holds}").format(
@@ -125,12 +152,17 @@ class LibraryScreen(PosScreen):
                 holds=info.hold_count,
             )
         )
-        reasons = self.query_one("#reasons", Static)
-        reasons.set_class(not standing.may_borrow, "error")
-        reasons.update("\n".join(reason.message() for reason in standing.reasons) or _("May borrow."))
-        self.show_scanned()
-        self.say(_("Scan the items to lend, then F10.") if standing.may_borrow else _("Lending is refused."))
-        self.query_one("#barcode", Input).focus()
+
+    async def refresh_loans(self) -> None:
+        """After lending or returning, the patron's loans as the library now counts them."""
+        if self.standing is None:
+            return
+        try:
+            standing = await self.blocking(self.desk.standing, self.standing.patron_id)
+        except LibraryError:
+            return  # the lending's own words stay on screen; the count is refreshed at the next tap
+        self.standing = standing
+        self.show_loans(standing)
 
     def clear_patron(self) -> None:
         """Forget the patron on screen (a new tap, or the library could not be asked)."""
@@ -208,10 +240,14 @@ class LibraryScreen(PosScreen):
             self.say(lending.error.message(), error=True)
         else:
             self.say(_("{count} items lent.").format(count=len(lending.lent)))
+        if lending.lent:
+            await self.refresh_loans()
 
     def action_toggle_returns(self) -> None:
         """Switch the scanner between lending and returning."""
         self.returning = not self.returning
+        self.query_one("#scanned", Static).update("")  # the other mode's lines are done with
+        self.scanned = []
         self.query_one("#desk-mode", Static).update(_("Returns") if self.returning else _("Lending"))
         self.say(_("Scan the items to return.") if self.returning else _("Scan the items to lend, then F10."))
         self.query_one("#barcode", Input).focus()
@@ -222,6 +258,8 @@ class LibraryScreen(PosScreen):
         if returning.error is not None:
             self.say(returning.error.message(), error=True)
             return
+        if returning.returned:
+            await self.refresh_loans()
         for done in returning.returned:
             said = _("Returned: {title}").format(title=done.title)
             # An alert is the library's: a hold waiting for the book, another branch's book.

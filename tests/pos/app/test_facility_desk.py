@@ -38,6 +38,10 @@ async def test_a_member_enters_once_a_day_and_a_first_visit_links_the_facility_c
         assert isinstance(app.screen, FacilityScreen)
         await settle(pilot)
         assert text_of(pilot, "#facility") == "区民ひろば池袋"
+        # The header names the facility (the server's issuer), not the terminal's merchant.
+        assert "区民ひろば池袋" in text_of(pilot, "#shop")
+        assert app.counter.config is not None
+        assert app.counter.config.merchant.name not in text_of(pilot, "#shop")
         assert "本日の入館 0人" in text_of(pilot, "#today")
 
         reader.tap(SimulatedReader.uid_card(DEMO_UIDS[0]))

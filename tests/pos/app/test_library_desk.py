@@ -41,6 +41,8 @@ async def test_library_mode_taps_lends_and_prints_the_slip(
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             assert isinstance(app.screen, LibraryScreen)
+            # No server memberships: the header names the library as its SIP2 setting does.
+            assert "大牟田市立図書館" in text_of(pilot, "#shop")
             reader.tap(ALICE_CARD)
             await settle(pilot)
             assert "有明 花子" in text_of(pilot, "#patron")
@@ -49,6 +51,20 @@ async def test_library_mode_taps_lends_and_prints_the_slip(
             await pilot.press("f10")
             await settle(pilot)
             assert "3冊を貸出しました" in text_of(pilot, "#message")
+            assert "貸出中 3/10冊" in text_of(pilot, "#patron")  # the library's count after lending
+            await pilot.press("f4")
+            await fill(pilot, "#barcode", "1190000002")
+            await settle(pilot)
+            assert "返却しました: 吾輩は猫である" in text_of(pilot, "#message")
+            assert "貸出中 2/10冊" in text_of(pilot, "#patron")
+            assert "坊っちゃん" not in text_of(pilot, "#scanned")  # the lending's lines are gone
+            # The next patron taps while the desk is returning: the scanner lends again, as it says.
+            reader.remove()
+            await settle(pilot)
+            reader.tap(ALICE_CARD)
+            await settle(pilot)
+            assert text_of(pilot, "#desk-mode") == "貸出"
+            assert "F10" in text_of(pilot, "#message")
     paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
     assert "貸出票" in paper and "坊っちゃん" in paper and "有明" not in paper
 
@@ -58,20 +74,35 @@ async def test_library_mode_finds_the_patron_through_the_servers_memberships_and
     reader: SimulatedReader,
     sip2_library: Sip2Library,
     real_server: CounterServer,
+    tmp_path: pathlib.Path,
 ) -> None:
     # The demo resident's card (DEMO_UIDS[0]) is linked on the server to 1100000001 at Omuta.
     app = make_app()
     app.counter.mode_override = TerminalMode.LIBRARY
-    with Sip2Client(sip2_library.system("OMUTA")) as client:
+    # The SIP2 setting names no library: the name on screen can only be the server's.
+    with Sip2Client(sip2_library.system("OMUTA", name="")) as client:
         app.library = LibraryDesk(client, ServerMemberships(real_server.client("library-omuta")))
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             assert isinstance(app.screen, LibraryScreen)
+            await settle(pilot)
+            # The header names the library (the token's issuer), not the terminal's merchant.
+            assert "大牟田市立図書館" in text_of(pilot, "#shop")
+            assert text_of(pilot, "#library") == "大牟田市立図書館"
+            assert app.counter.config is not None
+            assert app.counter.config.merchant.name not in text_of(pilot, "#shop")
             reader.tap(ALICE_CARD)
             await settle(pilot)
             assert "有明 花子" in text_of(pilot, "#patron")
             screen = app.screen
             assert screen.standing is not None and screen.standing.patron_id == "1100000001"
+            await fill(pilot, "#barcode", "1190000001")
+            await pilot.press("f10")
+            await settle(pilot)
+            assert "1冊を貸出しました" in text_of(pilot, "#message")
+    # The slip names the library as the server does, though the SIP2 setting named none.
+    paper = "\n".join(decode((tmp_path / "receipts.bin").read_bytes()))
+    assert "大牟田市立図書館" in paper and "坊っちゃん" in paper
     # Miyama does not know the card yet: the desk links the resident's Miyama card on the first visit.
     miyama = real_server.client("library-miyama")
     app = make_app()
@@ -80,6 +111,8 @@ async def test_library_mode_finds_the_patron_through_the_servers_memberships_and
         app.library = LibraryDesk(client, ServerMemberships(miyama))
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
+            await settle(pilot)
+            assert "みやま市立図書館" in text_of(pilot, "#shop")
             reader.tap(ALICE_CARD)
             await settle(pilot)
             assert "まだこの図書館に登録されていません" in text_of(pilot, "#message")
