@@ -8,7 +8,7 @@ import pathlib
 from tests.e2e.soak import run_soak
 from tests.support import postgres
 
-SECONDS = float(os.environ.get("MYKEY_SOAK_SECONDS", "45"))
+SECONDS = float(os.environ.get("MYKEY_SOAK_SECONDS", "30"))
 SEED = int(os.environ.get("MYKEY_SOAK_SEED", "20261127"))
 # A floor of work: a slow machine soaks longer rather than proving less.
 MIN_SALES = 60

@@ -54,11 +54,11 @@ async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(
     writer.close()
 
 
+# SQLite's write lock (PostgreSQL's row locks: the test below).
+@pytest.mark.parametrize("database", ["sqlite"])
 async def test_a_write_lock_held_by_another_process_is_waited_for_without_failing(
-    path: pathlib.Path | str, database: str
+    path: pathlib.Path | str,
 ) -> None:
-    if database != "sqlite":
-        pytest.skip("SQLite's write lock (PostgreSQL's row locks: the test below)")
     other = db.connect(path)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO cities(id, name, created_at) VALUES ('omuta', 'omuta', 'x')")
@@ -83,11 +83,11 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_without_failin
     writer.close()
 
 
+# PostgreSQL's row locks (SQLite's write lock: the test above).
+@pytest.mark.parametrize("database", ["postgresql"])
 async def test_a_row_lock_held_by_another_session_is_waited_for_off_the_event_loop(
-    path: pathlib.Path | str, database: str
+    path: pathlib.Path | str,
 ) -> None:
-    if database != "postgresql":
-        pytest.skip("PostgreSQL's row locks (SQLite's write lock: the test above)")
     setup = db.connect(path)
     setup.execute("INSERT INTO cities(id, name, created_at) VALUES ('omuta', 'omuta', 'x')")
     other = db.connect(path)
