@@ -143,6 +143,10 @@ async def test_a_resident_signs_in_with_the_card_and_sees_balances_and_history(
     assert sum(lot["points"] for lot in tenri["lots"]) == 5000
     history = (await resident.get("/v1/me/history")).json()
     assert history["items"] and history["items"][0]["points"] == 5000 and history["next"] is None
+    # The page's one call: the balances and the same history (a plain /v1/me has none).
+    both = (await resident.get("/v1/me", params={"history": 50})).json()
+    assert both["programs"] == page["programs"] and both["history"] == history and "history" not in page
+    assert (await resident.get("/v1/me", params={"history": 201})).status_code == 422
     csv = await resident.get("/v1/me/history.csv")
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.content.startswith("\ufeff日時,種類".encode())
