@@ -215,5 +215,59 @@ async def test_a_merchant_adds_a_product_the_city_approves_it_and_it_shows(world
 
 async def test_every_shop_form_needs_the_sessions_csrf_token(world: World) -> None:
     await world.browser.get("/products")
-    for path in ("/cart", "/checkout", "/office/signin", "/office/products", "/office/lines"):
+    for path in (
+        "/cart",
+        "/checkout",
+        "/office/signin",
+        "/office/products",
+        "/office/lines",
+        "/office/refunds",
+    ):
         assert (await world.browser.post(path, data={"product_id": "buta-tan"})).status_code == 403, path
+
+
+async def test_a_merchant_refunds_a_shipped_line_from_its_page_once_per_form(
+    world: World, card: Card
+) -> None:
+    await world.browser.get("/signin")
+    token = await world.csrf("/signin")
+    await world.browser.post("/signin", data={"csrf": token})
+    assert (await world.approve("/signin/wait", card)).headers["location"] == "/me"
+    pottery = await world.buy("shinmoe-yunomi", 2, card)  # 4,000 pt
+    assert f"{MIYAKONOJO_BALANCE - 4000:,}" in (await world.browser.get("/me")).text
+    await world.office_sign_in("shinmoe-kama")
+    office = (await world.office.get("/office")).text
+    assert "/office/refunds" not in office  # nothing shipped yet: cancel, not refund
+    token = await world.csrf("/office", world.office)
+    ship = {"csrf": token, "order_id": pottery, "line_no": "1", "action": "ship", "tracking_number": "TN-7"}
+    assert (await world.office.post("/office/lines", data=ship)).status_code == 303
+    office = (await world.office.get("/office")).text
+    assert "4,000円まで" in office
+    form = re.search(r'action="/office/refunds">(.*?)</form>', office, re.S)
+    assert form, office
+    fields = dict(re.findall(r'name="(csrf|order_id|line_no|refund_id)" value="([^"]+)"', form[1]))
+    assert fields["order_id"] == pottery and len(fields["refund_id"]) == 26
+    # No token, no refund.
+    refused = await world.office.post("/office/refunds", data={**fields, "csrf": "x", "amount": "1500"})
+    assert refused.status_code == 403
+    # The same form sent twice (a double press, a reload): one refund, the points back once.
+    for _ in range(2):
+        sent = await world.office.post("/office/refunds", data={**fields, "amount": "1500"})
+        assert sent.status_code == 303, sent.text
+    assert f"{MIYAKONOJO_BALANCE - 2500:,}" in (await world.browser.get("/me")).text
+    office = (await world.office.get("/office")).text
+    assert "返金済み: 1,500円" in office and "2,500円まで" in office
+    # A second refund (a new form) of more than is left is refused by the server, shown as such.
+    form = re.search(r'action="/office/refunds">(.*?)</form>', office, re.S)
+    assert form
+    again = dict(re.findall(r'name="(csrf|order_id|line_no|refund_id)" value="([^"]+)"', form[1]))
+    assert again["refund_id"] != fields["refund_id"]
+    over = await world.office.post("/office/refunds", data={**again, "amount": "2501"})
+    assert over.status_code == 400 and "refund_exceeds_line" in over.text
+    assert f"{MIYAKONOJO_BALANCE - 2500:,}" in (await world.browser.get("/me")).text
+    # Another shop cannot refund this line.
+    world.office.cookies.clear()
+    await world.office_sign_in("takazaki-ham")
+    token = await world.csrf("/office", world.office)
+    other = await world.office.post("/office/refunds", data={**again, "csrf": token, "amount": "100"})
+    assert other.status_code == 400 and "not_found" in other.text
