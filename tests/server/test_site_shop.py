@@ -176,6 +176,17 @@ async def test_a_resident_buys_from_two_shops_cancels_one_and_the_month_close_pa
         conn.close()
     assert claims["shinmoe-kama"] == (4000, 400, 3600)
     assert claims.get("takazaki-ham", (0, 0, 0)) == (0, 0, 0)
+    # The statements count the cancelled line with the online lines, not as a counter void (取消).
+    auth = {"Authorization": f"Bearer {world.demo.tokens['takazaki-ham']}"}
+    doc = (await world.server.get(f"/v1/statements/takazaki-ham/{period}", headers=auth)).json()
+    [line] = [c for c in doc["claims"] if c["program_id"] == MIYAKONOJO_PROGRAM]
+    assert (line["voided_count"], line["voided"], line["online_count"], line["online"]) == (0, 0, 2, 0)
+    csv = await world.server.get(
+        f"/v1/statements/takazaki-ham/{period}", params={"format": "csv"}, headers=auth
+    )
+    header, first = csv.content.decode("utf-8-sig").splitlines()[:2]
+    row = dict(zip(header.split(","), first.split(","), strict=True))
+    assert (row["取消件数"], row["オンライン販売件数"], row["オンライン販売"]) == ("0", "2", "0")
 
 
 async def test_a_merchant_adds_a_product_the_city_approves_it_and_it_shows(world: World) -> None:
