@@ -282,3 +282,69 @@ async def test_a_merchant_refunds_a_shipped_line_from_its_page_once_per_form(
     token = await world.csrf("/office", world.office)
     other = await world.office.post("/office/refunds", data={**again, "csrf": token, "amount": "100"})
     assert other.status_code == 400 and "not_found" in other.text
+
+
+async def test_the_settlement_console_shows_a_claims_online_lines_apart(
+    world: World, card: Card, tmp_path: pathlib.Path
+) -> None:
+    from textual.widgets import DataTable
+
+    from server.console import words
+    from server.console.app import SettleApp
+    from server.console.client import SettleClient
+    from tests.settlement.pilot import settle, until
+
+    await world.browser.get("/signin")
+    token = await world.csrf("/signin")
+    await world.browser.post("/signin", data={"csrf": token})
+    await world.approve("/signin/wait", card)
+    kept = await world.buy("shinmoe-yunomi", 2, card)  # 4,000 of shinmoe-kama's, shipped, 1,000 refunded
+    dropped = await world.buy("shinmoe-sara", 1, card)  # 3,000, cancelled before shipping
+    token = await world.csrf(f"/orders/{dropped}")
+    assert (await world.browser.post(f"/orders/{dropped}/cancel", data={"csrf": token})).status_code == 303
+    auth = {"Authorization": f"Bearer {world.demo.tokens['shinmoe-kama']}"}
+    shipped = await world.server.post(
+        f"/v1/shop/orders/{kept}/lines/1/ship", json={"tracking_number": "TN-1"}, headers=auth
+    )
+    assert shipped.status_code == 200, shipped.text
+    refund = await world.server.post(
+        f"/v1/shop/orders/{kept}/lines/1/refund", json={"refund_id": "rf-1", "amount": 1000}, headers=auth
+    )
+    assert refund.status_code == 200, refund.text
+    conn = db.connect(world.demo.db_path)
+    try:
+        period = ledger.business_date(ledger.utc_now()).strftime("%Y-%m")
+        periods.close(conn, "miyakonojo-cci", periods.parse_period(period), "test")
+    finally:
+        conn.close()
+    words.set_language("ja")
+    client = SettleClient(
+        "http://settle.test", world.demo.tokens["miyakonojo-cci"], transport=world.server._transport
+    )
+    today = ledger.business_date(ledger.utc_now())
+    app = SettleApp(client, period, tmp_path / "out", today, who="miyakonojo-cci")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#claims", DataTable)
+        await until(pilot, lambda: table.row_count >= 1)
+        headers = [str(c.label) for c in table.columns.values()]
+        assert "オンライン販売" in headers and "手数料（オンライン）" in headers
+        key = f"{period}:shinmoe-kama:{MIYAKONOJO_PROGRAM}"
+        row = dict(zip(headers, (str(x) for x in table.get_row(key)), strict=True))
+        assert (row["オンライン販売"], row["手数料（オンライン）"], row["支払額"]) == (
+            "3,000",
+            "300",
+            "2,700",
+        )
+        await app.show_lines(key)  # the drill-down of that claim
+        lines = app.query_one("#lines", DataTable)
+        await until(pilot, lambda: lines.row_count == 4)
+        kinds = [(str(lines.get_row_at(i)[1]), str(lines.get_row_at(i)[2])) for i in range(lines.row_count)]
+    assert sorted(kinds) == sorted(
+        [
+            ("オンライン販売", "4,000"),
+            ("オンライン販売", "3,000"),
+            ("オンライン注文の取消", "-3,000"),
+            ("オンライン販売の返金", "-1,000"),
+        ]
+    ), kinds
