@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -51,7 +52,12 @@ class Api:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._transport = transport
-        self._verify = verify
+        # One TLS context for every client of the pool (each would load the CA bundle again: ~30 ms).
+        self._verify: ssl.SSLContext | bool = verify is not False and (
+            ssl.create_default_context(cafile=verify)
+            if isinstance(verify, str)
+            else httpx.create_ssl_context()
+        )
         self._shop = {"Authorization": f"Bearer {shop_token}"}
         self._all: list[httpx.AsyncClient] = []
         self._free: list[httpx.AsyncClient] = []
