@@ -359,7 +359,12 @@ def sign(
         cards.serial_text(certificate.serial_number),
         certificate.not_valid_after_utc,
     )
-    cards.use_challenge(conn, approval.challenge_id, approval.approval_id, now)
+    try:
+        cards.use_challenge(conn, approval.challenge_id, approval.approval_id, now)
+    except ApiError as error:
+        # The approval's own challenge, used since it was read: another signature of the same code
+        # committed first (PostgreSQL: both read it pending; this UPDATE waited for the other's commit).
+        raise ApiError("approval_invalid", "signed meanwhile") from error
     updated = conn.execute(
         "UPDATE approvals SET status = 'signed', signed_at = ?, card_key = ?, account_number = ?"
         " WHERE approval_id = ? AND status = 'pending'",

@@ -1215,6 +1215,14 @@ CREATE TABLE crl_status (
 );
 """
 
+#: A resident's history (``GET /v1/me/history``, the site's own page) reads the transfers to and
+#: from the resident's accounts, newest first: without these it scanned the whole table backwards
+#: (measured: 159 ms a page with a million other transfers, 0.1 ms with them).
+_TRANSFERS_BY_ACCOUNT = """
+CREATE INDEX transfers_debit ON transfers(debit_account_id, id);
+CREATE INDEX transfers_credit ON transfers(credit_account_id, id);
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -1296,6 +1304,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         " each CRL issuer's next update, enforced",
         _BLOCK_LIST_CHANGES,
         postgres=_postgres_types(_BLOCK_LIST_CHANGES),
+    ),
+    Migration(
+        13,
+        "transfers indexed by account, so a resident's history reads only the resident's",
+        _TRANSFERS_BY_ACCOUNT,
+        postgres=_TRANSFERS_BY_ACCOUNT,
     ),
 )
 

@@ -208,7 +208,18 @@ class SettleApp(App[None]):
     def on_mount(self) -> None:
         """Set up the tables' columns and load the period."""
         columns = {
-            "#claims": ("Merchant", "Program", "City", "Gross", "Fee", "Net", "Disputed", "State"),
+            "#claims": (
+                "Merchant",
+                "Program",
+                "City",
+                "Gross",
+                "Online sales",
+                "Fee",
+                "Online fee",
+                "Net",
+                "Disputed",
+                "State",
+            ),
             "#lines": ("Sale", "Kind", "Amount", "Accepted at", "Receipt"),
             "#periods": ("Chamber", "Period", "State", "Cutoff", "Number of claims", "Gross", "Net"),
             "#names": ("Payee", "Field", "Registered name", "Proposed", "Why", "State"),
@@ -254,7 +265,8 @@ class SettleApp(App[None]):
         for claim in claims:
             table.add_row(
                 claim.merchant_name or claim.merchant_id, claim.program_name or claim.program_id,
-                claim.city_name or claim.city_id, yen(claim.gross), yen(claim.fee), yen(claim.net),
+                claim.city_name or claim.city_id, yen(claim.gross), yen(claim.online), yen(claim.fee),
+                yen(claim.online_fee), yen(claim.net),
                 yen(claim.disputed), name_of(words.CLAIM_STATES, claim.state), key=claim.id,
             )  # fmt: skip
         self.show_reconciliation(recon)
@@ -308,7 +320,7 @@ class SettleApp(App[None]):
         table = self.query_one("#lines", DataTable)
         table.clear()
         for line in lines:
-            sign = -1 if line.kind == "void" else 1
+            sign = -1 if line.kind in words.TAKEN_BACK else 1
             table.add_row(
                 line.sale_id or "", name_of(words.LINE_KINDS, line.kind), yen(sign * line.amount),
                 calendar.display_text(line.created_at),

@@ -74,7 +74,18 @@ CLAIM_STATES = {
     "payment_approved": N_("Payment approved"),
 }
 PERIOD_STATES = {"open": N_("Open"), "closed": N_("Closed")}
-LINE_KINDS = {"redeem_points": N_("Points used"), "redeem_ticket": N_("Point ticket"), "void": N_("Void")}
+LINE_KINDS = {
+    "redeem_points": N_("Points used"),
+    "redeem_ticket": N_("Point ticket"),
+    "void": N_("Void"),
+    "return_points": N_("Goods returned"),
+    # An online shop's order lines (issue 15), shown apart from the counter's.
+    "order_points": N_("Online sale"),
+    "order_void": N_("Online order cancelled"),
+    "order_return": N_("Online refund"),
+}
+#: Line kinds that take points back from the claim (shown negative).
+TAKEN_BACK = frozenset({"void", "return_points", "order_void", "order_return"})
 PAYOUTS = {"city_direct": N_("City pays directly"), "via_chamber": N_("Via the chamber")}
 NAME_FIELDS = {"holder": N_("Holder name"), "requester": N_("Requester name"), "account": N_("Account")}
 
@@ -198,6 +209,12 @@ JAPANESE: dict[str, str] = {
     "Points used": "ポイント利用",
     "Point ticket": "ポイント券",
     "Void": "取消",
+    "Goods returned": "返品",
+    "Online sales": "オンライン販売",
+    "Online fee": "手数料（オンライン）",
+    "Online sale": "オンライン販売",
+    "Online order cancelled": "オンライン注文の取消",
+    "Online refund": "オンライン販売の返金",
     "City pays directly": "市から直接",
     "Via the chamber": "商工会経由",
     "Holder name": "受取人名",

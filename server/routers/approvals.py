@@ -110,10 +110,24 @@ async def poll_approval(
 
 
 @router.get("/me")
-async def my_page(request: Request, principal: Resident) -> dict[str, object]:
-    """The resident's balances per program of the site's city and programs, lots soonest first."""
+async def my_page(
+    request: Request,
+    principal: Resident,
+    history: Annotated[int, Query(ge=0, le=200)] = 0,
+    before: Annotated[int | None, Query(ge=1, lt=2**62)] = None,
+) -> dict[str, object]:
+    """The resident's balances per program of the site's city and programs, lots soonest first.
+
+    ``history=N`` adds the first page of ``/v1/me/history`` (``limit=N``, ``before``) to the answer,
+    so that a page showing both asks once.
+    """
     store = store_of(request)
-    return me.summary(store.reader, principal, store.programs(), store.clock())
+    programs = store.programs()
+    answer = me.summary(store.reader, principal, programs, store.clock())
+    if history:
+        items, after = me.history(store.reader, principal, programs, before=before, limit=history)
+        answer["history"] = {"items": items, "next": after}
+    return answer
 
 
 @router.get("/me/history")

@@ -19,6 +19,7 @@ from server.db import atomic
 from server.ledger import iso, utc_now
 from server.settlement import store
 from server.settlement.errors import SettlementError
+from server.settlement.periods import COUNTED_KIND
 
 CLAIM_COLUMNS = (
     "id",
@@ -195,12 +196,15 @@ def return_claim(
 def claim_lines(conn: sqlite3.Connection, scope: Scope, claim_id: str) -> list[dict[str, Any]]:
     """The transfers a claim counted (drill-down to sales): kind, sale, amount, time, ticket serial.
 
-    A return's points back (``return_points``) name the sale returned and its receipt number.
+    A return's points back (``return_points``) name the sale returned and its receipt number. An
+    online order's lines are ``order_points`` and ``order_return`` (a refund), and a cancelled
+    order's points back ``order_void`` (a ``void`` of ``order_points``, as the close sums it); their
+    ``sale_id`` is the order's id.
     """
     get_claim(conn, scope, claim_id)
     rows = conn.execute(
-        """
-        SELECT t.id, t.kind, COALESCE(r.sale_id, t.sale_id), t.amount, t.created_at, t.ticket_serial,
+        f"""
+        SELECT t.id, {COUNTED_KIND}, COALESCE(r.sale_id, t.sale_id), t.amount, t.created_at, t.ticket_serial,
                s.receipt_no, s.offline
         FROM claims c
         CROSS JOIN settlement_periods p ON p.chamber_id = c.chamber_id AND p.period_id = c.period_id
@@ -209,6 +213,7 @@ def claim_lines(conn: sqlite3.Connection, scope: Scope, claim_id: str) -> list[d
         JOIN transfers t ON t.id = ct.transfer_id
         LEFT JOIN sale_returns r ON r.return_id = t.sale_id AND t.op_kind = 'return'
         LEFT JOIN sales s ON s.sale_id = COALESCE(r.sale_id, t.sale_id)
+        LEFT JOIN transfers o ON o.id = t.reverses_id
         WHERE c.id = ? ORDER BY t.id
         """,
         (claim_id,),

@@ -37,7 +37,7 @@ _COLUMN = {"redeem_points": 0, "redeem_ticket": 1, "void": 2, "return_points": 2
 #: cancels and refunds took back of it (6); the program's online fee share is kept of their difference.
 _COLUMN.update({"order_points": 5, "order_void": 6, "order_return": 6})
 #: The kind a counted transfer is summed under: a void of an order's points is an order's cancel.
-_KIND = "CASE WHEN t.kind = 'void' AND o.kind = 'order_points' THEN 'order_void' ELSE t.kind END"
+COUNTED_KIND = "CASE WHEN t.kind = 'void' AND o.kind = 'order_points' THEN 'order_void' ELSE t.kind END"
 _EMPTY = (0, 0, 0, 0, 0, 0, 0)
 
 
@@ -179,7 +179,7 @@ def _count_postgres(
     conn.execute("ANALYZE pg_temp.close_map")
     conn.execute("SET LOCAL work_mem = '64MB'")
     picked = _COUNTED.replace("INSERT INTO claim_transfers(transfer_id, claim_seq)\n", "").format(
-        seq=f"m.seq AS seq, {_KIND} AS kind, t.amount AS amount"
+        seq=f"m.seq AS seq, {COUNTED_KIND} AS kind, t.amount AS amount"
     )
     rows = conn.execute(
         "WITH picked AS MATERIALIZED (" + picked.replace("SELECT t.id,", "SELECT t.id AS id,", 1) + "),"
@@ -236,7 +236,7 @@ def _freeze(
     else:
         conn.create_function("settlement_tally", 4, tally)
         inserted = conn.execute(
-            _COUNTED.format(seq=f"settlement_tally(m.seq, t.id, {_KIND}, t.amount)"),
+            _COUNTED.format(seq=f"settlement_tally(m.seq, t.id, {COUNTED_KIND}, t.amount)"),
             {"low": low_water, "cutoff": cutoff},
         ).rowcount
         conn.create_function("settlement_tally", 4, None)

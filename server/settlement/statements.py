@@ -15,7 +15,7 @@ from typing import Any
 
 from server.settlement import claims, store
 from server.settlement.claims import Scope
-from server.settlement.periods import parse_period
+from server.settlement.periods import COUNTED_KIND, parse_period
 
 BOM = "\ufeff"
 STATE_JA = {
@@ -37,6 +37,9 @@ _COUNT_FIELD = {
     # refunds, counted apart from the counter's sales (オンライン販売).
     "order_points": "online_count",
     "order_return": "online_count",
+    # A cancelled order's points back are a ``void`` of its ``order_points`` (the close sums them as
+    # ``order_void``, :data:`server.settlement.periods.COUNTED_KIND`): an online line's, not a counter void.
+    "order_void": "online_count",
 }
 
 
@@ -59,12 +62,13 @@ def _counts(conn: sqlite3.Connection, claim_ids: list[str]) -> dict[str, dict[st
     marks = ", ".join("?" * len(claim_ids))
     rows = conn.execute(
         f"""
-        SELECT c.id, t.kind, COUNT(*) FROM claims c
+        SELECT c.id, {COUNTED_KIND} AS kind, COUNT(*) FROM claims c
         CROSS JOIN settlement_periods p ON p.chamber_id = c.chamber_id AND p.period_id = c.period_id
         CROSS JOIN claim_transfers ct ON ct.transfer_id BETWEEN p.first_transfer AND p.last_transfer
                                      AND ct.claim_seq = c.seq
         JOIN transfers t ON t.id = ct.transfer_id
-        WHERE c.id IN ({marks}) GROUP BY c.id, t.kind
+        LEFT JOIN transfers o ON o.id = t.reverses_id
+        WHERE c.id IN ({marks}) GROUP BY c.id, {COUNTED_KIND}
         """,
         claim_ids,
     ).fetchall()

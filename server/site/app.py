@@ -126,6 +126,8 @@ class Site:
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            # Compiled once: no stat of the template files on every page.
+            auto_reload=False,
         )
         self.templates.filters["points"] = lambda n: f"{int(n):,}"
         self.templates.filters["yen"] = lambda n: f"{int(n):,}円"

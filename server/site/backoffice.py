@@ -7,7 +7,8 @@ order lines, the city its shops' products and orders.
 
 - Merchant: what it will be paid this month (gross, the city's fee share, net); its products (add,
   edit, stock; a changed name, text, price or rate waits for the city's approval again); its
-  order lines (accept, ship with a tracking number).
+  order lines (accept, ship with a tracking number; refund a shipped line, in part or whole, once per
+  form: each refund form carries a refund id made with the page).
 - City: products waiting for approval (approve, reject), every order, the fee share per shop.
 """
 
@@ -71,6 +72,10 @@ def routes(site: Site) -> list[BaseRoute]:
         for p in products:
             p["status_ja"] = PRODUCT_STATUS_JA.get(p["status"], p["status"])
         views = [order_view(o) for o in orders]
+        for view in views:  # a refund form's id, made with the page (a second press is the same refund)
+            for line_view in view["lines"]:
+                line_view["refund_id"] = str(ULID())
+                line_view["refundable"] = int(line_view["amount"]) - int(line_view.get("refunded") or 0)
         template = "office_merchant.html" if who["role"] == "merchant" else "office_city.html"
         return site.page(
             request,
@@ -197,8 +202,32 @@ def routes(site: Site) -> list[BaseRoute]:
             return trouble(request, error)
         return site.redirect(request, "/office#orders")
 
+    async def refund(request: Request) -> Response:
+        """A partial or whole refund of a shipped line; the form's ``refund_id`` (made with the page)
+        makes a second press of the same form the same refund (the server gives the points once)."""
+        fields = await site.form(request)
+        who = office(request)
+        if who is None or who["role"] != "merchant":
+            return site.redirect(request, "/office")
+        order_id, line_no = fields.get("order_id", ""), fields.get("line_no", "")
+        amount = fields.get("amount", "").strip().replace(",", "")
+        refund_id = fields.get("refund_id", "")
+        if not amount.isdigit() or int(amount) <= 0 or not line_no.isdigit():
+            return trouble(request, SiteError("invalid_request"))
+        try:
+            await site.api.json(
+                "POST",
+                f"/v1/shop/orders/{order_id}/lines/{line_no}/refund",
+                token=who["token"],
+                json={"refund_id": refund_id, "amount": int(amount)},
+            )
+        except SiteError as error:
+            return trouble(request, error)
+        return site.redirect(request, "/office#orders")
+
     return [
         Route("/office", home, methods=["GET"]),
+        Route("/office/refunds", refund, methods=["POST"]),
         Route("/office/signin", signin, methods=["POST"]),
         Route("/office/signout", signout, methods=["POST"]),
         Route("/office/products", product, methods=["POST"]),

@@ -9,7 +9,7 @@ card helper's signature would), load ``/products`` and ``/me`` for DURATION seco
   ``web_static_p95_ms``, the site's stylesheet under the same load (the HTTP and the site's
   process, no page and no API call).
 - ``web_catalogue_p95_ms`` and ``web_me_p95_ms``: each page alone under the same load (the
-  resident's page asks the API twice, its balances and its history; the catalogue is reused 2 s).
+  resident's page asks the API once, its balances with its history; the catalogue is reused 2 s).
 - ``checkout_per_s``: orders placed per second by 20 concurrent clients through
   ``POST /v1/shop/orders`` (each a pre-signed payment approval; one transaction: approval used,
   stock taken, points paid), and its baseline ``approval_per_s``, ``POST /v1/approvals`` by the
@@ -189,7 +189,7 @@ def main() -> None:
             record("web_page_p95_ms", round(clients[0], 1), f"/products and /me, {CLIENTS} clients")
             record("web_static_p95_ms", round(clients[1], 1), "baseline: the site's stylesheet, same load")
             record("web_catalogue_p95_ms", round(clients[2], 1), "/products alone")
-            record("web_me_p95_ms", round(clients[3], 1), "/me alone (two API calls a page)")
+            record("web_me_p95_ms", round(clients[3], 1), "/me alone (one API call a page)")
         finally:
             site.terminate()
             site.wait(10)

@@ -134,6 +134,26 @@ def test_the_server_speaks_tls_verified_against_the_configured_ca(
             assert http.post("/v1/sales", json=sale(total=500)).status_code == 200
         with pytest.raises(httpx.ConnectError):  # the system CAs do not know the test CA
             httpx.get(server.url + "/v1/health", verify=True)
+        asyncio.run(_site_api_over_tls(server, tls_files))
+
+
+async def _site_api_over_tls(server: RunningServer, tls_files: TlsFiles) -> None:
+    """The special site's client (a pool of connections, one TLS context) trusts ``--api-ca`` only."""
+    from server.site.client import Api, SiteError
+
+    api = Api(server.url, server.tokens["miyakonojo-tokusen"], verify=str(tls_files.ca))
+    try:
+        answers = await asyncio.gather(*(api.json("GET", "/v1/shop/products") for _ in range(5)))
+        assert all(a["products"] for a in answers)
+    finally:
+        await api.close()
+    untrusting = Api(server.url, server.tokens["miyakonojo-tokusen"])
+    try:
+        with pytest.raises(SiteError) as refused:
+            await untrusting.json("GET", "/v1/shop/products")
+        assert refused.value.code == "unreachable"
+    finally:
+        await untrusting.close()
 
 
 def test_two_worker_processes_share_one_ledger(tmp_path: pathlib.Path) -> None:

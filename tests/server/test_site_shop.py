@@ -176,6 +176,17 @@ async def test_a_resident_buys_from_two_shops_cancels_one_and_the_month_close_pa
         conn.close()
     assert claims["shinmoe-kama"] == (4000, 400, 3600)
     assert claims.get("takazaki-ham", (0, 0, 0)) == (0, 0, 0)
+    # The statements count the cancelled line with the online lines, not as a counter void (取消).
+    auth = {"Authorization": f"Bearer {world.demo.tokens['takazaki-ham']}"}
+    doc = (await world.server.get(f"/v1/statements/takazaki-ham/{period}", headers=auth)).json()
+    [line] = [c for c in doc["claims"] if c["program_id"] == MIYAKONOJO_PROGRAM]
+    assert (line["voided_count"], line["voided"], line["online_count"], line["online"]) == (0, 0, 2, 0)
+    csv = await world.server.get(
+        f"/v1/statements/takazaki-ham/{period}", params={"format": "csv"}, headers=auth
+    )
+    header, first = csv.content.decode("utf-8-sig").splitlines()[:2]
+    row = dict(zip(header.split(","), first.split(","), strict=True))
+    assert (row["取消件数"], row["オンライン販売件数"], row["オンライン販売"]) == ("0", "2", "0")
 
 
 async def test_a_merchant_adds_a_product_the_city_approves_it_and_it_shows(world: World) -> None:
@@ -215,5 +226,125 @@ async def test_a_merchant_adds_a_product_the_city_approves_it_and_it_shows(world
 
 async def test_every_shop_form_needs_the_sessions_csrf_token(world: World) -> None:
     await world.browser.get("/products")
-    for path in ("/cart", "/checkout", "/office/signin", "/office/products", "/office/lines"):
+    for path in (
+        "/cart",
+        "/checkout",
+        "/office/signin",
+        "/office/products",
+        "/office/lines",
+        "/office/refunds",
+    ):
         assert (await world.browser.post(path, data={"product_id": "buta-tan"})).status_code == 403, path
+
+
+async def test_a_merchant_refunds_a_shipped_line_from_its_page_once_per_form(
+    world: World, card: Card
+) -> None:
+    await world.browser.get("/signin")
+    token = await world.csrf("/signin")
+    await world.browser.post("/signin", data={"csrf": token})
+    assert (await world.approve("/signin/wait", card)).headers["location"] == "/me"
+    pottery = await world.buy("shinmoe-yunomi", 2, card)  # 4,000 pt
+    assert f"{MIYAKONOJO_BALANCE - 4000:,}" in (await world.browser.get("/me")).text
+    await world.office_sign_in("shinmoe-kama")
+    office = (await world.office.get("/office")).text
+    assert "/office/refunds" not in office  # nothing shipped yet: cancel, not refund
+    token = await world.csrf("/office", world.office)
+    ship = {"csrf": token, "order_id": pottery, "line_no": "1", "action": "ship", "tracking_number": "TN-7"}
+    assert (await world.office.post("/office/lines", data=ship)).status_code == 303
+    office = (await world.office.get("/office")).text
+    assert "4,000円まで" in office
+    form = re.search(r'action="/office/refunds">(.*?)</form>', office, re.S)
+    assert form, office
+    fields = dict(re.findall(r'name="(csrf|order_id|line_no|refund_id)" value="([^"]+)"', form[1]))
+    assert fields["order_id"] == pottery and len(fields["refund_id"]) == 26
+    # No token, no refund.
+    refused = await world.office.post("/office/refunds", data={**fields, "csrf": "x", "amount": "1500"})
+    assert refused.status_code == 403
+    # The same form sent twice (a double press, a reload): one refund, the points back once.
+    for _ in range(2):
+        sent = await world.office.post("/office/refunds", data={**fields, "amount": "1500"})
+        assert sent.status_code == 303, sent.text
+    assert f"{MIYAKONOJO_BALANCE - 2500:,}" in (await world.browser.get("/me")).text
+    office = (await world.office.get("/office")).text
+    assert "返金済み: 1,500円" in office and "2,500円まで" in office
+    # A second refund (a new form) of more than is left is refused by the server, shown as such.
+    form = re.search(r'action="/office/refunds">(.*?)</form>', office, re.S)
+    assert form
+    again = dict(re.findall(r'name="(csrf|order_id|line_no|refund_id)" value="([^"]+)"', form[1]))
+    assert again["refund_id"] != fields["refund_id"]
+    over = await world.office.post("/office/refunds", data={**again, "amount": "2501"})
+    assert over.status_code == 400 and "refund_exceeds_line" in over.text
+    assert f"{MIYAKONOJO_BALANCE - 2500:,}" in (await world.browser.get("/me")).text
+    # Another shop cannot refund this line.
+    world.office.cookies.clear()
+    await world.office_sign_in("takazaki-ham")
+    token = await world.csrf("/office", world.office)
+    other = await world.office.post("/office/refunds", data={**again, "csrf": token, "amount": "100"})
+    assert other.status_code == 400 and "not_found" in other.text
+
+
+async def test_the_settlement_console_shows_a_claims_online_lines_apart(
+    world: World, card: Card, tmp_path: pathlib.Path
+) -> None:
+    from textual.widgets import DataTable
+
+    from server.console import words
+    from server.console.app import SettleApp
+    from server.console.client import SettleClient
+    from tests.settlement.pilot import settle, until
+
+    await world.browser.get("/signin")
+    token = await world.csrf("/signin")
+    await world.browser.post("/signin", data={"csrf": token})
+    await world.approve("/signin/wait", card)
+    kept = await world.buy("shinmoe-yunomi", 2, card)  # 4,000 of shinmoe-kama's, shipped, 1,000 refunded
+    dropped = await world.buy("shinmoe-sara", 1, card)  # 3,000, cancelled before shipping
+    token = await world.csrf(f"/orders/{dropped}")
+    assert (await world.browser.post(f"/orders/{dropped}/cancel", data={"csrf": token})).status_code == 303
+    auth = {"Authorization": f"Bearer {world.demo.tokens['shinmoe-kama']}"}
+    shipped = await world.server.post(
+        f"/v1/shop/orders/{kept}/lines/1/ship", json={"tracking_number": "TN-1"}, headers=auth
+    )
+    assert shipped.status_code == 200, shipped.text
+    refund = await world.server.post(
+        f"/v1/shop/orders/{kept}/lines/1/refund", json={"refund_id": "rf-1", "amount": 1000}, headers=auth
+    )
+    assert refund.status_code == 200, refund.text
+    conn = db.connect(world.demo.db_path)
+    try:
+        period = ledger.business_date(ledger.utc_now()).strftime("%Y-%m")
+        periods.close(conn, "miyakonojo-cci", periods.parse_period(period), "test")
+    finally:
+        conn.close()
+    words.set_language("ja")
+    client = SettleClient(
+        "http://settle.test", world.demo.tokens["miyakonojo-cci"], transport=world.server._transport
+    )
+    today = ledger.business_date(ledger.utc_now())
+    app = SettleApp(client, period, tmp_path / "out", today, who="miyakonojo-cci")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#claims", DataTable)
+        await until(pilot, lambda: table.row_count >= 1)
+        headers = [str(c.label) for c in table.columns.values()]
+        assert "オンライン販売" in headers and "手数料（オンライン）" in headers
+        key = f"{period}:shinmoe-kama:{MIYAKONOJO_PROGRAM}"
+        row = dict(zip(headers, (str(x) for x in table.get_row(key)), strict=True))
+        assert (row["オンライン販売"], row["手数料（オンライン）"], row["支払額"]) == (
+            "3,000",
+            "300",
+            "2,700",
+        )
+        await app.show_lines(key)  # the drill-down of that claim
+        lines = app.query_one("#lines", DataTable)
+        await until(pilot, lambda: lines.row_count == 4)
+        kinds = [(str(lines.get_row_at(i)[1]), str(lines.get_row_at(i)[2])) for i in range(lines.row_count)]
+    assert sorted(kinds) == sorted(
+        [
+            ("オンライン販売", "4,000"),
+            ("オンライン販売", "3,000"),
+            ("オンライン注文の取消", "-3,000"),
+            ("オンライン販売の返金", "-1,000"),
+        ]
+    ), kinds

@@ -157,6 +157,9 @@ def test_a_resident_buys_from_two_shops_cancels_one_a_shop_ships_and_the_close_p
     shop.get_by_label("お問い合わせ番号").first.fill("TN-2026-001")
     shop.get_by_role("button", name="発送した").first.click()
     shop.wait_for_url("**/office*")
+    # The shipped line now offers its refund form (labelled, keyboard-usable like the others).
+    assert shop.get_by_label(re.compile("返金する額")).count() == 1
+    accessible(shop)
     page.goto(f"{url}/orders/{pottery}")
     assert "TN-2026-001" in page.inner_text("main") and "発送済み" in page.inner_text("main")
 
