@@ -6,9 +6,10 @@
    when pcscd and vpcd are installed and no one else holds the pcscd lock — **F6** puts it on the
    reader and takes it off; otherwise the simulated reader — **F6/F7** tap two residents' point
    cards, **F8** a My Number Card (PIN 1234), **F12** takes the card off;
-3. the city's special site (``mykey-server site``) on another free port, as the online shop
-   ``tenri-tokusen`` run by the demo bakery: a resident signs in there with the demo My Number Card
-   through ``mykey-pos card helper`` (the command printed; PIN 1234);
+3. the city's special site (``mykey-server site``) on another free port: the demo data's
+   都城市特設サイト (``miyakonojo-tokusen``), six products of four Miyakonojo shops; a resident signs in
+   and pays there with the demo My Number Card through ``mykey-pos card helper`` (the command
+   printed; PIN 1234; every demo card holds Miyakonojo points);
 4. the counter app in shop mode for the demo bakery; receipts go to a file printer
    (``receipts.bin`` in the demo folder) and to the on-screen preview.
 
@@ -117,8 +118,11 @@ def server(directory: pathlib.Path, card_key: str, ca: pathlib.Path) -> Iterator
         yield url, json.loads((directory / "tokens.json").read_text())
 
 
-SITE_SHOP = "tenri-tokusen"
-SITE_NAME = "天理のおみやげ特設サイト"
+#: The demo data's special site (``server.demo.MIYAKONOJO_SHOP``: six products of four shops, the
+#: city keeps 10 %) and the program it accepts.
+SITE_SHOP = "miyakonojo-tokusen"
+SITE_NAME = "都城市特設サイト"
+SITE_PROGRAM = "miyakonojo-points"
 
 
 def _free_port() -> int:
@@ -128,27 +132,25 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def site(directory: pathlib.Path, api_url: str) -> Iterator[str]:
-    """The special site for the demo data in ``directory`` on a free loopback port: its URL."""
+def site(directory: pathlib.Path, api_url: str, tokens: dict[str, str]) -> Iterator[str]:
+    """The demo data's special site (in ``directory``) on a free loopback port: its URL.
+
+    The site's origin is set to that address, so the card helper shows the resident the address
+    their browser is on.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     database = str(directory / "mykey.db")
     subprocess.run(
         _python(
             "server.cli", "shop", "create", "--db", database, "--id", SITE_SHOP, "--name", SITE_NAME,
-            "--merchant", "yamato-bakery", "--city", "tenri", "--origin", url, "--program", "tenri-megumi",
+            "--merchant", "miyakonojo-shosha", "--city", "miyakonojo", "--origin", url,
+            "--program", SITE_PROGRAM,
         ),
         check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    token = subprocess.run(
-        _python(
-            "server.cli", "token", "create", "--db", database, "--role", "online_shop", "--id", SITE_SHOP,
-            "--shop", SITE_SHOP,
-        ),
-        check=True, cwd=ROOT, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
     token_file = directory / "site.token"
-    token_file.write_text(token + "\n")
+    token_file.write_text(tokens[SITE_SHOP] + "\n")
     token_file.chmod(0o600)
     log = (directory / "site.log").open("ab")
     command = _python(
@@ -305,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         url, tokens = stack.enter_context(
             server(work / "server", credentials.card_key, work / "card" / "ca.pem")
         )
-        site_url = stack.enter_context(site(work / "server", url))
+        site_url = stack.enter_context(site(work / "server", url, tokens))
         libraries = stack.enter_context(sip2_libraries(work)) if options.desk == "library" else {}
         os.environ.update(desk_environment(options.desk, tokens, libraries, options.library))
         args = [

@@ -25,9 +25,9 @@ def test_the_demo_site_signs_the_shared_demo_card_in_and_shows_its_balance(tmp_p
     with (
         demo.server(tmp_path / "server", credentials.card_key, tmp_path / "card" / "ca.pem") as (
             url,
-            _tokens,
+            tokens,
         ),
-        demo.site(tmp_path / "server", url) as site_url,
+        demo.site(tmp_path / "server", url, tokens) as site_url,
         httpx.Client(base_url=site_url) as browser,
     ):
         page = browser.get("/signin")
@@ -48,4 +48,7 @@ def test_the_demo_site_signs_the_shared_demo_card_in_and_shows_its_balance(tmp_p
         done = browser.get("/signin/wait")
         assert done.status_code == 303 and done.headers["location"] == "/me"
         mine = browser.get("/me")
-        assert mine.status_code == 200 and "5,000" in mine.text, mine.text
+        assert mine.status_code == 200 and "20,000" in mine.text, mine.text
+        # The demo's shop has something to sell: the Miyakonojo shops' products.
+        catalogue = browser.get("/products")
+        assert catalogue.status_code == 200 and "金霧島" in catalogue.text, catalogue.text
