@@ -19,7 +19,8 @@ from points.money import Amount
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use, not at import (``tui_start_ms``; see points.wire.WireModel).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TenderKind(StrEnum):

@@ -54,9 +54,13 @@ WireTaxRate = Annotated[TaxRate, BeforeValidator(_exact_int)]
 
 
 class WireModel(BaseModel):
-    """Base of every wire model: unknown fields are an error, not silently dropped."""
+    """Base of every wire model: unknown fields are an error, not silently dropped.
 
-    model_config = ConfigDict(extra="forbid")
+    Each model's validator is built on its first use, not at import: the counter's first frame
+    needs a few of these 60 models (``tui_start_ms``), the server builds its own at startup.
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # Errors -------------------------------------------------------------------------------
@@ -707,3 +711,20 @@ class Health(WireModel):
     time: IsoDateTime
     #: the block list's version (:attr:`TerminalConfig.block_list_version`): a cheap freshness check
     block_list_version: str = ""
+
+
+def build_all() -> None:
+    """Build the validators of every model here and in :mod:`points.programs` now, and stop
+    deferring them: what the server does before it defines its routes.
+
+    They build on first use otherwise (:class:`WireModel`), and so would FastAPI's request-body
+    adapters, each on its endpoint's first request (with a warning that its ``alias`` has no effect).
+    """
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__ in (__name__, Program.__module__):
+            model.model_config["defer_build"] = False
+            if not model.__pydantic_complete__:
+                model.model_rebuild()

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from points import calendar
@@ -63,6 +62,7 @@ from points.wire import (
     VisitRequest,
     VoidRequest,
 )
+from pos._http import httpx
 from pos.i18n import N_, explain, translate
 from pos.journal import Entry, EntryKind, Journal
 
