@@ -301,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     mode, terminal = DESKS[options.desk]
     work = pathlib.Path(tempfile.mkdtemp(prefix="mykey-demo-"))
     credentials = CardCredentials.load_or_create(work / "card")
-    # Ctrl+C reaches the app as a key; a SIGTERM to the demo ends it through the same cleanup.
+    # Ctrl+C reaches the app as a key; a SIGTERM to the demo, or a SIGHUP when its terminal window is
+    # closed, ends it through the same cleanup (else the pcscd it started stays, holding the readers).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     with contextlib.ExitStack() as stack:
         url, tokens = stack.enter_context(
             server(work / "server", credentials.card_key, work / "card" / "ca.pem")
