@@ -14,7 +14,7 @@ from functools import singledispatch
 
 from points.money import format_points, format_yen
 from points.programs import TenderKind
-from points.tax import REDUCED_MARK, TaxRate
+from points.tax import REDUCED_MARK, RateTotal, TaxRate
 from points.wire import Merchant
 from printers import text as tx
 from printers.documents import (
@@ -23,11 +23,14 @@ from printers.documents import (
     DayReport,
     EndOfDayReport,
     LendingSlip,
+    PointsAwarded,
+    PointsUsed,
     ReturnReceipt,
     SaleReceipt,
     SettlementStatement,
     Tally,
     TicketSlip,
+    TicketUsed,
     VoidReceipt,
 )
 
@@ -239,23 +242,11 @@ def _void(void: VoidReceipt, page: _Page) -> None:
     page.rule()
     _items(page, original, -1)
     page.rule()
-    page.pair("取消合計", _minus(original.due), double=True)
-    for rate in original.tax:
-        page.pair(_rate_label(rate.rate), _minus(rate.amount))
-        page.pair("    内消費税等", _minus(rate.tax))
-    page.rule()
-    for used in original.points:
-        page.pair(f"ポイント返却 {used.program.name_ja}", "+" + format_points(used.points))
-    for ticket in original.tickets:
-        page.pair(f"ポイント券返却 {ticket.human_serial}", format_yen(ticket.value), wrap_left=True)
-        page.pair("  うちお支払い分", format_yen(ticket.amount))
-    for words, amount in original.external:
-        page.pair(f"{words}返金", format_yen(amount))
-    refund = original.cash - original.change
-    if refund:
-        page.pair("現金返金", format_yen(refund))
-    for award in original.awards:
-        page.pair(f"付与取消 {award.program.name_ja}", "-" + format_points(award.points))
+    _total_back(page, "取消合計", original.due, original.tax)
+    _given_back(
+        page, original.points, original.external, original.cash - original.change, original.awards,
+        tickets=original.tickets,
+    )  # fmt: skip
     if void.reason:
         page.wrapped(f"理由: {void.reason}")
     if original.has_reduced_rate:
@@ -286,19 +277,8 @@ def _return(receipt: ReturnReceipt, page: _Page) -> None:
         for used in receipt.points:
             if used.program.tender_kind is TenderKind.DISCOUNT:
                 page.pair(f"値引 {used.program.name_ja}", "+" + format_yen(used.points))
-    page.pair("返品合計", _minus(receipt.due), double=True)
-    for rate in receipt.tax:
-        page.pair(_rate_label(rate.rate), _minus(rate.amount))
-        page.pair("    内消費税等", _minus(rate.tax))
-    page.rule()
-    for used in receipt.points:
-        page.pair(f"ポイント返却 {used.program.name_ja}", "+" + format_points(used.points))
-    for words, amount in receipt.external:
-        page.pair(f"{words}返金", format_yen(amount))
-    if receipt.cash:
-        page.pair("現金返金", format_yen(receipt.cash))
-    for award in receipt.awards_taken_back:
-        page.pair(f"付与取消 {award.program.name_ja}", "-" + format_points(award.points))
+    _total_back(page, "返品合計", receipt.due, receipt.tax)
+    _given_back(page, receipt.points, receipt.external, receipt.cash, receipt.awards_taken_back)
     _balances(page, receipt.balances, "残高 ")
     if receipt.reason:
         page.wrapped(f"理由: {receipt.reason}")
@@ -310,6 +290,38 @@ def _return(receipt: ReturnReceipt, page: _Page) -> None:
     if original.sale_id:
         page.pair("元取引ID", original.sale_id)
     page.cut()
+
+
+def _total_back(page: _Page, label: str, due: int, tax: list[RateTotal]) -> None:
+    # A void's or a return's total and its tax lines: amounts going back, so shown as minus.
+    page.pair(label, _minus(due), double=True)
+    for rate in tax:
+        page.pair(_rate_label(rate.rate), _minus(rate.amount))
+        page.pair("    内消費税等", _minus(rate.tax))
+    page.rule()
+
+
+def _given_back(
+    page: _Page,
+    points: tuple[PointsUsed, ...],
+    external: tuple[tuple[str, int], ...],
+    cash: int,
+    awards: tuple[PointsAwarded, ...],
+    *,
+    tickets: tuple[TicketUsed, ...] = (),
+) -> None:
+    # What a void or a return gives back (points, tickets, other tenders, cash) and the awards it takes.
+    for used in points:
+        page.pair(f"ポイント返却 {used.program.name_ja}", "+" + format_points(used.points))
+    for ticket in tickets:
+        page.pair(f"ポイント券返却 {ticket.human_serial}", format_yen(ticket.value), wrap_left=True)
+        page.pair("  うちお支払い分", format_yen(ticket.amount))
+    for words, amount in external:
+        page.pair(f"{words}返金", format_yen(amount))
+    if cash:
+        page.pair("現金返金", format_yen(cash))
+    for award in awards:
+        page.pair(f"付与取消 {award.program.name_ja}", "-" + format_points(award.points))
 
 
 @_layout.register

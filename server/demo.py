@@ -286,20 +286,8 @@ def build(
                 "tenri",
                 BankAccount(BANK, "180", AccountType.ORDINARY, "7654321", "ﾃﾝﾘｼﾖｳｺｳｶｲｷﾞｼﾖ"),
             )
-            for merchant_id, name, category, invoice, branch, number, holder in TENRI_MERCHANTS:
-                admin.add_merchant(
-                    conn,
-                    Merchant(
-                        id=merchant_id,
-                        name=name,
-                        address="奈良県天理市川原城町",
-                        phone="0743-00-0000",
-                        invoice_number=invoice,
-                        category=category,
-                        chamber_id="tenri-cci",
-                    ),
-                    BankAccount(BANK, branch, AccountType.ORDINARY, number, holder),
-                )
+            _add_merchants(conn, TENRI_MERCHANTS, BANK, "tenri-cci", "奈良県天理市川原城町", "0743-00-0000")
+            for merchant_id, *_ in TENRI_MERCHANTS:
                 admin.add_terminal(conn, f"{merchant_id}-t1", TerminalMode.SHOP, merchant_id=merchant_id)
                 tokens[f"{merchant_id}-t1"] = admin.add_principal(
                     conn, f"{merchant_id}-t1", "terminal", terminal_id=f"{merchant_id}-t1"
@@ -377,6 +365,31 @@ def _memberships_demo(
             memberships.link(conn, account, issuer_id, number, ledger.business_date(now), "demo-data", now)
 
 
+def _add_merchants(
+    conn: sqlite3.Connection,
+    merchants: tuple[tuple[str, ...], ...],
+    bank: str,
+    chamber_id: str,
+    address: str,
+    phone: str,
+) -> None:
+    # One town's shops (rows as TENRI_MERCHANTS'), members of its chamber, paid into ``bank``.
+    for merchant_id, name, category, invoice, branch, number, holder in merchants:
+        admin.add_merchant(
+            conn,
+            Merchant(
+                id=merchant_id,
+                name=name,
+                address=address,
+                phone=phone,
+                invoice_number=invoice,
+                category=category,
+                chamber_id=chamber_id,
+            ),
+            BankAccount(bank, branch, AccountType.ORDINARY, number, holder),
+        )
+
+
 def _miyakonojo_demo(
     conn: sqlite3.Connection, tokens: dict[str, str], cards: dict[str, dict[str, str | None]]
 ) -> None:
@@ -390,20 +403,10 @@ def _miyakonojo_demo(
         "miyakonojo",
         BankAccount(MIYAKONOJO_BANK, "101", AccountType.ORDINARY, "5555555", "ﾐﾔｺﾉｼﾞﾖｳｼﾖｳｺｳｶｲｷﾞｼﾖ"),
     )
-    for merchant_id, name, category, invoice, branch, number, holder in MIYAKONOJO_MERCHANTS:
-        admin.add_merchant(
-            conn,
-            Merchant(
-                id=merchant_id,
-                name=name,
-                address="宮崎県都城市姫城町",
-                phone="0986-00-0000",
-                invoice_number=invoice,
-                category=category,
-                chamber_id="miyakonojo-cci",
-            ),
-            BankAccount(MIYAKONOJO_BANK, branch, AccountType.ORDINARY, number, holder),
-        )
+    _add_merchants(
+        conn, MIYAKONOJO_MERCHANTS, MIYAKONOJO_BANK, "miyakonojo-cci", "宮崎県都城市姫城町", "0986-00-0000"
+    )
+    for merchant_id, *_ in MIYAKONOJO_MERCHANTS:
         tokens[merchant_id] = admin.add_principal(conn, merchant_id, "merchant", merchant_id=merchant_id)
     tokens["miyakonojo-cci"] = admin.add_principal(
         conn, "miyakonojo-cci", "chamber", chamber_id="miyakonojo-cci", city_id="miyakonojo"

@@ -783,10 +783,7 @@ def payable(conn: sqlite3.Connection, principal: Principal, period_id: str) -> d
     """
     if principal.role != "merchant" or principal.merchant_id is None:
         raise ApiError("forbidden", "only a merchant")
-    try:
-        period = calendar.parse_period(period_id)
-    except calendar.PeriodError:
-        raise ApiError("invalid_request", "period: YYYY-MM") from None
+    period = _month(period_id)
     rows = conn.execute(
         "SELECT t.program_id, p.online_fee_bp, SUM(CASE WHEN t.kind = 'order_points' THEN t.amount"
         " ELSE -t.amount END) FROM transfers t JOIN programs p ON p.id = t.program_id"
@@ -795,25 +792,7 @@ def payable(conn: sqlite3.Connection, principal: Principal, period_id: str) -> d
         " BY t.program_id",
         (principal.merchant_id, period.starts_at, period.ends_at),
     ).fetchall()
-    lines = []
-    for program_id, fee_bp, gross in rows:
-        fee = online_fee(max(int(gross), 0), int(fee_bp)).yen
-        lines.append(
-            {
-                "program_id": program_id,
-                "fee_bp": int(fee_bp),
-                "gross": int(gross),
-                "fee": fee,
-                "net": int(gross) - fee,
-            }
-        )
-    return {
-        "period": period.id,
-        "gross": sum(x["gross"] for x in lines),
-        "fee": sum(x["fee"] for x in lines),
-        "net": sum(x["net"] for x in lines),
-        "lines": lines,
-    }
+    return _fee_statement(period, rows, ("program_id",))
 
 
 def fees(conn: sqlite3.Connection, principal: Principal, period_id: str) -> dict[str, Any]:
@@ -824,10 +803,7 @@ def fees(conn: sqlite3.Connection, principal: Principal, period_id: str) -> dict
     """
     if principal.role != "city" or principal.city_id is None:
         raise ApiError("forbidden", "only a city")
-    try:
-        period = calendar.parse_period(period_id)
-    except calendar.PeriodError:
-        raise ApiError("invalid_request", "period: YYYY-MM") from None
+    period = _month(period_id)
     rows = conn.execute(
         "SELECT t.merchant_id, m.name, t.program_id, p.online_fee_bp,"
         " SUM(CASE WHEN t.kind = 'order_points' THEN t.amount ELSE -t.amount END)"
@@ -837,11 +813,24 @@ def fees(conn: sqlite3.Connection, principal: Principal, period_id: str) -> dict
         " GROUP BY t.merchant_id, m.name, t.program_id, p.online_fee_bp ORDER BY t.merchant_id, t.program_id",
         (principal.city_id, period.starts_at, period.ends_at),
     ).fetchall()
+    return _fee_statement(period, rows, ("merchant_id", "merchant_name", "program_id"))
+
+
+def _month(period_id: str) -> calendar.Period:
+    try:
+        return calendar.parse_period(period_id)
+    except calendar.PeriodError:
+        raise ApiError("invalid_request", "period: YYYY-MM") from None
+
+
+def _fee_statement(period: calendar.Period, rows: list[Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    # Each row is its ``keys`` columns, then the program's fee share (basis points) and the month's gross;
+    # no fee is taken on a gross below zero.
     lines = []
-    for merchant_id, name, program_id, fee_bp, gross in rows:
+    for *named, fee_bp, gross in rows:
         fee = online_fee(max(int(gross), 0), int(fee_bp)).yen
         lines.append(
-            {"merchant_id": merchant_id, "merchant_name": name, "program_id": program_id,
+            {**dict(zip(keys, named, strict=True)),
              "fee_bp": int(fee_bp), "gross": int(gross), "fee": fee, "net": int(gross) - fee}
         )  # fmt: skip
     return {

@@ -869,19 +869,17 @@ _RESIDENT_ACCOUNTS_PG = _postgres_types(
 )
 
 
-# Merging two residents' accounts moves their lots by ledger transfers of a new kind, ``move``
-# (resident → resident of the same program, one per lot, keeping its expiry), in operations of the
-# new kind ``merge``. SQLite cannot change a CHECK in place: ``transfers`` is rebuilt.
-_MERGE_TRANSFER_KINDS = """'redeem_points', 'redeem_ticket', 'award', 'void', 'expiry',
-    'conversion', 'exchange', 'issue_ticket', 'grant', 'return_points', 'return_award', 'move'"""
-_OP_KINDS = """'sale', 'void', 'return', 'ticket_issue',
-    'ticket_cancel', 'award', 'conversion', 'exchange', 'expiry', 'grant', 'payout', 'merge'"""
-_MERGE_MOVES = f"""
-CREATE TABLE transfers_v8 AS SELECT * FROM transfers;
+def _rebuilt_transfers(version: int, kinds: str, op_kinds: str) -> str:
+    """SQLite's rebuild of ``transfers`` with new CHECK lists (it cannot change a CHECK in place).
+
+    The copy is named ``transfers_v<version>``, after the schema it leaves. Shipped migrations (8, 10)
+    are built with it: the SQL it returns for them must stay byte-for-byte what they ran.
+    """
+    return f"""CREATE TABLE transfers_v{version} AS SELECT * FROM transfers;
 DROP TABLE transfers;
 CREATE TABLE transfers (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ({_MERGE_TRANSFER_KINDS})),
+    kind TEXT NOT NULL CHECK (kind IN ({kinds})),
     sale_id TEXT,
     merchant_id TEXT,
     program_id TEXT NOT NULL,
@@ -891,16 +889,26 @@ CREATE TABLE transfers (
     created_at TEXT NOT NULL,
     reverses_id INTEGER REFERENCES transfers(id),
     ticket_serial INTEGER,
-    op_kind TEXT CHECK (op_kind IN ({_OP_KINDS})),
+    op_kind TEXT CHECK (op_kind IN ({op_kinds})),
     CHECK (debit_account_id != credit_account_id)
 );
-INSERT INTO transfers SELECT * FROM transfers_v8 ORDER BY id;
-DROP TABLE transfers_v8;
+INSERT INTO transfers SELECT * FROM transfers_v{version} ORDER BY id;
+DROP TABLE transfers_v{version};
 CREATE INDEX transfers_sale ON transfers(sale_id);
 CREATE INDEX transfers_merchant ON transfers(merchant_id, created_at);
 CREATE INDEX transfers_created ON transfers(created_at);
 CREATE INDEX transfers_reverses ON transfers(reverses_id) WHERE reverses_id IS NOT NULL;
 """
+
+
+# Merging two residents' accounts moves their lots by ledger transfers of a new kind, ``move``
+# (resident → resident of the same program, one per lot, keeping its expiry), in operations of the
+# new kind ``merge``. SQLite cannot change a CHECK in place: ``transfers`` is rebuilt.
+_MERGE_TRANSFER_KINDS = """'redeem_points', 'redeem_ticket', 'award', 'void', 'expiry',
+    'conversion', 'exchange', 'issue_ticket', 'grant', 'return_points', 'return_award', 'move'"""
+_OP_KINDS = """'sale', 'void', 'return', 'ticket_issue',
+    'ticket_cancel', 'award', 'conversion', 'exchange', 'expiry', 'grant', 'payout', 'merge'"""
+_MERGE_MOVES = "\n" + _rebuilt_transfers(8, _MERGE_TRANSFER_KINDS, _OP_KINDS)
 _MERGE_MOVES_PG = f"""
 ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
 ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN ({_MERGE_TRANSFER_KINDS}));
@@ -1150,31 +1158,10 @@ ALTER TABLE claims ADD COLUMN online INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE claims ADD COLUMN online_fee INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE claims ADD COLUMN online_fee_bp INTEGER NOT NULL DEFAULT 0;
 """
-_ONLINE_ORDERS = f"""
-CREATE TABLE transfers_v10 AS SELECT * FROM transfers;
-DROP TABLE transfers;
-CREATE TABLE transfers (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ({_ORDER_TRANSFER_KINDS})),
-    sale_id TEXT,
-    merchant_id TEXT,
-    program_id TEXT NOT NULL,
-    debit_account_id INTEGER NOT NULL REFERENCES accounts(id),
-    credit_account_id INTEGER NOT NULL REFERENCES accounts(id),
-    amount INTEGER NOT NULL CHECK (amount > 0),
-    created_at TEXT NOT NULL,
-    reverses_id INTEGER REFERENCES transfers(id),
-    ticket_serial INTEGER,
-    op_kind TEXT CHECK (op_kind IN ({_ORDER_OP_KINDS})),
-    CHECK (debit_account_id != credit_account_id)
-);
-INSERT INTO transfers SELECT * FROM transfers_v10 ORDER BY id;
-DROP TABLE transfers_v10;
-CREATE INDEX transfers_sale ON transfers(sale_id);
-CREATE INDEX transfers_merchant ON transfers(merchant_id, created_at);
-CREATE INDEX transfers_created ON transfers(created_at);
-CREATE INDEX transfers_reverses ON transfers(reverses_id) WHERE reverses_id IS NOT NULL;
-CREATE TABLE operations_v10 AS SELECT * FROM operations;
+_ONLINE_ORDERS = (
+    "\n"
+    + _rebuilt_transfers(10, _ORDER_TRANSFER_KINDS, _ORDER_OP_KINDS)
+    + f"""CREATE TABLE operations_v10 AS SELECT * FROM operations;
 DROP TABLE operations;
 CREATE TABLE operations (
     id TEXT PRIMARY KEY,
@@ -1186,6 +1173,7 @@ INSERT INTO operations(id, kind, issuer, created_at) SELECT id, kind, issuer, cr
 DROP TABLE operations_v10;
 {_SHOP_TABLES.strip()}
 """
+)
 _ONLINE_ORDERS_PG = f"""
 ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
 ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN ({_ORDER_TRANSFER_KINDS}));

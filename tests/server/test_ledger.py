@@ -59,6 +59,24 @@ def accounts(conn: sqlite3.Connection) -> tuple[int, int, int]:
     )
 
 
+def grant(
+    conn: sqlite3.Connection, funding: int, resident: int, amount: int, expires_on: dt.date = TODAY
+) -> int:
+    """``amount`` points of program ``p`` granted from ``funding``, in a lot expiring on ``expires_on``."""
+    return ledger.earn(
+        conn, kind="grant", program_id="p", debit=funding, resident=resident, amount=amount,
+        expires_on=expires_on, now=NOW,
+    )  # fmt: skip
+
+
+def redeem(conn: sqlite3.Connection, resident: int, merchant: int, amount: int, **sale: str) -> int:
+    """``amount`` of the resident's points of ``p`` paid to ``merchant`` (``sale_id``, ``merchant_id``)."""
+    return ledger.spend(
+        conn, kind="redeem_points", program_id="p", resident=resident, credit=merchant, amount=amount,
+        now=NOW, **sale,
+    )  # fmt: skip
+
+
 # SQLite's pragmas only: a PostgreSQL session's settings are the server's.
 @pytest.mark.parametrize("database", ["sqlite"])
 def test_connections_use_the_ledger_pragmas(conn: sqlite3.Connection) -> None:
@@ -78,27 +96,8 @@ def test_atomic_rolls_back_everything_on_error(conn: sqlite3.Connection) -> None
 def test_transfers_keep_the_ledger_summing_to_zero(conn: sqlite3.Connection) -> None:
     with db.atomic(conn):
         funding, resident, merchant = accounts(conn)
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=500,
-            expires_on=TODAY + dt.timedelta(days=30),
-            now=NOW,
-        )
-        ledger.spend(
-            conn,
-            kind="redeem_points",
-            program_id="p",
-            resident=resident,
-            credit=merchant,
-            amount=200,
-            now=NOW,
-            sale_id="S1",
-            merchant_id="shop",
-        )
+        grant(conn, funding, resident, 500, expires_on=TODAY + dt.timedelta(days=30))
+        redeem(conn, resident, merchant, 200, sale_id="S1", merchant_id="shop")
     assert (
         ledger.balance(conn, funding),
         ledger.balance(conn, resident),
@@ -110,26 +109,9 @@ def test_transfers_keep_the_ledger_summing_to_zero(conn: sqlite3.Connection) -> 
 def test_a_resident_never_goes_below_zero(conn: sqlite3.Connection) -> None:
     with db.atomic(conn):
         funding, resident, merchant = accounts(conn)
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=100,
-            expires_on=TODAY,
-            now=NOW,
-        )
+        grant(conn, funding, resident, 100)
     with pytest.raises(ledger.InsufficientPoints), db.atomic(conn):
-        ledger.spend(
-            conn,
-            kind="redeem_points",
-            program_id="p",
-            resident=resident,
-            credit=merchant,
-            amount=101,
-            now=NOW,
-        )
+        redeem(conn, resident, merchant, 101)
     assert ledger.balance(conn, resident) == 100
     assert conn.execute("SELECT COUNT(*) FROM transfers").fetchone()[0] == 1
     assert ledger.check(conn) == []
@@ -140,35 +122,9 @@ def test_lots_are_spent_earliest_expiring_first(conn: sqlite3.Connection) -> Non
         funding, resident, merchant = accounts(conn)
         late = TODAY + dt.timedelta(days=90)
         early = TODAY + dt.timedelta(days=10)
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=300,
-            expires_on=late,
-            now=NOW,
-        )
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=200,
-            expires_on=early,
-            now=NOW,
-        )
-        ledger.spend(
-            conn,
-            kind="redeem_points",
-            program_id="p",
-            resident=resident,
-            credit=merchant,
-            amount=250,
-            now=NOW,
-        )
+        grant(conn, funding, resident, 300, expires_on=late)
+        grant(conn, funding, resident, 200, expires_on=early)
+        redeem(conn, resident, merchant, 250)
     remaining = dict(conn.execute("SELECT expires_on, remaining FROM lots").fetchall())
     assert remaining == {early.isoformat(): 0, late.isoformat(): 250}
 
@@ -176,20 +132,9 @@ def test_lots_are_spent_earliest_expiring_first(conn: sqlite3.Connection) -> Non
 def test_expired_lots_cannot_be_spent_and_expiry_returns_them(conn: sqlite3.Connection) -> None:
     with db.atomic(conn):
         funding, resident, merchant = accounts(conn)
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=300,
-            expires_on=TODAY - dt.timedelta(days=1),
-            now=NOW,
-        )
+        grant(conn, funding, resident, 300, expires_on=TODAY - dt.timedelta(days=1))
     with pytest.raises(ledger.InsufficientPoints), db.atomic(conn):
-        ledger.spend(
-            conn, kind="redeem_points", program_id="p", resident=resident, credit=merchant, amount=1, now=NOW
-        )
+        redeem(conn, resident, merchant, 1)
     with db.atomic(conn):
         report = ledger.expire(conn, TODAY, NOW)
     assert (report.lots, report.points) == (1, 300)
@@ -202,26 +147,8 @@ def test_expired_lots_cannot_be_spent_and_expiry_returns_them(conn: sqlite3.Conn
 def test_reversal_restores_drawn_lots_and_refuses_spent_awards(conn: sqlite3.Connection) -> None:
     with db.atomic(conn):
         funding, resident, merchant = accounts(conn)
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=100,
-            expires_on=TODAY,
-            now=NOW,
-        )
-        spent = ledger.spend(
-            conn,
-            kind="redeem_points",
-            program_id="p",
-            resident=resident,
-            credit=merchant,
-            amount=100,
-            now=NOW,
-            sale_id="S1",
-        )
+        grant(conn, funding, resident, 100)
+        spent = redeem(conn, resident, merchant, 100, sale_id="S1")
         awarded = ledger.earn(
             conn,
             kind="award",
@@ -235,16 +162,7 @@ def test_reversal_restores_drawn_lots_and_refuses_spent_awards(conn: sqlite3.Con
             op_kind="sale",
         )
     with db.atomic(conn):
-        ledger.spend(
-            conn,
-            kind="redeem_points",
-            program_id="p",
-            resident=resident,
-            credit=merchant,
-            amount=5,
-            now=NOW,
-            sale_id="S2",
-        )
+        redeem(conn, resident, merchant, 5, sale_id="S2")
     original = {t.id: t for t in ledger.transfers_of(conn, "S1")}
     with pytest.raises(ledger.AwardSpent), db.atomic(conn):
         ledger.reverse(conn, original[awarded], NOW)
@@ -258,16 +176,7 @@ def test_reversal_restores_drawn_lots_and_refuses_spent_awards(conn: sqlite3.Con
 def test_check_reports_a_tampered_balance(conn: sqlite3.Connection) -> None:
     with db.atomic(conn):
         funding, resident, _ = accounts(conn)
-        ledger.earn(
-            conn,
-            kind="grant",
-            program_id="p",
-            debit=funding,
-            resident=resident,
-            amount=100,
-            expires_on=TODAY,
-            now=NOW,
-        )
+        grant(conn, funding, resident, 100)
         conn.execute("UPDATE accounts SET balance = 90 WHERE id = ?", (resident,))
     problems = ledger.check(conn)
     assert any("stored balance 90" in p for p in problems)

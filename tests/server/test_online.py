@@ -184,6 +184,17 @@ def test_an_order_pays_each_supplier_ships_refunds_once_and_the_close_keeps_the_
         period = ledger.business_date(ledger.utc_now()).strftime("%Y-%m")
         payable = kama.get("/v1/shop/payable", params={"period": period}).json()
         assert (payable["gross"], payable["fee"], payable["net"]) == (3000, 300, 2700)
+        # The city sees each supplier's line with the same fee share, the unshipped ham's included.
+        with live.client("miyakonojo") as city:
+            fees = city.get("/v1/shop/fees", params={"period": period}).json()
+        assert [
+            (x["merchant_id"], x["merchant_name"] != "", x["gross"], x["fee"], x["net"])
+            for x in fees["lines"]
+        ] == [
+            ("shinmoe-kama", True, 3000, 300, 2700),
+            ("takazaki-ham", True, 5400, 540, 4860),
+        ]
+        assert (fees["gross"], fees["fee"], fees["net"]) == (8400, 840, 7560)
     assert _check(live) == []
     conn = _conn(live)
     try:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from pos.virtualcard.applet import JpkiCard
@@ -27,7 +26,7 @@ from tests.server.helpers import TENRI, sale
 from tests.support import pcscd as pcscd_support
 from tests.support.browser import chromium
 from tests.support.server import RunningServer, running_server
-from tests.support.site import ServedSite, served_site
+from tests.support.site import ServedSite, accessible, served_site
 
 pcscd = pcscd_support.pcscd
 empty_readers = pcscd_support.empty_readers
@@ -59,24 +58,14 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def no_serious_violations(page: Page) -> None:
-    results = Axe().run(page)
-    serious = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], (page.url, serious)
-
-
 def sign_in(page: Page, site: ServedSite, sign: Callable[[str], None]) -> None:
     page.goto(site.url + "/signin")
-    no_serious_violations(page)
+    accessible(page)
     page.get_by_role("button", name="コードを表示する").click()
     code = page.locator("#user-code").inner_text()
     assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", code)
     assert "code" not in page.url.lower() and code not in page.url
-    no_serious_violations(page)
+    accessible(page)
     sign(code)
     page.wait_for_url(site.url + "/me", timeout=15_000)  # the page's own script saw it signed
 
@@ -100,7 +89,7 @@ def check_own_page(page: Page) -> None:
     expect(page.locator(".balance .amount")).to_have_text("4,200")  # 5,000 less the 800 of the sale
     # The merchant named like markup is text in the history, and nothing ran.
     expect(page.get_by_role("cell", name="<script>alert(1)</script>")).to_be_visible()
-    no_serious_violations(page)
+    accessible(page)
     size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert size >= 16
     # Keyboard: the first Tab reaches the skip link.
@@ -130,12 +119,12 @@ def test_a_resident_signs_in_with_the_simulated_card_and_sees_the_balance(
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.get_by_role("button", name="サインアウト").click()
     expect(page.get_by_role("heading", name="サインアウトしました")).to_be_visible()
-    no_serious_violations(page)
+    accessible(page)
     page.goto(site.url + "/me")
     assert page.url == site.url + "/signin"
     for path in ("/", "/no-such-page"):
         page.goto(site.url + path)
-        no_serious_violations(page)
+        accessible(page)
     context.close()
 
 

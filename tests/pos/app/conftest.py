@@ -12,12 +12,14 @@ from pos import i18n
 from pos.app import PosApp
 from pos.card.simulated import SimulatedReader
 from pos.counter import Counter
+from pos.facility import FacilityDesk
 from pos.items import ItemList
 from pos.journal import Journal
 from pos.printing import ReceiptPrinter
 from tests.support.counter_server import TERMINALS, CounterServer
 
 SIZE = (100, 34)
+CENTRE = "toshima-hiroba-ikebukuro"  # 区民ひろば池袋, the demo's facility
 
 
 @pytest.fixture
@@ -44,3 +46,12 @@ def make_app(
         return PosApp(counter, reader, items=items)
 
     return build
+
+
+@pytest.fixture
+def facility_app(make_app: Callable[..., PosApp], real_server: CounterServer) -> PosApp:
+    """The app as :data:`CENTRE`'s entrance desk, talking to the server with the facility's own token."""
+    app = make_app()
+    app.counter.mode_override = TerminalMode.FACILITY
+    app.facility = FacilityDesk(real_server.client(CENTRE))
+    return app

@@ -8,31 +8,19 @@ reads the day's count, which holds no personal data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from points.wire import BlockRequest, MembershipStatus, MembershipStatusChange, TerminalMode
+from points.wire import BlockRequest, MembershipStatus, MembershipStatusChange
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
-from pos.facility import FacilityDesk
 from pos.screens.facility import FacilityScreen
-from tests.pos.app.conftest import SIZE
+from tests.pos.app.conftest import CENTRE, SIZE
 from tests.pos.app.helpers import fill, ready, settle, text_of
 from tests.support.counter_server import ALICE, BOB, CounterServer
 
-CENTRE = "toshima-hiroba-ikebukuro"
-
-
-def facility_app(make_app: Callable[..., PosApp], real_server: CounterServer) -> PosApp:
-    app = make_app()
-    app.counter.mode_override = TerminalMode.FACILITY
-    app.facility = FacilityDesk(real_server.client(CENTRE))
-    return app
-
 
 async def test_a_member_enters_once_a_day_and_a_first_visit_links_the_facility_card(
-    make_app: Callable[..., PosApp], reader: SimulatedReader, real_server: CounterServer
+    facility_app: PosApp, reader: SimulatedReader, real_server: CounterServer
 ) -> None:
-    app = facility_app(make_app, real_server)
+    app = facility_app
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert isinstance(app.screen, FacilityScreen)
@@ -82,7 +70,7 @@ async def test_a_member_enters_once_a_day_and_a_first_visit_links_the_facility_c
 
 
 async def test_a_blocked_card_and_a_suspended_membership_are_refused_in_words(
-    make_app: Callable[..., PosApp], reader: SimulatedReader, real_server: CounterServer
+    facility_app: PosApp, reader: SimulatedReader, real_server: CounterServer
 ) -> None:
     centre = real_server.client(CENTRE)
     suspended = centre.membership_status(
@@ -92,7 +80,7 @@ async def test_a_blocked_card_and_a_suspended_membership_are_refused_in_words(
     desk = real_server.client("tenri-enroll-1")
     bob_account = real_server.client().lookup(BOB).account_number
     assert bob_account is not None
-    app = facility_app(make_app, real_server)
+    app = facility_app
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         reader.tap(SimulatedReader.uid_card(DEMO_UIDS[0]))
@@ -132,9 +120,9 @@ HOSTILE = [
 
 
 async def test_hostile_numbers_typed_at_a_first_visit_never_crash_the_desk(
-    make_app: Callable[..., PosApp], reader: SimulatedReader, real_server: CounterServer
+    facility_app: PosApp, reader: SimulatedReader, real_server: CounterServer
 ) -> None:
-    app = facility_app(make_app, real_server)
+    app = facility_app
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         reader.tap(SimulatedReader.uid_card(DEMO_UIDS[1]))

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from pos.app import PosApp
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import fill, type_in
-from tests.pos.app.test_snapshots import counter_clock, server_time, steps  # noqa: F401  (fixtures)
+from tests.pos.app.snapshot_day import counter_clock, server_time, steps  # noqa: F401  (fixtures)
 
 
 async def cash_sale(pilot: Pilot[int]) -> None:

@@ -1,68 +1,31 @@
 """Snapshots of each screen in Japanese (pytest-textual-snapshot), one class per feature.
 
-The real server runs on demo data made on a fixed day, its clock and the counter's stopped there, so
-the pictures do not change with the calendar.
+The day and the clocks are :mod:`tests.pos.app.snapshot_day`'s, so the pictures do not change with
+the calendar.
 Update with ``pytest tests/pos/app/test_snapshots.py --snapshot-update`` and look at the SVGs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
-from points import calendar
 from points.wire import TerminalMode
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
 from tests.pos.app.conftest import SIZE
-from tests.pos.app.helpers import ready, settle, type_in
-from tests.support.counter_server import ALICE, CounterServer
+from tests.pos.app.helpers import type_in
+from tests.pos.app.snapshot_day import (  # noqa: F401  (the fixed day's fixtures, by name)
+    counter_clock,
+    lots_expiring_soon,
+    server_time,
+    steps,
+)
+from tests.support.counter_server import CounterServer
 
-DAY = dt.date(2026, 11, 27)
 ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
-
-
-@pytest.fixture
-def server_time() -> dt.datetime:
-    """Noon in Japan on :data:`DAY`: when the demo data was made and the server's clock."""
-    return dt.datetime.combine(DAY, dt.time(3, 0), tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def counter_clock(server_time: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The counter's clock stopped at the server's: reports and receipts print that day and time."""
-    monkeypatch.setattr(calendar, "now", lambda: server_time)
-
-
-@pytest.fixture(autouse=True)
-def lots_expiring_soon(real_server: CounterServer) -> None:
-    """ALICE holds toshima points that expire in 10 days, so the pictures show an expiring lot."""
-    real_server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
-
-
-def no_cursor_blink(pilot: Pilot[int]) -> None:
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-
-
-def steps(*actions: Callable[[Pilot[int]], Any]) -> Callable[[Pilot[int]], Any]:
-    """Run the steps after the app is ready, then stop the cursor blinking."""
-
-    async def run(pilot: Pilot[int]) -> None:
-        await ready(pilot)
-        for action in actions:
-            result = action(pilot)
-            if result is not None:
-                await result
-            await settle(pilot)
-        no_cursor_blink(pilot)
-
-    return run
 
 
 async def start_sale(pilot: Pilot[int]) -> None:

@@ -1,6 +1,6 @@
 """Snapshots of the screen states of a shop's day that the first set lacks (pytest-textual-snapshot).
 
-Same fixed day and clocks as :mod:`tests.pos.app.test_snapshots` (its fixtures are used here).
+The same fixed day and clocks as the other snapshots (:mod:`tests.pos.app.snapshot_day`).
 Update with ``pytest tests/pos/app/test_snapshots_day.py --snapshot-update`` and look at the SVGs.
 """
 
@@ -19,7 +19,7 @@ from pos.app import PosApp
 from pos.screens.failure import FailureScreen
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import fill, settle, type_in
-from tests.pos.app.test_snapshots import (  # noqa: F401  (the fixed clocks and lots, by name)
+from tests.pos.app.snapshot_day import (  # noqa: F401  (the fixed clocks and lots, by name)
     counter_clock,
     lots_expiring_soon,
     server_time,

@@ -1,6 +1,6 @@
 """Snapshots of the library and facility desks' screen states (pytest-textual-snapshot), in Japanese.
 
-Same fixed day and clocks as :mod:`tests.pos.app.test_snapshots` (its fixtures are used here); the
+The same fixed day and clocks as the other snapshots (:mod:`tests.pos.app.snapshot_day`); the
 facility desk talks to the real server with 区民ひろば池袋's token, the library desk to the SIP2
 emulator's 大牟田市立図書館 with the server's memberships (Omuta's token).
 Update with ``pytest tests/pos/app/test_snapshots_desks.py --snapshot-update`` and look at the SVGs.
@@ -17,13 +17,12 @@ from textual.pilot import Pilot
 from points.wire import MembershipStatus, MembershipStatusChange, TerminalMode
 from pos.app import PosApp
 from pos.card.simulated import DEMO_UIDS, SimulatedReader
-from pos.facility import FacilityDesk
 from pos.library.desk import LibraryDesk
 from pos.library.sip2 import Sip2Client
 from pos.sync import ServerMemberships
-from tests.pos.app.conftest import SIZE
+from tests.pos.app.conftest import CENTRE, SIZE
 from tests.pos.app.helpers import fill
-from tests.pos.app.test_snapshots import (  # noqa: F401  (the fixed clocks and lots, by name)
+from tests.pos.app.snapshot_day import (  # noqa: F401  (the fixed clocks and lots, by name)
     counter_clock,
     lots_expiring_soon,
     server_time,
@@ -36,14 +35,6 @@ __all__ = ["sip2_library"]
 
 ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])  # a member of 区民ひろば池袋 and 大牟田 (1100000001)
 BOB_CARD = SimulatedReader.uid_card(DEMO_UIDS[1])  # a member of neither yet: a first visit
-CENTRE = "toshima-hiroba-ikebukuro"
-
-
-def facility_app(make_app: Callable[..., PosApp], real_server: CounterServer) -> PosApp:
-    app = make_app()
-    app.counter.mode_override = TerminalMode.FACILITY
-    app.facility = FacilityDesk(real_server.client(CENTRE))
-    return app
 
 
 @pytest.fixture
@@ -62,54 +53,30 @@ def tap(reader: SimulatedReader, card: bytes) -> Callable[[Pilot[int]], None]:
 
 
 class TestFacility:
-    def test_waiting_for_a_card(
-        self, snap_compare: Any, make_app: Callable[..., PosApp], real_server: CounterServer
-    ) -> None:
-        assert snap_compare(facility_app(make_app, real_server), terminal_size=SIZE, run_before=steps())
+    def test_waiting_for_a_card(self, snap_compare: Any, facility_app: PosApp) -> None:
+        assert snap_compare(facility_app, terminal_size=SIZE, run_before=steps())
 
-    def test_entry_recorded(
-        self,
-        snap_compare: Any,
-        make_app: Callable[..., PosApp],
-        real_server: CounterServer,
-        reader: SimulatedReader,
-    ) -> None:
-        app = facility_app(make_app, real_server)
-        assert snap_compare(app, terminal_size=SIZE, run_before=steps(tap(reader, ALICE_CARD)))
+    def test_entry_recorded(self, snap_compare: Any, facility_app: PosApp, reader: SimulatedReader) -> None:
+        assert snap_compare(facility_app, terminal_size=SIZE, run_before=steps(tap(reader, ALICE_CARD)))
 
     def test_first_visit_asks_the_facility_card_number(
-        self,
-        snap_compare: Any,
-        make_app: Callable[..., PosApp],
-        real_server: CounterServer,
-        reader: SimulatedReader,
+        self, snap_compare: Any, facility_app: PosApp, reader: SimulatedReader
     ) -> None:
-        app = facility_app(make_app, real_server)
-        assert snap_compare(app, terminal_size=SIZE, run_before=steps(tap(reader, BOB_CARD)))
+        assert snap_compare(facility_app, terminal_size=SIZE, run_before=steps(tap(reader, BOB_CARD)))
 
     def test_first_visit_linked(
-        self,
-        snap_compare: Any,
-        make_app: Callable[..., PosApp],
-        real_server: CounterServer,
-        reader: SimulatedReader,
+        self, snap_compare: Any, facility_app: PosApp, reader: SimulatedReader
     ) -> None:
-        app = facility_app(make_app, real_server)
         run = steps(tap(reader, BOB_CARD), lambda p: fill(p, "#number", "H0000456"))
-        assert snap_compare(app, terminal_size=SIZE, run_before=run)
+        assert snap_compare(facility_app, terminal_size=SIZE, run_before=run)
 
     def test_a_suspended_membership_is_refused(
-        self,
-        snap_compare: Any,
-        make_app: Callable[..., PosApp],
-        real_server: CounterServer,
-        reader: SimulatedReader,
+        self, snap_compare: Any, facility_app: PosApp, reader: SimulatedReader, real_server: CounterServer
     ) -> None:
         real_server.client(CENTRE).membership_status(
             MembershipStatusChange(number="H0000123", status=MembershipStatus.SUSPENDED, reason="規約違反")
         )
-        app = facility_app(make_app, real_server)
-        assert snap_compare(app, terminal_size=SIZE, run_before=steps(tap(reader, ALICE_CARD)))
+        assert snap_compare(facility_app, terminal_size=SIZE, run_before=steps(tap(reader, ALICE_CARD)))
 
 
 class TestLibrary:
