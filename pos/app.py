@@ -9,41 +9,45 @@ task on the app's loop takes them and reads the card in a worker thread, then po
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import datetime as dt
-import functools
-import os
-import sys
-import traceback
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from pos._startup import imports_without_gc
 
-from textual import events
-from textual.app import App
-from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.worker import WorkerFailed
+# What the first frame needs is imported with the cycle collector paused (pos/_startup.py).
+with imports_without_gc():
+    import argparse
+    import asyncio
+    import datetime as dt
+    import functools
+    import os
+    import sys
+    import traceback
+    from collections.abc import Callable
+    from typing import TYPE_CHECKING, Any, ClassVar
 
-from points.wire import TerminalMode
-from pos import cli, i18n
-from pos import settings as settings_module
-from pos.card import errors as card_errors
-from pos.card import events as card_events
-from pos.card.base import CardIdentity, CardReader
-from pos.card.desk import CardDesk
-from pos.checkout import Basket
-from pos.counter import Counter, NoConfig, SaleDone
-from pos.i18n import N_, _
-from pos.items import ItemList, ItemsError, path_beside
-from pos.items import load as load_items
-from pos.journal import Journal
-from pos.printing import ReceiptPrinter
-from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
-from pos.screens.home import HomeScreen
-from pos.sync import ServerClient, SyncError
-from pos.typeahead import KeyHold
-from pos.widgets.status import StatusLights
+    from textual import events
+    from textual.app import App
+    from textual.binding import Binding, BindingType
+    from textual.message import Message
+    from textual.worker import WorkerFailed
+
+    from points.wire import TerminalMode
+    from pos import cli, i18n
+    from pos import settings as settings_module
+    from pos.card import errors as card_errors
+    from pos.card import events as card_events
+    from pos.card.base import CardIdentity, CardReader
+    from pos.card.desk import CardDesk
+    from pos.checkout import Basket
+    from pos.counter import Counter, NoConfig, SaleDone
+    from pos.i18n import N_, _
+    from pos.items import ItemList, ItemsError, no_items, path_beside
+    from pos.items import load as load_items
+    from pos.journal import Journal
+    from pos.printing import ReceiptPrinter
+    from pos.screens.base import CardRead, JournalChanged, PosScreen, SaleFinished, SettingsSaved, StatusStale
+    from pos.screens.home import HomeScreen
+    from pos.sync import ServerClient, SyncError
+    from pos.typeahead import KeyHold
+    from pos.widgets.status import StatusLights
 
 if TYPE_CHECKING:
     from pos.facility import FacilityDesk
@@ -90,7 +94,7 @@ class PosApp(App[int]):
         #: The facility desk's server client with the facility's token (facility mode only).
         self.facility = facility
         #: The shop's department keys, products and default rate (``items.toml``).
-        self.items = items or ItemList()
+        self.items = items or no_items()
         #: What the settings screen edits (and saves to the TOML file).
         self.settings = settings or settings_module.Settings()
         self.counter = counter

@@ -12,8 +12,7 @@ import argparse
 import pathlib
 import sys
 
-from points.wire import TerminalMode
-from pos import settings as settings_module
+from pos._startup import imports_without_gc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +41,9 @@ def counter_parser() -> argparse.ArgumentParser:
 
 def add_counter_options(parser: argparse.ArgumentParser) -> None:
     """The counter app's options: each overrides its setting for this run."""
+    from points.wire import TerminalMode
+    from pos import settings as settings_module
+
     parser.add_argument("--config", type=pathlib.Path, help="settings TOML file")
     parser.add_argument(
         "--mode", choices=[m.value for m in TerminalMode], help="override the terminal's mode"
@@ -70,10 +72,12 @@ def add_counter_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the verb given, or the counter app; returns the exit status."""
     args_list = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(args_list)
+    # Up to the app's start, the modules load with the cycle collector paused (pos/_startup.py).
+    with imports_without_gc():
+        args = build_parser().parse_args(args_list)
+        if args.verb is None:
+            from pos import app
     if args.verb is None:
-        from pos import app
-
         return app.main(args_list)
     return int(args.run(args))
 

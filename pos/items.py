@@ -50,7 +50,8 @@ class ItemsError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # Validators are built on first use (an items file read), not at import (``tui_start_ms``).
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class Department(_Strict):
@@ -114,6 +115,11 @@ class ItemList(_Strict):
         return {p.jan: p for p in self.product}
 
 
+def no_items() -> ItemList:
+    """No departments and no products: amounts typed by hand (made without building the validators)."""
+    return ItemList.model_construct()
+
+
 def path_beside(settings_path: pathlib.Path | None) -> pathlib.Path:
     """Where the items file is for a settings file (``items.toml`` in the same folder)."""
     from pos.settings import config_dir
@@ -144,7 +150,7 @@ def load(path: pathlib.Path) -> ItemList:
         ItemsError: broken TOML or a wrong entry.
     """
     if not path.exists():
-        return ItemList()
+        return no_items()
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

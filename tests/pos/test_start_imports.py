@@ -33,6 +33,10 @@ LATER = (
     # httpx's command line (httpx._main) and what it pulls in: the counter never runs it (pos/_http.py).
     "click",
     "pygments",
+    # Read installed distributions' metadata: python-ulid's version at its import, pydantic's
+    # plugin loader (plugins are off). ULIDs are made from the first sale on (pos.counter.new_id).
+    "importlib.metadata",
+    "ulid",
 )
 
 BUILD = """
@@ -59,3 +63,26 @@ def test_building_the_counter_loads_nothing_the_first_frame_does_without(tmp_pat
     loaded = set(json.loads(out.stdout))
     early = sorted(m for m in loaded if any(m == name or m.startswith(name + ".") for name in LATER))
     assert early == []
+
+
+GC = """
+import gc, json
+import pos.app
+json.dump([gc.isenabled(), gc.get_freeze_count()], __import__("sys").stdout)
+"""
+
+
+def test_the_app_is_imported_without_collector_passes_and_collects_after() -> None:
+    # What the imports made is frozen out of the collector's scans (pos/_startup.py), and the
+    # collector runs again once they are done, whether or not the app is then started.
+    out = subprocess.run(
+        [sys.executable, "-c", GC],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        check=True,
+    )
+    enabled, frozen = json.loads(out.stdout)
+    assert enabled is True
+    assert frozen > 20_000
