@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import pathlib
+import subprocess
+import sys
 
 import httpx
 import pytest
 
-from server import db, ledger, schema
+from server import db, ledger, pg, residents, schema
 from server.app import create_app
 from tests.server.conftest import Demo
 from tests.server.helpers import SHOP, resident_account, sale
+from tests.support.server import RunningServer, running_server
 
 # PostgreSQL only: several processes writing at once.
 pytestmark = pytest.mark.parametrize("database", ["postgresql"])
@@ -92,3 +96,111 @@ def test_two_servers_opening_one_account_at_once_share_it(pg_demo: Demo) -> None
                 waiting.result(timeout=0.3)  # blocked on the first's uncommitted row
         assert waiting.result(timeout=10) == opened
     assert second.execute("SELECT COUNT(*) FROM accounts WHERE owner = ?", (key[1],)).fetchone()[0] == 1
+
+
+def test_a_sale_is_never_committed_after_its_card_is_blocked_on_another_server_process(
+    database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> None:
+    # Two server processes on one database: sales of one card pour into the first while a clerk
+    # blocks the card through the second. Each sale reads the card's key under its row lock, which
+    # the block's UPDATE takes too, so once the block is committed no sale of that card commits
+    # (they used to: a sale that had read the key before the block was waiting on the resident's
+    # account lock, and went on to commit after it).
+    if database != "postgresql":
+        pytest.skip("PostgreSQL only: several processes writing at once")
+    url = request.getfixturevalue("pg_cluster").create()
+    request.getfixturevalue("pg_kek")  # the server processes inherit MYKEY_KEY
+    with running_server(tmp_path / "a", db_url=url) as first:
+        second = RunningServer(
+            tmp_path / "b", tmp_path / "b" / "unused.db", first.tokens, first.cards, db_url=url
+        )
+        second.directory.mkdir()
+        second.start()
+        try:
+            card = str(first.cards["sato"]["card_key"])
+            conn = db.connect(url)
+            number = residents.key_state(conn, card).account_number  # type: ignore[union-attr]
+
+            def accepted() -> int:
+                return int(
+                    conn.execute("SELECT COUNT(*) FROM sales WHERE card_key = ?", (card,)).fetchone()[0]
+                )
+
+            async def run() -> tuple[list[httpx.Response], int]:
+                headers = {"Authorization": f"Bearer {first.tokens[SHOP]}"}
+                desk = {"Authorization": f"Bearer {first.tokens['tenri-enroll-1']}"}
+                limits = httpx.Limits(max_connections=40)
+                async with (
+                    httpx.AsyncClient(base_url=first.url, headers=headers, limits=limits, timeout=60) as shop,
+                    httpx.AsyncClient(base_url=second.url, headers=desk, timeout=60) as clerk,
+                ):
+                    bodies = [sale(card, total=100, points={"tenri-megumi": 10}, cash=90) for _ in range(80)]
+                    sales = [asyncio.create_task(shop.post("/v1/sales", json=body)) for body in bodies]
+                    while accepted() < 5:
+                        await asyncio.sleep(0.005)
+                    blocked = await clerk.post(
+                        "/v1/desk/block", json={"account_number": number, "reason": "lost"}
+                    )
+                    assert blocked.status_code == 200, blocked.text
+                    at_block = accepted()  # every sale committed before the block's commit, and no other
+                    return list(await asyncio.gather(*sales)), at_block
+
+            answers, at_block = asyncio.run(run())
+            codes = [answer.status_code for answer in answers]
+            refused = [answer.json()["code"] for answer in answers if answer.status_code != 200]
+            assert set(refused) == {"card_blocked"}, refused[:3]
+            assert 5 <= codes.count(200) < len(answers)  # the block came in the middle of the sales
+            assert accepted() == at_block == codes.count(200)
+            checked = subprocess.run(
+                [sys.executable, "-m", "server.cli", "check", "--db", url], capture_output=True, text=True
+            )
+            assert checked.returncode == 0, checked.stdout + checked.stderr
+        finally:
+            second.stop()
+
+
+def test_balances_added_at_commit_follow_savepoints_and_reads(pg_demo: Demo) -> None:
+    # A merchant's and a funder's balance change waits for COMMIT; a savepoint rolled back takes its
+    # own changes with it and keeps the earlier ones, also when a read wrote them out in between.
+    conn = db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    with db.atomic(conn):
+        funding = ledger.account(conn, "funding", "city:tenri", "tenri-megumi")
+        shop = ledger.account(conn, "merchant", "yamato-bakery", "tenri-megumi")
+        before = ledger.balance(conn, shop)
+
+        def move(amount: int) -> None:
+            ledger.post(conn, kind="grant", program_id="tenri-megumi", debit=funding, credit=shop,
+                        amount=amount, now=now)  # fmt: skip
+
+        move(1)
+        assert conn.deferred  # type: ignore[union-attr]
+        with db.savepoint(conn, "kept"):
+            move(10)
+        with pytest.raises(RuntimeError), db.savepoint(conn, "undone"):
+            move(100)
+            assert ledger.balance(conn, shop) == before + 111  # a read writes the changes out first
+            move(1000)
+            raise RuntimeError("rolled back")
+        move(10_000)
+    assert ledger.balance(conn, shop) == before + 10_011
+    assert ledger.check(conn) == []
+
+
+def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_nor_committed(
+    pg_demo: Demo,
+) -> None:
+    conn = db.connect(pg_demo.db_path)
+    conn.execute("BEGIN")
+    db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")  # a taken key
+    with pytest.raises(pg.StatementFailed):  # not sqlite3.IntegrityError: the UPDATE below broke nothing
+        conn.execute("UPDATE cities SET name = name WHERE id = 'tsu'")
+    with pytest.raises(pg.TransactionRolledBack):
+        conn.execute("COMMIT")  # PostgreSQL answers a failed transaction's COMMIT with ROLLBACK
+    assert not conn.in_transaction
+    conn.execute("BEGIN")
+    db.send(conn, "UPDATE cities SET name = 'Tenri' WHERE id = 'tenri'")
+    with db.savepoint(conn, "kept"):
+        db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
