@@ -283,14 +283,21 @@ def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
     On PostgreSQL several server processes write at once: taking every row lock in the same order
     means two sales never wait for each other in a cycle. SQLite needs nothing: ``BEGIN IMMEDIATE``
     already lets one writer in at a time.
+
+    The lock is also what makes it safe to read what those rows guard (a resident's lots, before a
+    void takes an award back or an order is paid) and decide on it: every writer that changes a
+    resident's lots holds its account's row lock first, so nothing read after this call changes
+    before the commit. Even one account is locked here, not left to its own ``UPDATE``: the reads
+    come before that ``UPDATE``.
     """
     # Accounts without a floor are not locked here: their balance only has amounts added to it
     # (at COMMIT, :func:`post`), and no rule reads it to decide, so their rows are held only then.
     ids = sorted({i for i in account_ids if not _floorless(conn, i)})
-    # One row is locked by its own UPDATE as well: an order matters from two on.
-    if len(ids) > 1 and db.is_postgres(conn):
+    if ids and db.is_postgres(conn):
         marks = ", ".join("?" * len(ids))
-        conn.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
+        # Sent ahead (:func:`server.db.send`): the server takes the locks before it runs the next
+        # statement, whose answer comes back with this one's; the lock costs no round trip of its own.
+        db.send(conn, f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
 
 
 # Transfers ----------------------------------------------------------------------------
@@ -537,6 +544,10 @@ def reverse(conn: sqlite3.Connection, original: Transfer, now: dt.datetime, op_k
     """
     if original.op_kind != REVERSES[op_kind]:
         raise ValueError(f"a {op_kind} reverses {REVERSES[op_kind]} transfers, not {original.op_kind}")
+    # The lots are read under the account's row lock (PostgreSQL; the caller may hold it already):
+    # read before it, a lot that a sale on another session is drawing looks whole, the award is taken
+    # back although spent, and the balance loses the points twice while the lots lose them once.
+    lock_accounts(conn, (original.debit_account_id, original.credit_account_id))
     made = conn.execute(
         "SELECT id, points, remaining FROM lots WHERE transfer_id = ?", (original.id,)
     ).fetchall()

@@ -499,6 +499,10 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         raise ApiError("sale_has_returns", sale_id)
     # Only this sale's own transfers: an operation of another kind never shares its id (one namespace).
     originals = ledger.transfers_of(conn, sale_id, "sale")
+    # Every account it moves locked up front, in the ledger's order (PostgreSQL): each reverse
+    # reads the lots under its account's lock, and two writers never take a card's accounts in
+    # opposite orders.
+    ledger.lock_accounts(conn, [a for t in originals for a in (t.debit_account_id, t.credit_account_id)])
     # Awards first: if their points were spent the void is refused before anything else moves.
     originals.sort(key=lambda t: (t.kind != "award", -t.id))
     try:

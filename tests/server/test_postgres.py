@@ -19,7 +19,7 @@ import pytest
 from server import db, ledger, pg, residents, schema
 from server.app import create_app
 from tests.server.conftest import Demo
-from tests.server.helpers import SHOP, resident_account, sale
+from tests.server.helpers import SHOP, TENRI, resident_account, sale
 from tests.support.server import RunningServer, running_server
 
 # PostgreSQL only: several processes writing at once.
@@ -204,3 +204,61 @@ def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_n
         db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
     conn.execute("COMMIT")
     assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
+
+
+def test_a_void_racing_a_sale_that_spends_its_award_is_refused(pg_demo: Demo) -> None:
+    # A sale awarded 100 points (a lot of its own, the first to expire); a second sale of the card
+    # spends them on another writer session while the first is voided. The void must see the lot
+    # drawn and refuse (award_spent). It used to read the lot before it held any lock on the account
+    # (each writer thread is a session of its own now), find it whole, and take the 100 points off
+    # the balance a second time: the lots then held 100 more than the balance (the soak's failure).
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    today = ledger.business_date(now)
+    number = residents.key_state(first, pg_demo.card("sato")).account_number  # type: ignore[union-attr]
+    kind, funder = first.execute(
+        "SELECT funding_kind, funding_id FROM programs WHERE id = ?", (TENRI,)
+    ).fetchone()
+    with db.atomic(first):
+        resident = ledger.account(first, "resident", number, TENRI)
+        funding = ledger.account(first, "funding", ledger.funding_owner(kind, funder), TENRI)
+        ledger.register_operation(first, "sale", "award-sale", "yamato-bakery", now)
+        award = ledger.earn(
+            first,
+            kind="award",
+            program_id=TENRI,
+            debit=funding,
+            resident=resident,
+            amount=100,
+            expires_on=today,
+            now=now,
+            sale_id="award-sale",
+            merchant_id="yamato-bakery",
+            op_kind="sale",
+        )
+    (original,) = [t for t in ledger.transfers_of(first, "award-sale") if t.id == award]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            ledger.register_operation(second, "sale", "spending-sale", "yamato-bakery", now)
+            ledger.spend(
+                second,
+                kind="redeem_points",
+                program_id=TENRI,
+                resident=ledger.account(second, "resident", number, TENRI),
+                credit=ledger.account(second, "merchant", "yamato-bakery", TENRI),
+                amount=100,
+                now=now,
+                sale_id="spending-sale",
+                merchant_id="yamato-bakery",
+            )
+
+            def void() -> int:
+                with db.atomic(first):
+                    return ledger.reverse(first, original, now)
+
+            voiding = pool.submit(void)
+            with pytest.raises(concurrent.futures.TimeoutError):
+                voiding.result(timeout=0.5)  # waits for the spending sale's commit
+        with pytest.raises(ledger.AwardSpent):
+            voiding.result(timeout=10)
+    assert ledger.check(first) == []
