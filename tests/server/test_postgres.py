@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
 import pathlib
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import sys
 import httpx
 import pytest
 
-from server import db, ledger, pg, residents, schema
+from server import db, desk, ledger, pg, residents, schema
 from server.app import create_app
 from tests.server.conftest import Demo
 from tests.server.helpers import SHOP, TENRI, resident_account, sale
@@ -261,4 +262,58 @@ def test_a_void_racing_a_sale_that_spends_its_award_is_refused(pg_demo: Demo) ->
                 voiding.result(timeout=0.5)  # waits for the spending sale's commit
         with pytest.raises(ledger.AwardSpent):
             voiding.result(timeout=10)
+    assert ledger.check(first) == []
+
+
+def test_a_merge_racing_a_sale_of_the_merged_card_moves_the_lots_as_they_are(pg_demo: Demo) -> None:
+    # The desk merges sato's account into suzuki's while a sale of sato's card, on another writer
+    # session, spends 100 of its points and awards 200. The merge must move the lots as that sale
+    # left them. It used to read them before it held the accounts' locks: the drawn lot was moved
+    # whole (5,000, not 4,900) and sato's account kept a 200-point lot with a balance of 100.
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    gone, kept = (
+        residents.key_state(first, pg_demo.card(name)).account_number  # type: ignore[union-attr]
+        for name in ("sato", "suzuki")
+    )
+    kind, funder = first.execute(
+        "SELECT funding_kind, funding_id FROM programs WHERE id = ?", (TENRI,)
+    ).fetchone()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            ledger.register_operation(second, "sale", "racing-sale", "yamato-bakery", now)
+            resident = ledger.account(second, "resident", gone, TENRI)
+            ledger.spend(
+                second,
+                kind="redeem_points",
+                program_id=TENRI,
+                resident=resident,
+                credit=ledger.account(second, "merchant", "yamato-bakery", TENRI),
+                amount=100,
+                now=now,
+                sale_id="racing-sale",
+                merchant_id="yamato-bakery",
+            )
+            ledger.earn(
+                second,
+                kind="award",
+                program_id=TENRI,
+                debit=ledger.account(second, "funding", ledger.funding_owner(kind, funder), TENRI),
+                resident=resident,
+                amount=200,
+                expires_on=ledger.business_date(now) + dt.timedelta(days=365),
+                now=now,
+                sale_id="racing-sale",
+                merchant_id="yamato-bakery",
+                op_kind="sale",
+            )
+
+            def merge() -> dict[str, int]:
+                with db.atomic(first):
+                    return desk._move_lots(first, gone, kept, now)
+
+            merging = pool.submit(merge)
+            with pytest.raises(concurrent.futures.TimeoutError):
+                merging.result(timeout=0.5)  # waits for the sale's commit
+        assert merging.result(timeout=10)[TENRI] == 5000 - 100 + 200
     assert ledger.check(first) == []
