@@ -105,6 +105,26 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+def send(conn: Any, sql: str, params: Any = ()) -> None:
+    """Run a write whose result nobody reads: on PostgreSQL it is sent without waiting for its answer.
+
+    Its answer (and failure) comes with the next statement's (:meth:`server.pg.PgConnection.send`);
+    on SQLite it is simply run (a statement is a function call there, not a round trip).
+    """
+    sender = getattr(conn, "send", None)
+    if sender is None:
+        conn.execute(sql, params)
+    else:
+        sender(sql, params)
+
+
+def sync(conn: Any) -> None:
+    """Wait for the writes sent ahead (:func:`send`) and raise their first failure (PostgreSQL)."""
+    syncer = getattr(conn, "sync", None)
+    if syncer is not None:
+        syncer()
+
+
 @contextmanager
 def savepoint(conn: sqlite3.Connection, name: str = "step") -> Iterator[sqlite3.Connection]:
     """A nested unit inside an open transaction: rolled back alone if the block raises.
@@ -117,15 +137,16 @@ def savepoint(conn: sqlite3.Connection, name: str = "step") -> Iterator[sqlite3.
         with atomic(conn):
             yield conn
         return
-    conn.execute(f"SAVEPOINT {name}")
+    send(conn, f"SAVEPOINT {name}")
     try:
         yield conn
+        sync(conn)  # a write sent ahead that failed fails this block, not the next one
     except BaseException:
         conn.execute(f"ROLLBACK TO {name}")
         conn.execute(f"RELEASE {name}")
         raise
     else:
-        conn.execute(f"RELEASE {name}")
+        send(conn, f"RELEASE {name}")
 
 
 class Retry(RuntimeError):

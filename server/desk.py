@@ -251,6 +251,18 @@ def merge(
 def _move_lots(conn: sqlite3.Connection, gone: str, kept: str, now: dt.datetime) -> dict[str, int]:
     """Move every lot with points left from ``gone``'s accounts to ``kept``'s, one transfer each."""
     moved: dict[str, int] = {}
+    # The lots are read under the two residents' account locks (PostgreSQL: a sale of either card
+    # on another writer session may be drawing or adding lots meanwhile; read before the lock, a
+    # drawn lot would be moved whole and the merged account keep lots its balance no longer has).
+    ledger.lock_accounts(
+        conn,
+        [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT id FROM accounts WHERE kind = 'resident' AND owner IN (?, ?)", (gone, kept)
+            ).fetchall()
+        ],
+    )
     rows = conn.execute(
         "SELECT l.id, l.account_id, a.program_id, l.remaining, l.expires_on FROM lots l"
         " JOIN accounts a ON a.id = l.account_id"

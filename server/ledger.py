@@ -146,6 +146,10 @@ def funding_owner(kind: str, funder_id: str) -> str:
     return f"{kind}:{funder_id}"
 
 
+#: The kinds of account that never go below zero (``floor_zero``): residents' points, tickets outstanding.
+FLOOR_KINDS = ("resident", "tickets")
+
+
 def account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "") -> int:
     """The id of the account (``kind``, ``owner``, ``program_id``), opened on first use.
 
@@ -159,6 +163,8 @@ def account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "
             return int(known)
         found = _open_account(conn, kind, owner, program_id)
         memo["account", kind, owner, program_id] = found
+        if kind not in FLOOR_KINDS:
+            memo["floorless", str(found)] = True
         return found
     return _open_account(conn, kind, owner, program_id)
 
@@ -169,7 +175,7 @@ def _open_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: s
     ).fetchone()
     if row is not None:
         return int(row[0])
-    floor_zero = 1 if kind in ("resident", "tickets") else 0
+    floor_zero = 1 if kind in FLOOR_KINDS else 0
     # OR IGNORE: on PostgreSQL another server process may open the same account at the same moment
     # (a card's or a merchant's first sale in a program); its row is then the one used.
     cursor = conn.execute(
@@ -183,6 +189,12 @@ def _open_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: s
     if found is None:
         raise db.Retry(f"account {kind}/{owner}/{program_id} was opened and rolled back meanwhile")
     return found
+
+
+def _floorless(conn: sqlite3.Connection, account_id: int) -> bool:
+    """Whether the account is known (to this PostgreSQL session) to have no floor, inside a transaction."""
+    memo: dict[tuple[str, ...], Any] | None = getattr(conn, "memo", None)
+    return bool(memo and memo.get(("floorless", str(account_id))) and conn.in_transaction)
 
 
 def find_account(conn: sqlite3.Connection, kind: str, owner: str, program_id: str = "") -> int | None:
@@ -249,18 +261,20 @@ def register_operation(
         OperationIdTaken: ``op_id`` names an operation of another kind.
     """
     assert kind in REGISTERED, kind
-    row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
-    if row is not None and row[0] != kind:
-        raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
+    # The insert first: a new id (every operation but a refused one) costs one statement.
     inserted = conn.execute(
         "INSERT OR IGNORE INTO operations(id, kind, issuer, created_at) VALUES (?, ?, ?, ?)",
         (op_id, kind, issuer, iso(now)),
     ).rowcount
-    if row is None and inserted == 0:
-        # Another server process registered the id between the read and the insert (PostgreSQL:
-        # its transaction committed while this one waited on the unique key): run this one again,
-        # and its own table answers it.
-        raise db.Retry(f"{kind} {op_id} was registered meanwhile by another writer")
+    if inserted == 1:
+        return
+    row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
+    if row is not None and row[0] != kind:
+        raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
+    # The id is this kind's, yet the caller's own table (read first) did not know it: another
+    # server process registered it meanwhile (PostgreSQL: its transaction committed while this one
+    # waited on the unique key). Run this one again, and its own table answers it.
+    raise db.Retry(f"{kind} {op_id} was registered meanwhile by another writer")
 
 
 def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
@@ -269,11 +283,21 @@ def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
     On PostgreSQL several server processes write at once: taking every row lock in the same order
     means two sales never wait for each other in a cycle. SQLite needs nothing: ``BEGIN IMMEDIATE``
     already lets one writer in at a time.
+
+    The lock is also what makes it safe to read what those rows guard (a resident's lots, before a
+    void takes an award back or an order is paid) and decide on it: every writer that changes a
+    resident's lots holds its account's row lock first, so nothing read after this call changes
+    before the commit. Even one account is locked here, not left to its own ``UPDATE``: the reads
+    come before that ``UPDATE``.
     """
-    ids = sorted(set(account_ids))
+    # Accounts without a floor are not locked here: their balance only has amounts added to it
+    # (at COMMIT, :func:`post`), and no rule reads it to decide, so their rows are held only then.
+    ids = sorted({i for i in account_ids if not _floorless(conn, i)})
     if ids and db.is_postgres(conn):
         marks = ", ".join("?" * len(ids))
-        conn.execute(f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
+        # Sent ahead (:func:`server.db.send`): the server takes the locks before it runs the next
+        # statement, whose answer comes back with this one's; the lock costs no round trip of its own.
+        db.send(conn, f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
 
 
 # Transfers ----------------------------------------------------------------------------
@@ -329,16 +353,24 @@ def post(
         raise ValueError(f"a {kind} transfer is not part of a {op_kind} operation")
     # The floor is checked by the UPDATE itself (no error: a PostgreSQL transaction survives it),
     # and the table's CHECK stays the last line.
-    try:
-        debited = conn.execute(
-            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND (floor_zero = 0 OR balance >= ?)",
-            (amount, debit, amount),
-        ).rowcount
-    except sqlite3.IntegrityError:
-        debited = 0
-    if debited != 1:
-        raise InsufficientPoints(f"not enough points for {amount} in {program_id}")
-    conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, credit))
+    # An account without a floor (a merchant's, a funder's) may have its change added at COMMIT
+    # (PostgreSQL: :attr:`server.pg.PgConnection.deferred`), so its row is not held locked meanwhile.
+    if _floorless(conn, debit):
+        conn.defer(debit, -amount)  # type: ignore[union-attr]
+    else:
+        try:
+            debited = conn.execute(
+                "UPDATE accounts SET balance = balance - ? WHERE id = ? AND (floor_zero = 0 OR balance >= ?)",
+                (amount, debit, amount),
+            ).rowcount
+        except sqlite3.IntegrityError:
+            debited = 0
+        if debited != 1:
+            raise InsufficientPoints(f"not enough points for {amount} in {program_id}")
+    if _floorless(conn, credit):
+        conn.defer(credit, amount)  # type: ignore[union-attr]
+    else:
+        db.send(conn, "UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, credit))
     cursor = conn.execute(
         "INSERT INTO transfers(kind, sale_id, merchant_id, program_id, debit_account_id, credit_account_id,"
         " amount, created_at, reverses_id, ticket_serial, op_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -382,14 +414,18 @@ def add_lot(
     expires_on: dt.date,
     now: dt.datetime,
 ) -> int:
-    """Record points credited to a resident that expire together on ``expires_on``."""
+    """Record points credited to a resident that expire together on ``expires_on``; returns the lot's id."""
     cursor = conn.execute(
-        "INSERT INTO lots(account_id, transfer_id, points, remaining, expires_on, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (account_id, transfer_id, points, points, expires_on.isoformat(), iso(now)),
+        _ADD_LOT, (account_id, transfer_id, points, points, expires_on.isoformat(), iso(now))
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+_ADD_LOT = (
+    "INSERT INTO lots(account_id, transfer_id, points, remaining, expires_on, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def spendable(conn: sqlite3.Connection, account_id: int, today: dt.date) -> int:
@@ -422,8 +458,9 @@ def draw_lots(
             break
         for lot_id, remaining in rows:
             take = min(left, remaining)
-            conn.execute("UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
-            conn.execute(
+            db.send(conn, "UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
+            db.send(
+                conn,
                 "INSERT INTO lot_draws(transfer_id, lot_id, points) VALUES (?, ?, ?)",
                 (transfer_id, lot_id, take),
             )
@@ -490,7 +527,8 @@ def earn(
         merchant_id=merchant_id,
         op_kind=op_kind,
     )
-    add_lot(conn, resident, transfer_id, amount, expires_on, now)
+    # The lot's id is not needed here: sent ahead with the next statement (:func:`server.db.send`).
+    db.send(conn, _ADD_LOT, (resident, transfer_id, amount, amount, expires_on.isoformat(), iso(now)))
     return transfer_id
 
 
@@ -506,6 +544,10 @@ def reverse(conn: sqlite3.Connection, original: Transfer, now: dt.datetime, op_k
     """
     if original.op_kind != REVERSES[op_kind]:
         raise ValueError(f"a {op_kind} reverses {REVERSES[op_kind]} transfers, not {original.op_kind}")
+    # The lots are read under the account's row lock (PostgreSQL; the caller may hold it already):
+    # read before it, a lot that a sale on another session is drawing looks whole, the award is taken
+    # back although spent, and the balance loses the points twice while the lots lose them once.
+    lock_accounts(conn, (original.debit_account_id, original.credit_account_id))
     made = conn.execute(
         "SELECT id, points, remaining FROM lots WHERE transfer_id = ?", (original.id,)
     ).fetchall()

@@ -14,6 +14,12 @@ cursors with ``fetchone``/``fetchall``/``rowcount``/``lastrowid``, rows by name 
   are no-ops;
 - an ``INSERT`` into a table whose new row id callers read (``lastrowid``) gets ``RETURNING id``.
 
+Two things make a sale cheaper here without changing a rule: a write whose answer nobody reads is
+sent ahead in pipeline mode (:func:`server.db.send`) and answered with the next statement's; and the
+balance changes of accounts without a floor (merchants, funders) are added up and written at
+``COMMIT`` (:attr:`PgConnection.deferred`), so those rows, which every sale of a shop or a program
+touches, are locked for the commit only.
+
 What cannot be rewritten one statement at a time (JSON functions, a Python aggregate) is asked
 for by :func:`server.db.is_postgres` at its one call site. Integrity violations are raised as
 :class:`sqlite3.IntegrityError` (one translation point), so ``except`` clauses stay as they are.
@@ -52,6 +58,14 @@ class ConnectionLost(RuntimeError):
     statement outside a transaction connects again (a multi-host URL with
     ``target_session_attrs=read-write`` finds the new primary).
     """
+
+
+class StatementFailed(RuntimeError):
+    """A statement sent ahead (:meth:`PgConnection.send`) broke a database rule: a bug, not a refusal."""
+
+
+class TransactionRolledBack(RuntimeError):
+    """A ``COMMIT`` found its transaction failed (a statement sent ahead broke it) and rolled it back."""
 
 
 class LooseInt(Dumper):
@@ -104,8 +118,15 @@ class Row(tuple[Any, ...]):
 
 
 def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
-    names = {column.name: index for index, column in enumerate(cursor.description or ())}
+    # The names straight from the result (``cursor.description`` builds a column object for each).
+    result = cursor.pgresult
+    names = {} if result is None else {(result.fname(i) or b"").decode(): i for i in range(result.nfields)}
     return lambda values: Row(values, names)
+
+
+def _has_rows(cursor: psycopg.Cursor[Any] | None) -> bool:
+    result = None if cursor is None else cursor.pgresult
+    return result is not None and result.status == pq.ExecStatus.TUPLES_OK
 
 
 # Statements -----------------------------------------------------------------------------
@@ -176,18 +197,24 @@ class Cursor:
         self._cursor = cursor
         self.lastrowid = lastrowid
         self.rowcount = -1 if cursor is None else cursor.rowcount
-        self.description = None if cursor is None else cursor.description
+
+    @property
+    def description(self) -> Any:
+        """The result's columns (as DB-API's ``cursor.description``), ``None`` for a command."""
+        return None if self._cursor is None else self._cursor.description
 
     def fetchone(self) -> Any:
         """The next row, or ``None``."""
-        if self._cursor is None or self._cursor.description is None:
+        if not _has_rows(self._cursor):
             return None
+        assert self._cursor is not None
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[Any]:
         """Every remaining row."""
-        if self._cursor is None or self._cursor.description is None:
+        if not _has_rows(self._cursor):
             return []
+        assert self._cursor is not None
         return self._cursor.fetchall()
 
     def __iter__(self) -> Iterator[Any]:
@@ -220,6 +247,15 @@ class PgConnection:
         #: here (~0.2 ms of CPU on the two cores), not a function call. Emptied on every ROLLBACK
         #: (or ROLLBACK TO) and when the session is lost, since a row this session made may be undone.
         self.memo: dict[tuple[str, ...], Any] = {}
+        #: Balance changes of accounts without a floor (merchants, funders), added up and applied at
+        #: ``COMMIT`` (:func:`server.ledger.post`): such a row is locked only for the commit, not from a
+        #: sale's first transfer on, so the sales of one shop, or one program's funder, do not queue.
+        self.deferred: dict[int, int] = {}
+        self._savepoints: list[tuple[str, dict[int, int]]] = []
+        #: Statements sent ahead (:meth:`send`) whose answers are read with the next statement's.
+        self._queued: list[psycopg.Cursor[Any]] = []
+        self._pipeline: Any = None
+        self._pipe: psycopg.Pipeline | None = None
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -245,6 +281,7 @@ class PgConnection:
     @property
     def raw(self) -> psycopg.Connection[Any]:
         """The psycopg connection underneath (for PostgreSQL-only work: COPY, advisory locks)."""
+        self.sync()
         return self._conn
 
     @property
@@ -254,10 +291,82 @@ class PgConnection:
             return False  # the transaction died with the session: there is nothing to roll back
         return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
 
+    def send(self, sql: str, params: Any = ()) -> None:
+        """Send a statement whose answer nobody reads, without waiting for it (pipeline mode).
+
+        Inside a transaction it goes out at once and its answer is read with the next statement's
+        (:meth:`execute`, or :meth:`sync`): a sale's writes cost one round trip together, not one each
+        (a ``BEGIN`` too: it goes with the transaction's first statement).
+        A failure is raised there: a broken rule of the database (a key, a check) as
+        :class:`StatementFailed`, so that an ``except`` around that next statement never takes it for
+        its own. Outside a transaction (but for ``BEGIN``) it is simply run.
+        """
+        opens = sql.lstrip()[:5].upper() == "BEGIN"
+        if self.lost and not opens:
+            raise ConnectionLost("the session to the database died inside this transaction")
+        if self.lost or self._conn.broken or self._conn.closed or (not opens and not self.in_transaction):
+            self.execute(sql, params)
+            return
+        if self.deferred or self._savepoints:
+            self._track(sql, sql.lstrip()[:8].upper())
+        statement, _returns_id, numbered = translate(sql)
+        try:
+            if self._pipeline is None:
+                self._pipeline = self._conn.pipeline()
+                self._pipe = self._pipeline.__enter__()
+            self._queued.append(self._conn.execute(statement, _params(params, numbered) or None))
+        except psycopg.Error as error:
+            self._pipeline_failed(error, [])
+
+    def sync(self) -> None:
+        """Wait for the answers of the statements sent ahead; raise the first failure among them."""
+        if self._queued or self._pipeline is not None:
+            self._run_queued(None, None)
+
+    def _end_pipeline(self) -> None:
+        cm, self._pipeline, self._pipe = self._pipeline, None, None
+        if cm is not None:
+            with contextlib.suppress(psycopg.Error):
+                cm.__exit__(None, None, None)
+
+    def _run_queued(self, statement: str | None, params: Any) -> psycopg.Cursor[Any] | None:
+        """Run ``statement`` behind the statements sent ahead and read every answer in one round trip."""
+        queued, self._queued = self._queued, []
+        try:
+            cursor = None if statement is None else self._conn.execute(statement, params)
+            if self._pipe is not None:
+                self._pipe.sync()
+        except psycopg.Error as error:
+            self._end_pipeline()
+            self._pipeline_failed(error, queued)
+        self._end_pipeline()
+        return cursor
+
+    def _pipeline_failed(self, error: psycopg.Error, queued: list[psycopg.Cursor[Any]]) -> None:
+        self._queued = []
+        self._end_pipeline()
+        if self._conn.broken or self._conn.closed:
+            self.lost = True
+            self.memo.clear()
+            self.deferred.clear()
+            raise ConnectionLost(f"the database went away: {str(error).splitlines()[0]}") from error
+        ahead = not queued or any(cursor.pgresult is None for cursor in queued)
+        if isinstance(error, psycopg.errors.IntegrityError):
+            if ahead:
+                raise StatementFailed(
+                    f"a statement sent ahead failed: {str(error).splitlines()[0]}"
+                ) from error
+            raise sqlite3.IntegrityError(str(error).splitlines()[0]) from error
+        raise error
+
     def _run(self, statement: str, params: Any) -> psycopg.Cursor[Any]:
         """Run a translated statement, connecting again first when the session died between transactions."""
         if self.lost:
             raise ConnectionLost("the session to the database died inside this transaction")
+        if self._queued:
+            cursor = self._run_queued(statement, params)
+            assert cursor is not None
+            return cursor
         if self._conn.broken or self._conn.closed:
             self._reconnect()
         idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
@@ -288,6 +397,17 @@ class PgConnection:
             return _EMPTY  # SQLite's tuning (busy timeout, temp store, secure delete) has no meaning here
         if head == "ROLLBACK" or self.lost:
             self.memo.clear()
+        if self.lost:
+            self.deferred.clear()
+        if head == "ROLLBACK" and (self._queued or self._pipeline is not None):
+            with contextlib.suppress(psycopg.Error, ConnectionLost, StatementFailed):
+                self.sync()  # what was sent ahead is undone with the rest
+            self._queued = []
+            self._end_pipeline()
+        if self.deferred or self._savepoints:
+            self._track(sql, head)
+        if self.deferred and reads_balance(sql):
+            self.apply_deferred()
         if self.lost and sql.lstrip()[:5].upper() == "BEGIN":
             self.lost = False  # a new transaction: the caller has moved on from the dead one
         if self.lost and sql.lstrip()[:8].upper().startswith(("ROLLBACK", "RELEASE")):
@@ -301,6 +421,10 @@ class PgConnection:
             if head[:6] == "COMMIT":
                 self.memo.clear()  # the transaction is gone, and what it made with it
             raise
+        if head[:6] == "COMMIT" and cursor.statusmessage == "ROLLBACK":
+            # PostgreSQL ends a failed transaction's COMMIT with a ROLLBACK, and no error: never an answer.
+            self.memo.clear()
+            raise TransactionRolledBack("the transaction had failed: COMMIT rolled it back")
         if len(self.memo) > MEMO_MAX:
             self.memo.clear()
         if returns_id:
@@ -310,14 +434,59 @@ class PgConnection:
             return done
         return Cursor(cursor)
 
+    def defer(self, account_id: int, delta: int) -> None:
+        """Add ``delta`` to an account's balance at ``COMMIT`` (one without a floor: :attr:`deferred`)."""
+        self.deferred[account_id] = self.deferred.get(account_id, 0) + delta
+
+    def apply_deferred(self) -> None:
+        """Write the deferred balance changes now, in ascending account id (the ledger's lock order)."""
+        rows = [(delta, account_id) for account_id, delta in sorted(self.deferred.items()) if delta]
+        # The savepoints keep what was deferred when each was taken: a ROLLBACK TO one undoes this
+        # UPDATE too when it ran after it, so those amounts are pending again.
+        self.deferred.clear()
+        for row in rows:
+            self.send("UPDATE accounts SET balance = balance + ? WHERE id = ?", row)
+
+    def _track(self, sql: str, head: str) -> None:
+        """Keep :attr:`deferred` in step with ``COMMIT``, ``ROLLBACK`` and savepoints."""
+        del head
+        words = sql.split()
+        verb = words[0].upper() if words else ""
+        if verb == "COMMIT":
+            if self.deferred:
+                self.apply_deferred()
+            self._savepoints.clear()
+        elif verb == "BEGIN":
+            self.deferred.clear()
+            self._savepoints.clear()
+        elif verb == "SAVEPOINT" and len(words) > 1:
+            self._savepoints.append((words[1], dict(self.deferred)))
+        elif verb == "RELEASE" and len(words) > 1:
+            name = words[-1]
+            while self._savepoints and self._savepoints.pop()[0] != name:
+                pass
+        elif verb == "ROLLBACK":
+            if len(words) > 1 and words[1].upper() == "TO":
+                name = words[-1]
+                while self._savepoints and self._savepoints[-1][0] != name:
+                    self._savepoints.pop()
+                if self._savepoints:
+                    self.deferred = dict(self._savepoints[-1][1])
+                    return
+            self.deferred.clear()
+            self._savepoints.clear()
+
     def executemany(self, sql: str, rows: Iterable[Any]) -> Cursor:
         """Run one statement for each parameter row."""
         statement, _returns_id, numbered = translate(sql)
         batch = [_params(row, numbered) for row in rows]
         if not batch:
             return _EMPTY
+        if len(batch) == 1:
+            return self.execute(sql, batch[0])  # one row: a plain statement, without the pipeline
         if self.lost:
             raise ConnectionLost("the session to the database died inside this transaction")
+        self.sync()
         try:
             with self._conn.cursor() as cursor:
                 cursor.executemany(statement, batch)
@@ -334,6 +503,18 @@ class PgConnection:
     def close(self) -> None:
         """Close the session (an open transaction is rolled back by the server)."""
         self._conn.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def reads_balance(sql: str) -> bool:
+    """Whether a statement may read an account's stored balance (deferred changes are written first).
+
+    The ledger's own ``balance = balance + ?`` updates only add to it, in any order.
+    """
+    text = sql.lower()
+    return "balance" in text and not re.match(
+        r"\s*(update accounts set balance = balance [+-] \?|insert (or ignore )?into accounts\()", text
+    )
 
 
 def retryable(error: BaseException) -> bool:

@@ -90,10 +90,31 @@ _STATE = (
 )
 
 
-def key_state(conn: sqlite3.Connection, card_key: str) -> CardKeyState | None:
-    """The key's link, or ``None`` when the key was never linked."""
-    row = conn.execute(_STATE + " WHERE card_key = ?", (card_key,)).fetchone()
+def key_state(conn: sqlite3.Connection, card_key: str, *, lock: bool = False) -> CardKeyState | None:
+    """The key's link, or ``None`` when the key was never linked.
+
+    ``lock``: read it under a row lock held to the end of the transaction (PostgreSQL, where several
+    server processes write at once; SQLite's ``BEGIN IMMEDIATE`` already lets one writer in), so a
+    block, a retirement or a merge committed meanwhile is seen, and one coming after waits for this
+    transaction: a sale is never committed after its card's block.
+    """
+    row = conn.execute(_STATE + " WHERE card_key = ?" + _for_update(conn, lock), (card_key,)).fetchone()
     return None if row is None else CardKeyState(*tuple(row))
+
+
+def _for_update(conn: sqlite3.Connection, lock: bool) -> str:
+    return " FOR UPDATE" if lock and db.is_postgres(conn) else ""
+
+
+def lock_keys_of(conn: sqlite3.Connection, number: str) -> None:
+    """Lock every key of an account (PostgreSQL; see :func:`key_state`) before the desk changes them.
+
+    The desk takes its time after this, so a sale committed before the change is older than it.
+    """
+    if db.is_postgres(conn):
+        conn.execute(
+            "SELECT card_key FROM card_keys WHERE account_number = ? ORDER BY card_key FOR UPDATE", (number,)
+        )
 
 
 def keys_of(conn: sqlite3.Connection, number: str) -> list[CardKeyState]:
@@ -121,14 +142,21 @@ def refusal(state: CardKeyState, now: dt.datetime, offline_at: dt.datetime | Non
 
 
 def account_of(
-    conn: sqlite3.Connection, card_key: str, now: dt.datetime, offline_at: dt.datetime | None = None
+    conn: sqlite3.Connection,
+    card_key: str,
+    now: dt.datetime,
+    offline_at: dt.datetime | None = None,
+    *,
+    lock: bool = False,
 ) -> str | None:
     """The account number of a usable card key, or ``None`` for a key never linked (read paths).
+
+    ``lock``: read under the key's row lock (write paths: see :func:`key_state`).
 
     Raises:
         ApiError: ``card_blocked``, ``certificate_revoked``, ``card_replaced`` or ``certificate_expired``.
     """
-    state = key_state(conn, card_key)
+    state = key_state(conn, card_key, lock=lock)
     if state is None:
         return None
     error = refusal(state, now, offline_at)
@@ -142,12 +170,13 @@ def open_account(
 ) -> str:
     """The account number of a usable card key; a key never seen gets a new account (write paths).
 
-    ``offline_at`` is an offline sale's time on the terminal (see :func:`refusal`).
+    ``offline_at`` is an offline sale's time on the terminal (see :func:`refusal`). The key is read
+    under its row lock (:func:`key_state`).
 
     Raises:
         ApiError: as :func:`account_of`.
     """
-    number = account_of(conn, card_key, now, offline_at)
+    number = account_of(conn, card_key, now, offline_at, lock=True)
     if number is not None:
         return number
     number = _create(conn, now)

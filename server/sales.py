@@ -280,14 +280,15 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
         cards.use_challenge(conn, request.pin_proof.challenge_id, sale_id, now)
-    # The card's account, checked again under the write lock (a block may have come in between);
-    # a card new to the server gets its account when it first earns or spends.
+    # The card's account, checked again under the write lock and the key's row lock (a block may have
+    # come in between, and one coming now waits for this sale's commit); a card new to the server gets
+    # its account when it first earns or spends.
     number: str | None = None
     if request.card_key is not None:
         if request.points or sale.awards:
             number = residents.open_account(conn, request.card_key, now, sale.offline_at)
         else:
-            number = residents.account_of(conn, request.card_key, now, sale.offline_at)
+            number = residents.account_of(conn, request.card_key, now, sale.offline_at, lock=True)
         if sale.certificate is not None:
             residents.note_certificate(conn, request.card_key, *sale.certificate)
     if db.is_postgres(conn):
@@ -383,7 +384,9 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         balances=balances,
     )
     text = result.model_dump_json()
-    conn.execute(
+    # The sale's rows are sent ahead (PostgreSQL: answered with the commit, :func:`server.db.send`).
+    db.send(
+        conn,
         "INSERT INTO sales(sale_id, merchant_id, terminal_id, receipt_no, card_prefix, total, cash, change,"
         " offline,"
         " status, request_hash, result, terminal_time, accepted_at, business_date, card_key)"
@@ -407,15 +410,19 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         ),
     )
     # Its totals per rate bound its returns (返品) per rate; what a resident bought stays in the shop.
-    conn.executemany(
-        "INSERT INTO sale_rate_totals(sale_id, rate, amount) VALUES (?, ?, ?)",
-        [(sale_id, int(t.rate), t.amount) for t in request.totals],
-    )
+    for total in request.totals:
+        db.send(
+            conn,
+            "INSERT INTO sale_rate_totals(sale_id, rate, amount) VALUES (?, ?, ?)",
+            (sale_id, int(total.rate), total.amount),
+        )
     # Other tenders are recorded for the shop's own reports; no transfer: never in a claim.
-    conn.executemany(
-        "INSERT INTO sale_external_tenders(sale_id, line_no, kind, amount) VALUES (?, ?, ?, ?)",
-        [(sale_id, n, t.kind.value, t.amount) for n, t in enumerate(request.external, start=1)],
-    )
+    for line_no, tender in enumerate(request.external, start=1):
+        db.send(
+            conn,
+            "INSERT INTO sale_external_tenders(sale_id, line_no, kind, amount) VALUES (?, ?, ?, ?)",
+            (sale_id, line_no, tender.kind.value, tender.amount),
+        )
     return text
 
 
@@ -492,6 +499,10 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         raise ApiError("sale_has_returns", sale_id)
     # Only this sale's own transfers: an operation of another kind never shares its id (one namespace).
     originals = ledger.transfers_of(conn, sale_id, "sale")
+    # Every account it moves locked up front, in the ledger's order (PostgreSQL): each reverse
+    # reads the lots under its account's lock, and two writers never take a card's accounts in
+    # opposite orders.
+    ledger.lock_accounts(conn, [a for t in originals for a in (t.debit_account_id, t.credit_account_id)])
     # Awards first: if their points were spent the void is refused before anything else moves.
     originals.sort(key=lambda t: (t.kind != "award", -t.id))
     try:

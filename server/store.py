@@ -15,16 +15,24 @@ taken, tries again a little later instead of blocking the event loop for long.
 
 Reads (tokens, programs, balances) use a second connection on the same loop: in WAL mode they
 never wait for a writer.
+
+On PostgreSQL a statement is a round trip and a row another server process holds locked is waited
+for, so the jobs run on :class:`ThreadedWriter`'s threads (one session each, group commit each)
+instead, and the event loop goes on meanwhile; the jobs are the same functions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
+import os
 import pathlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -57,6 +65,8 @@ MAX_RETRIES = 8
 #: how long a job waits for it before its caller hears "database unavailable" (seconds).
 RECONNECT_SECONDS = 0.1
 OUTAGE_SECONDS = 30.0
+#: PostgreSQL: how many sessions of one server process write at once (:class:`ThreadedWriter`).
+WRITER_THREADS = int(os.environ.get("MYKEY_WRITER_THREADS", "6"))
 
 
 class Writer:
@@ -204,6 +214,192 @@ class Writer:
             self._schedule(asyncio.get_running_loop())
 
 
+class ThreadedWriter:
+    """PostgreSQL's writer: group commits on worker threads, each with its own session.
+
+    A statement on PostgreSQL is a round trip, and a row another process holds locked is waited for;
+    on the event loop either would hold up every other request. Here a job runs on one of
+    :data:`WRITER_THREADS` threads (psycopg gives up the GIL while it waits): each takes every job
+    queued when it is free, runs each in its own savepoint inside one transaction and commits once,
+    as :class:`Writer` does, so several groups are under way at once. A group of one job runs
+    without a savepoint (its transaction is its savepoint). The answers are handed back to the event
+    loop that submitted them; the rules are the same functions on the same kind of connection.
+    """
+
+    def __init__(self, path: str | pathlib.Path, threads: int | None = None) -> None:
+        self._path = path
+        count = threads or WRITER_THREADS
+        self._conns = [db.connect(path) for _ in range(count)]
+        self._queue: collections.deque[_Queued] = collections.deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._outage_since: float | None = None
+        self._retries: dict[asyncio.Future[Any], int] = {}
+        self._sync_conn: Any = None
+        self._sync_lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._work, args=(conn,), name=f"mykey-writer-{n}", daemon=True)
+            for n, conn in enumerate(self._conns)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue ``job(conn)``; the future resolves once the transaction holding it is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._ready:
+            self._queue.append((job, future, loop))
+            self._ready.notify()
+        return future
+
+    def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job`` in its own transaction now, on a session of its own (outside an event loop)."""
+        with self._sync_lock:
+            if self._sync_conn is None:
+                self._sync_conn = db.connect(self._path)
+            with db.atomic(self._sync_conn):
+                return job(self._sync_conn)
+
+    def close(self) -> None:
+        """Finish the groups under way, cancel queued jobs never started, close the sessions."""
+        with self._ready:
+            self._closed = True
+            waiting = list(self._queue)
+            self._queue.clear()
+            self._ready.notify_all()
+        for _job, future, loop in waiting:
+            _settle(loop, future, None, asyncio.CancelledError())
+        for thread in self._threads:
+            thread.join(timeout=OUTAGE_SECONDS)
+        for conn in [*self._conns, *([self._sync_conn] if self._sync_conn is not None else [])]:
+            with contextlib.suppress(Exception):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.close()
+
+    def _work(self, conn: Any) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if self._closed:
+                    return
+                group = [self._queue.popleft() for _ in range(min(MAX_GROUP, len(self._queue)))]
+            try:
+                self._run_group(conn, group)
+            except Exception as error:
+                for _job, future, loop in group:
+                    _settle(loop, future, None, error)
+
+    def _requeue(self, jobs: list[_Queued]) -> None:
+        with self._ready:
+            self._queue.extendleft(reversed(jobs))
+            self._ready.notify(len(jobs))
+
+    def _lost(self, group: list[_Queued], error: ConnectionLost) -> None:
+        """The session died: the group is run again on a new one, until :data:`OUTAGE_SECONDS` pass."""
+        now = time.monotonic()
+        with self._ready:
+            if self._outage_since is None:
+                self._outage_since = now
+            gave_up = now - self._outage_since > OUTAGE_SECONDS
+            if gave_up:
+                self._outage_since = None
+        if gave_up:
+            for _job, future, loop in group:
+                _settle(loop, future, None, error)
+            return
+        time.sleep(RECONNECT_SECONDS)
+        self._requeue(group)
+
+    def _run_group(self, conn: Any, group: list[_Queued]) -> None:
+        try:
+            db.send(conn, "BEGIN")  # answered with the first job's first statement
+        except ConnectionLost as error:
+            self._lost(group, error)
+            return
+        with self._ready:
+            self._outage_since = None
+        alone = len(group) == 1
+        outcomes: list[tuple[_Queued, Any, BaseException | None]] = []
+        again: list[_Queued] = []
+        for queued in group:
+            job = queued[0]
+            try:
+                if alone:
+                    outcomes.append((queued, job(conn), None))
+                else:
+                    with db.savepoint(conn, "job"):
+                        outcomes.append((queued, job(conn), None))
+            except ConnectionLost as error:
+                conn.execute("ROLLBACK")
+                self._lost(group, error)
+                return
+            except Exception as error:
+                if alone:
+                    conn.execute("ROLLBACK")
+                tries = self._retries.get(queued[1], 0)
+                if db.retryable(error) and tries < MAX_RETRIES:
+                    self._retries[queued[1]] = tries + 1
+                    again.append(queued)
+                    continue
+                outcomes.append((queued, None, error))
+        failed: BaseException | None = None
+        if conn.in_transaction:
+            try:
+                conn.execute("COMMIT")
+            except Exception as error:
+                failed = error
+                with contextlib.suppress(Exception):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+        if failed is not None and db.retryable(failed):
+            # The commit lost a race (a deadlock found by a write sent ahead): the group is undone
+            # whole, and its jobs are run again like a job that lost one itself.
+            for queued, _result, _failure in outcomes:
+                tries = self._retries.get(queued[1], 0)
+                if tries < MAX_RETRIES:
+                    self._retries[queued[1]] = tries + 1
+                    again.append(queued)
+                else:
+                    _settle(queued[2], queued[1], None, failed)
+            self._requeue(again)
+            return
+        for (_job, future, loop), result, failure in outcomes:
+            self._retries.pop(future, None)
+            _settle(loop, future, result, failed or failure)
+        if again:
+            self._requeue(again)
+
+
+def make_writer(path: str | pathlib.Path) -> Writer | ThreadedWriter:
+    """The writer for a database: :class:`Writer` on SQLite, :class:`ThreadedWriter` on PostgreSQL."""
+    return ThreadedWriter(path) if dburl.is_postgres_url(path) else Writer(path)
+
+
+_Queued = tuple[Callable[[Any], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _settle(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], result: Any, error: BaseException | None
+) -> None:
+    """Hand a job's outcome to the event loop that waits for it (from a writer thread)."""
+
+    def settle() -> None:
+        if future.done():
+            return
+        if isinstance(error, asyncio.CancelledError):
+            future.cancel()
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+        loop.call_soon_threadsafe(settle)
+
+
 class Store:
     """The database as the app sees it: the writer, a read connection, and small caches.
 
@@ -228,7 +424,7 @@ class Store:
         # An older database is upgraded before anything reads it; a newer one is refused here.
         schema.upgrade(self.reader)
         admin.seal_clear_ticket_key(self.reader)  # a release-0.1 database kept its key in the clear
-        self.writer = Writer(self.path)
+        self.writer = make_writer(self.path)
         self.signer: TicketSigner = admin.ticket_signer(self.reader)
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]
         self.trust_anchors: list[x509.Certificate] = [x509.load_pem_x509_certificate(p) for p in pems]

@@ -98,8 +98,10 @@ async def block(
     act = desk.unblock if lift else desk.block
 
     def job(conn: sqlite3.Connection) -> ResidentAccount:
-        # The block's time is taken under the write lock: a sale applied before it is older, and
-        # one applied after it sees the block (``mykey-server check`` holds the two to each other).
+        # The block's time is taken under the write lock (PostgreSQL: the keys' row locks, which a
+        # sale takes too): a sale applied before it is older, and one applied after it sees the block
+        # (``mykey-server check`` holds the two to each other).
+        residents.lock_keys_of(conn, desk.number_of(conn, body.account_number))
         now = store.clock()
         number = act(conn, body.account_number, body.card_key, body.reason, desk_id(principal), now)
         return view(store, principal, number, conn)

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
+import pathlib
+import subprocess
+import sys
 
 import httpx
 import pytest
 
-from server import db, ledger, schema
+from server import db, desk, ledger, pg, residents, schema
 from server.app import create_app
 from tests.server.conftest import Demo
-from tests.server.helpers import SHOP, resident_account, sale
+from tests.server.helpers import SHOP, TENRI, resident_account, sale
+from tests.support.server import RunningServer, running_server
 
 # PostgreSQL only: several processes writing at once.
 pytestmark = pytest.mark.parametrize("database", ["postgresql"])
@@ -92,3 +97,223 @@ def test_two_servers_opening_one_account_at_once_share_it(pg_demo: Demo) -> None
                 waiting.result(timeout=0.3)  # blocked on the first's uncommitted row
         assert waiting.result(timeout=10) == opened
     assert second.execute("SELECT COUNT(*) FROM accounts WHERE owner = ?", (key[1],)).fetchone()[0] == 1
+
+
+def test_a_sale_is_never_committed_after_its_card_is_blocked_on_another_server_process(
+    database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> None:
+    # Two server processes on one database: sales of one card pour into the first while a clerk
+    # blocks the card through the second. Each sale reads the card's key under its row lock, which
+    # the block's UPDATE takes too, so once the block is committed no sale of that card commits
+    # (they used to: a sale that had read the key before the block was waiting on the resident's
+    # account lock, and went on to commit after it).
+    if database != "postgresql":
+        pytest.skip("PostgreSQL only: several processes writing at once")
+    url = request.getfixturevalue("pg_cluster").create()
+    request.getfixturevalue("pg_kek")  # the server processes inherit MYKEY_KEY
+    with running_server(tmp_path / "a", db_url=url) as first:
+        second = RunningServer(
+            tmp_path / "b", tmp_path / "b" / "unused.db", first.tokens, first.cards, db_url=url
+        )
+        second.directory.mkdir()
+        second.start()
+        try:
+            card = str(first.cards["sato"]["card_key"])
+            conn = db.connect(url)
+            number = residents.key_state(conn, card).account_number  # type: ignore[union-attr]
+
+            def accepted() -> int:
+                return int(
+                    conn.execute("SELECT COUNT(*) FROM sales WHERE card_key = ?", (card,)).fetchone()[0]
+                )
+
+            async def run() -> tuple[list[httpx.Response], int]:
+                headers = {"Authorization": f"Bearer {first.tokens[SHOP]}"}
+                desk = {"Authorization": f"Bearer {first.tokens['tenri-enroll-1']}"}
+                limits = httpx.Limits(max_connections=40)
+                async with (
+                    httpx.AsyncClient(base_url=first.url, headers=headers, limits=limits, timeout=60) as shop,
+                    httpx.AsyncClient(base_url=second.url, headers=desk, timeout=60) as clerk,
+                ):
+                    bodies = [sale(card, total=100, points={"tenri-megumi": 10}, cash=90) for _ in range(80)]
+                    sales = [asyncio.create_task(shop.post("/v1/sales", json=body)) for body in bodies]
+                    while accepted() < 5:
+                        await asyncio.sleep(0.005)
+                    blocked = await clerk.post(
+                        "/v1/desk/block", json={"account_number": number, "reason": "lost"}
+                    )
+                    assert blocked.status_code == 200, blocked.text
+                    at_block = accepted()  # every sale committed before the block's commit, and no other
+                    return list(await asyncio.gather(*sales)), at_block
+
+            answers, at_block = asyncio.run(run())
+            codes = [answer.status_code for answer in answers]
+            refused = [answer.json()["code"] for answer in answers if answer.status_code != 200]
+            assert set(refused) == {"card_blocked"}, refused[:3]
+            assert 5 <= codes.count(200) < len(answers)  # the block came in the middle of the sales
+            assert accepted() == at_block == codes.count(200)
+            checked = subprocess.run(
+                [sys.executable, "-m", "server.cli", "check", "--db", url], capture_output=True, text=True
+            )
+            assert checked.returncode == 0, checked.stdout + checked.stderr
+        finally:
+            second.stop()
+
+
+def test_balances_added_at_commit_follow_savepoints_and_reads(pg_demo: Demo) -> None:
+    # A merchant's and a funder's balance change waits for COMMIT; a savepoint rolled back takes its
+    # own changes with it and keeps the earlier ones, also when a read wrote them out in between.
+    conn = db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    with db.atomic(conn):
+        funding = ledger.account(conn, "funding", "city:tenri", "tenri-megumi")
+        shop = ledger.account(conn, "merchant", "yamato-bakery", "tenri-megumi")
+        before = ledger.balance(conn, shop)
+
+        def move(amount: int) -> None:
+            ledger.post(conn, kind="grant", program_id="tenri-megumi", debit=funding, credit=shop,
+                        amount=amount, now=now)  # fmt: skip
+
+        move(1)
+        assert conn.deferred  # type: ignore[union-attr]
+        with db.savepoint(conn, "kept"):
+            move(10)
+        with pytest.raises(RuntimeError), db.savepoint(conn, "undone"):
+            move(100)
+            assert ledger.balance(conn, shop) == before + 111  # a read writes the changes out first
+            move(1000)
+            raise RuntimeError("rolled back")
+        move(10_000)
+    assert ledger.balance(conn, shop) == before + 10_011
+    assert ledger.check(conn) == []
+
+
+def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_nor_committed(
+    pg_demo: Demo,
+) -> None:
+    conn = db.connect(pg_demo.db_path)
+    conn.execute("BEGIN")
+    db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")  # a taken key
+    with pytest.raises(pg.StatementFailed):  # not sqlite3.IntegrityError: the UPDATE below broke nothing
+        conn.execute("UPDATE cities SET name = name WHERE id = 'tsu'")
+    with pytest.raises(pg.TransactionRolledBack):
+        conn.execute("COMMIT")  # PostgreSQL answers a failed transaction's COMMIT with ROLLBACK
+    assert not conn.in_transaction
+    conn.execute("BEGIN")
+    db.send(conn, "UPDATE cities SET name = 'Tenri' WHERE id = 'tenri'")
+    with db.savepoint(conn, "kept"):
+        db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
+
+
+def test_a_void_racing_a_sale_that_spends_its_award_is_refused(pg_demo: Demo) -> None:
+    # A sale awarded 100 points (a lot of its own, the first to expire); a second sale of the card
+    # spends them on another writer session while the first is voided. The void must see the lot
+    # drawn and refuse (award_spent). It used to read the lot before it held any lock on the account
+    # (each writer thread is a session of its own now), find it whole, and take the 100 points off
+    # the balance a second time: the lots then held 100 more than the balance (the soak's failure).
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    today = ledger.business_date(now)
+    number = residents.key_state(first, pg_demo.card("sato")).account_number  # type: ignore[union-attr]
+    kind, funder = first.execute(
+        "SELECT funding_kind, funding_id FROM programs WHERE id = ?", (TENRI,)
+    ).fetchone()
+    with db.atomic(first):
+        resident = ledger.account(first, "resident", number, TENRI)
+        funding = ledger.account(first, "funding", ledger.funding_owner(kind, funder), TENRI)
+        ledger.register_operation(first, "sale", "award-sale", "yamato-bakery", now)
+        award = ledger.earn(
+            first,
+            kind="award",
+            program_id=TENRI,
+            debit=funding,
+            resident=resident,
+            amount=100,
+            expires_on=today,
+            now=now,
+            sale_id="award-sale",
+            merchant_id="yamato-bakery",
+            op_kind="sale",
+        )
+    (original,) = [t for t in ledger.transfers_of(first, "award-sale") if t.id == award]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            ledger.register_operation(second, "sale", "spending-sale", "yamato-bakery", now)
+            ledger.spend(
+                second,
+                kind="redeem_points",
+                program_id=TENRI,
+                resident=ledger.account(second, "resident", number, TENRI),
+                credit=ledger.account(second, "merchant", "yamato-bakery", TENRI),
+                amount=100,
+                now=now,
+                sale_id="spending-sale",
+                merchant_id="yamato-bakery",
+            )
+
+            def void() -> int:
+                with db.atomic(first):
+                    return ledger.reverse(first, original, now)
+
+            voiding = pool.submit(void)
+            with pytest.raises(concurrent.futures.TimeoutError):
+                voiding.result(timeout=0.5)  # waits for the spending sale's commit
+        with pytest.raises(ledger.AwardSpent):
+            voiding.result(timeout=10)
+    assert ledger.check(first) == []
+
+
+def test_a_merge_racing_a_sale_of_the_merged_card_moves_the_lots_as_they_are(pg_demo: Demo) -> None:
+    # The desk merges sato's account into suzuki's while a sale of sato's card, on another writer
+    # session, spends 100 of its points and awards 200. The merge must move the lots as that sale
+    # left them. It used to read them before it held the accounts' locks: the drawn lot was moved
+    # whole (5,000, not 4,900) and sato's account kept a 200-point lot with a balance of 100.
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    gone, kept = (
+        residents.key_state(first, pg_demo.card(name)).account_number  # type: ignore[union-attr]
+        for name in ("sato", "suzuki")
+    )
+    kind, funder = first.execute(
+        "SELECT funding_kind, funding_id FROM programs WHERE id = ?", (TENRI,)
+    ).fetchone()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            ledger.register_operation(second, "sale", "racing-sale", "yamato-bakery", now)
+            resident = ledger.account(second, "resident", gone, TENRI)
+            ledger.spend(
+                second,
+                kind="redeem_points",
+                program_id=TENRI,
+                resident=resident,
+                credit=ledger.account(second, "merchant", "yamato-bakery", TENRI),
+                amount=100,
+                now=now,
+                sale_id="racing-sale",
+                merchant_id="yamato-bakery",
+            )
+            ledger.earn(
+                second,
+                kind="award",
+                program_id=TENRI,
+                debit=ledger.account(second, "funding", ledger.funding_owner(kind, funder), TENRI),
+                resident=resident,
+                amount=200,
+                expires_on=ledger.business_date(now) + dt.timedelta(days=365),
+                now=now,
+                sale_id="racing-sale",
+                merchant_id="yamato-bakery",
+                op_kind="sale",
+            )
+
+            def merge() -> dict[str, int]:
+                with db.atomic(first):
+                    return desk._move_lots(first, gone, kept, now)
+
+            merging = pool.submit(merge)
+            with pytest.raises(concurrent.futures.TimeoutError):
+                merging.result(timeout=0.5)  # waits for the sale's commit
+        assert merging.result(timeout=10)[TENRI] == 5000 - 100 + 200
+    assert ledger.check(first) == []

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from server import db, schema
-from server.store import Writer
+from server.store import make_writer
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def cities(path: pathlib.Path | str) -> set[str]:
 async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(
     path: pathlib.Path | str,
 ) -> None:
-    writer = Writer(path)
+    writer = make_writer(path)
     futures = [writer.submit(insert("tenri")), writer.submit(fail), writer.submit(insert("tsu"))]
     results = await asyncio.gather(*futures, return_exceptions=True)
     assert results[0] == "tenri" and results[2] == "tsu"
@@ -54,8 +54,7 @@ async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(
     writer.close()
 
 
-# SQLite's write lock only. PostgreSQL has no database-wide write lock; a group waiting on another
-# process's row lock holds up its event loop there (psycopg waits synchronously): a known limit.
+# SQLite's write lock (PostgreSQL's row locks: the test below).
 @pytest.mark.parametrize("database", ["sqlite"])
 async def test_a_write_lock_held_by_another_process_is_waited_for_without_failing(
     path: pathlib.Path | str,
@@ -63,7 +62,7 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_without_failin
     other = db.connect(path)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO cities(id, name, created_at) VALUES ('omuta', 'omuta', 'x')")
-    writer = Writer(path)
+    writer = make_writer(path)
     release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
     release.start()
     # The event loop stays free meanwhile: a ticker keeps running while the job waits for the lock.
@@ -81,4 +80,45 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_without_failin
     release.join()
     assert ticks >= 2
     assert cities(path) == {"omuta", "oguni"}
+    writer.close()
+
+
+# PostgreSQL's row locks (SQLite's write lock: the test above).
+@pytest.mark.parametrize("database", ["postgresql"])
+async def test_a_row_lock_held_by_another_session_is_waited_for_off_the_event_loop(
+    path: pathlib.Path | str,
+) -> None:
+    setup = db.connect(path)
+    setup.execute("INSERT INTO cities(id, name, created_at) VALUES ('omuta', 'omuta', 'x')")
+    other = db.connect(path)
+    other.execute("BEGIN")
+    other.execute("UPDATE cities SET name = 'Omuta' WHERE id = 'omuta'")
+    writer = make_writer(path)
+
+    def rename(conn: sqlite3.Connection) -> str:
+        conn.execute("UPDATE cities SET name = '大牟田' WHERE id = 'omuta'")  # waits for the other's commit
+        return "renamed"
+
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    release.start()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    # A job queued meanwhile is applied on another session; the waiting one after the other's commit.
+    waiting = writer.submit(rename)
+    await asyncio.sleep(0.1)
+    assert await asyncio.wait_for(writer.submit(insert("oguni")), timeout=10) == "oguni"
+    assert not waiting.done()
+    assert await asyncio.wait_for(waiting, timeout=10) == "renamed"
+    task.cancel()
+    release.join()
+    assert ticks >= 20  # the loop ran all along (it stood still for the whole wait before)
+    assert cities(path) == {"omuta", "oguni"}
+    assert setup.execute("SELECT name FROM cities WHERE id = 'omuta'").fetchone()[0] == "大牟田"
     writer.close()
