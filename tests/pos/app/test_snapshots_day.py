@@ -32,7 +32,7 @@ from tests.support.counter_server import CounterServer
 def sale_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sale ids counted from a fixed start, so the receipts in the pictures print the same 取引ID."""
     numbers = itertools.count(1)
-    monkeypatch.setattr("pos.counter.ULID", lambda: ULID.from_int((0x0193 << 112) + next(numbers)))
+    monkeypatch.setattr("pos.counter.new_id", lambda: str(ULID.from_int((0x0193 << 112) + next(numbers))))
 
 
 async def pay_in_cash(pilot: Pilot[int], amount: str, cash: str) -> None:
