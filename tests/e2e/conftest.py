@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from tests.server.conftest import api, app, clock, database, demo, pg_demo_template
+from tests.server.conftest import api, app, clock, database, demo, pg_demo_template, sqlite_demo_template
 from tests.support.pgdb import pg_cluster, pg_kek, pg_url
 
-__all__ = ["api", "app", "clock", "database", "demo", "pg_cluster", "pg_demo_template", "pg_kek", "pg_url"]
+__all__ = [
+    "api",
+    "app",
+    "clock",
+    "database",
+    "demo",
+    "pg_cluster",
+    "pg_demo_template",
+    "pg_kek",
+    "pg_url",
+    "sqlite_demo_template",
+]
