@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from points import tickets
+from points import calendar, tickets
 from points.wire import Lot, TerminalMode
 from pos.app import PosApp
 from pos.card.simulated import DEMO_PIN, DEMO_UIDS, SimulatedReader, demo_credentials, demo_jpki_card
@@ -234,7 +234,7 @@ async def test_the_desk_merges_a_point_card_into_a_my_number_card_with_the_expir
     assert merged == {p: point_card.get(p, 0) + my_number.get(p, 0) for p in {*point_card, *my_number}}
     assert real_server.balances(BOB) == merged  # the point card now spends the same account
     (megumi,) = [b for b in real_server.client().lookup(CAROL).balances if b.program_id == "tenri-megumi"]
-    soon = real_server.clock().date() + dt.timedelta(days=10)
+    soon = calendar.business_date(real_server.clock()) + dt.timedelta(days=10)
     assert any(lot == Lot(points=700, expires_on=soon) for lot in megumi.expiring), megumi.expiring
 
 
