@@ -50,6 +50,19 @@ def is_postgres(conn: Any) -> bool:
     return isinstance(conn, PgConnection)
 
 
+def row_lock(conn: Any, mode: str = "UPDATE", of: str = "") -> str:
+    """The ``FOR UPDATE`` (or ``FOR SHARE``) clause a read ends with on PostgreSQL; nothing on SQLite.
+
+    SQLite needs none: ``BEGIN IMMEDIATE`` lets one writer in at a time. On PostgreSQL several server
+    processes write at once, and a row read to decide on is locked, so the decision still holds at
+    the commit. ``of`` names the one table of a join whose rows are locked.
+    """
+    assert mode in ("UPDATE", "SHARE"), mode
+    if not is_postgres(conn):
+        return ""
+    return f" FOR {mode} OF {of}" if of else f" FOR {mode}"
+
+
 def connect(path: str | pathlib.Path, *, readonly: bool = False) -> Any:
     """Open the database at ``path`` (a file, ``sqlite:///…`` or ``postgresql://…``).
 

@@ -277,6 +277,11 @@ def register_operation(
     raise db.Retry(f"{kind} {op_id} was registered meanwhile by another writer")
 
 
+#: Row locks taken by one statement (an expiry run may lock a whole town's accounts; a statement
+#: takes at most 65,535 parameters).
+_LOCKS_PER_STATEMENT = 10_000
+
+
 def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
     """Lock the accounts an operation will move, in one fixed order (ascending id), up front.
 
@@ -294,10 +299,12 @@ def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
     # (at COMMIT, :func:`post`), and no rule reads it to decide, so their rows are held only then.
     ids = sorted({i for i in account_ids if not _floorless(conn, i)})
     if ids and db.is_postgres(conn):
-        marks = ", ".join("?" * len(ids))
         # Sent ahead (:func:`server.db.send`): the server takes the locks before it runs the next
         # statement, whose answer comes back with this one's; the lock costs no round trip of its own.
-        db.send(conn, f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", ids)
+        for start in range(0, len(ids), _LOCKS_PER_STATEMENT):  # ascending across the statements too
+            chunk = ids[start : start + _LOCKS_PER_STATEMENT]
+            marks = ", ".join("?" * len(chunk))
+            db.send(conn, f"SELECT id FROM accounts WHERE id IN ({marks}) ORDER BY id FOR UPDATE", chunk)
 
 
 # Transfers ----------------------------------------------------------------------------
@@ -601,11 +608,29 @@ def expire(conn: sqlite3.Connection, today: dt.date, now: dt.datetime) -> Expiry
         row[0]: account(conn, "funding", funding_owner(row[1], row[2]), row[0])
         for row in conn.execute("SELECT id, funding_kind, funding_id FROM programs").fetchall()
     }
+    # The accounts whose lots and tickets expire are locked first (PostgreSQL), as every writer of a
+    # lot or a ticket locks them: a sale at midnight drawing a lot of yesterday, a void or a return
+    # giving points back to one, commits first, and the lots are read as it left them.
+    day = today.isoformat()
+    if db.is_postgres(conn):
+        touched = [
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT account_id FROM lots WHERE remaining > 0 AND expires_on < ?", (day,)
+            )
+        ]
+        touched += [
+            account(conn, "tickets", "outstanding", row[0])
+            for row in conn.execute(
+                "SELECT DISTINCT program_id FROM tickets WHERE state = 'issued' AND expires_on < ?", (day,)
+            )
+        ]
+        lock_accounts(conn, touched)
     lots = conn.execute(
         "SELECT lots.id, lots.account_id, lots.remaining, accounts.program_id FROM lots"
         " JOIN accounts ON accounts.id = lots.account_id WHERE lots.remaining > 0 AND lots.expires_on < ?"
         " ORDER BY lots.id",
-        (today.isoformat(),),
+        (day,),
     ).fetchall()
     for lot_id, account_id, remaining, program_id in lots:
         transfer_id = post(
@@ -616,7 +641,7 @@ def expire(conn: sqlite3.Connection, today: dt.date, now: dt.datetime) -> Expiry
             credit=funders[program_id],
             amount=remaining,
             now=now,
-            sale_id=f"expiry:{today.isoformat()}",
+            sale_id=f"expiry:{day}",
         )
         conn.execute("UPDATE lots SET remaining = 0 WHERE id = ?", (lot_id,))
         conn.execute(
@@ -629,7 +654,7 @@ def expire(conn: sqlite3.Connection, today: dt.date, now: dt.datetime) -> Expiry
     tickets = conn.execute(
         "SELECT serial, program_id, value FROM tickets"
         " WHERE state = 'issued' AND expires_on < ? ORDER BY serial",
-        (today.isoformat(),),
+        (day,),
     ).fetchall()
     for serial, program_id, value in tickets:
         post(
@@ -640,7 +665,7 @@ def expire(conn: sqlite3.Connection, today: dt.date, now: dt.datetime) -> Expiry
             credit=funders[program_id],
             amount=value,
             now=now,
-            sale_id=f"expiry:{today.isoformat()}",
+            sale_id=f"expiry:{day}",
             ticket_serial=serial,
         )
         conn.execute("UPDATE tickets SET state = 'expired' WHERE serial = ?", (serial,))

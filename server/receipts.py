@@ -15,7 +15,7 @@ import sqlite3
 import unicodedata
 
 from points.wire import ReceiptForTickets
-from server import ledger
+from server import db, ledger
 from server.errors import ApiError
 
 
@@ -43,15 +43,19 @@ def sale_of_receipt(conn: sqlite3.Connection, receipt: ReceiptForTickets, receip
             ``receipt_mismatch`` (another shop, number, day or amount than the sale's).
     """
     columns = "SELECT sale_id, merchant_id, receipt_no, business_date, total, status FROM sales"
+    # Read FOR SHARE (PostgreSQL): a void of the sale, which locks its row FOR UPDATE, waits for these
+    # tickets' commit and then cancels them; or this read waits for the void's and sees it voided.
+    lock = db.row_lock(conn, "SHARE")
     if receipt.sale_id is not None:
-        candidates = conn.execute(f"{columns} WHERE sale_id = ?", (receipt.sale_id,)).fetchall()
+        candidates = conn.execute(f"{columns} WHERE sale_id = ?{lock}", (receipt.sale_id,)).fetchall()
         if not candidates:
             raise ApiError("receipt_sale_unknown", receipt.sale_id)
     elif receipt_no.isascii() and receipt_no.isdigit() and len(receipt_no) <= 10:
         # The shop's sales accepted on that Japan-time day (the index on merchant and time).
         start = dt.datetime.combine(receipt.date, dt.time(), ledger.JST)
         candidates = conn.execute(
-            f"{columns} WHERE merchant_id = ? AND accepted_at >= ? AND accepted_at < ? AND receipt_no = ?",
+            f"{columns} WHERE merchant_id = ? AND accepted_at >= ? AND accepted_at < ?"
+            f" AND receipt_no = ?{lock}",
             (
                 receipt.merchant_id,
                 ledger.iso(start),
@@ -79,11 +83,27 @@ def sale_of_receipt(conn: sqlite3.Connection, receipt: ReceiptForTickets, receip
     )
 
 
+def accounts_of_tickets_of(conn: sqlite3.Connection, sale_id: str) -> list[int]:
+    """The tickets-outstanding accounts of the tickets a sale's receipt earned (to lock before a void).
+
+    A sale that redeems one of those tickets holds its program's account lock until it commits, so
+    a void that takes these locks first reads each ticket's state as that sale left it.
+    """
+    return [
+        ledger.account(conn, "tickets", "outstanding", row[0])
+        for row in conn.execute(
+            "SELECT DISTINCT program_id FROM tickets WHERE receipt_sale_id = ? ORDER BY program_id",
+            (sale_id,),
+        )
+    ]
+
+
 def cancel_tickets_of(conn: sqlite3.Connection, sale_id: str, now: dt.datetime) -> int:
     """Cancel the unredeemed tickets a (now voided) sale's receipt earned; returns how many.
 
     Each one's issue transfer is reversed (operation ``ticket_cancel`` of the issue's id), so the
-    tickets outstanding fall by its value and the funder gets it back.
+    tickets outstanding fall by its value and the funder gets it back. The caller holds the locks of
+    :func:`accounts_of_tickets_of` (PostgreSQL).
     """
     rows = conn.execute(
         "SELECT serial, issue_id FROM tickets WHERE receipt_sale_id = ? AND state = 'issued' ORDER BY serial",

@@ -103,7 +103,7 @@ def key_state(conn: sqlite3.Connection, card_key: str, *, lock: bool = False) ->
 
 
 def _for_update(conn: sqlite3.Connection, lock: bool) -> str:
-    return " FOR UPDATE" if lock and db.is_postgres(conn) else ""
+    return db.row_lock(conn) if lock else ""
 
 
 def lock_keys_of(conn: sqlite3.Connection, number: str) -> None:

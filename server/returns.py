@@ -93,11 +93,11 @@ def apply(
     existing = stored_answer(conn, request.return_id, fingerprint)
     if existing is not None:
         return existing
-    lock = " FOR UPDATE OF s" if db.is_postgres(conn) else ""
-    # The sale row is locked first on PostgreSQL: two returns of one sale at once wait for each other.
+    # The sale row is locked first on PostgreSQL: two returns of one sale at once wait for each other,
+    # and so do a return and a void of it.
     row = conn.execute(
         "SELECT s.merchant_id, s.status, s.result, m.chamber_id FROM sales s"
-        " JOIN merchants m ON m.id = s.merchant_id WHERE s.sale_id = ?" + lock,
+        " JOIN merchants m ON m.id = s.merchant_id WHERE s.sale_id = ?" + db.row_lock(conn, of="s"),
         (sale_id,),
     ).fetchone()
     if row is None or not principal.owns_merchant(row[0], row[3]):

@@ -484,8 +484,12 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
         ApiError: ``sale_not_found`` (unknown, or another merchant's), ``void_not_same_day``,
             ``award_spent`` (points it awarded have been spent since).
     """
+    # The sale row locked first (PostgreSQL): two voids of one sale on two server processes, a void
+    # and a return, or a void and the ticket counter taking its receipt, wait for each other instead
+    # of each reading it standing and giving its points back twice.
     row = conn.execute(
-        "SELECT merchant_id, status, result, void_result, business_date FROM sales WHERE sale_id = ?",
+        "SELECT merchant_id, status, result, void_result, business_date FROM sales WHERE sale_id = ?"
+        + db.row_lock(conn),
         (sale_id,),
     ).fetchone()
     if row is None or not principal.owns_merchant(row[0]):
@@ -502,7 +506,9 @@ def void(conn: sqlite3.Connection, principal: Principal, sale_id: str, reason: s
     # Every account it moves locked up front, in the ledger's order (PostgreSQL): each reverse
     # reads the lots under its account's lock, and two writers never take a card's accounts in
     # opposite orders.
-    ledger.lock_accounts(conn, [a for t in originals for a in (t.debit_account_id, t.credit_account_id)])
+    # The tickets its receipt earned count too: a sale redeeming one of them holds that lock.
+    moved = [a for t in originals for a in (t.debit_account_id, t.credit_account_id)]
+    ledger.lock_accounts(conn, moved + receipts.accounts_of_tickets_of(conn, sale_id))
     # Awards first: if their points were spent the void is refused before anything else moves.
     originals.sort(key=lambda t: (t.kind != "award", -t.id))
     try:

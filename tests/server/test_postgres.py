@@ -10,18 +10,27 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import json
 import pathlib
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+from ulid import ULID
 
-from server import db, desk, ledger, pg, residents, schema
+from points.wire import SaleRequest, TicketIssueRequest
+from server import db, desk, issuing, ledger, pg, residents, sales, schema
 from server.app import create_app
+from server.store import Store
 from tests.server.conftest import Demo
-from tests.server.helpers import SHOP, TENRI, resident_account, sale
+from tests.server.helpers import OTHER_SHOP, SHOP, TENRI, resident_account, sale
 from tests.support.server import RunningServer, running_server
+
+T = TypeVar("T")
+COUNTER = "tenri-counter-1"
 
 # PostgreSQL only: several processes writing at once.
 pytestmark = pytest.mark.parametrize("database", ["postgresql"])
@@ -257,9 +266,7 @@ def test_a_void_racing_a_sale_that_spends_its_award_is_refused(pg_demo: Demo) ->
                 with db.atomic(first):
                     return ledger.reverse(first, original, now)
 
-            voiding = pool.submit(void)
-            with pytest.raises(concurrent.futures.TimeoutError):
-                voiding.result(timeout=0.5)  # waits for the spending sale's commit
+            voiding = _waiting(pool, void)  # waits for the spending sale's commit
         with pytest.raises(ledger.AwardSpent):
             voiding.result(timeout=10)
     assert ledger.check(first) == []
@@ -312,8 +319,185 @@ def test_a_merge_racing_a_sale_of_the_merged_card_moves_the_lots_as_they_are(pg_
                 with db.atomic(first):
                     return desk._move_lots(first, gone, kept, now)
 
-            merging = pool.submit(merge)
-            with pytest.raises(concurrent.futures.TimeoutError):
-                merging.result(timeout=0.5)  # waits for the sale's commit
+            merging = _waiting(pool, merge)  # waits for the sale's commit
         assert merging.result(timeout=10)[TENRI] == 5000 - 100 + 200
+    assert ledger.check(first) == []
+
+
+# Races between two server processes (two writer sessions): the one that comes second waits for the
+# first one's commit, then decides on what that commit left, never on what it read before it.
+
+
+@pytest.fixture
+def pg_store(pg_demo: Demo) -> Iterator[Store]:
+    store = Store(pg_demo.db_path)
+    yield store
+    store.close()
+
+
+def _waiting(
+    pool: concurrent.futures.ThreadPoolExecutor, job: Callable[[], T]
+) -> concurrent.futures.Future[T]:
+    """``job`` started on another session, checked to be waiting (for the caller's commit)."""
+    started = pool.submit(job)
+    with pytest.raises(concurrent.futures.TimeoutError):
+        started.result(timeout=0.5)
+    return started
+
+
+def _sell(store: Store, conn: Any, token: str, body: dict[str, Any]) -> str:
+    """A sale through the server's own path, applied on ``conn`` inside the caller's transaction."""
+    principal = store.principal(token)
+    assert principal is not None
+    request = SaleRequest.model_validate(body)
+    prepared = sales.prepare(store, principal, request, sales.request_hash(principal.id, request))
+    answer = sales.apply(conn, prepared)
+    assert isinstance(answer, str), answer
+    return answer
+
+
+def _issue_for(store: Store, conn: Any, token: str, sale_body: dict[str, Any]) -> list[int]:
+    """The ticket counter's tickets for a mykey-pos sale's receipt (its QR code), on ``conn``."""
+    principal = store.principal(token)
+    assert principal is not None
+    day = ledger.business_date(store.clock()).isoformat()
+    receipt = {"merchant_id": "yamato-bakery", "receipt_no": str(sale_body["receipt_no"]), "date": day,
+               "amount": sale_body["totals"][0]["amount"], "sale_id": sale_body["sale_id"]}  # fmt: skip
+    request = TicketIssueRequest.model_validate(
+        {"issue_id": str(ULID()), "program_id": TENRI, "receipts": [receipt]}
+    )
+    answer = issuing.issue_tickets(
+        conn, principal, request, store.programs()[TENRI], store.signer,
+        sales.request_hash(principal.id, request), store.clock(),
+    )  # fmt: skip
+    return [ticket["serial"] for ticket in json.loads(answer)["tickets"]]
+
+
+def _ticket_states(conn: Any, serials: list[int]) -> list[str]:
+    return [conn.execute("SELECT state FROM tickets WHERE serial = ?", (s,)).fetchone()[0] for s in serials]
+
+
+def test_two_voids_of_one_sale_on_two_server_processes_give_its_points_back_once(
+    pg_demo: Demo, pg_store: Store
+) -> None:
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    card, token = pg_demo.card("sato"), pg_demo.tokens[SHOP]
+    body = sale(card, total=1000, points={TENRI: 300})
+    with db.atomic(first):
+        _sell(pg_store, first, token, body)
+    principal, now = pg_store.principal(token), ledger.utc_now()
+    assert principal is not None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            answer = sales.void(second, principal, body["sale_id"], "clerk A", now)
+
+            def void_again() -> str:
+                with db.atomic(first):
+                    return sales.void(first, principal, body["sale_id"], "clerk B", now)
+
+            again = _waiting(pool, void_again)
+        assert again.result(timeout=10) == answer  # the voided answer, not a second void
+    resident = resident_account(first, card, TENRI)
+    assert resident is not None and ledger.balance(first, resident) == 5000
+    assert ledger.check(first) == []
+
+
+def test_a_void_racing_a_sale_that_redeems_a_ticket_of_its_receipt_leaves_that_ticket_redeemed(
+    pg_demo: Demo, pg_store: Store
+) -> None:
+    # The bakery's 12,000 yen sale earned tickets at the ticket counter; another shop takes one of
+    # them while the bakery voids the sale. The void must cancel only those still issued. It used to
+    # read the tickets before the other shop's commit and cancel the one just redeemed as well: its
+    # value left the tickets outstanding twice (redeemed and cancelled).
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    body = sale(total=12_000)
+    with db.atomic(first):
+        _sell(pg_store, first, pg_demo.tokens[SHOP], body)
+        serials = _issue_for(pg_store, first, pg_demo.tokens[COUNTER], body)
+    assert len(serials) >= 2
+    text = first.execute("SELECT text FROM tickets WHERE serial = ?", (serials[0],)).fetchone()[0]
+    principal = pg_store.principal(pg_demo.tokens[SHOP])
+    assert principal is not None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            _sell(pg_store, second, pg_demo.tokens[OTHER_SHOP], sale(total=1000, tickets=[text], cash=0))
+
+            def void() -> str:
+                with db.atomic(first):
+                    return sales.void(first, principal, body["sale_id"], "", ledger.utc_now())
+
+            voiding = _waiting(pool, void)
+        voiding.result(timeout=10)
+    assert _ticket_states(first, serials) == ["redeemed"] + ["cancelled"] * (len(serials) - 1)
+    assert ledger.check(first) == []
+
+
+def test_tickets_issued_for_a_receipt_while_its_sale_is_voided_are_cancelled_with_it(
+    pg_demo: Demo, pg_store: Store
+) -> None:
+    # The ticket counter takes a bakery receipt at the moment the bakery voids that sale. Either the
+    # counter sees the sale voided, or the void sees the tickets and cancels them. It used to read
+    # the sale standing, and the void, seeing no tickets yet, left them issued on a voided sale.
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    body = sale(total=12_000)
+    with db.atomic(first):
+        _sell(pg_store, first, pg_demo.tokens[SHOP], body)
+    principal = pg_store.principal(pg_demo.tokens[SHOP])
+    assert principal is not None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            serials = _issue_for(pg_store, second, pg_demo.tokens[COUNTER], body)
+
+            def void() -> str:
+                with db.atomic(first):
+                    return sales.void(first, principal, body["sale_id"], "", ledger.utc_now())
+
+            voiding = _waiting(pool, void)
+        voiding.result(timeout=10)
+    assert serials and _ticket_states(first, serials) == ["cancelled"] * len(serials)
+    assert ledger.check(first) == []
+
+
+def test_an_expiry_run_at_midnight_waits_for_a_sale_drawing_the_expiring_lot(pg_demo: Demo) -> None:
+    # A lot's last day is today; a sale just before midnight spends 100 of its 300 points while the
+    # expiry run of the new day starts. The run must expire the 200 left. It used to read the lot
+    # whole before the sale's commit and take 300 off the balance: the lots then held 100 less than
+    # the balance said.
+    first, second = db.connect(pg_demo.db_path), db.connect(pg_demo.db_path)
+    now = ledger.utc_now()
+    today = ledger.business_date(now)
+    card = pg_demo.card("sato")
+    number = residents.key_state(first, card).account_number  # type: ignore[union-attr]
+    kind, funder = first.execute(
+        "SELECT funding_kind, funding_id FROM programs WHERE id = ?", (TENRI,)
+    ).fetchone()
+    with db.atomic(first):
+        resident = ledger.account(first, "resident", number, TENRI)
+        funding = ledger.account(first, "funding", ledger.funding_owner(kind, funder), TENRI)
+        ledger.register_operation(first, "sale", "expiring-award", "yamato-bakery", now)
+        ledger.earn(first, kind="award", program_id=TENRI, debit=funding, resident=resident, amount=300,
+                    expires_on=today, now=now, sale_id="expiring-award", merchant_id="yamato-bakery",
+                    op_kind="sale")  # fmt: skip
+    (lot,) = first.execute(
+        "SELECT id FROM lots WHERE account_id = ? AND expires_on = ?", (resident, today.isoformat())
+    ).fetchall()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with db.atomic(second):
+            ledger.register_operation(second, "sale", "late-sale", "yamato-bakery", now)
+            ledger.spend(second, kind="redeem_points", program_id=TENRI, resident=resident,
+                         credit=ledger.account(second, "merchant", "yamato-bakery", TENRI), amount=100,
+                         now=now, sale_id="late-sale", merchant_id="yamato-bakery")  # fmt: skip
+
+            def expire() -> ledger.ExpiryReport:
+                with db.atomic(first):
+                    return ledger.expire(first, today + dt.timedelta(days=1), now)
+
+            expiring = _waiting(pool, expire)
+        expiring.result(timeout=10)
+    expired = first.execute(
+        "SELECT d.points FROM lot_draws d JOIN transfers t ON t.id = d.transfer_id"
+        " WHERE d.lot_id = ? AND t.kind = 'expiry'",
+        (lot[0],),
+    ).fetchall()
+    assert [row[0] for row in expired] == [200]
     assert ledger.check(first) == []
