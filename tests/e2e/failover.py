@@ -59,7 +59,8 @@ class FailoverResult:
         stored: each sale id on the new primary and how many times it is there.
         lost: accepted sales missing from the new primary (must be empty).
         pause_s: seconds from the SIGKILL of the primary to the first sale accepted after the
-            standby was promoted.
+            standby was promoted (the first acceptance of a post sent once the old primary and
+            its backends were gone: only the new primary can have committed it).
         promote_s: seconds ``pg_ctl promote -w`` took alone (the floor of ``pause_s``).
         kill_s: seconds from the SIGKILL until the old primary's backends were gone too (the
             promotion starts then, so a pause is at least ``kill_s + promote_s``).
@@ -175,7 +176,7 @@ def run_failover(
         after_first_sale_s: seconds of load after the first sale accepted on the new primary.
 
     Raises:
-        TimeoutError: no sale was accepted within ``RECOVERY_TIMEOUT_S`` of the promotion.
+        TimeoutError: no sale was accepted within ``RECOVERY_TIMEOUT_S`` of the old primary's end.
     """
     with primary_with_standby() as (primary, standby):
         with psycopg.connect(primary.url, autocommit=True) as conn:
