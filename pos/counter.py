@@ -625,6 +625,10 @@ class Counter:
         """Print the X report (点検): the day so far, closing nothing."""
         return self.printer.print(self.day_report(pieces))
 
+    def closed_today(self) -> DayClose | None:
+        """Today's Z close, or ``None`` while the day is open."""
+        return self.journal.day_close(calendar.today())
+
     def z_close(self, pieces: dict[int, int] | None = None) -> tuple[DayClose, PrintOutcome]:
         """Close today with the Z report (精算), once; the journal keeps the report as printed.
 
