@@ -261,11 +261,31 @@ async def test_offline_sale_is_queued_then_synced(
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
         assert "オフライン" in text_of(pilot, "#receipt-title")
+        # Cash only: no points to confirm, so the receipt does not say it waits for the server.
+        assert "オフライン取引:" not in text_of(pilot, "#receipt").replace("\n", "")
         assert only_sale(app).state is EntryState.OFFLINE
         real_server.outage(False)
         await app.sync_now()
     assert only_sale(app).state is EntryState.SYNCED
     assert list(real_server.sales()) == [only_sale(app).id]
+
+
+async def test_an_offline_cash_sale_with_a_card_read_says_its_award_waits_for_the_server(
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await tap(pilot, reader, ALICE_CARD)
+        real_server.outage()
+        await fill(pilot, "#cash", "2000")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        assert only_sale(app).state is EntryState.OFFLINE and only_sale(app).request["award_programs"]
+        assert "オフライン取引: ポイントはサーバーで確認後に確定します" in text_of(pilot, "#receipt").replace(
+            "\n", ""
+        )
 
 
 async def test_offline_card_points_are_disabled_with_a_reason(
