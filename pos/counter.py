@@ -6,10 +6,11 @@ printer); nothing here imports ``textual``. The order of a sale is fixed here an
 1. take a receipt number and a ULID, write the sale to the journal (``pending``);
 2. ask the server; record its answer (``accepted``) or refusal (``refused``); when the server
    was never reached and the tenders are allowed offline, queue it (``offline``);
-3. print the receipt and mark it printed.
+3. print the receipt and mark it printed; open the drawer when cash was taken; say the change.
 
 A lost answer (:class:`pos.sync.AnswerLost`) leaves the sale ``pending``: :class:`SaleUnresolved`
-tells the screen to retry the same sale until the answer is known, never to ring it up anew.
+tells the screen to retry the same sale until the answer is known, never to ring it up anew;
+once it is known, step 3 is the same as for a sale answered at once.
 """
 
 from __future__ import annotations
@@ -234,10 +235,7 @@ class Counter:
             ServerRefused: the server refused the sale (recorded as ``refused``).
             SaleUnresolved: the answer was lost: retry with :meth:`resolve`.
         """
-        done = self._sell(checkout, pin_proof)
-        if checkout.cash or checkout.change:
-            done.change = checkout.change
-        return done
+        return self._sell(checkout, pin_proof)
 
     def _sell(self, checkout: Checkout, pin_proof: PinProof | None) -> SaleDone:
         receipt_no = self.journal.next_receipt_no()
@@ -280,11 +278,22 @@ class Counter:
         return self._done(entry)
 
     def _done(self, entry: Entry) -> SaleDone:
-        # Print the receipt, then open the drawer when cash was taken (ドロア: ESC p on the printer).
-        done = SaleDone(entry, self.print_sale(entry))
+        # One ending for every sale and return the counter finishes, first time or resolved after a
+        # lost answer: print the receipt, open the drawer when cash changes hands (ドロア: ESC p on
+        # the printer), and hand back the change the receipt prints.
+        done = SaleDone(entry, self.print_sale(entry), change=self.change_of(entry))
         if entry.request.get("cash"):
             self.open_drawer()
         return done
+
+    def change_of(self, entry: Entry) -> int | None:
+        """お釣り of a sale as its receipt prints it; ``None`` when nothing is handed back in cash
+        (no cash taken and no change-giving ticket's excess), and for returns."""
+        if entry.kind is not EntryKind.SALE:
+            return None
+        assert self.config is not None
+        receipt = _receipts().sale_receipt(entry, self.config)
+        return receipt.change if receipt.cash or receipt.change else None
 
     def open_drawer(self) -> PrintOutcome:
         """Open the cash drawer through the printer (the drawer key, and after a cash sale)."""
@@ -305,7 +314,7 @@ class Counter:
             code = entry.error_code or "refused"
             status = REFUSALS.get(code, (409, ""))[0]
             raise ServerRefused(status, ErrorBody(code=code, message=entry.error_message or ""))
-        return SaleDone(entry, self.print_sale(entry))
+        return self._done(entry)
 
     def print_sale(self, entry: Entry, *, reprint: bool = False) -> PrintOutcome:
         """Print a sale's receipt (再発行 when ``reprint``) and note it in the journal.
@@ -416,10 +425,7 @@ class Counter:
             except SyncError as exc:
                 raise SaleUnresolved(entry, exc) from exc
         entry = self.journal.accept(entry.id, result)
-        done = SaleDone(entry, self.print_sale(entry))
-        if request.cash:
-            self.open_drawer()
-        return done
+        return self._done(entry)
 
     def sync(self, progress: object = None) -> object:
         """Send pending and offline entries (see :class:`pos.sync.Syncer`); never in training mode."""
@@ -624,6 +630,10 @@ class Counter:
     def x_report(self, pieces: dict[int, int] | None = None) -> PrintOutcome:
         """Print the X report (点検): the day so far, closing nothing."""
         return self.printer.print(self.day_report(pieces))
+
+    def closed_today(self) -> DayClose | None:
+        """Today's Z close, or ``None`` while the day is open."""
+        return self.journal.day_close(calendar.today())
 
     def z_close(self, pieces: dict[int, int] | None = None) -> tuple[DayClose, PrintOutcome]:
         """Close today with the Z report (精算), once; the journal keeps the report as printed.

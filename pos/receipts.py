@@ -104,6 +104,7 @@ def sale_receipt(entry: Entry, config: TerminalConfig, *, reprint: bool = False)
         balances=balances,
         sale_id=entry.id,
         offline=entry.offline and result is None,
+        awards_pending=result is None and bool(request.award_programs),
         reprint=reprint,
         # The server knows the totals after the shop's discounts: what the lines leave over is
         # the subtotal discount (小計値引), so the journal needs no column of its own for it.

@@ -141,6 +141,9 @@ class SaleReceipt:
     rounding: Rounding = Rounding.FLOOR
     #: Made while the server was unreachable: points shown are provisional until synced.
     offline: bool = False
+    #: Offline with a card read for programs that award on this purchase: the points awarded
+    #: come with the server's answer (none are printed yet).
+    awards_pending: bool = False
     #: Text printed as a QR code at the foot (e.g. the sale id, scanned at the ticket counter).
     qr: str = ""
     reprint: bool = False
@@ -211,6 +214,13 @@ class SaleReceipt:
         # rounded once per rate, at the end.
         after_shop = discounted_totals(totals_by_rate(self.lines), self.subtotal_discount)
         return receipt_tax(after_shop, self.discount, self.rounding)
+
+    @property
+    def provisional(self) -> bool:
+        """True when an offline sale has points, tickets or awards the server has still to confirm.
+
+        A plain cash sale made offline has nothing to confirm: its receipt carries no such note."""
+        return self.offline and bool(self.points or self.tickets or self.awards or self.awards_pending)
 
     @property
     def has_reduced_rate(self) -> bool:

@@ -218,7 +218,7 @@ def _sale(receipt: SaleReceipt, page: _Page) -> None:
         if award.expires_on:
             page.line(f"  有効期限 {_date(award.expires_on)}")
     _balances(page, receipt.balances, "残高 ")
-    if receipt.offline:
+    if receipt.provisional:
         page.wrapped("オフライン取引: ポイントはサーバーで確認後に確定します")
     page.rule()
     if receipt.has_reduced_rate:

@@ -108,7 +108,9 @@ async def shoot_with(client, tmp: pathlib.Path, server) -> None:  # type: ignore
         await keys("f5")
         await wait()
         save("x_report")
-        await keys("escape", "escape", "f1", *"1100", "enter", "f10")
+        await keys("escape", "f10")  # the first F10 only asks
+        save("z_confirm")
+        await keys("escape", "escape", "f1", *"1100", "enter", "f10")  # Escape leaves the day open
         await keys("f4", *"600")
         save("tenders")
         await keys("enter", *"500", "enter")

@@ -14,7 +14,7 @@ from points.money import format_yen
 from points.programs import TenderKind
 from points.tax import Line, TaxRate, receipt_tax, totals_by_rate
 from pos.i18n import explain
-from printers import FontMissing, PointsUsed, SaleReceipt, decode, render, render_report
+from printers import FontMissing, PointsUsed, SaleReceipt, TicketUsed, decode, render, render_report
 from printers import text as tx
 from printers.layout import Cut, Qr, Text, layout
 from printers.raster import _qr_image
@@ -115,6 +115,21 @@ def test_a_receipt_is_a_simplified_qualified_invoice() -> None:
     for must in ("天理本通り商店", "登録番号 T1234567890123", "2026年11月27日(金) 14:05", "No.000123",
                  "※牛乳", "10%対象", "※ 8%対象", "内消費税等", "※印は軽減税率(8%)対象商品です"):  # fmt: skip
         assert must in text
+
+
+def offline_note(document: SaleReceipt) -> bool:
+    """True when the printed receipt says its points wait for the server (the note may wrap)."""
+    return "オフライン取引:" in "".join(decode(render(document)))
+
+
+def test_the_offline_note_is_printed_only_when_points_tickets_or_awards_wait_for_the_server() -> None:
+    bread = (Line("食パン", 1100, 1, TaxRate.REDUCED),)
+    ticket = TicketUsed(MEGURU, serial=123_456_789, value=500)
+    assert not offline_note(receipt(bread, offline=True))  # plain cash: nothing to confirm
+    assert offline_note(receipt(bread, offline=True, points=(PointsUsed(MEGURU, 500),), cash=600))
+    assert offline_note(receipt(bread, offline=True, tickets=(ticket,), cash=600))
+    assert offline_note(receipt(bread, offline=True, awards_pending=True))  # a card read: awards to come
+    assert not offline_note(receipt(bread, points=(PointsUsed(MEGURU, 500),), cash=600))  # answered online
 
 
 def test_tenders_that_do_not_cover_the_total_are_refused() -> None:

@@ -53,7 +53,7 @@ async def test_x_then_z_then_a_second_z_shows_the_first(make_app: Callable[..., 
         assert isinstance(app.screen, ReceiptScreen) and "点検(X)" in text_of(pilot, "#receipt")
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("f10")
+        await pilot.press("f10", "f10")
         await settle(pilot)
         assert "精算(Z) No.1" in text_of(pilot, "#receipt")
         await pilot.press("escape")
@@ -64,6 +64,67 @@ async def test_x_then_z_then_a_second_z_shows_the_first(make_app: Callable[..., 
         assert "Z 1" in text_of(pilot, "#message")
         assert "精算(Z) No.1" in text_of(pilot, "#figures")
     assert app.counter.journal.day_close(app.counter.today()[0].day) is not None
+
+
+async def test_one_f10_only_asks_and_an_edit_or_escape_leaves_the_day_open(
+    make_app: Callable[..., PosApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await cash_sale(pilot, "556", "1000")
+        await open_end_of_day(pilot)
+        await fill(pilot, "#float", "30000")
+        await pilot.press("f10")  # a stray F10
+        await settle(pilot)
+        assert isinstance(app.screen, EndOfDayScreen)
+        assert "もう一度 F10 で精算(Z)します。取り消せません。" in text_of(pilot, "#message")
+        assert app.counter.closed_today() is None
+        await fill(pilot, "#n500", "1")  # an edit: what F10 would close is not what was asked about
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, EndOfDayScreen) and app.counter.closed_today() is None
+        assert "もう一度 F10" in text_of(pilot, "#message")
+        await pilot.press("escape")  # Escape leaves the day open and stays on the screen
+        await pilot.pause()
+        assert isinstance(app.screen, EndOfDayScreen)
+        assert "精算(Z)はしていません" in text_of(pilot, "#message")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, EndOfDayScreen) and app.counter.closed_today() is None
+        await pilot.press("f10")  # the second F10 in a row closes the day
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen) and "精算(Z) No.1" in text_of(pilot, "#receipt")
+    assert app.counter.closed_today() is not None
+
+
+async def test_a_field_that_is_not_a_count_stops_x_and_z_and_gets_the_focus(
+    make_app: Callable[..., PosApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await cash_sale(pilot, "556", "1000")
+        await open_end_of_day(pilot)
+        await fill(pilot, "#float", "30000")
+        for typed in ("abc", "-3", "100001"):
+            await fill(pilot, "#n500", typed)
+            app.screen.query_one("#n10000").focus()
+            for key in ("f5", "f10", "f10"):
+                await pilot.press(key)
+                await settle(pilot)
+                assert isinstance(app.screen, EndOfDayScreen), (typed, key)
+                assert "500円の枚数" in text_of(pilot, "#message"), (typed, key)
+                assert app.focused is not None and app.focused.id == "n500", (typed, key)
+        await fill(pilot, "#n500", "1")
+        await fill(pilot, "#float", "3万")
+        app.screen.query_one("#n500").focus()
+        await pilot.press("f10", "f10")
+        await settle(pilot)
+        assert isinstance(app.screen, EndOfDayScreen)
+        assert "釣銭準備金" in text_of(pilot, "#message")
+        assert app.focused is not None and app.focused.id == "float"
+    assert app.counter.closed_today() is None
 
 
 async def test_the_drawer_opens_after_a_cash_sale_and_on_its_key(

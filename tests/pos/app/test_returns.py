@@ -118,7 +118,7 @@ async def test_a_return_through_the_screen_gives_points_and_cash_back_and_prints
         await settle(pilot)
         assert isinstance(app.screen, EndOfDayScreen)
         await fill(pilot, "#float", "10000")
-        await pilot.press("f10")
+        await pilot.press("f10", "f10")  # the Z close asks once, the second F10 closes
         await settle(pilot)
         assert "精算(Z) No.1" in text_of(pilot, "#receipt")
     (back,) = [e for e in app.counter.today() if e.kind is EntryKind.RETURN]
@@ -209,9 +209,11 @@ async def test_whatever_is_typed_in_any_field_of_the_return_screen_it_keeps_runn
 
 
 async def test_a_return_whose_answer_was_lost_is_asked_again_with_the_same_id_and_applied_once(
-    make_app: Callable[..., PosApp], real_server: CounterServer
+    make_app: Callable[..., PosApp],
+    real_server: CounterServer,
+    tcp_printer: TcpPrinter,  # noqa: F811
 ) -> None:
-    app = make_app()
+    app = make_app(printer=tcp_printer.url)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await cash_sale_then_its_return_screen(pilot)
@@ -234,3 +236,6 @@ async def test_a_return_whose_answer_was_lost_is_asked_again_with_the_same_id_an
     (back,) = app.counter.journal.returns_of(sale.id)
     assert back.id == pending.id and back.state is EntryState.ACCEPTED
     assert real_server.query("SELECT return_id, amount FROM sale_returns") == [(back.id, 300)]
+    # The drawer opened for the sale's cash and again for the refund once the answer came.
+    jobs = tcp_printer.wait_for_jobs(4)
+    assert [line for job in jobs for line in job.lines].count("[drawer 0 100ms 100ms]") == 2

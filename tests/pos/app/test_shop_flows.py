@@ -19,6 +19,7 @@ from pos.screens.tender import TenderScreen
 from tests.pos.app.conftest import SIZE
 from tests.pos.app.helpers import choose_program, fill, ready, settle, text_of, type_in
 from tests.support.counter_server import ALICE, BOB, CAROL, CounterServer
+from tests.support.tcp_printer import TcpPrinter, tcp_printer  # noqa: F401  (fixture)
 
 ALICE_CARD = SimulatedReader.uid_card(DEMO_UIDS[0])
 BOB_CARD = SimulatedReader.uid_card(DEMO_UIDS[1])
@@ -260,11 +261,31 @@ async def test_offline_sale_is_queued_then_synced(
         await settle(pilot)
         assert isinstance(app.screen, ReceiptScreen)
         assert "オフライン" in text_of(pilot, "#receipt-title")
+        # Cash only: no points to confirm, so the receipt does not say it waits for the server.
+        assert "オフライン取引:" not in text_of(pilot, "#receipt").replace("\n", "")
         assert only_sale(app).state is EntryState.OFFLINE
         real_server.outage(False)
         await app.sync_now()
     assert only_sale(app).state is EntryState.SYNCED
     assert list(real_server.sales()) == [only_sale(app).id]
+
+
+async def test_an_offline_cash_sale_with_a_card_read_says_its_award_waits_for_the_server(
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await tap(pilot, reader, ALICE_CARD)
+        real_server.outage()
+        await fill(pilot, "#cash", "2000")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+        assert only_sale(app).state is EntryState.OFFLINE and only_sale(app).request["award_programs"]
+        assert "オフライン取引: ポイントはサーバーで確認後に確定します" in text_of(pilot, "#receipt").replace(
+            "\n", ""
+        )
 
 
 async def test_offline_card_points_are_disabled_with_a_reason(
@@ -308,6 +329,38 @@ async def test_a_lost_answer_is_resent_with_the_same_id_until_known(
                 break
         assert isinstance(app.screen, ReceiptScreen)
     assert list(real_server.sales()) == [only_sale(app).id]  # applied once, though sent twice or more
+    assert only_sale(app).state is EntryState.ACCEPTED
+
+
+async def test_a_resolved_cash_sale_shows_the_change_and_opens_the_drawer(
+    make_app: Callable[..., PosApp],
+    real_server: CounterServer,
+    tcp_printer: TcpPrinter,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cash sale's answer is lost, then comes: the shopkeeper still sees おつり and the drawer opens."""
+    monkeypatch.setattr(resolve, "RETRY_SECONDS", 0.2)
+    app = make_app(printer=tcp_printer.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        real_server.lose_answers()
+        await fill(pilot, "#cash", "2000")
+        await settle(pilot)
+        assert isinstance(app.screen, resolve.ResolveScreen)
+        real_server.lose_answers(False)
+        for _ in range(20):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ReceiptScreen):
+                break
+        assert isinstance(app.screen, ReceiptScreen)
+        assert text_of(pilot, "#change") == "おつり ¥900"
+        assert app.screen.query_one("#change-digits").value == "900"  # type: ignore[attr-defined]
+    jobs = tcp_printer.wait_for_jobs(2)  # the receipt, then the drawer kick
+    lines = [line for job in jobs for line in job.lines]
+    assert lines.count("[drawer 0 100ms 100ms]") == 1
     assert only_sale(app).state is EntryState.ACCEPTED
 
 

@@ -97,9 +97,18 @@ class TestEndOfDay:
     def test_z_report(self, snap_compare: Any, make_app: Callable[..., PosApp]) -> None:
         async def z(pilot: Pilot[int]) -> None:
             await self._counted(pilot)
-            await pilot.press("f10")
+            await pilot.press("f10", "f10")
 
         assert snap_compare(make_app(), terminal_size=SIZE, run_before=steps(z))
+
+    def test_z_asks_first(self, snap_compare: Any, make_app: Callable[..., PosApp]) -> None:
+        """One F10: the drawer count in its grid and the line asking for a second F10 (at 80x24)."""
+
+        async def first_f10(pilot: Pilot[int]) -> None:
+            await self._counted(pilot)
+            await pilot.press("f10")
+
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=steps(first_f10))
 
 
 class TestTraining:
