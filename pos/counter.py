@@ -340,8 +340,13 @@ class Counter:
             ServerRefused, SyncError: the server refused or cannot be reached.
         """
         assert self.config is not None
-        if entry.day != calendar.today() or entry.voided_at is not None:
+        if calendar.business_date(entry.created_at) != calendar.today() or entry.voided_at is not None:
             raise TenderRefused("void_not_today", "Only today's sales can be voided, once.")
+        if self.journal.day_close(entry.day) is not None:
+            # Its Z is printed and kept as printed: taking it back now is a return, in the next Z.
+            raise TenderRefused(
+                "void_after_z", "This sale is in today's Z already: take it back as a return."
+            )
         if self.training:
             # A practice sale was never sent: its void is the training journal's alone.
             entry = self.journal.mark_voided(entry.id)
@@ -591,8 +596,14 @@ class Counter:
     # The day -------------------------------------------------------------------------
 
     def today(self) -> list[Entry]:
-        """Today's journal entries (the business day in Japan time, as the server's voids count it)."""
-        return self.journal.of_day(calendar.today())
+        """The register day's journal entries (today's, or after today's Z the next day's)."""
+        return self.journal.of_day(self.journal.register_day())
+
+    def recent(self) -> list[Entry]:
+        """Today's entries, and after today's Z the ones booked to the next day too (history)."""
+        today, booked = calendar.today(), self.journal.register_day()
+        entries = self.journal.of_day(today)
+        return entries + self.journal.of_day(booked) if booked != today else entries
 
     def day_totals(self) -> dict[str, int]:
         """Sales count and total of today, and entries not yet synced (for the home screen)."""
@@ -605,11 +616,11 @@ class Counter:
 
     def set_change_float(self, yen: int) -> None:
         """The change float (釣銭準備金) put in the drawer at the start of today."""
-        self.journal.set_change_float(calendar.today(), yen)
+        self.journal.set_change_float(self.journal.register_day(), yen)
 
     def change_float(self) -> int | None:
         """Today's change float, or ``None`` before it was entered."""
-        return self.journal.change_float(calendar.today())
+        return self.journal.change_float(self.journal.register_day())
 
     def day_report(
         self, pieces: dict[int, int] | None = None, *, closing: bool = False, z_no: int = 0
@@ -619,7 +630,7 @@ class Counter:
         return _receipts().day_report(
             self.config,
             self.today(),
-            calendar.today(),
+            self.journal.register_day(),
             unsynced=0 if self.training else self.day_totals()["unsynced"],
             change_float=self.change_float() or 0,
             pieces=pieces,

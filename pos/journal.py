@@ -464,7 +464,7 @@ class Journal:
             (
                 entry_id,
                 kind.value,
-                calendar.business_date(now).isoformat(),
+                _register_day(conn, now).isoformat(),
                 now.isoformat(),
                 receipt_no,
                 state.value,
@@ -592,6 +592,11 @@ class Journal:
             raise DayAlreadyClosed(closed)
         return closed
 
+    def register_day(self, now: dt.datetime | None = None) -> dt.date:
+        """The day the register books what happens at ``now`` to (its 営業日); see :func:`_register_day`."""
+        with self._lock:
+            return _register_day(self.db, now or _now())
+
     def next_z_no(self) -> int:
         """The number the next Z close will get."""
         with self._lock:
@@ -675,6 +680,19 @@ class Journal:
                 self.db.execute("SELECT 1 FROM used_tickets WHERE serial = ?", (serial,)).fetchone()
                 is not None
             )
+
+
+def _register_day(conn: Any, now: dt.datetime) -> dt.date:
+    """The Japan date of ``now``, or the first day after it without a Z close.
+
+    Once a day is closed with its Z (精算), the register has moved on to the next day, as a shop
+    register's 営業日 does: a sale made that evening is counted in the next day's X and Z rather
+    than in none (the Z printed is never changed).
+    """
+    day = calendar.business_date(now)
+    while conn.execute("SELECT 1 FROM day_closes WHERE day = ?", (day.isoformat(),)).fetchone():
+        day += dt.timedelta(days=1)
+    return day
 
 
 def _answer_json(answer: BaseModel | dict[str, Any]) -> str:

@@ -66,7 +66,7 @@ class HistoryScreen(PosScreen):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        self.entries = [e for e in self.counter.today() if e.kind.value in ("sale", "return")]
+        self.entries = [e for e in self.counter.recent() if e.kind.value in ("sale", "return")]
         for entry in self.entries:
             state = _(STATE_LABELS[entry.state.value])
             if entry.voided_at is not None:

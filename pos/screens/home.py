@@ -56,11 +56,23 @@ class HomeScreen(PosScreen):
     def refresh_totals(self) -> None:
         """Today's sales and what waits to be synced."""
         totals = self.counter.day_totals()
-        self.query_one("#totals", Static).update(
-            _("Today: {count} sales, {total}").format(
-                count=totals["count"], total=format_yen(totals["total"])
-            )
+        text = _("Today: {count} sales, {total}").format(
+            count=totals["count"], total=format_yen(totals["total"])
         )
+        closed = self.counter.closed_today()
+        if closed is not None:
+            # After the Z the totals are the next day's: say so, or ¥0 after a busy day alarms.
+            booked = self.counter.journal.register_day()
+            text = _(
+                "Today is closed (Z {n}). Sales from now on count for {month}/{day}: {count} sales, {total}"
+            ).format(
+                n=closed.z_no,
+                month=booked.month,
+                day=booked.day,
+                count=totals["count"],
+                total=format_yen(totals["total"]),
+            )
+        self.query_one("#totals", Static).update(text)
         waiting = _("{n} sales wait to be synced").format(n=totals["unsynced"]) if totals["unsynced"] else ""
         self.query_one("#pending", Static).update(waiting)
 

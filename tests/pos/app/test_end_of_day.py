@@ -63,7 +63,7 @@ async def test_x_then_z_then_a_second_z_shows_the_first(make_app: Callable[..., 
         assert isinstance(app.screen, EndOfDayScreen)
         assert "Z 1" in text_of(pilot, "#message")
         assert "精算(Z) No.1" in text_of(pilot, "#figures")
-    assert app.counter.journal.day_close(app.counter.today()[0].day) is not None
+    assert app.counter.journal.day_close(app.counter.recent()[0].day) is not None
 
 
 async def test_one_f10_only_asks_and_an_edit_or_escape_leaves_the_day_open(

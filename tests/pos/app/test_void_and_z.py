@@ -4,10 +4,15 @@ the sale (other tenders, and what a ticket paid), and the Z's ポイント付与
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
+import pytest
+
+from points import calendar
 from pos.app import PosApp
 from pos.card.simulated import SimulatedReader
+from pos.checkout import TenderRefused
 from pos.journal import EntryKind
 from pos.screens.end_of_day import EndOfDayScreen
 from pos.screens.receipt import ReceiptScreen
@@ -108,7 +113,7 @@ async def test_the_z_report_shows_the_award_a_return_took_back(
         await pilot.press("f10", "f10")  # the Z close asks once, the second F10 closes
         await settle(pilot)
         z = lines_of(pilot, "#receipt")
-    (back,) = [e for e in app.counter.today() if e.kind is EntryKind.RETURN]
+    (back,) = [e for e in app.counter.recent() if e.kind is EntryKind.RETURN]  # the Z moved today() on
     taken = {a["program_id"]: a["points"] for a in (back.answer or {}).get("awards_taken_back", [])}
     assert taken == {k: v for k, v in awarded.items() if v}
     names = {p.id: p.name_ja for p in app.counter.config.programs}  # type: ignore[union-attr]
@@ -117,3 +122,78 @@ async def test_the_z_report_shows_the_award_a_return_took_back(
         block = z[at : at + 6]
         assert f"ポイント付与 1件 {points:,} pt" in block, block
         assert f"付与取消 1件 -{points:,} pt" in block, block
+
+
+async def _cash_sale(pilot: object, yen: int) -> None:
+    await pilot.press("f1")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    await type_in(pilot, str(yen))  # type: ignore[arg-type]
+    await pilot.press("f10")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    await fill(pilot, "#cash", str(yen))  # type: ignore[arg-type]
+    await settle(pilot)  # type: ignore[arg-type]
+    assert isinstance(pilot.app.screen, ReceiptScreen), text_of(pilot, "#message")  # type: ignore[attr-defined, arg-type]
+    await pilot.press("escape")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def _z_close(pilot: object) -> list[str]:
+    await pilot.press("f3")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    await pilot.press("f10", "f10")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    assert isinstance(pilot.app.screen, ReceiptScreen), text_of(pilot, "#message")  # type: ignore[attr-defined, arg-type]
+    z = lines_of(pilot, "#receipt")
+    await pilot.press("escape")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    await pilot.press("escape")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    return z
+
+
+async def test_a_sale_after_the_z_close_counts_in_the_next_day_s_z(
+    make_app: Callable[..., PosApp], real_server: CounterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bakery closed the day, then a late customer bought bread. That sale used to be in no Z at
+    # all (the day's was printed, the next day's took only the next day's sales): the drawer never
+    # balanced. Now the register has moved on to the next day (its 営業日) after the Z.
+    app = make_app()
+    today = calendar.today()
+    tomorrow = today + dt.timedelta(days=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await _cash_sale(pilot, 1000)
+        first_z = await _z_close(pilot)
+        assert "売上 1件 ¥1,000" in first_z, first_z
+        await _cash_sale(pilot, 700)
+        home = normal(text_of(pilot, "#totals"))
+        assert (
+            "本日は精算済みです（Z 1）" in home and f"{tomorrow.month}/{tomorrow.day} 分: 1 件 ¥700" in home
+        ), home
+        await pilot.press("f2")
+        await settle(pilot)
+        rows = [str(app.screen.query_one("#history").get_row_at(n)) for n in range(2)]  # type: ignore[attr-defined]
+        assert any("1,000" in row for row in rows) and any("700" in row for row in rows), (
+            rows
+        )  # both reprintable
+        await pilot.press("escape")
+        await settle(pilot)
+        before, after = sorted(app.counter.recent(), key=lambda e: e.created_at)
+        with pytest.raises(TenderRefused) as refused:
+            app.counter.void(before)  # printed in the Z: a return now, never a void
+        assert refused.value.code == "void_after_z"
+        await pilot.press("f3")
+        await settle(pilot)
+        x = lines_of(pilot, "#figures")  # the end-of-day screen after the Z: the next day so far
+        assert f"営業日 {tomorrow.year}年{tomorrow.month}月{tomorrow.day}日" in " ".join(x), x
+        assert "売上 1件 ¥700" in x, x
+        await pilot.press("escape")
+        await settle(pilot)
+        # The next morning: the day's Z holds the late sale with the day's own.
+        moment = calendar.now() + dt.timedelta(days=1)
+        monkeypatch.setattr(calendar, "now", lambda: moment)
+        assert app.counter.journal.register_day() == tomorrow
+        await _cash_sale(pilot, 300)
+        second_z = await _z_close(pilot)
+    assert "売上 2件 ¥1,000" in second_z, second_z
+    assert after.day == tomorrow and app.counter.journal.day_close(tomorrow) is not None
