@@ -282,7 +282,7 @@ class Counter:
         # lost answer: print the receipt, open the drawer when cash changes hands (ドロア: ESC p on
         # the printer), and hand back the change the receipt prints.
         done = SaleDone(entry, self.print_sale(entry), change=self.change_of(entry))
-        if entry.request.get("cash"):
+        if entry.request.get("cash") or done.change:  # cash taken, or change handed out of the drawer
             self.open_drawer()
         return done
 

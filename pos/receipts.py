@@ -238,8 +238,10 @@ def statement(config: TerminalConfig, data: dict[str, Any]) -> SettlementStateme
 def _sale_figures(
     receipt: SaleReceipt, voided: bool, external: Iterable[ExternalTender] = ()
 ) -> dayreport.SaleFigures:
-    # The receipt as printed is the one source: tax per rate as rounded on it, cash net of change.
-    tenders = [dayreport.TenderAmount("cash", "", receipt.cash - receipt.change)] if receipt.cash else []
+    # The receipt as printed is the one source: tax per rate as rounded on it, cash net of change
+    # (below zero when a change-giving ticket's excess came out of the drawer and no cash went in).
+    cash = [dayreport.TenderAmount("cash", "", receipt.cash - receipt.change)]
+    tenders = cash if receipt.cash or receipt.change else []
     tenders += [dayreport.TenderAmount("points", p.program.id, p.points) for p in receipt.points]
     tenders += [dayreport.TenderAmount("ticket", t.program.id, t.amount) for t in receipt.tickets]
     # Other tenders (credit, QR, IC) by kind, as the return receipts' refunds are counted.
