@@ -24,6 +24,7 @@ from ulid import ULID
 from points.wire import SaleRequest, TicketIssueRequest
 from server import db, desk, issuing, ledger, pg, residents, sales, schema
 from server.app import create_app
+from server.auth import Principal
 from server.store import Store
 from tests.server.conftest import Demo
 from tests.server.helpers import OTHER_SHOP, SHOP, TENRI, resident_account, sale
@@ -345,6 +346,16 @@ def _waiting(
     return started
 
 
+def _voiding(conn: Any, principal: Principal, sale_id: str) -> Callable[[], str]:
+    """A void of the sale in a transaction of its own on ``conn`` (the job for :func:`_waiting`)."""
+
+    def void() -> str:
+        with db.atomic(conn):
+            return sales.void(conn, principal, sale_id, "", ledger.utc_now())
+
+    return void
+
+
 def _sell(store: Store, conn: Any, token: str, body: dict[str, Any]) -> str:
     """A sale through the server's own path, applied on ``conn`` inside the caller's transaction."""
     principal = store.principal(token)
@@ -391,11 +402,7 @@ def test_two_voids_of_one_sale_on_two_server_processes_give_its_points_back_once
         with db.atomic(second):
             answer = sales.void(second, principal, body["sale_id"], "clerk A", now)
 
-            def void_again() -> str:
-                with db.atomic(first):
-                    return sales.void(first, principal, body["sale_id"], "clerk B", now)
-
-            again = _waiting(pool, void_again)
+            again = _waiting(pool, _voiding(first, principal, body["sale_id"]))
         assert again.result(timeout=10) == answer  # the voided answer, not a second void
     resident = resident_account(first, card, TENRI)
     assert resident is not None and ledger.balance(first, resident) == 5000
@@ -422,11 +429,7 @@ def test_a_void_racing_a_sale_that_redeems_a_ticket_of_its_receipt_leaves_that_t
         with db.atomic(second):
             _sell(pg_store, second, pg_demo.tokens[OTHER_SHOP], sale(total=1000, tickets=[text], cash=0))
 
-            def void() -> str:
-                with db.atomic(first):
-                    return sales.void(first, principal, body["sale_id"], "", ledger.utc_now())
-
-            voiding = _waiting(pool, void)
+            voiding = _waiting(pool, _voiding(first, principal, body["sale_id"]))
         voiding.result(timeout=10)
     assert _ticket_states(first, serials) == ["redeemed"] + ["cancelled"] * (len(serials) - 1)
     assert ledger.check(first) == []
@@ -448,11 +451,7 @@ def test_tickets_issued_for_a_receipt_while_its_sale_is_voided_are_cancelled_wit
         with db.atomic(second):
             serials = _issue_for(pg_store, second, pg_demo.tokens[COUNTER], body)
 
-            def void() -> str:
-                with db.atomic(first):
-                    return sales.void(first, principal, body["sale_id"], "", ledger.utc_now())
-
-            voiding = _waiting(pool, void)
+            voiding = _waiting(pool, _voiding(first, principal, body["sale_id"]))
         voiding.result(timeout=10)
     assert serials and _ticket_states(first, serials) == ["cancelled"] * len(serials)
     assert ledger.check(first) == []

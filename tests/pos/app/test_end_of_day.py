@@ -35,13 +35,18 @@ async def open_end_of_day(pilot: Pilot[int]) -> None:
     assert isinstance(pilot.app.screen, EndOfDayScreen)
 
 
+async def a_sale_then_end_of_day(pilot: Pilot[int]) -> None:
+    """¥556 paid with ¥1,000, then the end-of-day screen with a float of ¥30,000 typed."""
+    await ready(pilot)
+    await cash_sale(pilot, "556", "1000")
+    await open_end_of_day(pilot)
+    await fill(pilot, "#float", "30000")
+
+
 async def test_x_then_z_then_a_second_z_shows_the_first(make_app: Callable[..., PosApp]) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await cash_sale(pilot, "556", "1000")
-        await open_end_of_day(pilot)
-        await fill(pilot, "#float", "30000")
+        await a_sale_then_end_of_day(pilot)
         for field, pieces in (("#n10000", "3"), ("#n500", "1"), ("#n50", "1")):
             await fill(pilot, field, pieces)
         figures = text_of(pilot, "#figures")
@@ -71,10 +76,7 @@ async def test_one_f10_only_asks_and_an_edit_or_escape_leaves_the_day_open(
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await cash_sale(pilot, "556", "1000")
-        await open_end_of_day(pilot)
-        await fill(pilot, "#float", "30000")
+        await a_sale_then_end_of_day(pilot)
         await pilot.press("f10")  # a stray F10
         await settle(pilot)
         assert isinstance(app.screen, EndOfDayScreen)
@@ -103,10 +105,7 @@ async def test_a_field_that_is_not_a_count_stops_x_and_z_and_gets_the_focus(
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await cash_sale(pilot, "556", "1000")
-        await open_end_of_day(pilot)
-        await fill(pilot, "#float", "30000")
+        await a_sale_then_end_of_day(pilot)
         for typed in ("abc", "-3", "100001"):
             await fill(pilot, "#n500", typed)
             app.screen.query_one("#n10000").focus()
