@@ -596,8 +596,9 @@ class Counter:
     # The day -------------------------------------------------------------------------
 
     def today(self) -> list[Entry]:
-        """The register day's journal entries (today's, or after today's Z the next day's)."""
-        return self.journal.of_day(self.journal.register_day())
+        """What the register's next Z holds: the register day's entries (today's, or after today's
+        Z the next day's) and any booked since the last Z to a day that got none."""
+        return self.journal.since_last_close(self.journal.register_day())
 
     def recent(self) -> list[Entry]:
         """Today's entries, and after today's Z the ones booked to the next day too (history)."""

@@ -592,6 +592,19 @@ class Journal:
             raise DayAlreadyClosed(closed)
         return closed
 
+    def since_last_close(self, day: dt.date) -> list[Entry]:
+        """The entries the next Z of ``day`` holds: ``day``'s own, and every one booked after the
+        last Z before it (a late sale booked to a day the shop stayed closed, or a day without a
+        Z). A journal that never had a Z holds ``day``'s alone: a shop that does not close its
+        days is never shown all of its past."""
+        with self._lock:
+            last = self.db.execute(
+                "SELECT MAX(day) FROM day_closes WHERE day < ?", (day.isoformat(),)
+            ).fetchone()[0]
+        if last is None:
+            return self.of_day(day)
+        return self._select("day > ? AND day <= ?", (last, day.isoformat()))
+
     def register_day(self, now: dt.datetime | None = None) -> dt.date:
         """The day the register books what happens at ``now`` to (its 営業日); see :func:`_register_day`."""
         with self._lock:

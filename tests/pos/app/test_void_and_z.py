@@ -151,8 +151,12 @@ async def _z_close(pilot: object) -> list[str]:
     return z
 
 
-async def test_a_sale_after_the_z_close_counts_in_the_next_day_s_z(
-    make_app: Callable[..., PosApp], real_server: CounterServer, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("days_later", [1, 2], ids=["the next morning", "after the closing day"])
+async def test_a_sale_after_the_z_close_counts_in_the_next_z(
+    make_app: Callable[..., PosApp],
+    real_server: CounterServer,
+    monkeypatch: pytest.MonkeyPatch,
+    days_later: int,
 ) -> None:
     # The bakery closed the day, then a late customer bought bread. That sale used to be in no Z at
     # all (the day's was printed, the next day's took only the next day's sales): the drawer never
@@ -189,11 +193,13 @@ async def test_a_sale_after_the_z_close_counts_in_the_next_day_s_z(
         assert "売上 1件 ¥700" in x, x
         await pilot.press("escape")
         await settle(pilot)
-        # The next morning: the day's Z holds the late sale with the day's own.
-        moment = calendar.now() + dt.timedelta(days=1)
+        # The next day the shop opens (the next morning, or after its weekly closing day, 定休日):
+        # that day's Z holds the late sale with the day's own.
+        moment = calendar.now() + dt.timedelta(days=days_later)
         monkeypatch.setattr(calendar, "now", lambda: moment)
-        assert app.counter.journal.register_day() == tomorrow
+        opened = today + dt.timedelta(days=days_later)
+        assert app.counter.journal.register_day() == opened
         await _cash_sale(pilot, 300)
         second_z = await _z_close(pilot)
     assert "売上 2件 ¥1,000" in second_z, second_z
-    assert after.day == tomorrow and app.counter.journal.day_close(tomorrow) is not None
+    assert after.day == tomorrow and app.counter.journal.day_close(opened) is not None
