@@ -330,16 +330,25 @@ class PgConnection:
                 cm.__exit__(None, None, None)
 
     def _run_queued(self, statement: str | None, params: Any) -> psycopg.Cursor[Any] | None:
-        """Run ``statement`` behind the statements sent ahead and read every answer in one round trip."""
+        """Run ``statement`` behind the statements sent ahead and read every answer in one round trip.
+
+        Leaving pipeline mode sends the one ``Sync`` and reads every answer up to it (an explicit
+        ``Pipeline.sync()`` first would cost a second ``Sync`` and a second wait, for nothing).
+        """
         queued, self._queued = self._queued, []
+        cm, self._pipeline, self._pipe = self._pipeline, None, None
         try:
             cursor = None if statement is None else self._conn.execute(statement, params)
-            if self._pipe is not None:
-                self._pipe.sync()
         except psycopg.Error as error:
-            self._end_pipeline()
+            if cm is not None:
+                with contextlib.suppress(psycopg.Error):
+                    cm.__exit__(None, None, None)
             self._pipeline_failed(error, queued)
-        self._end_pipeline()
+        if cm is not None:
+            try:
+                cm.__exit__(None, None, None)  # raises the first failure among the answers
+            except psycopg.Error as error:
+                self._pipeline_failed(error, queued)
         return cursor
 
     def _pipeline_failed(self, error: psycopg.Error, queued: list[psycopg.Cursor[Any]]) -> None:
