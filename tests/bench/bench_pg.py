@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import pathlib
@@ -104,15 +103,6 @@ def load_main() -> None:
     print(
         json.dumps(asyncio.run(_load(job["urls"], job["tokens"], job["cards"], job["seconds"], job["noop"])))
     )
-
-
-def cluster_cpu_seconds(postmaster: int) -> float:
-    """CPU time of a postmaster and its live children (backends come and go: one gone is skipped)."""
-    total = 0.0
-    for child in pathlib.Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
-        with contextlib.suppress(OSError, IndexError):
-            total += cpu_seconds(int(child))
-    return total + cpu_seconds(postmaster)
 
 
 def fund(url: str, count: int, tag: str) -> list[str]:
@@ -207,9 +197,9 @@ def main() -> None:
                 pids = [server.process.pid for server in (first, second) if server.process is not None]
                 postmaster = cluster.postmaster_pid()
                 assert postmaster is not None
-                before = sum(cpu_seconds(pid) for pid in pids), cluster_cpu_seconds(postmaster)
+                before = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(postmaster)
                 spread = run_load(urls, terminals, spread_cards)
-                after = sum(cpu_seconds(pid) for pid in pids), cluster_cpu_seconds(postmaster)
+                after = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(postmaster)
                 hot = run_load(urls, [first.tokens["yamato-bakery-t1"]], hot_cards)
             finally:
                 second.stop()

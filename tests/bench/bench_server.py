@@ -22,6 +22,7 @@ p50 ~ 50 / rate, so p99 < 50 ms needs well over 1,000 sales/s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -87,7 +88,8 @@ def cpu_seconds(pid: int) -> float:
     total += (int(stat[11]) + int(stat[12])) / ticks
     children = pathlib.Path(f"/proc/{pid}/task/{pid}/children")
     for child in children.read_text().split() if children.exists() else []:
-        total += cpu_seconds(int(child))
+        with contextlib.suppress(OSError, IndexError):  # a child gone meanwhile (a backend) is skipped
+            total += cpu_seconds(int(child))
     return total
 
 
