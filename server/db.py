@@ -174,6 +174,11 @@ def retryable(error: BaseException) -> bool:
     return isinstance(error, Retry) or pg.retryable(error)
 
 
+def lock_wait_lost(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL giving up a lock wait (a deadlock found, a lock timeout)."""
+    return pg.lock_wait_lost(error)
+
+
 # Schema versions ----------------------------------------------------------------------
 
 

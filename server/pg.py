@@ -526,6 +526,11 @@ def reads_balance(sql: str) -> bool:
     )
 
 
+def lock_wait_lost(error: BaseException) -> bool:
+    """Whether ``error`` ended a wait for a lock: a deadlock (40P01) or ``lock_timeout`` (55P03)."""
+    return isinstance(error, psycopg.Error) and getattr(error, "sqlstate", None) in ("40P01", "55P03")
+
+
 def retryable(error: BaseException) -> bool:
     """Whether ``error`` says the transaction lost a race and may be run again as it was."""
     return isinstance(error, psycopg.Error) and getattr(error, "sqlstate", None) in RETRYABLE

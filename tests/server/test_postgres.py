@@ -14,6 +14,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from points.wire import SaleRequest, TicketIssueRequest
 from server import db, desk, issuing, ledger, pg, residents, sales, schema
 from server.app import create_app
 from server.auth import Principal
-from server.store import Store
+from server.store import Store, ThreadedWriter
 from tests.server.conftest import Demo
 from tests.server.helpers import OTHER_SHOP, SHOP, TENRI, resident_account, sale
 from tests.support.server import RunningServer, running_server
@@ -500,3 +501,39 @@ def test_an_expiry_run_at_midnight_waits_for_a_sale_drawing_the_expiring_lot(pg_
     ).fetchall()
     assert [row[0] for row in expired] == [200]
     assert ledger.check(first) == []
+
+
+async def test_a_job_waiting_for_a_lock_never_holds_up_the_other_jobs_of_its_group(pg_demo: Demo) -> None:
+    # Two groups can each hold a row another of their jobs waits for (PostgreSQL finds that deadlock
+    # only after a second). A job in a group gives up its wait, the rest of the group commits, and the
+    # job is run again alone, waiting as long as the row stays locked.
+    conn = db.connect(pg_demo.db_path)
+    first, second = (row[0] for row in conn.execute("SELECT id FROM accounts ORDER BY id LIMIT 2").fetchall())
+    conn.close()
+    other = db.connect(pg_demo.db_path)
+    other.execute("BEGIN")
+    other.execute("SELECT id FROM accounts WHERE id = ? FOR UPDATE", (second,))  # another process
+    writer = ThreadedWriter(pg_demo.db_path, threads=1)
+    started, busy = threading.Event(), threading.Event()
+
+    def lock(account: int) -> Callable[[Any], int]:
+        return lambda c: int(
+            c.execute("SELECT id FROM accounts WHERE id = ? FOR UPDATE", (account,)).fetchone()[0]
+        )
+
+    try:
+        # The one session is kept busy until the next two are queued: they make one group.
+        blocker = writer.submit(lambda c: (started.set(), busy.wait(10)))
+        assert await asyncio.to_thread(started.wait, 10)
+        free, waiting = writer.submit(lock(first)), writer.submit(lock(second))
+        busy.set()
+        await asyncio.wait_for(blocker, 10)
+        assert await asyncio.wait_for(free, 10) == first  # committed while the other row is still locked
+        assert not waiting.done()
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(waiting, 10) == second
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+        writer.close()
