@@ -231,8 +231,10 @@ class ThreadedWriter:
     :data:`WRITER_THREADS` threads (psycopg gives up the GIL while it waits): each takes every job
     queued when it is free, runs each in its own savepoint inside one transaction and commits once,
     as :class:`Writer` does, so several groups are under way at once. A group of one job runs
-    without a savepoint (its transaction is its savepoint). The answers are handed back to the event
-    loop that submitted them; the rules are the same functions on the same kind of connection.
+    without a savepoint (its transaction is its savepoint); a job of a larger group that waits for a
+    row lock longer than :data:`GROUP_LOCK_WAIT_MS` is undone and run alone. The answers are handed
+    back to the event loop that submitted them; the rules are the same functions on the same kind of
+    connection.
     """
 
     def __init__(self, path: str | pathlib.Path, threads: int | None = None) -> None:
