@@ -330,16 +330,16 @@ class ThreadedWriter:
         self._requeue(group)
 
     def _run_group(self, conn: Any, group: list[_Queued]) -> None:
+        alone = len(group) == 1
         try:
             db.send(conn, "BEGIN")  # answered with the first job's first statement
+            if not alone:
+                db.send(conn, f"SET LOCAL lock_timeout = {GROUP_LOCK_WAIT_MS}")
         except ConnectionLost as error:
             self._lost(group, error)
             return
         with self._ready:
             self._outage_since = None
-        alone = len(group) == 1
-        if not alone:
-            db.send(conn, f"SET LOCAL lock_timeout = {GROUP_LOCK_WAIT_MS}")
         outcomes: list[tuple[_Queued, Any, BaseException | None]] = []
         again: list[_Queued] = []
         for queued in group:
@@ -386,6 +386,7 @@ class ThreadedWriter:
                     self._retries[queued[1]] = tries + 1
                     again.append(queued)
                 else:
+                    self._alone.discard(queued[1])
                     _settle(queued[2], queued[1], None, failed)
             self._requeue(again)
             return
