@@ -48,7 +48,8 @@ class World:
     async def approve(self, wait_path: str, card: Card) -> httpx.Response:
         """Read the code off the waiting page, sign it with the card (the helper's part), reload."""
         wait = await self.browser.get(wait_path)
-        code = re.search(r"([A-Z0-9]{4}-[A-Z0-9]{4})", wait.text)
+        # The code as the page shows it (a random token elsewhere on the page can look like one).
+        code = re.search(r'class="user-code"[^>]*><strong[^>]*>([A-Z0-9]{4}-[A-Z0-9]{4})<', wait.text)
         assert code, wait.text
         found = (await self.server.post("/v1/approvals/lookup", json={"user_code": code[1]})).json()
         proof = card.proof({"challenge_id": found["challenge_id"], "nonce": found["nonce"]})
