@@ -252,7 +252,8 @@ def revoke_tokens(conn: sqlite3.Connection, principal_id: str) -> int:
     """Revoke every token of a principal; returns how many were live.
 
     Running servers, in any process, see the revocation on their next request: the counter
-    :data:`server.auth.REVOCATIONS` they read each time changes in the same transaction.
+    :data:`server.auth.REVOCATIONS` they read each time changes in the same transaction (on
+    PostgreSQL they listen for the ``NOTIFY`` it sends at commit instead of reading it).
     """
     cursor = conn.execute(
         "UPDATE tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
@@ -263,6 +264,8 @@ def revoke_tokens(conn: sqlite3.Connection, principal_id: str) -> int:
         " ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
         (auth.REVOCATIONS,),
     )
+    if db.is_postgres(conn):
+        conn.execute(f"NOTIFY {auth.REVOCATIONS}")
     return cursor.rowcount
 
 

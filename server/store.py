@@ -65,16 +65,20 @@ MAX_RETRIES = 8
 #: how long a job waits for it before its caller hears "database unavailable" (seconds).
 RECONNECT_SECONDS = 0.1
 OUTAGE_SECONDS = 30.0
-#: PostgreSQL: how many sessions of one server process write at once (:class:`ThreadedWriter`).
-#: Fewer sessions make bigger groups (fewer commits, fewer updates of a program's funder account)
-#: and fewer threads to hand the GIL between; three still leave two writing while one waits for a
-#: row another process holds. Two servers on 2 cores, same run: 6 threads 1,020 sales/s, p99 176 ms;
-#: 4: 946, 163 ms; 3: 1,011-1,093, 87-90 ms; 2: 1,091, 83 ms.
-WRITER_THREADS = int(os.environ.get("MYKEY_WRITER_THREADS", "3"))
-#: PostgreSQL: how long a job inside a group of several may wait for a row lock (ms) before it is
-#: undone and run again in a transaction of its own. Two groups can each hold a card another of their
-#: jobs waits for; PostgreSQL only finds such a deadlock after ``deadlock_timeout`` (1 s), and a counter
-#: waited seconds. A job alone locks in the ledger's order and waits as long as it must.
+#: PostgreSQL: how many sessions of one server process write groups at once (:class:`ThreadedWriter`),
+#: beside the one that runs a job alone after it lost a lock wait. One session makes the biggest
+#: groups (fewest commits, fewest updates of a program's funder account) and leaves only the event
+#: loop's thread to hand the GIL to. Two servers on 2 cores, bench_pg's spread load, same hour:
+#: 1 session 1,348 sales/s (p99 59 ms); 2: 1,114 (106 ms). With the pipeline on (MYKEY_PG_PIPELINE)
+#: an earlier sweep gave 6: 1,020; 4: 946; 3: 1,011-1,093; 2: 1,091; 1: 1,148. More sessions only
+#: pay where the database is far enough away for a group to spend its time waiting on round trips.
+WRITER_THREADS = int(os.environ.get("MYKEY_WRITER_THREADS", "1"))
+#: PostgreSQL: how long a job in a group (of one or more) may wait for a row lock (ms) before it is
+#: undone and run again in a transaction of its own, on the session that waits. Two groups can each
+#: hold a card another of their jobs waits for; PostgreSQL only finds such a deadlock after
+#: ``deadlock_timeout`` (1 s), and a counter waited seconds; and a row another session keeps locked
+#: (a desk's change) would stop every group behind it. A job alone locks in the ledger's order and
+#: waits as long as it must.
 GROUP_LOCK_WAIT_MS = 50
 
 
@@ -230,19 +234,27 @@ class ThreadedWriter:
     on the event loop either would hold up every other request. Here a job runs on one of
     :data:`WRITER_THREADS` threads (psycopg gives up the GIL while it waits): each takes every job
     queued when it is free, runs each in its own savepoint inside one transaction and commits once,
-    as :class:`Writer` does, so several groups are under way at once. A group of one job runs
-    without a savepoint (its transaction is its savepoint); a job of a larger group that waits for a
-    row lock longer than :data:`GROUP_LOCK_WAIT_MS` is undone and run alone. The answers are handed
-    back to the event loop that submitted them; the rules are the same functions on the same kind of
-    connection.
+    as :class:`Writer` does. A group of one job runs without a savepoint (its transaction is its
+    savepoint). A job of a group that waits for a row lock longer than
+    :data:`GROUP_LOCK_WAIT_MS` is undone and handed to a thread of its own, which runs such jobs one
+    at a time and waits as long as each must (a desk holding a card's row, another process's
+    commit), while the groups go on. The answers are handed back to the event loop that submitted
+    them; the rules are the same functions on the same kind of connection.
     """
 
     def __init__(self, path: str | pathlib.Path, threads: int | None = None) -> None:
         self._path = path
         count = threads or WRITER_THREADS
-        self._conns = [db.connect(path) for _ in range(count)]
+        self._conns = [db.connect(path) for _ in range(count + 1)]  # the last runs jobs alone
+        for conn in self._conns[:-1]:
+            # A group's session gives up a row-lock wait after GROUP_LOCK_WAIT_MS (kept on a reconnect).
+            conn.session_setup.append(f"SET lock_timeout = {GROUP_LOCK_WAIT_MS}")
+            conn.execute(conn.session_setup[-1])
         self._queue: collections.deque[_Queued] = collections.deque()
-        self._ready = threading.Condition()
+        self._alone_queue: collections.deque[_Queued] = collections.deque()
+        lock = threading.Lock()  # the queues' one lock: a job moves between them under it
+        self._ready = threading.Condition(lock)
+        self._ready_alone = threading.Condition(lock)
         self._closed = False
         self._outage_since: float | None = None
         self._retries: dict[asyncio.Future[Any], int] = {}
@@ -251,7 +263,9 @@ class ThreadedWriter:
         self._sync_conn: Any = None
         self._sync_lock = threading.Lock()
         self._threads = [
-            threading.Thread(target=self._work, args=(conn,), name=f"mykey-writer-{n}", daemon=True)
+            threading.Thread(
+                target=self._work, args=(conn, n == count), name=f"mykey-writer-{n}", daemon=True
+            )
             for n, conn in enumerate(self._conns)
         ]
         for thread in self._threads:
@@ -278,9 +292,11 @@ class ThreadedWriter:
         """Finish the groups under way, cancel queued jobs never started, close the sessions."""
         with self._ready:
             self._closed = True
-            waiting = list(self._queue)
+            waiting = [*self._queue, *self._alone_queue]
             self._queue.clear()
+            self._alone_queue.clear()
             self._ready.notify_all()
+            self._ready_alone.notify_all()
         for _job, future, loop in waiting:
             _settle(loop, future, None, asyncio.CancelledError())
         for thread in self._threads:
@@ -291,27 +307,34 @@ class ThreadedWriter:
                     conn.execute("ROLLBACK")
                 conn.close()
 
-    def _work(self, conn: Any) -> None:
+    def _work(self, conn: Any, alone: bool) -> None:
+        queue, ready = (self._alone_queue, self._ready_alone) if alone else (self._queue, self._ready)
         while True:
-            with self._ready:
-                while not self._queue and not self._closed:
-                    self._ready.wait()
+            with ready:
+                while not queue and not self._closed:
+                    ready.wait()
                 if self._closed:
                     return
-                group = [self._queue.popleft()]
-                if group[0][1] not in self._alone:
-                    while self._queue and len(group) < MAX_GROUP and self._queue[0][1] not in self._alone:
-                        group.append(self._queue.popleft())
+                group = [queue.popleft()]
+                while not alone and queue and len(group) < MAX_GROUP:
+                    group.append(queue.popleft())
             try:
-                self._run_group(conn, group)
+                self._run_group(conn, group, waits=alone)
             except Exception as error:
                 for _job, future, loop in group:
                     _settle(loop, future, None, error)
 
     def _requeue(self, jobs: list[_Queued]) -> None:
+        """Queue jobs again at the front: those that lost a lock wait in a group to be run alone."""
         with self._ready:
-            self._queue.extendleft(reversed(jobs))
-            self._ready.notify(len(jobs))
+            alone = [job for job in jobs if job[1] in self._alone]
+            grouped = [job for job in jobs if job[1] not in self._alone]
+            self._alone_queue.extendleft(reversed(alone))
+            self._queue.extendleft(reversed(grouped))
+            if alone:
+                self._ready_alone.notify()
+            if grouped:
+                self._ready.notify()
 
     def _lost(self, group: list[_Queued], error: ConnectionLost) -> None:
         """The session died: the group is run again on a new one, until :data:`OUTAGE_SECONDS` pass."""
@@ -329,12 +352,11 @@ class ThreadedWriter:
         time.sleep(RECONNECT_SECONDS)
         self._requeue(group)
 
-    def _run_group(self, conn: Any, group: list[_Queued]) -> None:
+    def _run_group(self, conn: Any, group: list[_Queued], *, waits: bool) -> None:
+        """Run a group in one transaction (``waits``: on the session that waits for row locks at length)."""
         alone = len(group) == 1
         try:
             db.send(conn, "BEGIN")  # answered with the first job's first statement
-            if not alone:
-                db.send(conn, f"SET LOCAL lock_timeout = {GROUP_LOCK_WAIT_MS}")
         except ConnectionLost as error:
             self._lost(group, error)
             return
@@ -360,7 +382,7 @@ class ThreadedWriter:
                 tries = self._retries.get(queued[1], 0)
                 if db.retryable(error) and tries < MAX_RETRIES:
                     self._retries[queued[1]] = tries + 1
-                    if not alone and db.lock_wait_lost(error):
+                    if not waits and db.lock_wait_lost(error):
                         self._alone.add(queued[1])
                     again.append(queued)
                     continue
@@ -368,7 +390,7 @@ class ThreadedWriter:
         failed: BaseException | None = None
         if conn.in_transaction:
             try:
-                if not alone:
+                if not waits:
                     # The balance changes applied at COMMIT lock in ascending order: they may wait.
                     db.send(conn, "SET LOCAL lock_timeout = 0")
                 conn.execute("COMMIT")
@@ -454,7 +476,9 @@ class Store:
         pems = [*admin.trust_anchors(self.reader), *(trust_anchors or [])]
         self.trust_anchors: list[x509.Certificate] = [x509.load_pem_x509_certificate(p) for p in pems]
         self._tokens: dict[str, tuple[float, auth.Principal | None]] = {}
-        self._tokens_revocations: str | None = None
+        self._tokens_revocations: str | int | None = None
+        if db.is_postgres(self.reader):
+            self.reader.listen(auth.REVOCATIONS)  # see _revocations
         self._merchants: dict[str, tuple[float, Merchant | None]] = {}
         self._programs: dict[str, Program] = {}
         self._programs_read = 0.0
@@ -472,8 +496,8 @@ class Store:
         """The principal of a bearer token (cached for :data:`CACHE_SECONDS`, but never past a revocation).
 
         Every revocation, from any process, bumps a counter in ``meta``
-        (:func:`server.admin.revoke_tokens`); it is read on every call (one primary-key lookup,
-        a few microseconds against a sale's millisecond), and a new value empties the cache.
+        (:func:`server.admin.revoke_tokens`), and on PostgreSQL notifies every server: a new value
+        (:meth:`_revocations`) empties the cache.
         """
         if token.startswith(auth.RESIDENT_TOKEN_PREFIX):
             # Never cached: a signed-out or idle session ends at once.
@@ -492,7 +516,17 @@ class Store:
         self._tokens[token] = (now, principal)
         return principal
 
-    def _revocations(self) -> str | None:
+    def _revocations(self) -> str | int | None:
+        """What changes with every revocation, read on every call to :meth:`principal`.
+
+        On SQLite the counter itself (one primary-key lookup, a few microseconds). On PostgreSQL that
+        lookup is a round trip that holds up the event loop (measured: half the loop's time under
+        load, 1,206 against 1,332 sales/s on two servers), so the reader listens for the revocation's
+        ``NOTIFY`` and counts what its socket holds; a notification reaches it when the revoking
+        transaction commits.
+        """
+        if db.is_postgres(self.reader):
+            return int(self.reader.notifications())
         row = self.reader.execute("SELECT value FROM meta WHERE key = ?", (auth.REVOCATIONS,)).fetchone()
         return None if row is None else str(row[0])
 

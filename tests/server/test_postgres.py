@@ -12,6 +12,7 @@ import concurrent.futures
 import datetime as dt
 import json
 import pathlib
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ import pytest
 from ulid import ULID
 
 from points.wire import SaleRequest, TicketIssueRequest
-from server import db, desk, issuing, ledger, pg, residents, sales, schema
+from server import admin, db, desk, issuing, ledger, pg, residents, sales, schema
 from server.app import create_app
 from server.auth import Principal
 from server.store import Store, ThreadedWriter
@@ -78,6 +79,25 @@ async def test_two_servers_selling_on_one_card_never_overdraw_it(pg_demo: Demo) 
     assert stored == len(accepted) <= 25
     resident = resident_account(conn, card, "tenri-megumi")
     assert resident is not None and ledger.balance(conn, resident) == 5000 - 200 * len(accepted) >= 0
+
+
+def test_a_revocation_reaches_a_server_whose_reading_session_was_lost_meanwhile(pg_demo: Demo) -> None:
+    # The servers hear of a revocation by NOTIFY; one made while a server's reader had no session is
+    # never delivered to it, so a new session forgets every cached token.
+    store = Store(pg_demo.db_path)
+    admin_conn = db.connect(pg_demo.db_path)
+    try:
+        token = pg_demo.tokens[SHOP]
+        assert store.principal(token) is not None  # cached from now on
+        reader_pid = store.reader.raw.info.backend_pid
+        admin_conn.execute("SELECT pg_terminate_backend(?, 5000)", (reader_pid,))  # waits for its end
+        with db.atomic(admin_conn):
+            assert admin.revoke_tokens(admin_conn, SHOP) == 1
+        assert store.principal(token) is None
+        assert store.principal(pg_demo.tokens["tenri-counter-1"]) is not None
+    finally:
+        admin_conn.close()
+        store.close()
 
 
 def test_a_database_newer_than_the_code_is_refused(pg_demo: Demo) -> None:
@@ -203,6 +223,7 @@ def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_n
     pg_demo: Demo,
 ) -> None:
     conn = db.connect(pg_demo.db_path)
+    conn.pipelined = True  # MYKEY_PG_PIPELINE=1
     conn.execute("BEGIN")
     db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")  # a taken key
     with pytest.raises(pg.StatementFailed):  # not sqlite3.IntegrityError: the UPDATE below broke nothing
@@ -214,6 +235,19 @@ def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_n
     db.send(conn, "UPDATE cities SET name = 'Tenri' WHERE id = 'tenri'")
     with db.savepoint(conn, "kept"):
         db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
+
+
+def test_without_the_pipeline_a_write_that_fails_fails_where_it_is_sent_as_on_sqlite(pg_demo: Demo) -> None:
+    conn = db.connect(pg_demo.db_path)
+    assert not conn.pipelined  # the default (server.pg.PIPELINE)
+    conn.execute("BEGIN")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")
+    conn.execute("ROLLBACK")
+    conn.execute("BEGIN")
+    db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
     conn.execute("COMMIT")
     assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
 
@@ -506,7 +540,7 @@ def test_an_expiry_run_at_midnight_waits_for_a_sale_drawing_the_expiring_lot(pg_
 async def test_a_job_waiting_for_a_lock_never_holds_up_the_other_jobs_of_its_group(pg_demo: Demo) -> None:
     # Two groups can each hold a row another of their jobs waits for (PostgreSQL finds that deadlock
     # only after a second). A job in a group gives up its wait, the rest of the group commits, and the
-    # job is run again alone, waiting as long as the row stays locked.
+    # job is run again alone, on a session of its own, waiting as long as the row stays locked.
     conn = db.connect(pg_demo.db_path)
     first, second = (row[0] for row in conn.execute("SELECT id FROM accounts ORDER BY id LIMIT 2").fetchall())
     conn.close()
@@ -529,6 +563,9 @@ async def test_a_job_waiting_for_a_lock_never_holds_up_the_other_jobs_of_its_gro
         busy.set()
         await asyncio.wait_for(blocker, 10)
         assert await asyncio.wait_for(free, 10) == first  # committed while the other row is still locked
+        assert not waiting.done()
+        # The job waiting alone has a session of its own: the next groups do not queue behind it.
+        assert await asyncio.wait_for(writer.submit(lock(first)), 10) == first
         assert not waiting.done()
         other.execute("COMMIT")
         assert await asyncio.wait_for(waiting, 10) == second
