@@ -96,42 +96,60 @@ def cpu_seconds(pid: int) -> float:
 # The load process -----------------------------------------------------------------------
 
 
-async def _client(host: str, port: int, token: str, cards: list[str], offset: int, until: float, warm: float,
-                  latencies: list[float], errors: list[str]) -> int:  # fmt: skip
+def sale_request(host: str, token: str, card: str, receipt_no: int) -> bytes:
+    """One POST /v1/sales: one point redemption plus one award on ``card``."""
     from ulid import ULID
 
+    body = json.dumps(
+        {
+            "sale_id": str(ULID()),
+            "terminal_time": dt.datetime.now(dt.UTC).isoformat(),
+            "receipt_no": receipt_no,
+            "card_key": card,
+            "totals": [{"rate": 10, "amount": 2000}],
+            "points": [{"program_id": "tenri-megumi", "points": 100}],
+            "cash": 1900,
+            "award_programs": ["tenri-megumi"],
+        }
+    ).encode()
+    return (
+        f"POST /v1/sales HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """The answer's head and body (Content-Length framed)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head, await reader.readexactly(length)
+
+
+def refusal(head: bytes, answer: bytes) -> str | None:
+    """What went wrong, for an answer other than 200."""
+    if head.startswith(b"HTTP/1.1 200"):
+        return None
+    return head.split(b"\r\n")[0].decode() + " " + answer[:200].decode(errors="replace")
+
+
+async def _client(host: str, port: int, token: str, cards: list[str], offset: int, until: float, warm: float,
+                  latencies: list[float], errors: list[str]) -> int:  # fmt: skip
     reader, writer = await asyncio.open_connection(host, port)
     done = 0
     n = offset
     while time.perf_counter() < until:
-        body = json.dumps(
-            {
-                "sale_id": str(ULID()),
-                "terminal_time": dt.datetime.now(dt.UTC).isoformat(),
-                "receipt_no": n,
-                "card_key": cards[n % len(cards)],
-                "totals": [{"rate": 10, "amount": 2000}],
-                "points": [{"program_id": "tenri-megumi", "points": 100}],
-                "cash": 1900,
-                "award_programs": ["tenri-megumi"],
-            }
-        ).encode()
+        request = sale_request(host, token, cards[n % len(cards)], n)
         n += CLIENTS
-        request = (
-            f"POST /v1/sales HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
         started = time.perf_counter()
         writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        answer = await reader.readexactly(length)
+        head, answer = await read_answer(reader)
         finished = time.perf_counter()
-        if not head.startswith(b"HTTP/1.1 200"):
-            errors.append(head.split(b"\r\n")[0].decode() + " " + answer[:200].decode(errors="replace"))
+        error = refusal(head, answer)
+        if error is not None:
+            errors.append(error)
             continue
         if started >= warm:
             latencies.append(finished - started)
