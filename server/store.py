@@ -233,13 +233,14 @@ class ThreadedWriter:
     A statement on PostgreSQL is a round trip, and a row another process holds locked is waited for;
     on the event loop either would hold up every other request. Here a job runs on one of
     :data:`WRITER_THREADS` threads (psycopg gives up the GIL while it waits): each takes every job
-    queued when it is free, runs each in its own savepoint inside one transaction and commits once,
-    as :class:`Writer` does. A group of one job runs without a savepoint (its transaction is its
-    savepoint). A job of a group that waits for a row lock longer than
-    :data:`GROUP_LOCK_WAIT_MS` is undone and handed to a thread of its own, which runs such jobs one
-    at a time and waits as long as each must (a desk holding a card's row, another process's
-    commit), while the groups go on. The answers are handed back to the event loop that submitted
-    them; the rules are the same functions on the same kind of connection.
+    queued when it is free, runs them inside one transaction and commits once, as :class:`Writer`
+    does. The jobs run without savepoints (each is two round trips); should one fail, the group is
+    rolled back and run again with a savepoint a job, so the failure undoes that job alone. A job
+    of a group that waits for a row lock longer than :data:`GROUP_LOCK_WAIT_MS` is undone and handed
+    to a thread of its own, which runs such jobs one at a time and waits as long as each must (a
+    desk holding a card's row, another process's commit), while the groups go on. The answers are
+    handed back to the event loop that submitted them; the rules are the same functions on the
+    same kind of connection.
     """
 
     def __init__(self, path: str | pathlib.Path, threads: int | None = None) -> None:
@@ -352,8 +353,13 @@ class ThreadedWriter:
         time.sleep(RECONNECT_SECONDS)
         self._requeue(group)
 
-    def _run_group(self, conn: Any, group: list[_Queued], *, waits: bool) -> None:
-        """Run a group in one transaction (``waits``: on the session that waits for row locks at length)."""
+    def _run_group(self, conn: Any, group: list[_Queued], *, waits: bool, careful: bool = False) -> None:
+        """Run a group in one transaction (``waits``: on the session that waits for row locks at length).
+
+        The jobs run one after the other without savepoints first (two statements fewer a job, each a
+        round trip); when one of them fails, the transaction is rolled back and the group run again
+        ``careful``ly, each job in its own savepoint, so that the failure undoes that job alone.
+        """
         alone = len(group) == 1
         try:
             db.send(conn, "BEGIN")  # answered with the first job's first statement
@@ -367,7 +373,7 @@ class ThreadedWriter:
         for queued in group:
             job = queued[0]
             try:
-                if alone:
+                if alone or not careful:
                     outcomes.append((queued, job(conn), None))
                 else:
                     with db.savepoint(conn, "job"):
@@ -377,6 +383,10 @@ class ThreadedWriter:
                 self._lost(group, error)
                 return
             except Exception as error:
+                if not (alone or careful):
+                    conn.execute("ROLLBACK")
+                    self._run_group(conn, group, waits=waits, careful=True)
+                    return
                 if alone:
                     conn.execute("ROLLBACK")
                 tries = self._retries.get(queued[1], 0)

@@ -54,6 +54,36 @@ async def test_jobs_queued_together_commit_together_and_a_failure_stays_alone(
     writer.close()
 
 
+@pytest.mark.parametrize("database", ["postgresql"])
+async def test_a_failure_in_a_group_run_without_savepoints_undoes_only_that_job(path: str) -> None:
+    # PostgreSQL's writer runs a group without savepoints first; a failing job sends the group round
+    # again with one savepoint a job. The others are committed once, the failure's rows never.
+    writer = make_writer(path)
+    started, busy = threading.Event(), threading.Event()
+    runs: list[str] = []
+
+    def counted(city: str):
+        def job(conn: sqlite3.Connection) -> str:
+            runs.append(city)
+            return insert(city)(conn)
+
+        return job
+
+    try:
+        blocker = writer.submit(lambda c: (started.set(), busy.wait(10)))
+        assert await asyncio.to_thread(started.wait, 10)
+        futures = [writer.submit(counted("tenri")), writer.submit(fail), writer.submit(counted("tsu"))]
+        busy.set()  # the three were queued while the session was busy: they make one group
+        await asyncio.wait_for(blocker, 10)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+    finally:
+        writer.close()
+    assert results[0] == "tenri" and results[2] == "tsu"
+    assert isinstance(results[1], RuntimeError)
+    assert cities(path) == {"tenri", "tsu"}
+    assert runs == ["tenri", "tenri", "tsu"]  # tsu came after the failure: it ran once, with a savepoint
+
+
 # SQLite's write lock (PostgreSQL's row locks: the test below).
 @pytest.mark.parametrize("database", ["sqlite"])
 async def test_a_write_lock_held_by_another_process_is_waited_for_without_failing(
