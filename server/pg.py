@@ -298,20 +298,17 @@ class PgConnection:
         listened is lost), and so does every call while the session is broken (nothing can be known).
         """
         pgconn = self._conn.pgconn
-        if self.lost or self._conn.broken or self._conn.closed:
-            self._notices += 1
-            return self._notices
+        readable = not (self.lost or self._conn.broken or self._conn.closed)
         try:
-            # Twice: a session the server ended sends its last words first, and the end is read after.
-            pgconn.consume_input()
-            pgconn.consume_input()
+            if readable:
+                # Twice: a session the server ended sends its last words first, and the end is read after.
+                pgconn.consume_input()
+                pgconn.consume_input()
         except psycopg.OperationalError:
+            readable = False
+        if not readable or pgconn.status != pq.ConnStatus.OK:
             self._notices += 1
-            return self._notices
-        if pgconn.status != pq.ConnStatus.OK:
-            self._notices += 1
-            return self._notices
-        while pgconn.notifies() is not None:
+        while readable and pgconn.notifies() is not None:
             self._notices += 1
         return self._notices
 

@@ -536,7 +536,7 @@ class Store:
         transaction commits.
         """
         if db.is_postgres(self.reader):
-            return int(self.reader.notifications())
+            return self.reader.notifications()
         row = self.reader.execute("SELECT value FROM meta WHERE key = ?", (auth.REVOCATIONS,)).fetchone()
         return None if row is None else str(row[0])
 

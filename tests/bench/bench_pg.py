@@ -93,13 +93,21 @@ async def _load(
                 _client(host, int(port), tokens[i % len(tokens)], cards, i, until, warm, latencies, errors)
             )
     counts = await asyncio.gather(*jobs)
-    elapsed = time.perf_counter() - warm
-    latencies.sort()
+    return _summary(sum(counts), time.perf_counter() - warm, latencies, errors)
+
+
+def _ms(values: list[float], share: float) -> float | None:
+    """The value (seconds) that ``share`` of ``values`` do not exceed, in ms; ``None`` when there are none."""
+    return sorted(values)[int(len(values) * share)] * 1000 if values else None
+
+
+def _summary(count: int, elapsed: float, latencies: list[float], errors: list[str]) -> dict[str, object]:
+    """A load's figures: how many sales were answered, how fast, their p50 and p99, what failed."""
     return {
-        "count": sum(counts),
-        "per_s": sum(counts) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
+        "count": count,
+        "per_s": count / elapsed,
+        "p50_ms": _ms(latencies, 0.5),
+        "p99_ms": _ms(latencies, 0.99),
         "error_count": len(errors),
         "errors": errors[:3],
     }
@@ -147,19 +155,9 @@ async def _open_loop(
         tasks.append(asyncio.create_task(one(n, due)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - warm
-    latencies.sort()
-    lags.sort()
     for _host, _token, _reader, writer in [pool.get_nowait() for _ in range(pool.qsize())]:
         writer.close()
-    return {
-        "count": len(latencies),
-        "per_s": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
-        "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1000 if lags else None,
-        "error_count": len(errors),
-        "errors": errors[:3],
-    }
+    return {**_summary(len(latencies), elapsed, latencies, errors), "lag_p99_ms": _ms(lags, 0.99)}
 
 
 def load_main() -> None:
