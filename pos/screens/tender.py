@@ -95,9 +95,14 @@ class TenderScreen(PosScreen):
         if self.card_key:
             await self.load_card(self.card_key)
         self.show()
-        self.query_one("#points" if self.checkout.card else "#cash", Input).focus()
+        self.focus_first()
         if self.ticket_text:
             self.take_ticket(self.ticket_text)
+
+    def focus_first(self) -> None:
+        """The points field when a card is read (the clerk types its points next), else the cash one."""
+        assert self.checkout is not None
+        self.query_one("#points" if self.checkout.card else "#cash", Input).focus()
 
     async def load_card(self, card_key: str) -> None:
         """Look the card up (balances, expiring points, eligibility)."""
@@ -348,6 +353,7 @@ class TenderScreen(PosScreen):
         self.checkout.points.clear()
         await self.load_card(self.card_key)
         self.show()
+        self.focus_first()
 
     # Commit --------------------------------------------------------------------------
 

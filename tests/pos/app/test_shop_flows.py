@@ -69,6 +69,30 @@ async def test_sale_with_points_soonest_expiring_first_and_cash(
     assert entry.sale_result.change == 200
 
 
+async def test_a_card_tapped_on_the_payment_screen_takes_the_points_typed_next(
+    make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
+) -> None:
+    # The clerk opened the payment before the resident found the card: the amount typed after
+    # the tap is points, not cash received (it used to land in the cash field and close the sale).
+    real_server.grant(ALICE, "toshima-points", 800, expires_in_days=10)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ring_up(pilot, "1100")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, TenderScreen)
+        await tap(pilot, reader, ALICE_CARD)
+        await type_in(pilot, "800")
+        assert isinstance(app.screen, TenderScreen)
+        await fill(pilot, "#cash", "500")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptScreen)
+    entry = only_sale(app)
+    assert [p.points for p in entry.sale_result.points] == [800]
+    assert entry.sale_result.change == 200
+
+
 async def test_a_card_left_on_the_reader_since_the_balance_inquiry_pays_the_sale(
     make_app: Callable[..., PosApp], real_server: CounterServer, reader: SimulatedReader
 ) -> None:
