@@ -232,6 +232,18 @@ class Cursor:
 _EMPTY = Cursor(None)
 
 
+#: :meth:`PgConnection.apply_deferred` for several accounts: the rows locked in ascending id (the
+#: ledger's order), then changed. The lock is the one an ``UPDATE`` takes (``NO KEY``): ``FOR UPDATE``
+#: would wait for the key-share locks that other sessions' transfers hold on the same rows (their
+#: foreign keys), and they for it: a deadlock between every two groups.
+_APPLY_DEFERRED = (
+    "WITH locked AS MATERIALIZED (SELECT id FROM accounts WHERE id = ANY(CAST(? AS BIGINT[])) ORDER BY id"
+    " FOR NO KEY UPDATE) UPDATE accounts SET balance = balance + change.delta FROM locked JOIN"
+    " unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS change(id, delta) ON change.id = locked.id"
+    " WHERE accounts.id = change.id"
+)
+
+
 class PgConnection:
     """One PostgreSQL session with the :class:`sqlite3.Connection` subset the server uses.
 
@@ -497,12 +509,17 @@ class PgConnection:
 
     def apply_deferred(self) -> None:
         """Write the deferred balance changes now, in ascending account id (the ledger's lock order)."""
-        rows = [(delta, account_id) for account_id, delta in sorted(self.deferred.items()) if delta]
+        rows = sorted((account_id, delta) for account_id, delta in self.deferred.items() if delta)
         # The savepoints keep what was deferred when each was taken: a ROLLBACK TO one undoes this
         # UPDATE too when it ran after it, so those amounts are pending again.
         self.deferred.clear()
-        for row in rows:
-            self.send("UPDATE accounts SET balance = balance + ? WHERE id = ?", row)
+        if len(rows) == 1:
+            self.send("UPDATE accounts SET balance = balance + ? WHERE id = ?", (rows[0][1], rows[0][0]))
+        elif rows:
+            # A group's shops and funders in one statement, not one each: each process's commit holds
+            # these rows, shared by all, so the fewer round trips they are held for the better.
+            ids = [row[0] for row in rows]
+            self.send(_APPLY_DEFERRED, (ids, ids, [row[1] for row in rows]))
 
     def _track(self, sql: str, head: str) -> None:
         """Keep :attr:`deferred` in step with ``COMMIT``, ``ROLLBACK`` and savepoints."""

@@ -219,6 +219,41 @@ def test_balances_added_at_commit_follow_savepoints_and_reads(pg_demo: Demo) -> 
     assert ledger.check(conn) == []
 
 
+def test_two_sessions_committing_changes_to_the_same_shops_and_funder_both_commit(pg_demo: Demo) -> None:
+    # Each session's transfers hold key-share locks on the shop and funder rows (their foreign keys);
+    # the changes written at COMMIT take those rows for an update that does not wait for such locks,
+    # so the two commits follow each other instead of each waiting for the other (a deadlock).
+    conns = [db.connect(pg_demo.db_path) for _ in range(2)]
+    now = ledger.utc_now()
+
+    def accounts(conn: Any) -> list[int]:
+        return [ledger.account(conn, "funding", "city:tenri", TENRI)] + [
+            ledger.account(conn, "merchant", shop, TENRI) for shop in ("yamato-bakery", "sakura-books")
+        ]
+
+    with db.atomic(conns[0]):
+        before = [ledger.balance(conns[0], a) for a in accounts(conns[0])]
+    try:
+        for conn in conns:
+            conn.execute("BEGIN")
+            funding, *shops = accounts(conn)
+            for shop in shops:
+                ledger.post(
+                    conn, kind="grant", program_id=TENRI, debit=funding, credit=shop, amount=10, now=now
+                )
+            assert len(conn.deferred) == 3  # type: ignore[attr-defined]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            for future in [pool.submit(conn.execute, "COMMIT") for conn in conns]:
+                future.result(timeout=10)
+    finally:
+        for conn in conns:
+            conn.close()
+    conn = db.connect(pg_demo.db_path)
+    after = [ledger.balance(conn, a) for a in accounts(conn)]
+    assert after == [before[0] - 40, before[1] + 20, before[2] + 20]
+    assert ledger.check(conn) == []
+
+
 def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_nor_committed(
     pg_demo: Demo,
 ) -> None:
