@@ -89,7 +89,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 # Business dates (same-day voids, expiry) are the shared calendar's: Japan time, in ``points``.
 # ``iso`` is the calendar's stored form of a moment; both names stay here for the server's callers.
@@ -260,14 +260,32 @@ def register_operation(
     Raises:
         OperationIdTaken: ``op_id`` names an operation of another kind.
     """
+    if not claim_operation(conn, kind, op_id, issuer, now):
+        refuse_claimed(conn, kind, op_id)
+
+
+def claim_operation(conn: sqlite3.Connection, kind: str, op_id: str, issuer: str, now: dt.datetime) -> bool:
+    """Claim ``op_id`` as :func:`register_operation` does; ``False`` when it was claimed before.
+
+    For a caller that claims the id before it reads its own table's stored answer: a new id (every
+    operation but a retry) then costs this one statement. An id claimed before has that answer, or
+    :func:`refuse_claimed` says why not.
+    """
     assert kind in REGISTERED, kind
-    # The insert first: a new id (every operation but a refused one) costs one statement.
     inserted = conn.execute(
         "INSERT OR IGNORE INTO operations(id, kind, issuer, created_at) VALUES (?, ?, ?, ?)",
         (op_id, kind, issuer, iso(now)),
     ).rowcount
-    if inserted == 1:
-        return
+    return bool(inserted == 1)
+
+
+def refuse_claimed(conn: sqlite3.Connection, kind: str, op_id: str) -> NoReturn:
+    """Refuse ``op_id``, claimed before, for which the caller's own table holds no answer.
+
+    Raises:
+        OperationIdTaken: ``op_id`` names an operation of another kind.
+        server.db.Retry: it is this kind's, registered meanwhile by another writer.
+    """
     row = conn.execute("SELECT kind FROM operations WHERE id = ?", (op_id,)).fetchone()
     if row is not None and row[0] != kind:
         raise OperationIdTaken(f"{op_id} is already the id of a {row[0]}, not of a {kind}")
@@ -282,7 +300,9 @@ def register_operation(
 _LOCKS_PER_STATEMENT = 10_000
 
 
-def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
+def lock_accounts(
+    conn: sqlite3.Connection, account_ids: Iterable[int], *, one_by_its_update: bool = False
+) -> None:
     """Lock the accounts an operation will move, in one fixed order (ascending id), up front.
 
     On PostgreSQL several server processes write at once: taking every row lock in the same order
@@ -292,12 +312,15 @@ def lock_accounts(conn: sqlite3.Connection, account_ids: Iterable[int]) -> None:
     The lock is also what makes it safe to read what those rows guard (a resident's lots, before a
     void takes an award back or an order is paid) and decide on it: every writer that changes a
     resident's lots holds its account's row lock first, so nothing read after this call changes
-    before the commit. Even one account is locked here, not left to its own ``UPDATE``: the reads
-    come before that ``UPDATE``.
+    before the commit. Even one account is locked here, not left to its own ``UPDATE``, when reads
+    come before that ``UPDATE``; ``one_by_its_update`` says they do not (a sale's first statement on
+    its account is the debit or the credit), so one account alone is left to it: one round trip less.
     """
     # Accounts without a floor are not locked here: their balance only has amounts added to it
     # (at COMMIT, :func:`post`), and no rule reads it to decide, so their rows are held only then.
     ids = sorted({i for i in account_ids if not _floorless(conn, i)})
+    if one_by_its_update and len(ids) == 1:
+        return  # one lock has no order to keep
     if ids and db.is_postgres(conn):
         # Sent ahead (:func:`server.db.send`): the server takes the locks before it runs the next
         # statement, whose answer comes back with this one's; the lock costs no round trip of its own.
@@ -445,25 +468,54 @@ def spendable(conn: sqlite3.Connection, account_id: int, today: dt.date) -> int:
     return int(row[0])
 
 
+@dataclass(slots=True)
+class LotsLeft:
+    """A resident account's unexpired points after a draw (:func:`draw_lots`), as one read saw them.
+
+    ``by_day`` holds the points per last day for every day up to ``through`` (every day when it is
+    ``None``); later days are counted in ``points`` alone.
+    """
+
+    points: int
+    by_day: dict[dt.date, int]
+    through: dt.date | None
+
+    def add(self, day: dt.date, points: int) -> None:
+        """Count a lot made after the read (an award of the same operation)."""
+        self.points += points
+        if self.through is None or day <= self.through:
+            self.by_day[day] = self.by_day.get(day, 0) + points
+
+
 def draw_lots(
     conn: sqlite3.Connection, account_id: int, transfer_id: int, points: int, today: dt.date
-) -> None:
+) -> LotsLeft:
     """Take ``points`` from a resident's lots, earliest-expiring first, and note each draw.
+
+    Returns:
+        What the account's unexpired lots hold after the draw (read with the first page of lots,
+        under the account's row lock: see :func:`lock_accounts`).
 
     Raises:
         InsufficientPoints: the unexpired lots hold fewer than ``points``.
     """
     left = points
+    seen: LotsLeft | None = None
     # A page of lots at a time: a resident may hold hundreds of small award lots, a sale needs few.
+    # The first page also says what every lot holds, in all and per last day (the days it reaches).
     while left > 0:
         rows = conn.execute(
-            "SELECT id, remaining FROM lots WHERE account_id = ? AND remaining > 0 AND expires_on >= ?"
-            " ORDER BY expires_on, id LIMIT 16",
-            (account_id, today.isoformat()),
+            "SELECT id, remaining, expires_on, SUM(remaining) OVER (PARTITION BY expires_on),"
+            " SUM(remaining) OVER () FROM lots WHERE account_id = ? AND remaining > 0 AND expires_on >= ?"
+            " ORDER BY expires_on, id LIMIT ?",
+            (account_id, today.isoformat(), _LOTS_PAGE),
         ).fetchall()
         if not rows:
             break
-        for lot_id, remaining in rows:
+        if seen is None:
+            days = {dt.date.fromisoformat(row[2]): int(row[3]) for row in rows}
+            seen = LotsLeft(int(rows[0][4]), days, max(days) if len(rows) == _LOTS_PAGE else None)
+        for lot_id, remaining, expires_on, _day, _all in rows:
             take = min(left, remaining)
             db.send(conn, "UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
             db.send(
@@ -471,10 +523,15 @@ def draw_lots(
                 "INSERT INTO lot_draws(transfer_id, lot_id, points) VALUES (?, ?, ?)",
                 (transfer_id, lot_id, take),
             )
+            seen.add(dt.date.fromisoformat(expires_on), -take)
             left -= take
             if left == 0:
-                return
+                return seen
     raise InsufficientPoints(f"only {points - left} of {points} points are unexpired")
+
+
+#: Lots read at a time by :func:`draw_lots`.
+_LOTS_PAGE = 4
 
 
 def spend(
@@ -489,8 +546,12 @@ def spend(
     sale_id: str | None = None,
     merchant_id: str | None = None,
     op_kind: str | None = None,
+    lots_after: dict[int, LotsLeft] | None = None,
 ) -> int:
-    """Move points out of a resident account, drawing its lots: the transfer and the draws together."""
+    """Move points out of a resident account, drawing its lots: the transfer and the draws together.
+
+    ``lots_after``: what the resident's lots hold after the draw is put in it under the account's id.
+    """
     transfer_id = post(
         conn,
         kind=kind,
@@ -503,7 +564,9 @@ def spend(
         merchant_id=merchant_id,
         op_kind=op_kind,
     )
-    draw_lots(conn, resident, transfer_id, amount, business_date(now))
+    after = draw_lots(conn, resident, transfer_id, amount, business_date(now))
+    if lots_after is not None:
+        lots_after[resident] = after
     return transfer_id
 
 
@@ -520,8 +583,13 @@ def earn(
     sale_id: str | None = None,
     merchant_id: str | None = None,
     op_kind: str | None = None,
+    lots_after: dict[int, LotsLeft] | None = None,
 ) -> int:
-    """Move points into a resident account as a new lot expiring on ``expires_on``."""
+    """Move points into a resident account as a new lot expiring on ``expires_on``.
+
+    ``lots_after``: the new lot is counted in the resident's lots there, when a draw put them in it
+    (:func:`spend`).
+    """
     transfer_id = post(
         conn,
         kind=kind,
@@ -536,6 +604,8 @@ def earn(
     )
     # The lot's id is not needed here: sent ahead with the next statement (:func:`server.db.send`).
     db.send(conn, _ADD_LOT, (resident, transfer_id, amount, amount, expires_on.isoformat(), iso(now)))
+    if lots_after is not None and resident in lots_after:
+        lots_after[resident].add(expires_on, amount)
     return transfer_id
 
 

@@ -27,7 +27,16 @@ from points import tickets as ticket_codes
 from points.calendar import business_date
 from points.programs import PercentAward, Program
 from points.tender import TenderError, TicketOffer, cover, gives_change
-from points.wire import AwardLine, PointTender, RedeemedTicket, SaleRequest, SaleResult, SaleStatus, WireModel
+from points.wire import (
+    AwardLine,
+    Balance,
+    PointTender,
+    RedeemedTicket,
+    SaleRequest,
+    SaleResult,
+    SaleStatus,
+    WireModel,
+)
 from server import cards, db, ledger, receipts, residents, returns
 from server.auth import Principal
 from server.errors import ApiError
@@ -86,7 +95,7 @@ def stored_answer(conn: sqlite3.Connection, sale_id: str, fingerprint: str) -> s
     Raises:
         ApiError: ``idempotency_mismatch`` when the id was used with a different body.
     """
-    # One statement for both tables: this runs for every sale, inside the group commit.
+    # One statement for both tables (a retry's, inside the group commit).
     row = conn.execute(
         "SELECT request_hash, status, result, void_result, NULL, NULL FROM sales WHERE sale_id = ?1"
         " UNION ALL SELECT * FROM (SELECT request_hash, 'refused', NULL, NULL, error_code, message"
@@ -217,10 +226,21 @@ def apply(conn: sqlite3.Connection, sale: PreparedSale) -> str | ApiError:
     Raises:
         ApiError: an online sale's refusal.
     """
-    existing = stored_answer(conn, sale.request.sale_id, sale.request_hash)
-    if existing is not None:
-        return existing
-    if not sale.request.offline:
+    request = sale.request
+    assert sale.principal.merchant_id is not None
+    # The id is claimed first: a new one (nearly every sale) costs that one statement. One claimed
+    # before has its stored answer (a refused offline sale's too: the claim outlives its refusal).
+    if not ledger.claim_operation(conn, "sale", request.sale_id, sale.principal.merchant_id, sale.now):
+        existing = stored_answer(conn, request.sale_id, sale.request_hash)
+        if existing is not None:
+            return existing
+        try:
+            ledger.refuse_claimed(conn, "sale", request.sale_id)  # a sale id that is a ticket issue's
+        except ledger.LedgerError as error:
+            if request.offline:
+                return _refused(conn, sale, ApiError(error.code, str(error)))
+            raise ApiError(error.code, str(error)) from None
+    if not request.offline:
         # A refused online sale is stored nowhere: the writer's savepoint around this job undoes it.
         try:
             return _apply(conn, sale)
@@ -274,8 +294,6 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
     merchant_id = sale.principal.merchant_id
     assert merchant_id is not None
     sale_id = request.sale_id
-    # A sale id is the sale's alone: one that is a ticket issue's or an award's is refused here.
-    ledger.register_operation(conn, "sale", sale_id, merchant_id, now)
     if request.pin_proof is not None and any(
         t.points > sale.programs[t.program_id].no_pin_limit for t in request.points
     ):
@@ -292,8 +310,10 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         if sale.certificate is not None:
             residents.note_certificate(conn, request.card_key, *sale.certificate)
     if db.is_postgres(conn):
-        ledger.lock_accounts(conn, _accounts_of(conn, sale, number))
+        # Nothing below reads what an account's lock guards (its lots) before its first UPDATE.
+        ledger.lock_accounts(conn, _accounts_of(conn, sale, number), one_by_its_update=True)
     touched: dict[str, int] = {}  # program → the card's account in it (for the balances after)
+    lots_after: dict[int, ledger.LotsLeft] = {}  # what its lots hold, as a draw read them
     for tender in request.points:
         assert number is not None
         resident = touched[tender.program_id] = ledger.account(conn, "resident", number, tender.program_id)
@@ -307,6 +327,7 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             now=now,
             sale_id=sale_id,
             merchant_id=merchant_id,
+            lots_after=lots_after,
         )
     redeemed: list[RedeemedTicket] = []
     for use in sale.tickets:
@@ -365,12 +386,16 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             sale_id=sale_id,
             merchant_id=merchant_id,
             op_kind="sale",
+            lots_after=lots_after,
         )
-    balances = (
-        [cards.balance_of(conn, number, p, today, account_id=a) for p, a in touched.items()]
-        if number is not None
-        else []
-    )
+    # The balances after: from what the draw read (under the account's lock), or read now.
+    balances: list[Balance] = []
+    for program_id, account_id in touched.items():
+        drawn = lots_after.get(account_id)
+        known = None if drawn is None else cards.balance_after(program_id, drawn, today)
+        if known is None:
+            known = cards.balance_of(conn, number, program_id, today, account_id=account_id)
+        balances.append(known)
     result = SaleResult(
         sale_id=sale_id,
         status=SaleStatus.ACCEPTED,
@@ -436,8 +461,12 @@ def record_refusal(
 ) -> None:
     """Store an offline sale the server refused on sync: one line per point tender or ticket.
 
-    Settlement lists these as disputed lines; the terminal shows them to the shopkeeper.
+    Settlement lists these as disputed lines; the terminal shows them to the shopkeeper. The id is
+    claimed as a sale's (:func:`apply` claims it before it reads a stored answer), unless it is
+    already another operation's.
     """
+    assert principal.merchant_id is not None
+    ledger.claim_operation(conn, "sale", request.sale_id, principal.merchant_id, now)
     lines: list[tuple[str | None, int]] = [(p.program_id, p.points) for p in request.points]
     for tender in request.tickets:
         try:

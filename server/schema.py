@@ -1211,6 +1211,15 @@ CREATE INDEX transfers_debit ON transfers(debit_account_id, id);
 CREATE INDEX transfers_credit ON transfers(credit_account_id, id);
 """
 
+# A sale claims its id before it reads its stored answer (one statement for a new sale, not two), so
+# every id a sale used must be claimed: a refused offline sale's too, which until now was stored in
+# refused_sales alone (its claim was undone with the rest of it).
+_REFUSED_SALES_CLAIMED = """
+INSERT OR IGNORE INTO operations(id, kind, issuer, created_at)
+    SELECT sale_id, 'sale', MIN(merchant_id), MIN(created_at) FROM refused_sales GROUP BY sale_id
+    ORDER BY MIN(created_at), sale_id;
+"""
+
 #: The database's history, oldest first; the version is the step's place in it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -1298,6 +1307,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "transfers indexed by account, so a resident's history reads only the resident's",
         _TRANSFERS_BY_ACCOUNT,
         postgres=_TRANSFERS_BY_ACCOUNT,
+    ),
+    Migration(
+        14,
+        "every sale id claimed in operations, a refused offline sale's too: a sale claims its id before"
+        " it reads its stored answer",
+        _REFUSED_SALES_CLAIMED,
     ),
 )
 

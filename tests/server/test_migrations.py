@@ -279,3 +279,29 @@ def test_every_card_key_gets_a_resident_account_with_its_balances(old_db: pathli
     assert all(r[0] in numbers for r in tags)
     assert ledger.check(conn) == []
     conn.close()
+
+
+def test_a_refused_offline_sale_of_an_older_database_has_its_id_claimed(old_db: pathlib.Path) -> None:
+    # Before version 14 an offline sale refused on sync left its id unclaimed (only refused_sales held
+    # it); a sale now claims its id before it reads a stored answer, so the upgrade claims those ids.
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    merchant, terminal = conn.execute("SELECT merchant_id, id FROM terminals ORDER BY id LIMIT 1").fetchone()
+    with db.atomic(conn):
+        conn.execute(
+            "INSERT INTO refused_sales(sale_id, line_no, merchant_id, terminal_id, program_id, amount,"
+            " error_code, message, request_hash, terminal_time, created_at) VALUES ('refused-1', 0, ?, ?,"
+            " NULL, 300, 'insufficient_points', 'too few', 'h', '2026-11-30T10:00:00+09:00',"
+            " '2026-11-30T01:00:00+00:00')",
+            (merchant, terminal),
+        )
+    conn.execute("PRAGMA user_version = 13")
+    conn.close()
+    open_with_today(old_db)
+    conn = db.connect(old_db)
+    claimed = conn.execute(
+        "SELECT kind, issuer, created_at FROM operations WHERE id = 'refused-1'"
+    ).fetchone()
+    assert tuple(claimed) == ("sale", merchant, "2026-11-30T01:00:00+00:00")
+    assert db.schema_version(conn) == schema.SCHEMA_VERSION
+    conn.close()

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
+from typing import Any
 
-from points.wire import Merchant, TerminalMode
-from server import admin, db, ledger
+import pytest
+from ulid import ULID
+
+from points.wire import Merchant, SaleRequest, TerminalMode
+from server import admin, db, ledger, residents, sales
 from server import demo as demo_data
+from server.errors import ApiError
+from server.store import Store
 from tests.server.conftest import Clock, Demo
 from tests.server.helpers import OTHER_SHOP, SHOP, TENRI, sale
 
@@ -230,3 +237,85 @@ async def test_a_sale_without_other_tenders_hashes_as_before_they_existed(api, d
     assert request_hash("t", request) == request_hash("t", request.model_copy(update={"external": []}))
     with_card = request.model_copy(update={"external": [ExternalTender(kind=ExternalKind.QR, amount=1)]})
     assert request_hash("t", request) != request_hash("t", with_card)
+
+
+def _fresh_card(name: str) -> str:
+    return "uid:" + hashlib.sha256(f"test-{name}-{ULID()}".encode()).hexdigest()
+
+
+def _give(conn: Any, card_key: str, program_id: str, points: int, days_left: int) -> None:
+    """A lot of ``points`` for the card that lasts ``days_left`` more days (as a grant makes one)."""
+    program = {p.id: p for p in demo_data.programs()}[program_id]
+    now = ledger.utc_now()
+    number = residents.open_account(conn, card_key, now)
+    ledger.earn(
+        conn,
+        kind="grant",
+        program_id=program_id,
+        debit=ledger.account(conn, "funding", ledger.funding_owner(program.funding.kind, program.funding.id),
+                             program_id),
+        resident=ledger.account(conn, "resident", number, program_id),
+        amount=points,
+        expires_on=ledger.business_date(now) + dt.timedelta(days=days_left),
+        now=now,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lots", "spent"),
+    [
+        ([(100, 3), (50, 3), (200, 10)], 120),  # every lot in the first read
+        ([(100, 3), (50, 3), (200, 10), (300, 20), (100, 40), (500, 200), (1000, 400)], 400),  # more
+        ([(100, 5), (40, 40), (60, 60), (90, 90), (200, 200)], 150),  # across two lots, days to 200
+        ([(10, 40), (10, 40), (10, 40), (10, 40), (1000, 50)], 70),  # past the first page of lots
+    ],
+)
+async def test_a_sale_answers_with_the_balance_a_lookup_reads_after_it(
+    api, demo: Demo, lots: list[tuple[int, int]], spent: int
+) -> None:
+    # The balance on the receipt (points, and the lots expiring within 30 days) is the card's own.
+    card = _fresh_card("lots")
+    conn = db.connect(demo.db_path)
+    with db.atomic(conn):
+        for points, days_left in lots:
+            _give(conn, card, TENRI, points, days_left)
+    body = sale(card, total=3000, points={TENRI: spent}, awards=[TENRI])
+    answer = await api(SHOP).post("/v1/sales", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["awards"][0]["points"] > 0
+    looked_up = (await api(SHOP).post("/v1/cards/lookup", json={"card_key": card})).json()["balances"]
+    assert answer.json()["balances"] == [b for b in looked_up if b["program_id"] == TENRI]
+    held = sum(points for points, _ in lots)
+    assert answer.json()["balances"][0]["points"] == held - spent + answer.json()["awards"][0]["points"]
+    assert ledger_problems(demo) == []
+
+
+def test_an_offline_sale_refused_on_sync_keeps_its_refusal_when_it_comes_again(demo: Demo) -> None:
+    # Refused for too few points when it was synced, the sale is not accepted when it comes again
+    # after the card got points: the id stays claimed, and its stored refusal is the answer.
+    card = _fresh_card("offline")
+    store = Store(demo.db_path)
+    conn = db.connect(demo.db_path)
+    try:
+        with db.atomic(conn):
+            admin.grant(conn, card, {p.id: p for p in demo_data.programs()}["toshima-points"], 100)
+        principal = store.principal(demo.tokens[SHOP])
+        assert principal is not None
+        request = SaleRequest.model_validate(
+            sale(card, total=300, points={"toshima-points": 300}, offline=True)
+        )
+        prepared = sales.prepare(store, principal, request, sales.request_hash(principal.id, request))
+        with db.atomic(conn):
+            first = sales.apply(conn, prepared)
+        assert isinstance(first, ApiError) and first.code == "insufficient_points"
+        with db.atomic(conn):
+            admin.grant(conn, card, {p.id: p for p in demo_data.programs()}["toshima-points"], 500)
+        with db.atomic(conn):
+            again = sales.apply(conn, prepared)
+        assert isinstance(again, ApiError) and again.code == "insufficient_points"
+        assert stored_sales(demo) == 0
+        kind = conn.execute("SELECT kind FROM operations WHERE id = ?", (request.sale_id,)).fetchone()
+        assert kind is not None and kind[0] == "sale"
+    finally:
+        conn.close()
+        store.close()
