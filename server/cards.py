@@ -55,28 +55,13 @@ def balance_of(
         " GROUP BY expires_on ORDER BY expires_on",
         (account_id, today.isoformat()),
     ).fetchall()
-    days = {dt.date.fromisoformat(day): int(points) for day, points in rows}
-    return _balance(program_id, sum(days.values()), days, today)
-
-
-def balance_after(program_id: str, lots: ledger.LotsLeft, today: dt.date) -> Balance | None:
-    """The balance of a draw's :class:`~server.ledger.LotsLeft`, as :func:`balance_of` would read it.
-
-    ``None`` when the days it knows stop before the expiring horizon (the caller reads the balance).
-    """
-    if lots.through is not None and lots.through < today + dt.timedelta(days=EXPIRING_DAYS):
-        return None
-    return _balance(program_id, lots.points, lots.by_day, today)
-
-
-def _balance(program_id: str, points: int, by_day: dict[dt.date, int], today: dt.date) -> Balance:
     horizon = today + dt.timedelta(days=EXPIRING_DAYS)
     expiring = [
-        Lot(points=left, expires_on=day)
-        for day, left in sorted(by_day.items())
-        if day <= horizon and left > 0
+        Lot(points=int(points), expires_on=dt.date.fromisoformat(day))
+        for day, points in rows
+        if dt.date.fromisoformat(day) <= horizon
     ]
-    return Balance(program_id=program_id, points=points, expiring=expiring)
+    return Balance(program_id=program_id, points=sum(int(r[1]) for r in rows), expiring=expiring)
 
 
 def programs_held(conn: sqlite3.Connection, number: str | None) -> list[str]:

@@ -468,54 +468,25 @@ def spendable(conn: sqlite3.Connection, account_id: int, today: dt.date) -> int:
     return int(row[0])
 
 
-@dataclass(slots=True)
-class LotsLeft:
-    """A resident account's unexpired points after a draw (:func:`draw_lots`), as one read saw them.
-
-    ``by_day`` holds the points per last day for every day up to ``through`` (every day when it is
-    ``None``); later days are counted in ``points`` alone.
-    """
-
-    points: int
-    by_day: dict[dt.date, int]
-    through: dt.date | None
-
-    def add(self, day: dt.date, points: int) -> None:
-        """Count a lot made after the read (an award of the same operation)."""
-        self.points += points
-        if self.through is None or day <= self.through:
-            self.by_day[day] = self.by_day.get(day, 0) + points
-
-
 def draw_lots(
     conn: sqlite3.Connection, account_id: int, transfer_id: int, points: int, today: dt.date
-) -> LotsLeft:
+) -> None:
     """Take ``points`` from a resident's lots, earliest-expiring first, and note each draw.
-
-    Returns:
-        What the account's unexpired lots hold after the draw (read with the first page of lots,
-        under the account's row lock: see :func:`lock_accounts`).
 
     Raises:
         InsufficientPoints: the unexpired lots hold fewer than ``points``.
     """
     left = points
-    seen: LotsLeft | None = None
     # A page of lots at a time: a resident may hold hundreds of small award lots, a sale needs few.
-    # The first page also says what every lot holds, in all and per last day (the days it reaches).
     while left > 0:
         rows = conn.execute(
-            "SELECT id, remaining, expires_on, SUM(remaining) OVER (PARTITION BY expires_on),"
-            " SUM(remaining) OVER () FROM lots WHERE account_id = ? AND remaining > 0 AND expires_on >= ?"
-            " ORDER BY expires_on, id LIMIT ?",
-            (account_id, today.isoformat(), _LOTS_PAGE),
+            "SELECT id, remaining FROM lots WHERE account_id = ? AND remaining > 0 AND expires_on >= ?"
+            " ORDER BY expires_on, id LIMIT 16",
+            (account_id, today.isoformat()),
         ).fetchall()
         if not rows:
             break
-        if seen is None:
-            days = {dt.date.fromisoformat(row[2]): int(row[3]) for row in rows}
-            seen = LotsLeft(int(rows[0][4]), days, max(days) if len(rows) == _LOTS_PAGE else None)
-        for lot_id, remaining, expires_on, _day, _all in rows:
+        for lot_id, remaining in rows:
             take = min(left, remaining)
             db.send(conn, "UPDATE lots SET remaining = remaining - ? WHERE id = ?", (take, lot_id))
             db.send(
@@ -523,15 +494,10 @@ def draw_lots(
                 "INSERT INTO lot_draws(transfer_id, lot_id, points) VALUES (?, ?, ?)",
                 (transfer_id, lot_id, take),
             )
-            seen.add(dt.date.fromisoformat(expires_on), -take)
             left -= take
             if left == 0:
-                return seen
+                return
     raise InsufficientPoints(f"only {points - left} of {points} points are unexpired")
-
-
-#: Lots read at a time by :func:`draw_lots`.
-_LOTS_PAGE = 4
 
 
 def spend(
@@ -546,12 +512,8 @@ def spend(
     sale_id: str | None = None,
     merchant_id: str | None = None,
     op_kind: str | None = None,
-    lots_after: dict[int, LotsLeft] | None = None,
 ) -> int:
-    """Move points out of a resident account, drawing its lots: the transfer and the draws together.
-
-    ``lots_after``: what the resident's lots hold after the draw is put in it under the account's id.
-    """
+    """Move points out of a resident account, drawing its lots: the transfer and the draws together."""
     transfer_id = post(
         conn,
         kind=kind,
@@ -564,9 +526,7 @@ def spend(
         merchant_id=merchant_id,
         op_kind=op_kind,
     )
-    after = draw_lots(conn, resident, transfer_id, amount, business_date(now))
-    if lots_after is not None:
-        lots_after[resident] = after
+    draw_lots(conn, resident, transfer_id, amount, business_date(now))
     return transfer_id
 
 
@@ -583,13 +543,8 @@ def earn(
     sale_id: str | None = None,
     merchant_id: str | None = None,
     op_kind: str | None = None,
-    lots_after: dict[int, LotsLeft] | None = None,
 ) -> int:
-    """Move points into a resident account as a new lot expiring on ``expires_on``.
-
-    ``lots_after``: the new lot is counted in the resident's lots there, when a draw put them in it
-    (:func:`spend`).
-    """
+    """Move points into a resident account as a new lot expiring on ``expires_on``."""
     transfer_id = post(
         conn,
         kind=kind,
@@ -604,8 +559,6 @@ def earn(
     )
     # The lot's id is not needed here: sent ahead with the next statement (:func:`server.db.send`).
     db.send(conn, _ADD_LOT, (resident, transfer_id, amount, amount, expires_on.isoformat(), iso(now)))
-    if lots_after is not None and resident in lots_after:
-        lots_after[resident].add(expires_on, amount)
     return transfer_id
 
 

@@ -29,7 +29,6 @@ from points.programs import PercentAward, Program
 from points.tender import TenderError, TicketOffer, cover, gives_change
 from points.wire import (
     AwardLine,
-    Balance,
     PointTender,
     RedeemedTicket,
     SaleRequest,
@@ -313,7 +312,6 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
         # Nothing below reads what an account's lock guards (its lots) before its first UPDATE.
         ledger.lock_accounts(conn, _accounts_of(conn, sale, number), one_by_its_update=True)
     touched: dict[str, int] = {}  # program → the card's account in it (for the balances after)
-    lots_after: dict[int, ledger.LotsLeft] = {}  # what its lots hold, as a draw read them
     for tender in request.points:
         assert number is not None
         resident = touched[tender.program_id] = ledger.account(conn, "resident", number, tender.program_id)
@@ -327,7 +325,6 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             now=now,
             sale_id=sale_id,
             merchant_id=merchant_id,
-            lots_after=lots_after,
         )
     redeemed: list[RedeemedTicket] = []
     for use in sale.tickets:
@@ -386,16 +383,12 @@ def _apply(conn: sqlite3.Connection, sale: PreparedSale) -> str:
             sale_id=sale_id,
             merchant_id=merchant_id,
             op_kind="sale",
-            lots_after=lots_after,
         )
-    # The balances after: from what the draw read (under the account's lock), or read now.
-    balances: list[Balance] = []
-    for program_id, account_id in touched.items():
-        drawn = lots_after.get(account_id)
-        known = None if drawn is None else cards.balance_after(program_id, drawn, today)
-        if known is None:
-            known = cards.balance_of(conn, number, program_id, today, account_id=account_id)
-        balances.append(known)
+    balances = (
+        [cards.balance_of(conn, number, p, today, account_id=a) for p, a in touched.items()]
+        if number is not None
+        else []
+    )
     result = SaleResult(
         sale_id=sale_id,
         status=SaleStatus.ACCEPTED,
