@@ -232,7 +232,7 @@ class Cursor:
 _EMPTY = Cursor(None)
 
 
-#: :meth:`PgConnection.apply_deferred` for several accounts: the rows locked in ascending id (the
+#: :meth:`PgConnection.apply_deferred`'s one statement: the rows locked in ascending id (the
 #: ledger's order), then changed. The lock is the one an ``UPDATE`` takes (``NO KEY``): ``FOR UPDATE``
 #: would wait for the key-share locks that other sessions' transfers hold on the same rows (their
 #: foreign keys), and they for it: a deadlock between every two groups.
@@ -513,9 +513,7 @@ class PgConnection:
         # The savepoints keep what was deferred when each was taken: a ROLLBACK TO one undoes this
         # UPDATE too when it ran after it, so those amounts are pending again.
         self.deferred.clear()
-        if len(rows) == 1:
-            self.send("UPDATE accounts SET balance = balance + ? WHERE id = ?", (rows[0][1], rows[0][0]))
-        elif rows:
+        if rows:
             # A group's shops and funders in one statement, not one each: each process's commit holds
             # these rows, shared by all, so the fewer round trips they are held for the better.
             ids = [row[0] for row in rows]

@@ -110,7 +110,6 @@ def stored_answer(conn: sqlite3.Connection, sale_id: str, fingerprint: str) -> s
         error.message = row[5]
         return error
     return str(row[3] if row[1] == SaleStatus.VOIDED.value else row[2])
-    return None
 
 
 # Preparing (no lock) ------------------------------------------------------------------
