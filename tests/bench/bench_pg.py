@@ -16,6 +16,14 @@ latency is 50 / rate, so the figure says more about the rate than about what one
 open loop at a fixed rate (``BENCH_PG_RATE``, 1,000/s: issue 13's throughput line), each sale's
 latency counted from the moment it was due, with the generator's own lag printed beside it.
 
+``pg_sale_statements`` is how many statements PostgreSQL ran per sale in a short spread load after
+the timed ones (pg_stat_statements, its utility statements too: BEGIN, SET, COMMIT), with the
+statements that most of that number is made of printed below it. Each is a round trip of the
+writer or of the event loop, and, unlike the timings, the count does not move with the host: the
+cluster preloads the module with tracking off (``pg_stat_statements.track = none``) and turns it
+on for that load only. ``host_loop_ms`` (one fixed Python loop, best of five, at the start and
+at the end of the run) says how fast the shared cores were meanwhile.
+
 ``pg_close_1m_s`` is bench_settlement's ``close_1m_s`` on PostgreSQL: the same 1,000,000
 redemptions and 10,000 voids by 500 merchants (loaded with COPY, then ANALYZE as autovacuum would),
 one chamber's close of the month, in a child process whose peak memory is ``pg_close_1m_peak_mb``
@@ -35,7 +43,7 @@ import subprocess
 import sys
 import time
 
-from _figures import record
+from _figures import host_loop_ms, record
 from bench_server import CLIENTS, WARMUP, _client, cpu_seconds, read_answer, refusal, sale_request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -44,6 +52,10 @@ sys.path.insert(0, str(ROOT))
 DURATION = float(os.environ.get("BENCH_PG_SECONDS", "6"))
 #: The open-loop run's rate (sales/s): sales sent on a fixed schedule, whatever the answers do.
 OPEN_RATE = int(os.environ.get("BENCH_PG_RATE", "1000"))
+#: The length of the load whose statements are counted (s, after its warm-up).
+COUNTED_SECONDS = float(os.environ.get("BENCH_PG_COUNTED_SECONDS", "2"))
+#: Loaded with tracking off, so the timed loads run without it.
+STATEMENTS_MODULE = {"shared_preload_libraries": "'pg_stat_statements'", "pg_stat_statements.track": "none"}
 SPREAD_CARDS = 200
 HOT_CARDS = 50
 CLOSE = """
@@ -187,10 +199,15 @@ def fund(url: str, count: int, tag: str) -> list[str]:
 
 
 def run_load(
-    urls: list[str], tokens: list[str], cards: list[str], noop: bool = False, rate: int = 0
+    urls: list[str],
+    tokens: list[str],
+    cards: list[str],
+    noop: bool = False,
+    rate: int = 0,
+    seconds: float = DURATION,
 ) -> dict[str, object]:
     job = json.dumps(
-        {"urls": urls, "tokens": tokens, "cards": cards, "seconds": DURATION, "noop": noop, "rate": rate}
+        {"urls": urls, "tokens": tokens, "cards": cards, "seconds": seconds, "noop": noop, "rate": rate}
     )
     out = subprocess.run(
         [sys.executable, __file__, "--load", job], capture_output=True, text=True,
@@ -202,6 +219,33 @@ def run_load(
     if result["error_count"]:
         print("errors:", result["error_count"], result["errors"], file=sys.stderr)
     return result
+
+
+def count_statements(
+    cluster_url: str, url: str, urls: list[str], tokens: list[str], cards: list[str]
+) -> tuple[float, list[tuple[float, str]]]:
+    """Statements PostgreSQL ran per sale in a short spread load, and the commonest ones per sale."""
+    import psycopg
+
+    with psycopg.connect(cluster_url, autocommit=True) as admin, psycopg.connect(url, autocommit=True) as own:
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        admin.execute("ALTER SYSTEM SET pg_stat_statements.track = 'top'")
+        admin.execute("SELECT pg_reload_conf()")
+        time.sleep(1)  # the postmaster passes the reload on to the servers' sessions
+        (database,) = own.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()
+        (before,) = own.execute("SELECT count(*) FROM sales").fetchone()
+        admin.execute("SELECT pg_stat_statements_reset()")
+        run_load(urls, tokens, cards, seconds=COUNTED_SECONDS)
+        rows = admin.execute(
+            "SELECT calls, query FROM pg_stat_statements WHERE dbid = %s ORDER BY calls DESC", (database,)
+        ).fetchall()
+        (after,) = own.execute("SELECT count(*) FROM sales").fetchone()
+        admin.execute("ALTER SYSTEM RESET pg_stat_statements.track")
+        admin.execute("SELECT pg_reload_conf()")
+    sales = after - before
+    assert sales > 0, "no sale in the counted load"
+    commonest = [(calls / sales, " ".join(query.split())) for calls, query in rows]
+    return sum(calls for calls, _ in rows) / sales, commonest
 
 
 def bench_close(cluster_url: str) -> None:
@@ -249,7 +293,8 @@ def main() -> None:
     from tests.support.server import RunningServer, running_server
 
     os.environ.setdefault("MYKEY_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    with Cluster.throwaway() as cluster, tempfile.TemporaryDirectory() as tmp:
+    loop_before = host_loop_ms()
+    with Cluster.throwaway(STATEMENTS_MODULE) as cluster, tempfile.TemporaryDirectory() as tmp:
         url = create_database(cluster.url, "bench")
         directory = pathlib.Path(tmp)
         with running_server(directory / "a", db_url=url) as first:
@@ -271,6 +316,7 @@ def main() -> None:
                 after = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(postmaster)
                 hot = run_load(urls, [first.tokens["yamato-bakery-t1"]], hot_cards)
                 steady = run_load(urls, terminals, spread_cards, rate=OPEN_RATE)
+                per_sale, statements = count_statements(cluster.url, url, urls, terminals, spread_cards)
             finally:
                 second.stop()
             check = subprocess.run(
@@ -280,6 +326,7 @@ def main() -> None:
         if os.environ.get("BENCH_PG_CLOSE", "1") != "0":
             bench_close(cluster.url)
     print(check.stdout.strip().splitlines()[-1] if check.stdout.strip() else check.stderr)
+    loop_after = host_loop_ms()
     ceiling = f"ceiling noop_post_per_s {noop['per_s']:.0f}, same 2 processes, same run"
     record("noop_post_per_s", round(float(noop["per_s"])), "POST /v1/health (405) on 2 server processes")
     spread_note = f"2 processes, {CLIENTS} clients over {len(terminals)} merchants; target >= 1000"
@@ -307,6 +354,19 @@ def main() -> None:
         round((after[0] - before[0]) / sent * 1000, 3),
         f"the 2 server processes, spread run; PostgreSQL {(after[1] - before[1]) / sent * 1000:.3f} ms;"
         f" load average {os.getloadavg()[0]:.1f}",
+    )
+    record(
+        "pg_sale_statements",
+        round(per_sale, 2),
+        "statements PostgreSQL ran a sale (pg_stat_statements), spread load, 2 processes; each a round trip",
+    )
+    for share, query in statements[:16]:
+        if share >= 0.05:
+            print(f"  {share:5.2f}  {query[:110]}")
+    record(
+        "host_loop_ms",
+        round(loop_before, 1),
+        f"one fixed Python loop, best of 5, at bench_pg's start; {loop_after:.1f} at its end",
     )
     if check.returncode != 0 or spread["error_count"] or hot["error_count"] or steady["error_count"]:
         sys.exit(1)
