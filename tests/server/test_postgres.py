@@ -254,15 +254,19 @@ def test_two_sessions_committing_changes_to_the_same_shops_and_funder_both_commi
     assert ledger.check(conn) == []
 
 
+@pytest.mark.parametrize("pipelined", [False, True], ids=["held", "pipelined"])
+@pytest.mark.parametrize("next_table", ["cities", "chambers"], ids=["same-table", "other-table"])
 def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_nor_committed(
-    pg_demo: Demo,
+    pg_demo: Demo, pipelined: bool, next_table: str
 ) -> None:
+    # Held for the next write (the default) or sent ahead in pipeline mode (MYKEY_PG_PIPELINE=1); the
+    # next write on its table (run after it) or on another (one statement with it when held).
     conn = db.connect(pg_demo.db_path)
-    conn.pipelined = True  # MYKEY_PG_PIPELINE=1
+    conn.pipelined = pipelined
     conn.execute("BEGIN")
     db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")  # a taken key
     with pytest.raises(pg.StatementFailed):  # not sqlite3.IntegrityError: the UPDATE below broke nothing
-        conn.execute("UPDATE cities SET name = name WHERE id = 'tsu'")
+        conn.execute(f"UPDATE {next_table} SET name = name WHERE id = 'tsu'")
     with pytest.raises(pg.TransactionRolledBack):
         conn.execute("COMMIT")  # PostgreSQL answers a failed transaction's COMMIT with ROLLBACK
     assert not conn.in_transaction
@@ -274,17 +278,43 @@ def test_a_write_sent_ahead_that_fails_is_never_taken_for_the_next_statement_s_n
     assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
 
 
-def test_without_the_pipeline_a_write_that_fails_fails_where_it_is_sent_as_on_sqlite(pg_demo: Demo) -> None:
+def test_held_writes_go_out_with_the_next_write_as_one_statement_and_a_read_sees_them(pg_demo: Demo) -> None:
     conn = db.connect(pg_demo.db_path)
-    assert not conn.pipelined  # the default (server.pg.PIPELINE)
+    assert conn.fuses and not conn.pipelined  # the defaults (server.pg.FUSE, server.pg.PIPELINE)
     conn.execute("BEGIN")
-    with pytest.raises(sqlite3.IntegrityError):
-        db.send(conn, "INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")
-    conn.execute("ROLLBACK")
-    conn.execute("BEGIN")
-    db.send(conn, "UPDATE cities SET name = '天理' WHERE id = 'tenri'")
+    sent = conn.round_trips
+    db.send(conn, "UPDATE cities SET name = 'held' WHERE id = 'tenri'")
+    db.send(conn, "INSERT INTO meta(key, value) VALUES ('held-test', '1')")
+    assert conn.round_trips == sent  # nothing has gone out yet
+    chambers = conn.execute("UPDATE chambers SET name = name WHERE id <> ''").rowcount
+    assert conn.round_trips == sent + 1  # the two held writes went with it, as one statement
+    assert chambers == conn.execute("SELECT count(*) FROM chambers").fetchone()[0] > 0  # its own count
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "held"
+    # A write on the table of a held one is not joined to it (one row changed twice in one statement
+    # is undefined): the held one runs first, and the later one wins, as on SQLite.
+    db.send(conn, "UPDATE cities SET name = 'first' WHERE id = 'tenri'")
+    db.send(conn, "UPDATE cities SET name = 'second' WHERE id = 'tenri'")
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "second"
+    # What is held when a savepoint is rolled back to is undone with it; what came before it stays.
+    db.send(conn, "UPDATE cities SET name = 'kept' WHERE id = 'tenri'")
+    conn.execute("SAVEPOINT step")
+    db.send(conn, "UPDATE cities SET name = 'undone' WHERE id = 'tenri'")
+    conn.execute("ROLLBACK TO step")
+    conn.execute("RELEASE step")
     conn.execute("COMMIT")
-    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "天理"
+    assert conn.execute("SELECT name FROM cities WHERE id = 'tenri'").fetchone()[0] == "kept"
+    assert conn.execute("SELECT value FROM meta WHERE key = 'held-test'").fetchone()[0] == "1"
+
+
+def test_a_write_held_writes_are_joined_to_fails_as_its_own_when_it_breaks_a_rule(pg_demo: Demo) -> None:
+    # The caller's except clause (a receipt already used, an event already awarded) must still see
+    # its own statement's violation, and not take a held write's for it (the test above).
+    conn = db.connect(pg_demo.db_path)
+    conn.execute("BEGIN")
+    db.send(conn, "UPDATE chambers SET name = name WHERE id <> ''")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO cities(id, name, created_at) VALUES ('tenri', 'again', 'x')")
+    conn.execute("ROLLBACK")
 
 
 def test_a_void_racing_a_sale_that_spends_its_award_is_refused(pg_demo: Demo) -> None:
