@@ -24,6 +24,12 @@ cluster preloads the module with tracking off (``pg_stat_statements.track = none
 on for that load only. ``host_loop_ms`` (one fixed Python loop, best of five, at the start and
 at the end of the run) says how fast the shared cores were meanwhile.
 
+The cluster is new, and a new cluster makes each 16 MB WAL segment as it first needs it (written
+through and flushed): at these rates one every 3-4 s, and each stalled every sale on both servers
+for ~60 ms, which alone set the p99. A server that has run a while renames old segments instead
+(``wal_recycle``), so before the loads :func:`warm_wal` has the cluster make :data:`WAL_SEGMENTS`
+and recycle them at a checkpoint, as such a server holds them.
+
 ``pg_close_1m_s`` is bench_settlement's ``close_1m_s`` on PostgreSQL: the same 1,000,000
 redemptions and 10,000 voids by 500 merchants (loaded with COPY, then ANALYZE as autovacuum would),
 one chamber's close of the month, in a child process whose peak memory is ``pg_close_1m_peak_mb``
@@ -56,6 +62,8 @@ OPEN_RATE = int(os.environ.get("BENCH_PG_RATE", "1000"))
 COUNTED_SECONDS = float(os.environ.get("BENCH_PG_COUNTED_SECONDS", "2"))
 #: Loaded with tracking off, so the timed loads run without it.
 STATEMENTS_MODULE = {"shared_preload_libraries": "'pg_stat_statements'", "pg_stat_statements.track": "none"}
+#: WAL segments made and recycled before the loads (16 MB each): more than all the loads write.
+WAL_SEGMENTS = 32
 SPREAD_CARDS = 200
 HOT_CARDS = 50
 CLOSE = """
@@ -182,6 +190,19 @@ def load_main() -> None:
     print(json.dumps(asyncio.run(run)))
 
 
+def warm_wal(cluster_url: str, segments: int) -> None:
+    """Have the cluster make ``segments`` WAL segments and recycle them, as a server that has run a while."""
+    import psycopg
+
+    with psycopg.connect(cluster_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE wal_warm_up (filler text)")
+        for _ in range(segments):
+            conn.execute("INSERT INTO wal_warm_up VALUES ('x')")  # a switch needs something written since
+            conn.execute("SELECT pg_switch_wal()")
+        conn.execute("DROP TABLE wal_warm_up")
+        conn.execute("CHECKPOINT")  # the segments before it are renamed to be the next ones
+
+
 def fund(url: str, count: int, tag: str) -> list[str]:
     import hashlib
 
@@ -296,6 +317,7 @@ def main() -> None:
     loop_before = host_loop_ms()
     with Cluster.throwaway(STATEMENTS_MODULE) as cluster, tempfile.TemporaryDirectory() as tmp:
         url = create_database(cluster.url, "bench")
+        warm_wal(cluster.url, WAL_SEGMENTS)
         directory = pathlib.Path(tmp)
         with running_server(directory / "a", db_url=url) as first:
             spread_cards, hot_cards = fund(url, SPREAD_CARDS, "spread"), fund(url, HOT_CARDS, "hot")
