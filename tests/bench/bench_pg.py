@@ -26,7 +26,7 @@ at the end of the run) says how fast the shared cores were meanwhile.
 
 The cluster is new, and a new cluster makes each 16 MB WAL segment as it first needs it (written
 through and flushed): at these rates one every 3-4 s, and each stalled every sale on both servers
-for ~60 ms, which alone set the p99. A server that has run a while renames old segments instead
+for ~60 ms, the worst moments of a run. A server that has run a while renames old segments instead
 (``wal_recycle``), so before the loads :func:`warm_wal` has the cluster make :data:`WAL_SEGMENTS`
 and recycle them at a checkpoint, as such a server holds them.
 
