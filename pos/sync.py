@@ -6,6 +6,8 @@ that says what the counter must do about them:
 - :class:`ServerUnreachable` — the request never reached the server: safe to sell offline.
 - :class:`AnswerLost` — it may have reached the server but no answer came back: retry the
   *same* sale id with the *same* body until the answer is known, never ring it up again.
+  :class:`DatabaseUnavailable` is one: the server answered that its database is out of reach (a
+  failover, an outage), so a sale's fate is as unknown, and the counter works offline meanwhile.
 - :class:`ServerRefused` — the server answered no (a 4xx with a stable ``code``).
 - :class:`ServerFailed` — the server answered with an error of its own (5xx, garbage).
 
@@ -264,6 +266,18 @@ class AnswerLost(SyncError):
     text = N_("No answer from the server. Resending the same sale.")
 
 
+class DatabaseUnavailable(AnswerLost):
+    """The server answered 503 ``database_unavailable``: it is up, its database is not.
+
+    A sale may have been stored before the database went (its commit's answer lost): it is resent
+    with the same id, as after a lost answer. Nothing else can be done there meanwhile, so the counter
+    goes offline (balances unknown, points up to each program's offline limit) until an answer comes.
+    """
+
+    code = "database_unavailable"
+    text = N_("The server cannot reach its database just now. The sale is kept and sent again.")
+
+
 class ServerFailed(SyncError):
     """The server answered with an error of its own (5xx or an unreadable body)."""
 
@@ -304,6 +318,14 @@ def map_exceptions() -> Iterator[None]:
         raise AnswerLost(str(exc)) from exc
     except httpx.HTTPError as exc:
         raise ServerFailed(str(exc)) from exc
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The ``code`` of an error answer's JSON body, or ``None`` when it has none."""
+    try:
+        return str(ErrorBody.model_validate(response.json()).code)
+    except (ValueError, ValidationError):
+        return None
 
 
 # The client ---------------------------------------------------------------------------
@@ -369,6 +391,9 @@ class ServerClient:
         except (ServerUnreachable, AnswerLost):
             self._set_online(False)
             raise
+        if response.status_code == 503 and _error_code(response) == "database_unavailable":
+            self._set_online(False)
+            raise DatabaseUnavailable(f"503 database_unavailable from {path}")
         self._set_online(True)
         if response.status_code >= 500:
             raise ServerFailed(f"{response.status_code} from {path}")

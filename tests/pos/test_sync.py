@@ -265,3 +265,58 @@ def test_the_counter_fetches_the_block_list_as_deltas_and_keeps_the_whole_list(
     )
     restarted.load_config()
     assert answers[-1].block_list_since == "" and restarted.config.blocked_keys == [BOB]  # type: ignore[union-attr]
+
+
+def test_a_server_without_its_database_puts_the_counter_offline_and_a_sale_is_sent_again_with_its_id(
+    pg_server: str, pg_database: str, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real server on PostgreSQL whose database is taken away (no new sessions, its own ended), as
+    # in an outage of the primary with no standby: the server is up and answers 503 database_unavailable.
+    import base64
+    import secrets
+    import time
+
+    import psycopg
+
+    from pos.sync import DatabaseUnavailable
+    from tests.support.server import running_server
+
+    monkeypatch.setenv("MYKEY_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    name = pg_database.rsplit("/", 1)[1]
+
+    def database(allowed: bool) -> None:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+            if not allowed:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+                )
+
+    with running_server(tmp_path / "server", db_url=pg_database) as server:
+        client = ServerClient(server.url, server.tokens["yamato-bakery-t1"])
+        card = server.cards["sato"]["card_key"]
+        before = {b.program_id: b.points for b in client.lookup(card).balances}["tenri-megumi"]
+        assert client.online is True
+        sale = make_sale(points=300).model_copy(update={"card_key": card})
+        database(allowed=False)
+        try:
+            with pytest.raises(DatabaseUnavailable) as lookup:
+                client.lookup(card)
+            assert client.online is False  # the payment screen offers the offline limits, not "no card"
+            assert "データベース" in lookup.value.message("ja")
+            with pytest.raises(AnswerLost):  # its fate unknown: the counter keeps it pending, same id
+                client.post_sale(sale)
+        finally:
+            database(allowed=True)
+        deadline = time.monotonic() + 20
+        while True:  # the server's sessions come back on their own
+            try:
+                result = client.post_sale(sale)
+                break
+            except DatabaseUnavailable:
+                assert time.monotonic() < deadline, "the server did not reconnect to its database"
+                time.sleep(0.2)
+        assert client.online is True
+        assert client.post_sale(sale) == result  # answered again, not taken twice
+        after = {b.program_id: b.points for b in client.lookup(card).balances}["tenri-megumi"]
+        assert after == before - 300 + sum(a.points for a in result.awards if a.program_id == "tenri-megumi")
