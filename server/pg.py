@@ -166,10 +166,9 @@ def written_table(sql: str) -> str | None:
     only plain writes are joined into one statement (:data:`FUSE`), where none of the parts sees what
     another changed, and each changes a table of its own.
     """
-    found = _WRITE.match(_QUOTED.sub("''", sql))
-    if found is None or _READS.search(_QUOTED.sub("''", sql)):
-        return None
-    return found.group(1).lower()
+    unquoted = _QUOTED.sub("''", sql)
+    found = _WRITE.match(unquoted)
+    return None if found is None or _READS.search(unquoted) else found.group(1).lower()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -427,16 +426,20 @@ class PgConnection:
         ``SELECT`` in it) or its parameters are named. Two held writes never change one table: the
         parts of one statement could otherwise change one row twice, which PostgreSQL leaves undefined.
         """
-        table = written_table(sql)
-        if table is None or self.lost or isinstance(params, Mapping) or not self.in_transaction:
+        if self.lost or isinstance(params, Mapping) or not self.in_transaction:
             return False
         statement, _returns_id, numbered = translate(sql)
-        if numbered:
+        table = None if numbered else written_table(sql)
+        if table is None:
             return False
-        if any(held == table for held, _text, _params in self._held):
+        if self._holds(table):
             self._flush_held()
         self._held.append((table, statement, tuple(params)))
         return True
+
+    def _holds(self, table: str) -> bool:
+        """Whether a held write changes ``table``."""
+        return any(held == table for held, _text, _params in self._held)
 
     def _with_held(self, statement: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         """``statement`` with the held writes as its ``WITH`` parts, and none held any more.
@@ -562,25 +565,22 @@ class PgConnection:
             return _EMPTY
         statement, returns_id, numbered = translate(sql)
         values = _params(params, numbered)
-        fused = False
+        joined: str | None = None  # this statement's table, when the held writes go with it
         if self._held:
-            table = written_table(sql)
-            if (
-                table is None
-                or numbered
-                or isinstance(values, Mapping)
-                or any(t == table for t, *_ in self._held)
-            ):
+            table = None if numbered or isinstance(values, Mapping) else written_table(sql)
+            if table is None or self._holds(table):
                 self._flush_held()  # this statement may read what they write, or write their table
             else:
                 statement, values = self._with_held(statement, values or ())
-                fused = True
+                joined = table
         try:
             cursor = self._run(statement, values or None)
         except sqlite3.IntegrityError as error:
             # The rule broken is named with its table: this statement's own, or one of the held writes'.
-            cause = error.__cause__
-            if fused and getattr(getattr(cause, "diag", None), "table_name", None) != table:
+            if (
+                joined is not None
+                and getattr(getattr(error.__cause__, "diag", None), "table_name", None) != joined
+            ):
                 raise StatementFailed(f"a statement sent ahead failed: {error}") from error
             raise
         except BaseException:

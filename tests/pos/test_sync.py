@@ -23,6 +23,7 @@ from pos.sync import (
     Syncer,
 )
 from tests.support.counter_server import ALICE, BOB, CounterServer
+from tests.support.pgdb import pg_kek  # noqa: F401  (the fixture, by name)
 
 LINES = [Line("品物", 1100, 1, TaxRate.STANDARD)]
 
@@ -267,26 +268,29 @@ def test_the_counter_fetches_the_block_list_as_deltas_and_keeps_the_whole_list(
     assert answers[-1].block_list_since == "" and restarted.config.blocked_keys == [BOB]  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("pg_kek")  # the key the server's processes seal the database with (MYKEY_KEY)
 def test_a_server_without_its_database_puts_the_counter_offline_and_a_sale_is_sent_again_with_its_id(
-    pg_server: str, pg_database: str, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    pg_server: str, pg_database: str, tmp_path: pathlib.Path
 ) -> None:
     # A real server on PostgreSQL whose database is taken away (no new sessions, its own ended), as
     # in an outage of the primary with no standby: the server is up and answers 503 database_unavailable.
-    import base64
-    import secrets
     import time
 
     import psycopg
+    from psycopg import sql
 
     from pos.sync import DatabaseUnavailable
     from tests.support.server import running_server
 
-    monkeypatch.setenv("MYKEY_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     name = pg_database.rsplit("/", 1)[1]
 
     def database(allowed: bool) -> None:
         with psycopg.connect(pg_server, autocommit=True) as admin:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                    sql.Identifier(name), sql.SQL(str(allowed).lower())
+                )
+            )
             if not allowed:
                 admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
